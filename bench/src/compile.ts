@@ -1,0 +1,84 @@
+/**
+ * Compile throughput: wagc against V8's baseline compiler (Liftoff) on the same modules, in one
+ * run. MB/s of code section, median of several runs; the ratio is wagc / Liftoff.
+ *   npm run bench:compile [-- --runs 7] [-- --module path.wasm]
+ */
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join, resolve } from 'path';
+import { linkProgram } from '@wagc/linker';
+import { decodeModule } from '@wagc/frontend';
+
+const root = resolve(__dirname, '../..');
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string => {
+  const k = args.indexOf(`--${name}`);
+  return k >= 0 && k + 1 < args.length ? args[k + 1] : def;
+};
+const runs = Number(opt('runs', '7'));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** esbuild.wasm (Go) lowered to what wagc compiles today, with binaryen's lowering passes. */
+async function esbuildModule(): Promise<string> {
+  const cache = join(root, 'out/bench/esbuild.lowered.wasm');
+  if (existsSync(cache)) return cache;
+  mkdirSync(join(root, 'out/bench'), { recursive: true });
+  const src = join(root, 'node_modules/esbuild-wasm/esbuild.wasm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const binaryen = (await import('binaryen')).default as any;
+  const mod = binaryen.readBinary(readFileSync(src));
+  mod.setFeatures(binaryen.Features.All);
+  binaryen.setOptimizeLevel(0);
+  mod.runPasses(['signext-lowering', 'llvm-nontrapping-fptoint-lowering', 'llvm-memory-copy-fill-lowering']);
+  mod.setFeatures(binaryen.Features.MVP | binaryen.Features.MutableGlobals);
+  if (!mod.validate()) throw new Error('lowered esbuild.wasm does not validate');
+  writeFileSync(cache, mod.emitBinary());
+  mod.dispose();
+  return cache;
+}
+
+function codeSectionSize(bytes: Uint8Array): number {
+  const m = decodeModule(bytes);
+  let n = 0;
+  for (const b of m.bodies) n += b.end - b.start;
+  return n;
+}
+
+function timeWagc(bytes: Uint8Array): number[] {
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    linkProgram({ modules: [{ name: 'main', bytes }], arch: 'x86-64', unresolved: 'trap' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times;
+}
+
+function timeLiftoff(path: string): number[] {
+  const script = `const b=require('fs').readFileSync(${JSON.stringify(path)});const t=[];for(let r=0;r<${runs};r++){const t0=process.hrtime.bigint();new WebAssembly.Module(b);t.push(Number(process.hrtime.bigint()-t0)/1e6);}console.log(JSON.stringify(t));`;
+  const out = execFileSync(process.execPath, ['--liftoff-only', '--no-wasm-lazy-compilation', '--single-threaded', '-e', script], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+async function main(): Promise<void> {
+  const modules = args.includes('--module') ? [opt('module', '')] : [await esbuildModule()];
+  console.log(`compile throughput, median of ${runs} runs (MB/s of code section)`);
+  console.log('module                         code MB   wagc MB/s   liftoff MB/s   wagc/liftoff');
+  for (const path of modules) {
+    const bytes = new Uint8Array(readFileSync(path));
+    const mb = codeSectionSize(bytes) / 1e6;
+    const w = mb / (median(timeWagc(bytes)) / 1000);
+    const l = mb / (median(timeLiftoff(path)) / 1000);
+    const name = path.split('/').pop()!;
+    console.log(`${name.padEnd(30)} ${mb.toFixed(2).padStart(7)} ${w.toFixed(1).padStart(11)} ${l.toFixed(1).padStart(14)} ${(w / l).toFixed(2).padStart(14)}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

@@ -1,0 +1,9 @@
+/** Tests run from TypeScript sources; `tsc -b` (npm run build) does the type-check. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/conformance', '<rootDir>/fuzz', '<rootDir>/tests'],
+  testMatch: ['**/src/**/*.test.ts', '**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  moduleNameMapper: { '^@wagc/(frontend|x86-64|linker|abi|cli)$': '<rootDir>/packages/$1/src' },
+  testTimeout: 60000,
+};

@@ -1,0 +1,95 @@
+import type { CodeBuffer } from './codebuf';
+import type { FunctionCompiler } from './function';
+
+/**
+ * What the ISA-neutral code generator asks of a backend. Every method receives the function
+ * compiler, whose value stack says where each operand lives (valuestack.ts). Unless a method says
+ * otherwise it may clobber the backend's scratch registers and the CPU flags, must leave values it
+ * did not consume where they were, and records its result in the stack entry named.
+ */
+export interface Backend {
+  readonly arch: 'x86-64' | 'arm64';
+  /** Registers the allocator may hand to operand-stack values. */
+  readonly gprMask: number;
+  readonly fprMask: number;
+
+  // --- frame ---------------------------------------------------------------------------------
+  /** Entry check (site 0), frame pointer, zeroed declared locals. Stack: empty. */
+  prologue(fc: FunctionCompiler): void;
+  /** Out-of-line trap calls and check slow paths; fixes the frame size. */
+  finishFunction(fc: FunctionCompiler): void;
+  /** Moves the top value (if `resultType` ≠ 0) to the result register and returns. */
+  emitReturn(fc: FunctionCompiler, resultType: number): void;
+
+  // --- value movement ------------------------------------------------------------------------
+  /**
+   * Stores value `i` in the home slot of stack position `dstPos` (≤ i). When `dstPos === i` the
+   * entry becomes Mem and its register is freed; otherwise the entry is left as it was.
+   */
+  storeHome(fc: FunctionCompiler, i: number, dstPos: number): void;
+  /** Loads value `i` (Const, Mem or Flags) into register `reg` of its class. */
+  loadReg(fc: FunctionCompiler, i: number, reg: number): void;
+  /** Loads local `index` into entry `i` (just pushed). */
+  localGet(fc: FunctionCompiler, index: number, i: number): void;
+  /** Stores value `i` into local `index`; the value stays on the stack. */
+  localSet(fc: FunctionCompiler, index: number, i: number): void;
+  globalGet(fc: FunctionCompiler, slot: number, type: number, i: number): void;
+  globalSet(fc: FunctionCompiler, slot: number, i: number): void;
+
+  // --- operations: operands at i (and i+1 ...), result into i ---------------------------------
+  unary(fc: FunctionCompiler, op: number, i: number): void;
+  binary(fc: FunctionCompiler, op: number, i: number): void;
+  /** Leaves an i32 in Flags or a register. */
+  compare(fc: FunctionCompiler, op: number, i: number): void;
+  eqz(fc: FunctionCompiler, type: number, i: number): void;
+  /** Opcodes 0xa7–0xc4, and SAT_BASE + n for 0xfc n (n < 8). */
+  convert(fc: FunctionCompiler, op: number, i: number): void;
+  load(fc: FunctionCompiler, op: number, i: number, offset: number): void;
+  store(fc: FunctionCompiler, op: number, i: number, offset: number): void;
+  memorySize(fc: FunctionCompiler, i: number): void;
+  /** Every value below `i` is already in memory; grows by value i, result into i. */
+  memoryGrow(fc: FunctionCompiler, i: number): void;
+  /** a = i, b = i+1, cond = i+2 → i. */
+  select(fc: FunctionCompiler, i: number): void;
+
+  // --- control -------------------------------------------------------------------------------
+  /** Unconditional jump; returns the fixup position (patched by `patchJump`), or jumps to a known `target`. */
+  jump(fc: FunctionCompiler, target: number): number;
+  /**
+   * Jumps when value `i` (an i32 in Flags, a register, a constant or memory) is non-zero, or zero
+   * when `ifZero`. Consumes value `i`. Returns the fixup position, or -1 when the condition was a
+   * constant that never jumps (and -2 when it always jumps: then an unconditional jump was emitted
+   * and its fixup position is in `fc.lastFixup`).
+   */
+  branchIf(fc: FunctionCompiler, i: number, ifZero: boolean, target: number): number;
+  patchJump(fc: FunctionCompiler, at: number, target: number): void;
+  /** Loop-header suspend check; all values are in memory; records the site. */
+  loopCheck(fc: FunctionCompiler, siteIndex: number, wasmOffset: number): void;
+  /** Jumps through a table on value `i` (consumed): `targets[k]` for k < count, else `targets[count]`. Returns fixup positions in `out`. */
+  branchTable(fc: FunctionCompiler, i: number, count: number, out: Int32Array): void;
+  /** Calls the trap stub `trapId` (unreachable). */
+  trap(fc: FunctionCompiler, trapId: number): void;
+
+  // --- calls: arguments are the top `nArgs` values, every value is in memory -----------------
+  /** Direct call of linked function `func`; pops the arguments, pushes the result (type 0: none); records the site. */
+  call(fc: FunctionCompiler, func: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void;
+  /** Indirect call through table 0; the callee index is the top value, above the arguments. */
+  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void;
+}
+
+/** Runtime stubs a backend emits at the start of the text section (docs/ARCHITECTURE.md). */
+export interface StubOffsets {
+  entry: number;
+  check: number;
+  grow: number;
+  /** Indexed by trap id. */
+  traps: number[];
+}
+
+export interface StubEmitter {
+  emitStubs(buf: CodeBuffer): StubOffsets;
+  /** A stub that forwards a wasm-convention call to host call `id`; returns its offset. */
+  emitHostcallStub(buf: CodeBuffer, id: number, nParams: number): number;
+  /** Writes the rel32/abs fixups of a finished text: calls to functions and the function table. */
+  patchCall(buf: CodeBuffer, at: number, target: number): void;
+}

@@ -1,0 +1,31 @@
+import { CodeBuffer } from './codebuf';
+import type { StubOffsets } from './backend';
+
+/** A site as recorded while compiling (docs/ARCHITECTURE.md "Sites"). */
+export interface SiteRecord {
+  codeOffset: number;
+  func: number; // linked function index
+  site: number;
+  fpOffset: number;
+  slotTypes: Uint8Array;
+  wasmOffset: number;
+}
+
+export interface FunctionRecord {
+  codeStart: number;
+  codeEnd: number;
+  frameSize: number;
+  paramCount: number;
+  wasmOffset: number;
+}
+
+/** Everything the functions of all linked modules write, in one place, for the linker. */
+export class CompileOutput {
+  buf = new CodeBuffer(1 << 20);
+  sites: SiteRecord[] = [];
+  /** Pairs (rel32 position, linked function index) of direct calls. */
+  callFixups: number[] = [];
+  /** rel32 positions that must point at the function table. */
+  tableFixups: number[] = [];
+  stubs!: StubOffsets;
+}

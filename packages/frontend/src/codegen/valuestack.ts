@@ -1,0 +1,75 @@
+/**
+ * The virtual operand stack (DESIGN §1): where each wasm value currently lives. Parallel typed
+ * arrays, so pushing and popping allocates nothing.
+ */
+export const enum Loc {
+  /** Constant in lo/hi (32-bit values in lo). */
+  Const = 1,
+  /** In register `reg`. */
+  Reg = 2,
+  /** In its home slot of the canonical frame. */
+  Mem = 3,
+  /** In the CPU flags; `reg` holds the backend's condition code for "true". */
+  Flags = 4,
+}
+
+/** Type code for a value popped from a polymorphic (unreachable) stack. */
+export const UNKNOWN = 0;
+
+export class ValueStack {
+  type: Uint8Array;
+  loc: Uint8Array;
+  reg: Uint8Array;
+  lo: Int32Array;
+  hi: Int32Array;
+  height = 0;
+
+  constructor(capacity = 1024) {
+    this.type = new Uint8Array(capacity);
+    this.loc = new Uint8Array(capacity);
+    this.reg = new Uint8Array(capacity);
+    this.lo = new Int32Array(capacity);
+    this.hi = new Int32Array(capacity);
+  }
+
+  private grow(): void {
+    const cap = this.type.length * 2;
+    const t = new Uint8Array(cap); t.set(this.type); this.type = t;
+    const l = new Uint8Array(cap); l.set(this.loc); this.loc = l;
+    const r = new Uint8Array(cap); r.set(this.reg); this.reg = r;
+    const lo = new Int32Array(cap); lo.set(this.lo); this.lo = lo;
+    const hi = new Int32Array(cap); hi.set(this.hi); this.hi = hi;
+  }
+
+  push(type: number, loc: Loc, reg: number, lo: number, hi: number): number {
+    if (this.height >= this.type.length) this.grow();
+    const i = this.height++;
+    this.type[i] = type;
+    this.loc[i] = loc;
+    this.reg[i] = reg;
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+    return i;
+  }
+
+  setReg(i: number, reg: number): void {
+    this.loc[i] = Loc.Reg;
+    this.reg[i] = reg;
+  }
+
+  setConst(i: number, lo: number, hi: number): void {
+    this.loc[i] = Loc.Const;
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+  }
+}
+
+/** True for types held in floating-point registers. */
+export function isFloat(t: number): boolean {
+  return t === 0x7d || t === 0x7c;
+}
+
+/** Lowest set bit's index of a non-zero mask. */
+export function lowestBit(mask: number): number {
+  return 31 - Math.clz32(mask & -mask);
+}

@@ -1,0 +1,12 @@
+export * from './module';
+export * from './errors';
+export { CodeBuffer } from './codegen/codebuf';
+export * from './runtime/vmctx';
+export * from './codegen/backend';
+export * from './codegen/output';
+export * from './codegen/function';
+export * from './codegen/valuestack';
+export * from './codegen/opcodes';
+export * from './decode/reader';
+export * from './decode/module';
+export * from './validate/module';

@@ -1,0 +1,65 @@
+/**
+ * The contract between generated code, the linker and the loader: vmctx field offsets, trap ids,
+ * host call ids. docs/ARCHITECTURE.md explains them; packages/loader-c/src/abi.h mirrors them and a
+ * test keeps the two equal.
+ */
+export const VMCTX = {
+  stackLimit: 0,
+  memoryBase: 8,
+  memoryPages: 16,
+  memoryMaxPages: 20,
+  textBase: 24,
+  hostRsp: 32,
+  fnHostcall: 40,
+  fnTrap: 48,
+  fnGrow: 56,
+  fnCheck: 64,
+  tableBase: 72,
+  tableSize: 80,
+  tableMax: 84,
+  resultInt: 88,
+  resultFloat: 96,
+  stackTop: 104,
+  suspendRequested: 112,
+  globals: 128,
+} as const;
+
+export const enum Trap {
+  Unreachable = 1,
+  IntegerDivideByZero = 2,
+  IntegerOverflow = 3,
+  InvalidConversion = 4,
+  OutOfBoundsMemory = 5,
+  UndefinedElement = 6,
+  UninitializedElement = 7,
+  IndirectCallTypeMismatch = 8,
+  CallStackExhausted = 9,
+  OutOfBoundsTable = 10,
+  Suspended = 11,
+  Exit = 12,
+}
+
+export const TRAP_COUNT = 13;
+
+export const TRAP_MESSAGES: readonly string[] = [
+  '',
+  'unreachable',
+  'integer divide by zero',
+  'integer overflow',
+  'invalid conversion to integer',
+  'out of bounds memory access',
+  'undefined element',
+  'uninitialized element',
+  'indirect call type mismatch',
+  'call stack exhausted',
+  'out of bounds table access',
+  'suspended',
+  'exit',
+];
+
+/** Loader routines reachable from the runtime library as imports of module `gate`. */
+export const HOSTCALLS: readonly { name: string; id: number; params: number[]; results: number[] }[] = [
+  { name: 'exit', id: 0, params: [0x7f], results: [] },
+  { name: 'write', id: 1, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'read', id: 2, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
+];

@@ -1,0 +1,4 @@
+export * from './types';
+export * from './format';
+export { writeImage, writeImageFile } from './write';
+export { readImage } from './read';

@@ -1,0 +1,117 @@
+import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport } from './types';
+import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(`bad image: ${message}`);
+    this.name = 'ImageError';
+  }
+}
+
+/** Reads just the arch tag (what gate-run needs to pick a loader). */
+export function imageArch(bytes: Uint8Array): Arch {
+  checkHeader(bytes);
+  const tag = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
+  if (tag === 1) return 'x86-64';
+  if (tag === 2) return 'arm64';
+  throw new ImageError(`unknown arch tag ${tag}`);
+}
+
+function checkHeader(bytes: Uint8Array): void {
+  if (bytes.length < HEADER_SIZE) throw new ImageError('truncated header');
+  for (let k = 0; k < 8; k++) if (bytes[k] !== MAGIC.charCodeAt(k)) throw new ImageError('not a wagc image (bad magic)');
+  const v = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  if (v !== VERSION) throw new ImageError(`unsupported format version ${v} (expected ${VERSION})`);
+}
+
+/** Parses an image back into its parts (tests, tools); every offset is bounds-checked. */
+export function readImage(bytes: Uint8Array): ImageInput {
+  const arch = imageArch(bytes);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = dv.getUint32(20, true);
+  if (HEADER_SIZE + SECTION_ENTRY_SIZE * count > bytes.length) throw new ImageError('truncated section table');
+  const sections = new Map<number, Uint8Array>();
+  for (let k = 0; k < count; k++) {
+    const e = HEADER_SIZE + SECTION_ENTRY_SIZE * k;
+    const kind = dv.getUint32(e, true);
+    const at = Number(dv.getBigUint64(e + 8, true));
+    const size = Number(dv.getBigUint64(e + 16, true));
+    if (at + size > bytes.length) throw new ImageError(`section ${kind} extends past the end of the file`);
+    sections.set(kind, bytes.subarray(at, at + size));
+  }
+  const need = (k: Section): DataView => {
+    const s = sections.get(k);
+    if (!s) throw new ImageError(`missing section ${k}`);
+    return new DataView(s.buffer, s.byteOffset, s.byteLength);
+  };
+  const strings = sections.get(Section.Strings) ?? new Uint8Array(0);
+  const sub = (at: number, n: number): Uint8Array => {
+    if (at + n > strings.length) throw new ImageError('string out of range');
+    return strings.slice(at, at + n);
+  };
+  const text = sections.get(Section.Text);
+  if (!text) throw new ImageError('missing text');
+
+  const fm = need(Section.FuncMap);
+  const functions: ImageFunction[] = [];
+  const nf = fm.getUint32(0, true);
+  if (4 + nf * FUNC_ENTRY > fm.byteLength) throw new ImageError('truncated function map');
+  for (let k = 0; k < nf; k++) {
+    const o = 4 + k * FUNC_ENTRY;
+    const u = (i: number): number => fm.getUint32(o + 4 * i, true);
+    functions.push({ codeStart: u(0), codeEnd: u(1), frameSize: u(2), paramCount: u(3), wasmOffset: u(4), name: utf8.decode(sub(u(5), u(6))) });
+  }
+  const sm = need(Section.SiteMap);
+  const sites: ImageSite[] = [];
+  const ns = sm.getUint32(0, true);
+  if (4 + ns * SITE_ENTRY > sm.byteLength) throw new ImageError('truncated site map');
+  for (let k = 0; k < ns; k++) {
+    const o = 4 + k * SITE_ENTRY;
+    const u = (i: number): number => sm.getUint32(o + 4 * i, true);
+    sites.push({ codeOffset: u(0), func: u(1), site: u(2), fpOffset: u(3), wasmOffset: u(4), slotTypes: sub(u(6), u(5)) });
+  }
+  const md = need(Section.Meta);
+  if (md.byteLength < META_FIXED) throw new ImageError('truncated metadata');
+  const m = (i: number): number => md.getUint32(4 * i, true);
+  const nGlobals = m(8), nStarts = m(9), nExports = m(10);
+  if (META_FIXED + 4 * nStarts + EXPORT_ENTRY * nExports + nGlobals > md.byteLength) throw new ImageError('truncated metadata');
+  const starts: number[] = [];
+  for (let k = 0; k < nStarts; k++) starts.push(md.getUint32(META_FIXED + 4 * k, true));
+  const exports: ImageExport[] = [];
+  let o = META_FIXED + 4 * nStarts;
+  for (let k = 0; k < nExports; k++, o += EXPORT_ENTRY) {
+    const u = (i: number): number => md.getUint32(o + 4 * i, true);
+    const np = u(4), nr = u(5);
+    exports.push({ kind: u(0) === 0 ? 'func' : 'global', index: u(1), name: utf8.decode(sub(u(2), u(3))), params: sub(u(6), np), results: sub(u(6) + np, nr) });
+  }
+  const globalTypes = new Uint8Array(md.buffer.slice(md.byteOffset + o, md.byteOffset + o + nGlobals));
+  const globals = (sections.get(Section.Globals) ?? new Uint8Array(0)).slice();
+  const tb = sections.get(Section.Table) ?? new Uint8Array(0);
+  const entries = new Uint32Array(tb.slice().buffer);
+  const mi = need(Section.Memory);
+  const pages = new Map<number, Uint8Array>();
+  const np = mi.getUint32(0, true);
+  if (8 + 16 * np > mi.byteLength) throw new ImageError('truncated memory index');
+  for (let k = 0; k < np; k++) {
+    const page = mi.getUint32(8 + 16 * k, true);
+    const at = Number(mi.getBigUint64(8 + 16 * k + 8, true));
+    if (at + ALIGN > bytes.length) throw new ImageError('memory page past the end of the file');
+    pages.set(page, bytes.slice(at, at + ALIGN));
+  }
+  return {
+    arch,
+    text: text.slice(),
+    stubs: { entry: m(0) },
+    functions,
+    sites,
+    exports,
+    starts,
+    memory: m(2) ? { initialPages: m(3), maxPages: m(4) === NONE ? null : m(4), pages } : null,
+    globals,
+    globalTypes,
+    table: m(5) ? { initialSize: m(6), maxSize: m(7) === NONE ? null : m(7), entries } : null,
+    instantiationTrap: m(1),
+  };
+}

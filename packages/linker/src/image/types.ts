@@ -1,0 +1,54 @@
+/**
+ * What the link step hands to the image writer. Everything an instance needs at run time is here;
+ * the original .wasm is not needed again (DESIGN §5).
+ */
+export type Arch = 'x86-64' | 'arm64';
+
+export interface ImageFunction {
+  /** Linked function index (index into `functions`, across every linked module). */
+  name: string; // from the name section, else `<module>.func[<index>]`
+  codeStart: number; // text offset
+  codeEnd: number;
+  /** fp − rsp inside the body, bytes (docs/ARCHITECTURE.md "Frames"). */
+  frameSize: number;
+  paramCount: number;
+  /** Byte offset of the function body in its wasm module, for stack traces. */
+  wasmOffset: number;
+}
+
+export interface ImageSite {
+  codeOffset: number; // text offset of the return/resume address
+  func: number; // linked function index
+  site: number; // per-function site index (DESIGN §2)
+  fpOffset: number; // fp − rsp after the site's call returns
+  slotTypes: Uint8Array; // ValType per slot, canonical order
+  wasmOffset: number; // byte offset of the opcode in the wasm module
+}
+
+export interface ImageExport {
+  name: string;
+  kind: 'func' | 'global';
+  /** func: linked function index; global: global slot index. */
+  index: number;
+  params: Uint8Array; // func only
+  results: Uint8Array; // func: result types; global: [type]
+}
+
+export interface ImageInput {
+  arch: Arch;
+  text: Uint8Array;
+  /** Text offsets of the stubs of docs/ARCHITECTURE.md. */
+  stubs: { entry: number };
+  functions: ImageFunction[];
+  sites: ImageSite[]; // sorted by codeOffset
+  exports: ImageExport[];
+  /** Linked function indices run at instantiation, in order (start functions). */
+  starts: number[];
+  memory: { initialPages: number; maxPages: number | null; /** non-zero 64 KiB pages */ pages: Map<number, Uint8Array> } | null;
+  /** Initial value of every global slot, 8 bytes each (i32/f32 in the low 4). */
+  globals: Uint8Array;
+  globalTypes: Uint8Array;
+  table: { initialSize: number; maxSize: number | null; /** 2 u32 per entry: type id + 1 (0 = null), linked function index */ entries: Uint32Array } | null;
+  /** Trap id raised at instantiation before any start function (0: none), e.g. a data segment out of bounds. */
+  instantiationTrap: number;
+}

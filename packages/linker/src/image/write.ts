@@ -1,0 +1,163 @@
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { basename, dirname, join } from 'path';
+import type { ImageInput } from './types';
+import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
+
+/** Little-endian byte writer that grows as needed. */
+class Bytes {
+  buf = new Uint8Array(1024);
+  dv = new DataView(this.buf.buffer);
+  pos = 0;
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.dv = new DataView(next.buffer);
+  }
+  u8(v: number): void { this.room(1); this.buf[this.pos++] = v; }
+  u32(v: number): void { this.room(4); this.dv.setUint32(this.pos, v >>> 0, true); this.pos += 4; }
+  u64(v: bigint): void { this.room(8); this.dv.setBigUint64(this.pos, v, true); this.pos += 8; }
+  bytes(b: Uint8Array): void { this.room(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  align(n: number): void { while (this.pos % n) this.u8(0); }
+  done(): Uint8Array { return this.buf.slice(0, this.pos); }
+}
+
+const utf8 = new TextEncoder();
+
+/** Serialises an image (docs/image-format.md). */
+export function writeImage(img: ImageInput): Uint8Array {
+  const strings = new Bytes();
+  const str = (s: string | Uint8Array): [number, number] => {
+    const b = typeof s === 'string' ? utf8.encode(s) : s;
+    const at = strings.pos;
+    strings.bytes(b);
+    return [at, b.length];
+  };
+
+  const funcs = new Bytes();
+  funcs.u32(img.functions.length);
+  for (const f of img.functions) {
+    const [no, nl] = str(f.name);
+    funcs.u32(f.codeStart); funcs.u32(f.codeEnd); funcs.u32(f.frameSize); funcs.u32(f.paramCount);
+    funcs.u32(f.wasmOffset); funcs.u32(no); funcs.u32(nl);
+  }
+
+  const sites = new Bytes();
+  sites.u32(img.sites.length);
+  for (const s of img.sites) {
+    const [to] = str(s.slotTypes);
+    sites.u32(s.codeOffset); sites.u32(s.func); sites.u32(s.site); sites.u32(s.fpOffset);
+    sites.u32(s.wasmOffset); sites.u32(s.slotTypes.length); sites.u32(to);
+  }
+
+  const meta = new Bytes();
+  const mem = img.memory;
+  const tab = img.table;
+  meta.u32(img.stubs.entry);
+  meta.u32(img.instantiationTrap);
+  meta.u32(mem ? 1 : 0);
+  meta.u32(mem ? mem.initialPages : 0);
+  meta.u32(mem && mem.maxPages !== null ? mem.maxPages : NONE);
+  meta.u32(tab ? 1 : 0);
+  meta.u32(tab ? tab.initialSize : 0);
+  meta.u32(tab && tab.maxSize !== null ? tab.maxSize : NONE);
+  meta.u32(img.globalTypes.length);
+  meta.u32(img.starts.length);
+  meta.u32(img.exports.length);
+  if (meta.pos !== META_FIXED) throw new Error('image: meta header size');
+  for (const s of img.starts) meta.u32(s);
+  for (const e of img.exports) {
+    const [no, nl] = str(e.name);
+    const [po] = str(e.params);
+    const [ro] = str(e.results);
+    meta.u32(e.kind === 'func' ? 0 : 1); meta.u32(e.index); meta.u32(no); meta.u32(nl);
+    meta.u32(e.params.length); meta.u32(e.results.length); meta.u32(po);
+    void ro; // results follow the params in the string table
+  }
+  meta.bytes(img.globalTypes);
+
+  const table = new Bytes();
+  if (tab) for (let k = 0; k < tab.entries.length; k++) table.u32(tab.entries[k]);
+
+  // sections with their contents; memory pages are appended, each 64 KiB-aligned
+  const contents: [Section, Uint8Array][] = [
+    [Section.Text, img.text],
+    [Section.FuncMap, funcs.done()],
+    [Section.SiteMap, sites.done()],
+    [Section.Meta, meta.done()],
+    [Section.Strings, strings.done()],
+    [Section.Globals, img.globals],
+    [Section.Table, table.done()],
+  ];
+  const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
+  const memIndex = new Bytes();
+  const count = contents.length + 1;
+  let offset = align(HEADER_SIZE + SECTION_ENTRY_SIZE * count, ALIGN);
+  const placed: [Section, number, Uint8Array][] = [];
+  for (const [kind, data] of contents) {
+    placed.push([kind, offset, data]);
+    offset = align(offset + data.length, ALIGN);
+  }
+  // memory index: page count, then (page index, file offset) pairs; pages follow the index
+  memIndex.u32(pageList.length);
+  memIndex.u32(0);
+  const indexAt = offset;
+  const indexSize = 8 + 16 * pageList.length;
+  let pageAt = align(indexAt + indexSize, ALIGN);
+  for (const [page] of pageList) {
+    memIndex.u32(page); memIndex.u32(0); memIndex.u64(BigInt(pageAt));
+    pageAt += ALIGN;
+  }
+  placed.push([Section.Memory, indexAt, memIndex.done()]);
+  const total = pageList.length ? pageAt : align(indexAt + indexSize, 8);
+
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(utf8.encode(MAGIC), 0);
+  dv.setUint32(8, VERSION, true);
+  dv.setUint32(12, ARCH_TAG[img.arch], true);
+  dv.setUint32(16, ALIGN, true);
+  dv.setUint32(20, placed.length, true);
+  placed.forEach(([kind, at, data], k) => {
+    const e = HEADER_SIZE + SECTION_ENTRY_SIZE * k;
+    dv.setUint32(e, kind, true);
+    dv.setUint32(e + 4, 0, true);
+    dv.setBigUint64(e + 8, BigInt(at), true);
+    dv.setBigUint64(e + 16, BigInt(data.length), true);
+    out.set(data, at);
+  });
+  let p = align(indexAt + indexSize, ALIGN);
+  for (const [, data] of pageList) {
+    out.set(data, p);
+    p += ALIGN;
+  }
+  return out;
+}
+
+function align(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+
+/** Writes a file atomically: a temporary file in the same directory, then a rename. */
+export function writeImageFile(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'w', 0o644);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* not created */ }
+    throw e;
+  }
+}
+
+export { EXPORT_ENTRY, FUNC_ENTRY, SITE_ENTRY };

@@ -1,0 +1,402 @@
+import {
+  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, decodeModule, validateModule,
+  type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
+  type ConstExpr, type Limits,
+} from '@wagc/frontend';
+import { X64Backend, x64Stubs } from '@wagc/x86-64';
+import type { Arch, ImageInput, ImageFunction, ImageExport } from './image/types';
+import { writeImage } from './image';
+
+/** An import that does not resolve, or resolves to something of the wrong type. */
+export class LinkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LinkError';
+  }
+}
+
+export interface ProgramModule {
+  /** The name other modules import it by. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface ProgramOptions {
+  /** Linked in order; the last is the main module (its exports and memory are the image's). */
+  modules: ProgramModule[];
+  arch: Arch;
+  /**
+   * 'strict' (default): an unresolved import is a LinkError. 'trap': unresolved functions trap
+   * with "unreachable" when called and unresolved memories/globals take the importer's type with
+   * zero contents (for compiling modules whose host is absent, e.g. in benchmarks).
+   */
+  unresolved?: 'strict' | 'trap';
+}
+
+export function hostArch(): Arch {
+  return process.arch === 'arm64' ? 'arm64' : 'x86-64';
+}
+
+function backendFor(arch: Arch): { backend: Backend; stubs: StubEmitter } {
+  if (arch === 'x86-64') return { backend: new X64Backend(), stubs: x64Stubs };
+  throw new LinkError(`no backend for ${arch} yet (the arm64 backend is issue 4)`);
+}
+
+type Extern =
+  | { kind: 'func'; linked: number; type: FuncType }
+  | { kind: 'global'; slot: number; type: GlobalType }
+  | { kind: 'memory'; limits: Limits }
+  | { kind: 'table'; limits: Limits; elemType: number };
+
+interface LinkedModule {
+  name: string;
+  m: Module;
+  funcLinked: number[]; // module function index -> linked index
+  globalSlots: number[];
+  exports: Map<string, Extern>;
+}
+
+function typeKey(t: FuncType): string {
+  return `${Array.from(t.params).join(',')}:${Array.from(t.results).join(',')}`;
+}
+
+function sameType(a: FuncType, b: FuncType): boolean {
+  return typeKey(a) === typeKey(b);
+}
+
+/** Import limits: the provider's range must lie within what the importer accepts. */
+function limitsMatch(provided: Limits, wanted: Limits): boolean {
+  if (provided.min < wanted.min) return false;
+  if (wanted.max === null) return true;
+  return provided.max !== null && provided.max <= wanted.max;
+}
+
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d;
+
+/** Compiles and links several modules into one image (docs/ARCHITECTURE.md). */
+export function compileProgram(opts: ProgramOptions): Uint8Array {
+  return writeImage(linkProgram(opts));
+}
+
+export function linkProgram(opts: ProgramOptions): ImageInput {
+  const { backend, stubs } = backendFor(opts.arch);
+  const out = new CompileOutput();
+  out.stubs = stubs.emitStubs(out.buf);
+  const typeIds = new Map<string, number>();
+  const typeId = (t: FuncType): number => {
+    const k = typeKey(t);
+    let id = typeIds.get(k);
+    if (id === undefined) typeIds.set(k, (id = typeIds.size));
+    return id;
+  };
+
+  const functions: ImageFunction[] = [];
+  const globalInit: bigint[] = [];
+  const globalTypes: number[] = [];
+  const hostcallLinked = new Map<number, number>();
+  const linked: LinkedModule[] = [];
+  const mainIndex = opts.modules.length - 1;
+
+  // the image's single memory and table 0 come from the main module (defined or imported)
+  const decoded = opts.modules.map((pm) => {
+    const m = decodeModule(pm.bytes);
+    validateModule(m);
+    return m;
+  });
+
+  let memory: Limits | null = null;
+  let table: { limits: Limits; elemType: number } | null = null;
+
+  let unresolvedLinked = -1;
+  const unresolvedFunc = (): number => {
+    if (unresolvedLinked < 0) {
+      // the "unreachable" trap stub itself: a call to it traps with the caller as the location
+      const at = out.stubs.traps[1];
+      unresolvedLinked = functions.length;
+      functions.push({ name: '<unresolved import>', codeStart: at, codeEnd: at, frameSize: 0, paramCount: 0, wasmOffset: 0 });
+    }
+    return unresolvedLinked;
+  };
+
+  const resolve = (k: number, module: string, name: string): Extern | undefined => {
+    for (let j = k - 1; j >= 0; j--) if (linked[j].name === module) return linked[j].exports.get(name);
+    return undefined;
+  };
+
+  for (let k = 0; k < decoded.length; k++) {
+    const m = decoded[k];
+    const pm = opts.modules[k];
+    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map() };
+    for (const imp of m.imports) {
+      const what = `${imp.module}.${imp.name}`;
+      const d = imp.desc;
+      if (d.kind === 'func') {
+        const want = m.types[d.typeIndex];
+        if (imp.module === 'gate') {
+          const hc = HOSTCALLS.find((h) => h.name === imp.name);
+          if (!hc) throw new LinkError(`unknown import ${what}: no such host call`);
+          if (!sameType(want, { params: Uint8Array.from(hc.params), results: Uint8Array.from(hc.results) })) {
+            throw new LinkError(`incompatible import type for ${what}`);
+          }
+          let li = hostcallLinked.get(hc.id);
+          if (li === undefined) {
+            const at = stubs.emitHostcallStub(out.buf, hc.id, hc.params.length);
+            li = functions.length;
+            functions.push({ name: `gate.${hc.name}`, codeStart: at, codeEnd: out.buf.pos, frameSize: 0, paramCount: hc.params.length, wasmOffset: 0 });
+            hostcallLinked.set(hc.id, li);
+          }
+          lm.funcLinked.push(li);
+          continue;
+        }
+        const ext = resolve(k, imp.module, imp.name);
+        if (!ext && opts.unresolved === 'trap') {
+          lm.funcLinked.push(unresolvedFunc());
+          continue;
+        }
+        if (!ext) throw new LinkError(`unknown import ${what}`);
+        if (ext.kind !== 'func' || !sameType(ext.type, want)) throw new LinkError(`incompatible import type for ${what}`);
+        lm.funcLinked.push(ext.linked);
+      } else if (d.kind === 'global') {
+        const ext = resolve(k, imp.module, imp.name);
+        if (!ext && opts.unresolved === 'trap') {
+          lm.globalSlots.push(globalInit.length);
+          globalInit.push(0n);
+          globalTypes.push(d.type.type);
+          continue;
+        }
+        if (!ext) throw new LinkError(`unknown import ${what}`);
+        if (ext.kind !== 'global' || ext.type.type !== d.type.type || ext.type.mutable !== d.type.mutable) {
+          throw new LinkError(`incompatible import type for ${what}`);
+        }
+        lm.globalSlots.push(ext.slot);
+      } else if (d.kind === 'memory') {
+        // "env.memory" is the image's memory, whoever declares it (the runtime library uses it)
+        if (imp.module === 'env' && imp.name === 'memory' && k !== mainIndex) continue;
+        const ext = resolve(k, imp.module, imp.name);
+        if (!ext && opts.unresolved === 'trap') {
+          if (k === mainIndex) memory = d.limits;
+          continue;
+        }
+        if (!ext) throw new LinkError(`unknown import ${what}`);
+        if (ext.kind !== 'memory' || !limitsMatch(ext.limits, d.limits)) throw new LinkError(`incompatible import type for ${what}`);
+        if (k === mainIndex) memory = ext.limits;
+      } else {
+        const ext = resolve(k, imp.module, imp.name);
+        if (!ext && opts.unresolved === 'trap') {
+          if (k === mainIndex && table === null) table = { limits: d.type.limits, elemType: d.type.elemType };
+          continue;
+        }
+        if (!ext) throw new LinkError(`unknown import ${what}`);
+        if (ext.kind !== 'table' || ext.elemType !== d.type.elemType || !limitsMatch(ext.limits, d.type.limits)) {
+          throw new LinkError(`incompatible import type for ${what}`);
+        }
+        if (k === mainIndex && lm.m.importedTables === 1 && table === null) table = { limits: ext.limits, elemType: ext.elemType };
+      }
+    }
+    // defined functions get linked indices now so exports and calls can refer to them
+    for (let f = 0; f < m.functions.length; f++) {
+      lm.funcLinked.push(functions.length);
+      functions.push({ name: '', codeStart: 0, codeEnd: 0, frameSize: 0, paramCount: m.types[m.functions[f]].params.length, wasmOffset: m.bodies[f].start });
+    }
+    for (const g of m.globals) {
+      lm.globalSlots.push(globalInit.length);
+      globalInit.push(evalConst(g.init, lm, globalInit, g.type.type));
+      globalTypes.push(g.type.type);
+    }
+    if (k === mainIndex) {
+      if (m.memories.length) memory = m.memories[0];
+      if (m.tables.length && m.importedTables === 0) table = { limits: m.tables[0].limits, elemType: m.tables[0].elemType };
+    }
+    for (const e of m.exports) {
+      let ext: Extern;
+      if (e.kind === 'func') ext = { kind: 'func', linked: lm.funcLinked[e.index], type: funcTypeOf(m, e.index) };
+      else if (e.kind === 'global') ext = { kind: 'global', slot: lm.globalSlots[e.index], type: globalTypeOf(m, e.index) };
+      else if (e.kind === 'memory') ext = { kind: 'memory', limits: e.index < m.importedMemories ? importedLimits(m, 'memory', e.index) : m.memories[e.index - m.importedMemories] };
+      else {
+        const t = e.index < m.importedTables ? importedTable(m, e.index) : m.tables[e.index - m.importedTables];
+        ext = { kind: 'table', limits: t.limits, elemType: t.elemType };
+      }
+      lm.exports.set(e.name, ext);
+    }
+    // names: the name section, else the export name
+    const names = m.names.functions;
+    for (let f = 0; f < m.functions.length; f++) {
+      const fi = m.importedFuncs + f;
+      const exp = m.exports.find((e) => e.kind === 'func' && e.index === fi);
+      const base = names.get(fi) ?? exp?.name ?? `func[${fi}]`;
+      functions[lm.funcLinked[fi]].name = k === mainIndex ? base : `${pm.name}.${base}`;
+    }
+    linked.push(lm);
+  }
+
+  // compile every defined function
+  const fc = new FunctionCompiler(backend, out);
+  for (const lm of linked) {
+    const m = lm.m;
+    const env: FunctionEnv = {
+      module: m,
+      funcType: (fi) => funcTypeOf(m, fi),
+      linkedFunc: (fi) => lm.funcLinked[fi],
+      typeId: (ti) => typeId(m.types[ti]),
+      globalSlot: (gi) => lm.globalSlots[gi],
+      globalType: (gi) => globalTypeOf(m, gi),
+      memoryCount: m.importedMemories + m.memories.length,
+      tableCount: m.importedTables + m.tables.length,
+      stubs: out.stubs,
+    };
+    for (let f = 0; f < m.functions.length; f++) {
+      const fi = m.importedFuncs + f;
+      const li = lm.funcLinked[fi];
+      out.buf.align(16, 0xcc);
+      const start = out.buf.pos;
+      fc.compile(env, fi, li);
+      const rec = functions[li];
+      rec.codeStart = start;
+      rec.codeEnd = out.buf.pos;
+      rec.frameSize = fc.frameSize;
+    }
+  }
+
+  // the function table: text offsets by linked index, for call_indirect
+  out.buf.align(16, 0xcc);
+  const funcTable = out.buf.pos;
+  for (const f of functions) out.buf.emit32(f.codeStart);
+  for (const at of out.tableFixups) stubs.patchCall(out.buf, at, funcTable);
+  for (let k = 0; k < out.callFixups.length; k += 2) {
+    stubs.patchCall(out.buf, out.callFixups[k], functions[out.callFixups[k + 1]].codeStart);
+  }
+
+  // instantiation: element segments, then data segments (the spec's order); the first that does
+  // not fit traps
+  const main = linked[mainIndex];
+  let instantiationTrap = 0;
+  const tableEntries = table ? new Uint32Array(2 * table.limits.min) : null;
+  for (const lm of linked) {
+    for (const seg of lm.m.elements) {
+      if (seg.mode !== 'active' || lm !== main) continue;
+      const offset = Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0;
+      const n = seg.init.length;
+      if (!tableEntries || offset + n > tableEntries.length / 2) {
+        instantiationTrap = 10;
+        break;
+      }
+      for (let e = 0; e < n; e++) {
+        const init = seg.init[e];
+        if (init.kind === 'reffunc') {
+          tableEntries[2 * (offset + e)] = typeId(funcTypeOf(lm.m, init.index)) + 1;
+          tableEntries[2 * (offset + e) + 1] = lm.funcLinked[init.index];
+        } else if (init.kind === 'refnull') {
+          tableEntries[2 * (offset + e)] = 0;
+        } else {
+          throw new CompileError('unsupported reference-types (element expression)', -1);
+        }
+      }
+    }
+  }
+  const pages = new Map<number, Uint8Array>();
+  if (instantiationTrap === 0) {
+    for (const seg of main.m.data) {
+      if (seg.mode !== 'active') continue;
+      const offset = Number(evalConst(seg.offset!, main, globalInit, I32)) >>> 0;
+      const len = seg.end - seg.start;
+      if (!memory || offset + len > memory.min * 65536) {
+        instantiationTrap = 5;
+        break;
+      }
+      for (let p = 0; p < len; ) {
+        const addr = offset + p;
+        const page = Math.floor(addr / 65536);
+        let buf = pages.get(page);
+        if (!buf) pages.set(page, (buf = new Uint8Array(65536)));
+        const within = addr % 65536;
+        const n = Math.min(65536 - within, len - p);
+        buf.set(main.m.bytes.subarray(seg.start + p, seg.start + p + n), within);
+        p += n;
+      }
+    }
+  }
+
+  const exports: ImageExport[] = [];
+  for (const e of main.m.exports) {
+    const ext = main.exports.get(e.name)!;
+    if (ext.kind === 'func') exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
+    else if (ext.kind === 'global') exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
+  }
+  const starts: number[] = [];
+  for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
+
+  const globals = new Uint8Array(8 * globalInit.length);
+  const dv = new DataView(globals.buffer);
+  globalInit.forEach((v, k) => dv.setBigUint64(8 * k, BigInt.asUintN(64, v), true));
+
+  out.sites.sort((a, b) => a.codeOffset - b.codeOffset);
+  return {
+    arch: opts.arch,
+    text: out.buf.finish(),
+    stubs: { entry: out.stubs.entry },
+    functions,
+    sites: out.sites,
+    exports,
+    starts,
+    memory: memory ? { initialPages: memory.min, maxPages: memory.max, pages } : null,
+    globals,
+    globalTypes: Uint8Array.from(globalTypes),
+    table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
+    instantiationTrap,
+  };
+}
+
+function funcTypeOf(m: Module, fi: number): FuncType {
+  if (fi < m.importedFuncs) {
+    let n = 0;
+    for (const imp of m.imports) {
+      if (imp.desc.kind !== 'func') continue;
+      if (n++ === fi) return m.types[imp.desc.typeIndex];
+    }
+  }
+  return m.types[m.functions[fi - m.importedFuncs]];
+}
+
+function globalTypeOf(m: Module, gi: number): GlobalType {
+  if (gi < m.importedGlobals) {
+    let n = 0;
+    for (const imp of m.imports) {
+      if (imp.desc.kind !== 'global') continue;
+      if (n++ === gi) return imp.desc.type;
+    }
+  }
+  return m.globals[gi - m.importedGlobals].type;
+}
+
+function importedLimits(m: Module, kind: 'memory', index: number): Limits {
+  let n = 0;
+  for (const imp of m.imports) {
+    if (imp.desc.kind !== kind) continue;
+    if (n++ === index) return imp.desc.limits;
+  }
+  throw new Error('unreachable');
+}
+
+function importedTable(m: Module, index: number): { limits: Limits; elemType: number } {
+  let n = 0;
+  for (const imp of m.imports) {
+    if (imp.desc.kind !== 'table') continue;
+    if (n++ === index) return imp.desc.type;
+  }
+  throw new Error('unreachable');
+}
+
+/** The 64-bit pattern of a constant expression (i32/f32 in the low half). */
+function evalConst(e: ConstExpr, lm: LinkedModule, globals: bigint[], _type: number): bigint {
+  switch (e.kind) {
+    case 'i32': return BigInt(e.value >>> 0);
+    case 'i64': return BigInt.asUintN(64, e.value);
+    case 'f32': return BigInt(e.bits >>> 0);
+    case 'f64': return BigInt.asUintN(64, e.bits);
+    case 'global': return globals[lm.globalSlots[e.index]];
+    case 'refnull': return 0n;
+    case 'reffunc': throw new CompileError('unsupported reference-types (ref.func in a constant expression)', -1);
+  }
+}
+
+export { I64, F32 };

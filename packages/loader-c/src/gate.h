@@ -1,0 +1,92 @@
+/* gate-run: the loader's shared declarations. */
+#ifndef GATE_H
+#define GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+
+/* exit statuses (README) */
+#define EXIT_TRAP 134
+#define EXIT_BAD_IMAGE 2
+
+typedef struct {
+  uint32_t code_start, code_end, frame_size, param_count, wasm_offset, name_off, name_len;
+} func_entry;
+
+typedef struct {
+  uint32_t code_offset, func, site, fp_offset, wasm_offset, slot_count, types_off;
+} site_entry;
+
+typedef struct {
+  uint32_t kind, index, name_off, name_len, param_count, result_count, types_off;
+} export_entry;
+
+typedef struct {
+  const uint8_t *file; /* the whole image, mapped read-only */
+  size_t file_size;
+  int fd; /* memfd holding the image */
+  uint32_t arch;
+  uint64_t text_off, text_size;
+  const func_entry *funcs;
+  uint32_t nfuncs;
+  const site_entry *sites;
+  uint32_t nsites;
+  const uint8_t *strings;
+  uint64_t strings_size;
+  const uint64_t *globals;
+  uint32_t nglobals;
+  const uint8_t *global_types;
+  const uint32_t *table;
+  uint64_t table_words;
+  const uint32_t *starts;
+  uint32_t nstarts;
+  const export_entry *exports;
+  uint32_t nexports;
+  uint32_t entry_stub, instantiation_trap;
+  uint32_t has_memory, memory_initial, memory_max;
+  uint32_t has_table, table_initial, table_max;
+  const uint8_t *memory_index;
+  uint32_t npages;
+} image;
+
+typedef struct {
+  uint8_t *vmctx;
+  uint8_t *text;
+  uint8_t *memory;
+  uint8_t *stack_base;
+  uint64_t stack_size;
+  uint64_t reservation;
+} instance;
+
+extern image img;
+extern instance inst;
+extern sigjmp_buf trap_jump;
+extern volatile int trap_jump_armed;
+
+/* image.c */
+int image_load(const char *path);
+const char *image_string(uint32_t off, uint32_t len);
+const func_entry *image_func_at(uint64_t text_offset);
+const site_entry *image_site_at(uint64_t text_offset);
+const export_entry *image_export(const char *name, size_t len);
+
+/* instance.c */
+int instance_create(uint64_t stack_size);
+uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
+uint32_t rt_grow(uint32_t delta, uint8_t *vmctx);
+
+/* trap.c */
+void trap_install(void);
+_Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip_first);
+void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp);
+void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp);
+extern const char *const trap_messages[];
+
+/* hostcall.c */
+uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
+
+/* arch */
+int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp);
+
+#endif

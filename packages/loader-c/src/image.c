@@ -1,0 +1,192 @@
+/* Reading and checking an image (docs/image-format.md). Every offset is checked against the
+ * file before use: a corrupt image is an error message, never a crash. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "gate.h"
+
+image img;
+
+static int bad(const char *what) {
+  fprintf(stderr, "gate-run: bad image: %s\n", what);
+  return -1;
+}
+
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* The section of `kind`, or NULL; *size receives its size. */
+static const uint8_t *section(uint32_t kind, uint64_t *off, uint64_t *size) {
+  uint32_t n = rd32(img.file + 20);
+  for (uint32_t k = 0; k < n; k++) {
+    const uint8_t *e = img.file + 24 + 24 * (size_t)k;
+    if (rd32(e) == kind) {
+      *off = rd64(e + 8);
+      *size = rd64(e + 16);
+      return img.file + *off;
+    }
+  }
+  return NULL;
+}
+
+int image_load(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "gate-run: cannot open %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_size < 24) { close(fd); return bad("file too small"); }
+  /* the image lives in a memfd: the text is mapped executable from it */
+  int mfd = memfd_create("gate-image", MFD_CLOEXEC);
+  if (mfd < 0 || ftruncate(mfd, st.st_size) < 0) { close(fd); return bad("cannot create memfd"); }
+  off_t copied = 0;
+  while (copied < st.st_size) {
+    ssize_t n = copy_file_range(fd, NULL, mfd, NULL, st.st_size - copied, 0);
+    if (n <= 0) {
+      /* fall back to read/write (copy_file_range across filesystems may refuse) */
+      char buf[65536];
+      ssize_t r = pread(fd, buf, sizeof buf, copied);
+      if (r <= 0 || pwrite(mfd, buf, r, copied) != r) { close(fd); close(mfd); return bad("cannot read file"); }
+      n = r;
+    }
+    copied += n;
+  }
+  close(fd);
+  img.fd = mfd;
+  img.file_size = st.st_size;
+  img.file = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, mfd, 0);
+  if (img.file == MAP_FAILED) return bad("cannot map");
+  if (memcmp(img.file, "WAGCIMG\0", 8) != 0) return bad("not a wagc image (bad magic)");
+  if (rd32(img.file + 8) != 1) return bad("unsupported format version");
+  img.arch = rd32(img.file + 12);
+  uint32_t nsec = rd32(img.file + 20);
+  if (24 + 24 * (uint64_t)nsec > img.file_size) return bad("truncated section table");
+  for (uint32_t k = 0; k < nsec; k++) {
+    const uint8_t *e = img.file + 24 + 24 * (size_t)k;
+    uint64_t off = rd64(e + 8), size = rd64(e + 16);
+    if (off > img.file_size || size > img.file_size - off) return bad("section past the end of the file");
+  }
+  uint64_t off, size;
+  if (!section(1, &img.text_off, &img.text_size)) return bad("no text section");
+  if (img.text_off % 65536) return bad("text not 64 KiB-aligned");
+
+  const uint8_t *p = section(5, &off, &size);
+  img.strings = p;
+  img.strings_size = p ? size : 0;
+
+  p = section(2, &off, &size);
+  if (!p || size < 4) return bad("no function map");
+  img.nfuncs = rd32(p);
+  if (4 + 28 * (uint64_t)img.nfuncs > size) return bad("truncated function map");
+  img.funcs = (const func_entry *)(p + 4);
+  for (uint32_t k = 0; k < img.nfuncs; k++) {
+    const func_entry *f = &img.funcs[k];
+    if (f->code_start > img.text_size || f->code_end > img.text_size || f->code_start > f->code_end) return bad("function outside text");
+    if ((uint64_t)f->name_off + f->name_len > img.strings_size) return bad("function name outside the string table");
+  }
+
+  p = section(3, &off, &size);
+  if (!p || size < 4) return bad("no site map");
+  img.nsites = rd32(p);
+  if (4 + 28 * (uint64_t)img.nsites > size) return bad("truncated site map");
+  img.sites = (const site_entry *)(p + 4);
+  for (uint32_t k = 0; k < img.nsites; k++) {
+    const site_entry *s = &img.sites[k];
+    if (s->code_offset > img.text_size || s->func >= img.nfuncs) return bad("site outside text");
+    if (k > 0 && s->code_offset < img.sites[k - 1].code_offset) return bad("site map not sorted");
+  }
+
+  p = section(4, &off, &size);
+  if (!p || size < 44) return bad("no metadata");
+  img.entry_stub = rd32(p);
+  img.instantiation_trap = rd32(p + 4);
+  img.has_memory = rd32(p + 8);
+  img.memory_initial = rd32(p + 12);
+  img.memory_max = rd32(p + 16);
+  img.has_table = rd32(p + 20);
+  img.table_initial = rd32(p + 24);
+  img.table_max = rd32(p + 28);
+  img.nglobals = rd32(p + 32);
+  img.nstarts = rd32(p + 36);
+  img.nexports = rd32(p + 40);
+  uint64_t need = 44 + 4 * (uint64_t)img.nstarts + 28 * (uint64_t)img.nexports + img.nglobals;
+  if (need > size) return bad("truncated metadata");
+  img.starts = (const uint32_t *)(p + 44);
+  img.exports = (const export_entry *)(p + 44 + 4 * (size_t)img.nstarts);
+  img.global_types = p + 44 + 4 * (size_t)img.nstarts + 28 * (size_t)img.nexports;
+  if (img.entry_stub >= img.text_size) return bad("entry stub outside text");
+  if (img.instantiation_trap >= 13) return bad("unknown instantiation trap");
+  if (img.has_memory && (img.memory_initial > 65536 || (img.memory_max != 0xffffffffu && (img.memory_max > 65536 || img.memory_max < img.memory_initial)))) return bad("memory limits");
+  for (uint32_t k = 0; k < img.nstarts; k++) if (img.starts[k] >= img.nfuncs) return bad("start function index");
+  for (uint32_t k = 0; k < img.nexports; k++) {
+    const export_entry *e = &img.exports[k];
+    if ((uint64_t)e->name_off + e->name_len > img.strings_size) return bad("export name outside the string table");
+    if ((uint64_t)e->types_off + e->param_count + e->result_count > img.strings_size) return bad("export types outside the string table");
+    if (e->kind == 0 ? e->index >= img.nfuncs : e->index >= img.nglobals) return bad("export index");
+    if (e->result_count > 1) return bad("export with several results");
+  }
+
+  p = section(6, &off, &size);
+  if ((uint64_t)img.nglobals * 8 > (p ? size : 0)) return bad("truncated globals");
+  img.globals = (const uint64_t *)p;
+
+  p = section(7, &off, &size);
+  img.table = (const uint32_t *)p;
+  img.table_words = p ? size / 4 : 0;
+  if (img.has_table && img.table_words < 2 * (uint64_t)img.table_initial) return bad("truncated table");
+  if (img.has_table && img.table_initial > (1u << 24)) return bad("table too large");
+
+  p = section(8, &off, &size);
+  if (!p || size < 8) return bad("no memory index");
+  img.npages = rd32(p);
+  if (8 + 16 * (uint64_t)img.npages > size) return bad("truncated memory index");
+  img.memory_index = p + 8;
+  for (uint32_t k = 0; k < img.npages; k++) {
+    uint32_t page = rd32(img.memory_index + 16 * k);
+    uint64_t at = rd64(img.memory_index + 16 * k + 8);
+    if (!img.has_memory || page >= img.memory_initial) return bad("memory page outside memory");
+    if (at > img.file_size || img.file_size - at < 65536) return bad("memory page past the end of the file");
+  }
+  return 0;
+}
+
+const char *image_string(uint32_t off, uint32_t len) {
+  static char buf[256];
+  size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+  memcpy(buf, img.strings + off, n);
+  buf[n] = 0;
+  return buf;
+}
+
+const func_entry *image_func_at(uint64_t text_offset) {
+  for (uint32_t k = 0; k < img.nfuncs; k++) {
+    const func_entry *f = &img.funcs[k];
+    if (text_offset >= f->code_start && text_offset < f->code_end) return f;
+  }
+  return NULL;
+}
+
+const site_entry *image_site_at(uint64_t text_offset) {
+  uint32_t lo = 0, hi = img.nsites;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (img.sites[mid].code_offset < text_offset) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < img.nsites && img.sites[lo].code_offset == text_offset) return &img.sites[lo];
+  return NULL;
+}
+
+const export_entry *image_export(const char *name, size_t len) {
+  for (uint32_t k = 0; k < img.nexports; k++) {
+    const export_entry *e = &img.exports[k];
+    if (e->name_len == len && memcmp(img.strings + e->name_off, name, len) == 0) return e;
+  }
+  return NULL;
+}

@@ -1,0 +1,102 @@
+/* The running instance: all mutable state (vmctx with globals and table, the wasm stack, linear
+ * memory) lives in one memfd mapped MAP_SHARED (DESIGN §5). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "abi.h"
+#include "gate.h"
+
+instance inst;
+
+#define PAGE 65536ull
+/* base + u32 index + u32 offset stays inside: 8 GiB, plus a guard for the access width */
+#define RESERVATION ((8ull << 30) + PAGE)
+
+typedef void (*entry_fn)(void *vmctx, const uint64_t *args, uint64_t nargs, void *code);
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+#define FIELD64(off) (*(uint64_t *)(inst.vmctx + (off)))
+#define FIELD32(off) (*(uint32_t *)(inst.vmctx + (off)))
+
+int instance_create(uint64_t stack_size) {
+  uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
+  uint64_t ctx_size = align_up(VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes, PAGE);
+  uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
+  uint64_t mem_off = ctx_size + stack_size;
+  int fd = memfd_create("gate-instance", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, mem_off + (img.has_memory ? max_pages * PAGE : 0)) < 0) {
+    perror("gate-run: instance memfd");
+    return -1;
+  }
+  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (state == MAP_FAILED) { perror("gate-run: map instance"); return -1; }
+  inst.vmctx = state;
+  inst.stack_base = state + ctx_size;
+  inst.stack_size = stack_size;
+
+  /* text, executable, straight from the image's memfd */
+  inst.text = mmap(NULL, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE, img.fd, img.text_off);
+  if (inst.text == MAP_FAILED) { perror("gate-run: map text"); return -1; }
+
+  /* linear memory: the whole reservation inaccessible, the file behind its maximum size, the
+   * current pages read-write; memory.grow is an mprotect (DESIGN §4) */
+  inst.memory = mmap(NULL, RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (inst.memory == MAP_FAILED) { perror("gate-run: reserve memory"); return -1; }
+  inst.reservation = RESERVATION;
+  if (img.has_memory) {
+    if (mmap(inst.memory, max_pages * PAGE, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, mem_off) == MAP_FAILED) {
+      perror("gate-run: map memory");
+      return -1;
+    }
+    if (img.memory_initial && mprotect(inst.memory, img.memory_initial * PAGE, PROT_READ | PROT_WRITE) < 0) {
+      perror("gate-run: memory");
+      return -1;
+    }
+    for (uint32_t k = 0; k < img.npages; k++) {
+      uint32_t page;
+      uint64_t at;
+      memcpy(&page, img.memory_index + 16 * k, 4);
+      memcpy(&at, img.memory_index + 16 * k + 8, 8);
+      memcpy(inst.memory + page * PAGE, img.file + at, PAGE);
+    }
+  }
+  close(fd);
+
+  FIELD64(VMCTX_STACK_LIMIT) = (uint64_t)(inst.stack_base + 4096);
+  FIELD64(VMCTX_MEMORY_BASE) = (uint64_t)inst.memory;
+  FIELD32(VMCTX_MEMORY_PAGES) = img.has_memory ? img.memory_initial : 0;
+  FIELD32(VMCTX_MEMORY_MAX_PAGES) = img.has_memory ? (uint32_t)max_pages : 0;
+  FIELD64(VMCTX_TEXT_BASE) = (uint64_t)inst.text;
+  FIELD64(VMCTX_FN_HOSTCALL) = (uint64_t)rt_hostcall;
+  FIELD64(VMCTX_FN_TRAP) = (uint64_t)rt_trap;
+  FIELD64(VMCTX_FN_GROW) = (uint64_t)rt_grow;
+  FIELD64(VMCTX_FN_CHECK) = (uint64_t)rt_check;
+  uint8_t *table = inst.vmctx + VMCTX_GLOBALS + 8ull * img.nglobals;
+  FIELD64(VMCTX_TABLE_BASE) = (uint64_t)table;
+  FIELD32(VMCTX_TABLE_SIZE) = img.has_table ? img.table_initial : 0;
+  FIELD32(VMCTX_TABLE_MAX) = img.has_table ? img.table_max : 0;
+  FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
+  if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
+  if (table_bytes) memcpy(table, img.table, table_bytes);
+  return 0;
+}
+
+/* Calls linked function `func` through the entry stub; the result is left in the vmctx. */
+uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs) {
+  entry_fn entry = (entry_fn)(inst.text + img.entry_stub);
+  FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + inst.stack_size);
+  entry(inst.vmctx, args, nargs, inst.text + img.funcs[func].code_start);
+  return FIELD64(VMCTX_RESULT_INT);
+}
+
+uint32_t rt_grow(uint32_t delta, uint8_t *vmctx) {
+  uint32_t old = *(uint32_t *)(vmctx + VMCTX_MEMORY_PAGES);
+  uint32_t max = *(uint32_t *)(vmctx + VMCTX_MEMORY_MAX_PAGES);
+  if (delta > max - old) return 0xffffffffu;
+  if (delta && mprotect(inst.memory + old * PAGE, delta * PAGE, PROT_READ | PROT_WRITE) < 0) return 0xffffffffu;
+  *(uint32_t *)(vmctx + VMCTX_MEMORY_PAGES) = old + delta;
+  return old;
+}

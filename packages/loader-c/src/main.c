@@ -1,0 +1,148 @@
+/* gate-run's native loader: maps an image, instantiates it, and runs `_start` or answers the
+ * batch protocol the conformance runner speaks (docs/image-format.md, "Loader"). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "abi.h"
+#include "gate.h"
+
+static void usage(void) {
+  fputs("usage: gate-run-x86_64 IMAGE [--stack-size BYTES] [--batch] [-- ARGS...]\n", stderr);
+  exit(EXIT_BAD_IMAGE);
+}
+
+/* Runs the start functions (after the instantiation trap check); 0 on success, trap id otherwise. */
+static int instantiate(void) {
+  if (img.instantiation_trap) {
+    char line[128];
+    int n = snprintf(line, sizeof line, "trap: %s (during instantiation)\n", trap_messages[img.instantiation_trap]);
+    (void)!write(2, line, n);
+    return (int)img.instantiation_trap;
+  }
+  for (uint32_t k = 0; k < img.nstarts; k++) {
+    int id = sigsetjmp(trap_jump, 1);
+    if (id) return id;
+    trap_jump_armed = 1;
+    instance_call(img.starts[k], NULL, 0);
+    trap_jump_armed = 0;
+  }
+  return 0;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes hex in place; returns the length or -1. */
+static long unhex(char *s) {
+  size_t n = strlen(s);
+  if (n % 2) return -1;
+  for (size_t k = 0; k < n / 2; k++) {
+    int a = hexval(s[2 * k]), b = hexval(s[2 * k + 1]);
+    if (a < 0 || b < 0) return -1;
+    s[k] = (char)(a * 16 + b);
+  }
+  return (long)(n / 2);
+}
+
+static uint64_t result_bits(uint8_t type) {
+  uint64_t i = *(uint64_t *)(inst.vmctx + VMCTX_RESULT_INT);
+  uint64_t f = *(uint64_t *)(inst.vmctx + VMCTX_RESULT_FLOAT);
+  switch (type) {
+    case 0x7f: return i & 0xffffffffu;
+    case 0x7e: return i;
+    case 0x7d: return f & 0xffffffffu;
+    default: return f;
+  }
+}
+
+static void batch(void) {
+  static char line[1 << 20];
+  uint64_t args[64];
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\r\n")] = 0;
+    char *save = NULL;
+    char *cmd = strtok_r(line, " ", &save);
+    if (!cmd) continue;
+    char *name = strtok_r(NULL, " ", &save);
+    if (!name) name = (char *)"";
+    if (strcmp(name, "-") == 0) name[0] = 0; /* the empty name */
+    long len = unhex(name);
+    if (len < 0) { printf("error bad name\n"); fflush(stdout); continue; }
+    const export_entry *e = image_export(name, (size_t)len);
+    if (!e) { printf("error no export\n"); fflush(stdout); continue; }
+    const uint8_t *types = img.strings + e->types_off;
+    if (strcmp(cmd, "get") == 0) {
+      if (e->kind != 1) { printf("error not a global\n"); fflush(stdout); continue; }
+      uint64_t v = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * e->index);
+      uint8_t t = img.global_types[e->index];
+      if (t == 0x7f || t == 0x7d) v &= 0xffffffffu;
+      printf("ok %016llx\n", (unsigned long long)v);
+      fflush(stdout);
+      continue;
+    }
+    if (strcmp(cmd, "invoke") != 0 || e->kind != 0) { printf("error bad command\n"); fflush(stdout); continue; }
+    uint32_t n = 0;
+    char *a;
+    while ((a = strtok_r(NULL, " ", &save)) && n < 64) args[n++] = strtoull(a, NULL, 16);
+    if (n != e->param_count) { printf("error expected %u arguments\n", e->param_count); fflush(stdout); continue; }
+    int id = sigsetjmp(trap_jump, 1);
+    if (id) {
+      trap_jump_armed = 0;
+      printf("trap %d %s\n", id, trap_messages[id]);
+      fflush(stdout);
+      continue;
+    }
+    trap_jump_armed = 1;
+    instance_call(e->index, args, n);
+    trap_jump_armed = 0;
+    if (e->result_count) printf("ok %016llx\n", (unsigned long long)result_bits(types[e->param_count]));
+    else printf("ok\n");
+    fflush(stdout);
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *path = NULL;
+  int batch_mode = 0;
+  uint64_t stack_size = 8ull << 20;
+  for (int k = 1; k < argc; k++) {
+    if (strcmp(argv[k], "--") == 0) break;
+    if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
+    else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
+    else if (argv[k][0] == '-' || path) usage();
+    else path = argv[k];
+  }
+  if (!path) usage();
+  if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
+  stack_size = (stack_size + 65535) & ~65535ull;
+  if (image_load(path) < 0) return EXIT_BAD_IMAGE;
+  if (img.arch != 1) {
+    fprintf(stderr, "gate-run: this loader runs x86-64 images; the image is for another arch\n");
+    return EXIT_BAD_IMAGE;
+  }
+  if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
+  trap_install();
+  int trapped = instantiate();
+  if (batch_mode) {
+    if (trapped) printf("trap %d %s\n", trapped, trap_messages[trapped]);
+    else printf("ready\n");
+    fflush(stdout);
+    if (!trapped) batch();
+    return 0;
+  }
+  if (trapped) return EXIT_TRAP;
+  const export_entry *start = image_export("_start", 6);
+  if (start && start->kind == 0) {
+    if (sigsetjmp(trap_jump, 1)) return EXIT_TRAP;
+    trap_jump_armed = 1;
+    instance_call(start->index, NULL, 0);
+    trap_jump_armed = 0;
+  }
+  return 0;
+}

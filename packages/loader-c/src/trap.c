@@ -1,0 +1,121 @@
+/* Traps: from trap stubs (rt_trap), failed checks (rt_check) and faults in generated code
+ * (signals). Each prints `trap: <message>` and a stack trace, then unwinds to the driver. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "abi.h"
+#include "gate.h"
+
+sigjmp_buf trap_jump;
+volatile int trap_jump_armed;
+
+const char *const trap_messages[TRAP_COUNT] = {
+  "", "unreachable", "integer divide by zero", "integer overflow", "invalid conversion to integer",
+  "out of bounds memory access", "undefined element", "uninitialized element",
+  "indirect call type mismatch", "call stack exhausted", "out of bounds table access",
+  "suspended", "exit",
+};
+
+static int in_text(uint64_t pc) {
+  return pc >= (uint64_t)inst.text && pc < (uint64_t)inst.text + img.text_size;
+}
+
+static void frame_line(const func_entry *f, uint32_t wasm_offset) {
+  char line[512];
+  uint32_t index = (uint32_t)(f - img.funcs);
+  int n = snprintf(line, sizeof line, "  at %s (function %u, wasm offset 0x%x)\n",
+                   image_string(f->name_off, f->name_len), index, wasm_offset);
+  if (n > 0) (void)!write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* Walks the canonical frames (docs/ARCHITECTURE.md "Frames"): the return address sits at fp,
+ * and a site's fpOffset gives the caller's fp. */
+static void stack_trace(uint64_t pc, const uint64_t *fp) {
+  const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
+  if (f) frame_line(f, f->wasm_offset);
+  uint64_t lo = (uint64_t)inst.stack_base, hi = lo + inst.stack_size;
+  for (int depth = 0; fp; depth++) {
+    if ((uint64_t)fp < lo || (uint64_t)fp + 8 > hi) break;
+    uint64_t ret = *fp;
+    if (!in_text(ret)) break;
+    const site_entry *s = image_site_at(ret - (uint64_t)inst.text);
+    if (!s) break;
+    if (depth < 64) frame_line(&img.funcs[s->func], s->wasm_offset);
+    else if (depth == 64) (void)!write(2, "  ...\n", 6);
+    fp = (const uint64_t *)((uint64_t)fp + 8 + s->fp_offset);
+  }
+}
+
+_Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip_first) {
+  (void)skip_first;
+  if (id >= TRAP_COUNT) id = TRAP_UNREACHABLE;
+  char line[128];
+  int n = snprintf(line, sizeof line, "trap: %s\n", trap_messages[id]);
+  (void)!write(2, line, n);
+  stack_trace(pc, fp);
+  if (trap_jump_armed) siglongjmp(trap_jump, (int)id);
+  _exit(EXIT_TRAP);
+}
+
+void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
+  (void)vmctx;
+  trap_raise(id, fp, *sp - 1, 0);
+}
+
+void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
+  if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) {
+    (void)!write(2, "gate-run: suspend requested: suspension is not implemented yet (issue 5)\n", 74);
+    _exit(3);
+  }
+  /* stack overflow: the failing check's site names the frame */
+  const site_entry *s = image_site_at(*sp - (uint64_t)inst.text);
+  (void)s;
+  trap_raise(TRAP_CALL_STACK_EXHAUSTED, fp, *sp - 1, 0);
+}
+
+static void on_fault(int sig, siginfo_t *info, void *uc) {
+  uint64_t pc, sp, fp;
+  arch_context_regs(uc, &pc, &sp, &fp);
+  if (!in_text(pc)) {
+    /* not generated code: a loader bug; die with the signal rather than hide it */
+    char line[128];
+    int n = snprintf(line, sizeof line, "gate-run: internal error: signal %d at pc %#lx\n", sig, (unsigned long)pc);
+    (void)!write(2, line, n);
+    signal(sig, SIG_DFL);
+    return;
+  }
+  uint64_t id = TRAP_UNREACHABLE;
+  if (sig == SIGSEGV || sig == SIGBUS) {
+    uint64_t addr = (uint64_t)info->si_addr;
+    if (addr >= (uint64_t)inst.memory && addr < (uint64_t)inst.memory + inst.reservation) id = TRAP_OUT_OF_BOUNDS_MEMORY;
+    else if (addr >= (uint64_t)inst.stack_base - 65536 && addr < (uint64_t)inst.stack_base + 4096) id = TRAP_CALL_STACK_EXHAUSTED;
+    else {
+      char line[160];
+      int n = snprintf(line, sizeof line, "gate-run: internal error: fault at %#lx in generated code (pc %#lx)\n", (unsigned long)addr, (unsigned long)pc);
+      (void)!write(2, line, n);
+      signal(sig, SIG_DFL);
+      return;
+    }
+  } else if (sig == SIGFPE) {
+    id = info->si_code == FPE_INTDIV ? TRAP_INTEGER_DIVIDE_BY_ZERO : TRAP_INTEGER_OVERFLOW;
+  }
+  trap_raise(id, (const uint64_t *)fp, pc, 0);
+}
+
+void trap_install(void) {
+  static uint8_t altstack[1 << 16];
+  stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+  sigaltstack(&ss, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+  sigaction(SIGFPE, &sa, NULL);
+  sigaction(SIGILL, &sa, NULL);
+}

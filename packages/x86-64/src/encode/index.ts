@@ -1,0 +1,4 @@
+export * from './core';
+export * from './int';
+export * from './branch';
+export * from './sse';

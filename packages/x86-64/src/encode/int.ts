@@ -1,0 +1,200 @@
+import type { CodeBuffer } from '@wagc/frontend';
+import { opRR, opRM, rex, modrmReg, fitsI8 } from './core';
+
+export const enum Alu { ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7 }
+export const enum Shift { ROL = 0, ROR = 1, SHL = 4, SHR = 5, SAR = 7 }
+export const enum ExtKind { U8_32 = 0, S8_32 = 1, U16_32 = 2, S16_32 = 3, S8_64 = 4, S16_64 = 5, S32_64 = 6 }
+export const enum MulDiv { MUL = 4, IMUL = 5, DIV = 6, IDIV = 7 }
+export const enum BitCount { LZCNT = 0, TZCNT = 1, POPCNT = 2, BSR = 3, BSF = 4 }
+export const enum Bt { BT = 4, BTS = 5, BTR = 6, BTC = 7 }
+
+const w64 = (w: number): boolean => w === 8;
+/** 16-bit operand-size prefix. */
+const p16 = (w: number): number => (w === 2 ? 0x66 : 0);
+
+export function movRR(b: CodeBuffer, w: number, dst: number, src: number): void {
+  opRR(b, 0, w64(w), [0x89], src, dst);
+}
+
+export function movRI32(b: CodeBuffer, w: number, dst: number, imm: number): void {
+  if (w === 4) {
+    rex(b, false, 0, -1, dst);
+    b.emit8(0xb8 + (dst & 7));
+    b.emit32(imm);
+  } else {
+    opRR(b, 0, true, [0xc7], 0, dst);
+    b.emit32(imm);
+  }
+}
+
+/** Shortest form of a 64-bit constant: mov r32 (zero-extends), sign-extended imm32, or movabs. */
+export function movRI64(b: CodeBuffer, dst: number, lo: number, hi: number): void {
+  if (hi === 0) movRI32(b, 4, dst, lo);
+  else if (hi === lo >> 31) movRI32(b, 8, dst, lo);
+  else {
+    rex(b, true, 0, -1, dst);
+    b.emit8(0xb8 + (dst & 7));
+    b.emit32(lo);
+    b.emit32(hi);
+  }
+}
+
+export function load(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
+  opRM(b, 0, w64(w), [0x8b], dst, base, index, scale, disp);
+}
+
+export function store(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, src: number): void {
+  if (w === 1) opRM(b, 0, false, [0x88], src, base, index, scale, disp, src >= 4);
+  else opRM(b, p16(w), w64(w), [0x89], src, base, index, scale, disp);
+}
+
+export function storeImm(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
+  if (w === 1) {
+    opRM(b, 0, false, [0xc6], 0, base, index, scale, disp);
+    b.emit8(imm & 0xff);
+  } else if (w === 2) {
+    opRM(b, 0x66, false, [0xc7], 0, base, index, scale, disp);
+    b.emit16(imm & 0xffff);
+  } else {
+    opRM(b, 0, w64(w), [0xc7], 0, base, index, scale, disp);
+    b.emit32(imm);
+  }
+}
+
+const EXT_OP: [boolean, number[]][] = [
+  [false, [0x0f, 0xb6]], [false, [0x0f, 0xbe]], [false, [0x0f, 0xb7]], [false, [0x0f, 0xbf]],
+  [true, [0x0f, 0xbe]], [true, [0x0f, 0xbf]], [true, [0x63]],
+];
+
+export function loadExt(b: CodeBuffer, kind: ExtKind, dst: number, base: number, index: number, scale: number, disp: number): void {
+  const [w, op] = EXT_OP[kind];
+  opRM(b, 0, w, op, dst, base, index, scale, disp);
+}
+
+export function extRR(b: CodeBuffer, kind: ExtKind, dst: number, src: number): void {
+  const [w, op] = EXT_OP[kind];
+  // byte sources 4–7 need a REX to mean SPL..DIL
+  const byteSrc = kind === ExtKind.U8_32 || kind === ExtKind.S8_32 || kind === ExtKind.S8_64;
+  opRR(b, 0, w, op, dst, src, byteSrc && src >= 4);
+}
+
+export function movzxRR8(b: CodeBuffer, dst: number, src: number): void {
+  opRR(b, 0, false, [0x0f, 0xb6], dst, src, src >= 4);
+}
+
+export function lea(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
+  opRM(b, 0, w64(w), [0x8d], dst, base, index, scale, disp);
+}
+
+export function aluRR(b: CodeBuffer, op: Alu, w: number, dst: number, src: number): void {
+  opRR(b, 0, w64(w), [(op << 3) | 1], src, dst);
+}
+
+export function aluRI(b: CodeBuffer, op: Alu, w: number, dst: number, imm: number): void {
+  if (fitsI8(imm)) {
+    opRR(b, 0, w64(w), [0x83], op, dst);
+    b.emit8(imm & 0xff);
+  } else {
+    opRR(b, 0, w64(w), [0x81], op, dst);
+    b.emit32(imm);
+  }
+}
+
+export function aluRM(b: CodeBuffer, op: Alu, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
+  opRM(b, 0, w64(w), [(op << 3) | 3], dst, base, index, scale, disp);
+}
+
+export function aluMI(b: CodeBuffer, op: Alu, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
+  if (fitsI8(imm)) {
+    opRM(b, 0, w64(w), [0x83], op, base, index, scale, disp);
+    b.emit8(imm & 0xff);
+  } else {
+    opRM(b, 0, w64(w), [0x81], op, base, index, scale, disp);
+    b.emit32(imm);
+  }
+}
+
+export function testRR(b: CodeBuffer, w: number, r1: number, r2: number): void {
+  opRR(b, 0, w64(w), [0x85], r2, r1);
+}
+
+export function testRI(b: CodeBuffer, w: number, r: number, imm: number): void {
+  opRR(b, 0, w64(w), [0xf7], 0, r);
+  b.emit32(imm);
+}
+
+export function imulRR(b: CodeBuffer, w: number, dst: number, src: number): void {
+  opRR(b, 0, w64(w), [0x0f, 0xaf], dst, src);
+}
+
+export function imulRRI(b: CodeBuffer, w: number, dst: number, src: number, imm: number): void {
+  if (fitsI8(imm)) {
+    opRR(b, 0, w64(w), [0x6b], dst, src);
+    b.emit8(imm & 0xff);
+  } else {
+    opRR(b, 0, w64(w), [0x69], dst, src);
+    b.emit32(imm);
+  }
+}
+
+export function mulDiv(b: CodeBuffer, op: MulDiv, w: number, src: number): void {
+  opRR(b, 0, w64(w), [0xf7], op, src);
+}
+
+export function cdq(b: CodeBuffer, w: number): void {
+  if (w === 8) b.emit8(0x48);
+  b.emit8(0x99);
+}
+
+export function shiftCL(b: CodeBuffer, op: Shift, w: number, dst: number): void {
+  opRR(b, 0, w64(w), [0xd3], op, dst);
+}
+
+export function shiftRI(b: CodeBuffer, op: Shift, w: number, dst: number, imm: number): void {
+  opRR(b, 0, w64(w), [0xc1], op, dst);
+  b.emit8(imm & 0xff);
+}
+
+export function neg(b: CodeBuffer, w: number, r: number): void {
+  opRR(b, 0, w64(w), [0xf7], 3, r);
+}
+
+export function not(b: CodeBuffer, w: number, r: number): void {
+  opRR(b, 0, w64(w), [0xf7], 2, r);
+}
+
+const BITCOUNT: [number, number][] = [[0xf3, 0xbd], [0xf3, 0xbc], [0xf3, 0xb8], [0, 0xbd], [0, 0xbc]];
+
+export function bitCount(b: CodeBuffer, op: BitCount, w: number, dst: number, src: number): void {
+  const [prefix, opc] = BITCOUNT[op];
+  opRR(b, prefix, w64(w), [0x0f, opc], dst, src);
+}
+
+export function btRI(b: CodeBuffer, op: Bt, w: number, r: number, imm: number): void {
+  opRR(b, 0, w64(w), [0x0f, 0xba], op, r);
+  b.emit8(imm & 0xff);
+}
+
+export function setcc(b: CodeBuffer, cond: number, r: number): void {
+  opRR(b, 0, false, [0x0f, 0x90 + cond], 0, r, r >= 4);
+}
+
+export function cmovcc(b: CodeBuffer, cond: number, w: number, dst: number, src: number): void {
+  opRR(b, 0, w64(w), [0x0f, 0x40 + cond], dst, src);
+}
+
+export function push(b: CodeBuffer, r: number): void {
+  rex(b, false, 0, -1, r);
+  b.emit8(0x50 + (r & 7));
+}
+
+export function pop(b: CodeBuffer, r: number): void {
+  rex(b, false, 0, -1, r);
+  b.emit8(0x58 + (r & 7));
+}
+
+export function pushM(b: CodeBuffer, base: number, disp: number): void {
+  opRM(b, 0, false, [0xff], 6, base, -1, 1, disp);
+}
+
+export { modrmReg };

@@ -1,0 +1,169 @@
+import { Loc, isFloat, type FunctionCompiler } from '@wagc/frontend';
+import * as x from './encode';
+import { Reg, Cond, NO_INDEX } from './encode';
+import { FP, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
+import { copyToReg } from './move';
+import { stateOf } from './state';
+
+/** Placeholder that forces a disp32 encoding; patched with −frameSize at the function's end. */
+const FRAME_PLACEHOLDER = -0x7fff0000;
+
+/** `lea dst, [rbp − frameSize]`, patched later. */
+export function leaFrameBottom(fc: FunctionCompiler, dst: number, base: number): void {
+  const b = fc.out.buf;
+  x.lea(b, 8, dst, base, NO_INDEX, 1, FRAME_PLACEHOLDER);
+  stateOf(fc).addFramePatch(b.pos - 4);
+}
+
+/**
+ * Entry: frame pointer, the entry check (site 0: compares the frame's lowest address with the
+ * stack limit), the frame, zeroed declared locals.
+ */
+export function prologue(fc: FunctionCompiler): void {
+  const st = stateOf(fc);
+  st.reset();
+  const b = fc.out.buf;
+  x.movRR(b, 8, FP, Reg.RSP);
+  leaFrameBottom(fc, SCRATCH, Reg.RSP);
+  x.aluRR(b, x.Alu.CMP, 8, SCRATCH, STACK_LIMIT);
+  st.entryJump = x.jccRel32(b, Cond.B);
+  // site 0 holds the parameters only: the locals are zeroed after the check (re-run on resume)
+  st.entrySite = fc.addSite(-1, 0, 0, fc.nParams, fc.opOffset);
+  st.entryResume = b.pos;
+  leaFrameBottom(fc, Reg.RSP, FP);
+  const n = fc.nLocals;
+  if (n > 0 && n <= 8) {
+    for (let j = 0; j < n; j++) x.storeImm(b, 8, FP, NO_INDEX, 1, -8 * (j + 1), 0);
+  } else if (n > 8) {
+    // rep stosq over [rbp − 8n, rbp)
+    x.aluRR(b, x.Alu.XOR, 4, Reg.RAX, Reg.RAX);
+    x.lea(b, 8, Reg.RDI, FP, NO_INDEX, 1, -8 * n);
+    x.movRI32(b, 4, Reg.RCX, n);
+    b.emit8(0xf3);
+    b.emit8(0x48);
+    b.emit8(0xab);
+  }
+}
+
+/** Conditional jump to an out-of-line call of trap stub `trap`. */
+export function trapIf(fc: FunctionCompiler, cc: number, trap: number): void {
+  const at = x.jccRel32(fc.out.buf, cc);
+  stateOf(fc).addTrapJump(at, trap);
+}
+
+export function trap(fc: FunctionCompiler, trapId: number): void {
+  const b = fc.out.buf;
+  const at = x.callRel32(b);
+  x.patchRel32(b, at, fc.env.stubs.traps[trapId]);
+}
+
+export function emitReturn(fc: FunctionCompiler, resultType: number): void {
+  const b = fc.out.buf;
+  if (resultType !== 0) {
+    const i = fc.stack.height - 1;
+    copyToReg(fc, i, isFloat(resultType) ? 0 : Reg.RAX);
+  }
+  x.movRR(b, 8, Reg.RSP, FP);
+  x.ret(b);
+}
+
+export function loopCheck(fc: FunctionCompiler, siteIndex: number, wasmOffset: number): void {
+  const b = fc.out.buf;
+  const st = stateOf(fc);
+  x.aluRR(b, x.Alu.CMP, 8, Reg.RSP, STACK_LIMIT);
+  const at = x.jccRel32(b, Cond.B);
+  const depth = fc.stack.height;
+  const rec = fc.addSite(-1, siteIndex, fc.siteFpOffset(depth), fc.nParams + fc.nLocals + depth, wasmOffset);
+  st.checkJumps.push(at);
+  st.checkResume.push(b.pos);
+  st.checkDepth.push(depth);
+  st.checkSites.push(rec);
+}
+
+/** Emits the out-of-line paths and fixes the frame size. */
+export function finishFunction(fc: FunctionCompiler): void {
+  const b = fc.out.buf;
+  const st = stateOf(fc);
+  const stubs = fc.env.stubs;
+  // entry check failed: stack exhausted or suspend requested
+  x.patchRel32(b, st.entryJump, b.pos);
+  let at = x.callRel32(b);
+  x.patchRel32(b, at, stubs.check);
+  st.entrySite!.codeOffset = b.pos;
+  x.patchRel32(b, x.jmpRel32(b), st.entryResume);
+  for (let k = 0; k < st.checkJumps.length; k++) {
+    x.patchRel32(b, st.checkJumps[k], b.pos);
+    x.lea(b, 8, Reg.RSP, FP, NO_INDEX, 1, -fc.siteFpOffset(st.checkDepth[k]));
+    at = x.callRel32(b);
+    x.patchRel32(b, at, stubs.check);
+    st.checkSites[k].codeOffset = b.pos;
+    leaFrameBottom(fc, Reg.RSP, FP);
+    x.patchRel32(b, x.jmpRel32(b), st.checkResume[k]);
+  }
+  for (let k = 0; k < st.trapJumpCount; k++) {
+    x.patchRel32(b, st.trapJumps[2 * k], b.pos);
+    at = x.callRel32(b);
+    x.patchRel32(b, at, stubs.traps[st.trapJumps[2 * k + 1]]);
+  }
+  // frame: declared locals and the deepest operand stack, plus the slot a call's return address takes
+  const frameSize = 8 * (fc.nLocals + fc.maxDepth) + 8;
+  fc.frameSize = frameSize;
+  for (let k = 0; k < st.framePatchCount; k++) b.patch32(st.framePatches[k], -frameSize);
+}
+
+/**
+ * Calls through rel32 or a register, with rsp at the last argument's slot; records the site;
+ * restores the frame pointer and rsp; pushes the result.
+ */
+function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+  const b = fc.out.buf;
+  const s = fc.stack;
+  const depth = s.height;
+  const fpOffset = fc.siteFpOffset(depth);
+  x.lea(b, 8, Reg.RSP, FP, NO_INDEX, 1, -fpOffset);
+  emitCall();
+  fc.addSite(b.pos, siteIndex, fpOffset, fc.nParams + fc.nLocals + depth - nArgs, wasmOffset);
+  x.lea(b, 8, FP, Reg.RSP, NO_INDEX, 1, fpOffset);
+  leaFrameBottom(fc, Reg.RSP, FP);
+  s.height = depth - nArgs;
+  if (resultType !== 0) {
+    const r = fc.allocReg(resultType);
+    if (isFloat(resultType)) {
+      if (r !== 0) x.fmovRR(b, r, 0);
+    } else x.movRR(b, 8, r, Reg.RAX);
+    fc.pushReg(resultType, r);
+  }
+}
+
+export function call(fc: FunctionCompiler, func: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+  const b = fc.out.buf;
+  callSequence(fc, () => {
+    const at = x.callRel32(b);
+    fc.out.callFixups.push(at, func);
+  }, nArgs, resultType, siteIndex, wasmOffset);
+}
+
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+  const b = fc.out.buf;
+  const s = fc.stack;
+  const idx = s.height - 1;
+  copyToReg(fc, idx, SCRATCH2);
+  s.height--;
+  // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, 80);
+  trapIf(fc, Cond.AE, 6);
+  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, 72);
+  x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
+  x.testRR(b, 4, SCRATCH, SCRATCH);
+  trapIf(fc, Cond.E, 7);
+  x.aluRI(b, x.Alu.CMP, 4, SCRATCH, typeId + 1);
+  trapIf(fc, Cond.NE, 8);
+  x.shiftRI(b, x.Shift.SHR, 8, SCRATCH, 32);
+  const at = x.leaRip(b, SCRATCH2);
+  fc.out.tableFixups.push(at);
+  x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 4, 0);
+  x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, 24);
+  callSequence(fc, () => x.callR(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset);
+}
+
+export { Loc };

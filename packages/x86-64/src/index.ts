@@ -1,0 +1,2 @@
+export * from './encode';
+export { X64Backend, x64Stubs } from './backend';

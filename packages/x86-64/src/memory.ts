@@ -1,0 +1,103 @@
+import { Loc, type FunctionCompiler } from '@wagc/frontend';
+import * as x from './encode';
+import { Reg, NO_INDEX, ExtKind, Alu } from './encode';
+import { FP, MEM_BASE, SCRATCH, VMCTX_REG } from './regs';
+import { fitsImm32 } from './move';
+import { leaFrameBottom } from './frame';
+
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+
+/**
+ * Linear memory has no bounds checks (DESIGN §4): the effective address is
+ * r15 + zext(addr) + offset, and anything outside the accessible pages faults in the guard
+ * reservation. Returns the index register (or NO_INDEX) and the displacement to use with r15.
+ */
+function address(fc: FunctionCompiler, i: number, offset: number): [number, number] {
+  const b = fc.out.buf;
+  const s = fc.stack;
+  if (s.loc[i] === Loc.Const) {
+    const ea = (s.lo[i] >>> 0) + offset;
+    if (ea <= 0x7fffffff) return [NO_INDEX, ea];
+    x.movRI64(b, SCRATCH, ea | 0, Math.floor(ea / 4294967296));
+    return [SCRATCH, 0];
+  }
+  const r = fc.regOf(i); // i32 registers are zero-extended
+  if (offset <= 0x7fffffff) return [r, offset];
+  x.movRI32(b, 4, SCRATCH, offset | 0);
+  x.aluRR(b, Alu.ADD, 8, SCRATCH, r);
+  return [SCRATCH, 0];
+}
+
+export function load(fc: FunctionCompiler, op: number, i: number, offset: number): void {
+  const b = fc.out.buf;
+  const s = fc.stack;
+  const [index, disp] = address(fc, i, offset);
+  fc.release(i);
+  const out = loadType(op);
+  const dst = fc.allocReg(out);
+  switch (op) {
+    case 0x28: x.load(b, 4, dst, MEM_BASE, index, 1, disp); break;
+    case 0x29: x.load(b, 8, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2a: x.fload(b, 4, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2b: x.fload(b, 8, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2c: x.loadExt(b, ExtKind.S8_32, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2d: case 0x31: x.loadExt(b, ExtKind.U8_32, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2e: x.loadExt(b, ExtKind.S16_32, dst, MEM_BASE, index, 1, disp); break;
+    case 0x2f: case 0x33: x.loadExt(b, ExtKind.U16_32, dst, MEM_BASE, index, 1, disp); break;
+    case 0x30: x.loadExt(b, ExtKind.S8_64, dst, MEM_BASE, index, 1, disp); break;
+    case 0x32: x.loadExt(b, ExtKind.S16_64, dst, MEM_BASE, index, 1, disp); break;
+    case 0x34: x.loadExt(b, ExtKind.S32_64, dst, MEM_BASE, index, 1, disp); break;
+    case 0x35: x.load(b, 4, dst, MEM_BASE, index, 1, disp); break;
+  }
+  s.type[i] = out;
+  s.setReg(i, dst);
+}
+
+function loadType(op: number): number {
+  if (op === 0x2a) return F32;
+  if (op === 0x2b) return F64;
+  if (op === 0x28 || (op >= 0x2c && op <= 0x2f)) return I32;
+  return I64;
+}
+
+const STORE_WIDTH: Record<number, number> = {
+  0x36: 4, 0x37: 8, 0x38: 4, 0x39: 8, 0x3a: 1, 0x3b: 2, 0x3c: 1, 0x3d: 2, 0x3e: 4,
+};
+
+export function store(fc: FunctionCompiler, op: number, i: number, offset: number): void {
+  const b = fc.out.buf;
+  const s = fc.stack;
+  const v = i + 1;
+  const w = STORE_WIDTH[op];
+  const float = op === 0x38 || op === 0x39;
+  // the value first: address() may take the scratch register
+  let src = -1;
+  let imm = false;
+  if (s.loc[v] === Loc.Const && !float && (w < 8 || fitsImm32(s.lo[v], s.hi[v]))) imm = true;
+  else src = fc.regOf(v);
+  const [index, disp] = address(fc, i, offset);
+  if (imm) x.storeImm(b, w, MEM_BASE, index, 1, disp, w === 1 ? s.lo[v] & 0xff : w === 2 ? s.lo[v] & 0xffff : s.lo[v]);
+  else if (float) x.fstore(b, w, MEM_BASE, index, 1, disp, src);
+  else x.store(b, w, MEM_BASE, index, 1, disp, src);
+  fc.release(i);
+  fc.release(v);
+}
+
+export function memorySize(fc: FunctionCompiler, i: number): void {
+  const r = fc.allocReg(I32);
+  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, 16);
+  fc.stack.setReg(i, r);
+}
+
+/** Every value is in memory; the loader routine may clobber any allocatable register. */
+export function memoryGrow(fc: FunctionCompiler, i: number): void {
+  const b = fc.out.buf;
+  // value i sits in its home slot (spilled by the caller)
+  x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, fc.homeOffset(i));
+  const at = x.callRel32(b);
+  x.patchRel32(b, at, fc.env.stubs.grow);
+  void leaFrameBottom;
+  const r = fc.allocReg(I32);
+  x.movRR(b, 4, r, Reg.RAX);
+  fc.stack.setReg(i, r);
+}
