@@ -2,8 +2,8 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/conformance', '<rootDir>/fuzz', '<rootDir>/tests'],
-  testMatch: ['**/src/**/*.test.ts', '**/test/**/*.test.ts'],
+  testMatch: ['**/src/**/*.test.ts', '**/test/**/*.test.ts', '**/tests/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
-  moduleNameMapper: { '^@wagc/(frontend|x86-64|linker|abi|cli)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: { '^@wagc/(frontend|x86-64|linker|abi|cli)$': '<rootDir>/packages/$1/src', '^@wagc/loader-c$': '<rootDir>/packages/loader-c' },
   testTimeout: 60000,
 };
