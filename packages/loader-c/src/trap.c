@@ -32,21 +32,35 @@ static void frame_line(const func_entry *f, uint32_t wasm_offset) {
 }
 
 /* Walks the canonical frames (docs/ARCHITECTURE.md "Frames"): the return address sits at fp,
- * and a site's fpOffset gives the caller's fp. */
-static void stack_trace(uint64_t pc, const uint64_t *fp) {
-  const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
-  if (f) frame_line(f, f->wasm_offset);
+ * and a site's fpOffset gives the caller's fp. With print == 0 it only counts the frames. */
+static uint64_t walk(const uint64_t *fp, uint64_t total, int print) {
   uint64_t lo = (uint64_t)inst.stack_base, hi = lo + inst.stack_size;
-  for (int depth = 0; fp; depth++) {
+  uint64_t depth = 0;
+  while (fp) {
     if ((uint64_t)fp < lo || (uint64_t)fp + 8 > hi) break;
     uint64_t ret = *fp;
     if (!in_text(ret)) break;
     const site_entry *s = image_site_at(ret - (uint64_t)inst.text);
     if (!s) break;
-    if (depth < 64) frame_line(&img.funcs[s->func], s->wasm_offset);
-    else if (depth == 64) (void)!write(2, "  ...\n", 6);
+    if (print) {
+      /* deep stacks: the innermost and the outermost frames, the middle elided */
+      if (depth < 24 || depth + 8 >= total) frame_line(&img.funcs[s->func], s->wasm_offset);
+      else if (depth == 24) {
+        char line[80];
+        int n = snprintf(line, sizeof line, "  ... %llu frames ...\n", (unsigned long long)(total - 32));
+        (void)!write(2, line, n);
+      }
+    }
+    depth++;
     fp = (const uint64_t *)((uint64_t)fp + 8 + s->fp_offset);
   }
+  return depth;
+}
+
+static void stack_trace(uint64_t pc, const uint64_t *fp) {
+  const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
+  if (f) frame_line(f, f->wasm_offset);
+  walk(fp, walk(fp, 0, 0), 1);
 }
 
 _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip_first) {
