@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { CompileError } from '@wagc/frontend';
+import { compileProgram, linkProgram, LinkError, type Arch } from '@wagc/linker';
+import { spectestModule } from '@wagc/abi';
+import { LoaderProcess } from './loader';
+import { argBits, matches, nameHex, supportedType, type Value } from './values';
+
+export type Kind = 'module' | 'assert_return' | 'assert_trap' | 'assert_exhaustion' | 'assert_invalid' |
+  'assert_malformed' | 'assert_unlinkable' | 'assert_uninstantiable' | 'action' | 'register';
+
+export interface Tally { passed: number; failed: number; skipped: number }
+export interface Failure { file: string; line: number; kind: string; detail: string }
+export interface FileResult {
+  name: string;
+  featureSet: string;
+  byKind: Map<string, Tally>;
+  skipReasons: Map<string, number>;
+  failures: Failure[];
+}
+
+interface Command {
+  type: string;
+  line: number;
+  filename?: string;
+  name?: string;
+  as?: string;
+  module_type?: string;
+  text?: string;
+  action?: { type: string; module?: string; field: string; args?: Value[] };
+  expected?: Value[];
+}
+
+const TIMEOUT = 10000;
+
+interface Instance { proc: LoaderProcess | null; reason: string | null }
+
+export interface RunOptions { arch: Arch; loader: string; loaderPrefix: string[] }
+
+/** Runs one spec test file: every command, one loader process per module instance. */
+export async function runFile(dir: string, name: string, featureSet: string, opts: RunOptions): Promise<FileResult> {
+  const res: FileResult = { name, featureSet, byKind: new Map(), skipReasons: new Map(), failures: [] };
+  const json = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { commands: Command[] };
+  const tmp = mkdtempSync(join(tmpdir(), `wagc-conf-${name}-`));
+  const named = new Map<string, Instance>();
+  const registered = new Map<string, Uint8Array>();
+  let current: Instance | null = null;
+  let imageCount = 0;
+
+  const tally = (kind: string): Tally => {
+    let t = res.byKind.get(kind);
+    if (!t) res.byKind.set(kind, (t = { passed: 0, failed: 0, skipped: 0 }));
+    return t;
+  };
+  const pass = (c: Command): void => { tally(c.type).passed++; };
+  const fail = (c: Command, detail: string): void => {
+    tally(c.type).failed++;
+    res.failures.push({ file: name, line: c.line, kind: c.type, detail });
+  };
+  const skip = (c: Command, reason: string): void => {
+    tally(c.type).skipped++;
+    res.skipReasons.set(reason, (res.skipReasons.get(reason) ?? 0) + 1);
+  };
+
+  /** Modules this one imports from, other than spectest: not expressible as one process yet. */
+  const foreignImports = (bytes: Uint8Array): string | null => {
+    try {
+      const m = linkProgramModules(bytes);
+      for (const mod of m) if (mod !== 'spectest') return mod;
+    } catch {
+      return null;
+    }
+    return null;
+  };
+
+  /** spectest, the registered modules the module imports from (for type checks), the module. */
+  const program = (bytes: Uint8Array) => {
+    let wanted = new Set<string>();
+    try {
+      wanted = linkProgramModules(bytes);
+    } catch {
+      // malformed: compileProgram reports it
+    }
+    const deps = [...registered].filter(([n]) => wanted.has(n)).map(([n, b]) => ({ name: n, bytes: b }));
+    return { modules: [{ name: 'spectest', bytes: spectestModule() }, ...deps, { name: 'main', bytes }], arch: opts.arch };
+  };
+
+  try {
+    for (const c of json.commands) {
+      switch (c.type) {
+        case 'module': {
+          const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
+          const inst: Instance = { proc: null, reason: null };
+          const foreign = foreignImports(bytes);
+          if (foreign) {
+            inst.reason = 'cross-instance linking (issue 3)';
+            skip(c, inst.reason);
+          } else {
+            try {
+              const image = compileProgram(program(bytes));
+              const path = join(tmp, `m${imageCount++}.img`);
+              writeFileSync(path, image);
+              const proc = new LoaderProcess(opts.loader, path, opts.loaderPrefix);
+              const first = await proc.next(TIMEOUT);
+              if (first === 'ready') {
+                inst.proc = proc;
+                pass(c);
+              } else {
+                inst.reason = 'module failed to instantiate';
+                fail(c, `instantiation: ${first ?? 'no answer'} ${proc.stderr.trim()}`);
+                proc.kill();
+              }
+            } catch (e) {
+              inst.reason = 'module failed to compile';
+              if (e instanceof CompileError && /^unsupported /.test(e.reason)) {
+                inst.reason = `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`;
+                skip(c, inst.reason);
+              } else fail(c, `compile: ${e instanceof Error ? e.message : e}`);
+            }
+          }
+          // an unnamed instance nothing can refer to any more ends here
+          if (current && current.proc && ![...named.values()].includes(current)) current.proc.kill();
+          current = inst;
+          if (c.name) named.set(c.name, inst);
+          break;
+        }
+        case 'register': {
+          // not an assertion: remembers the module's bytes for later links' type checks
+          const src = findModuleFile(json.commands, c);
+          if (src) registered.set(c.as!, new Uint8Array(readFileSync(join(dir, src))));
+          break;
+        }
+        case 'assert_return':
+        case 'assert_trap':
+        case 'assert_exhaustion':
+        case 'action': {
+          const a = c.action!;
+          const inst = a.module ? named.get(a.module) : current;
+          if (!inst || !inst.proc) {
+            if (inst?.reason && !/failed/.test(inst.reason)) skip(c, inst.reason);
+            else fail(c, inst?.reason ?? 'no module');
+            break;
+          }
+          const args = a.args ?? [];
+          const types = [...args, ...(c.expected ?? [])].map((v) => v.type);
+          if (!types.every(supportedType)) {
+            skip(c, 'reference or vector values (issue 7 / simd)');
+            break;
+          }
+          const line = a.type === 'get'
+            ? `get ${nameHex(a.field)}`
+            : `invoke ${nameHex(a.field)}${args.map((v) => ' ' + argBits(v)).join('')}`;
+          const answer = await inst.proc.request(line, TIMEOUT);
+          if (answer === null) {
+            fail(c, `loader died or hung: ${inst.proc.stderr.trim().split('\n')[0] ?? ''}`);
+            inst.proc = null;
+            inst.reason = 'loader died';
+            break;
+          }
+          if (c.type === 'assert_return' || c.type === 'action') {
+            if (!answer.startsWith('ok')) {
+              fail(c, `expected return, got "${answer}"`);
+              break;
+            }
+            const got = answer.split(' ').slice(1).map((h) => BigInt('0x' + h));
+            const exp = c.expected ?? [];
+            if (c.type === 'action' || (got.length === exp.length && exp.every((e, k) => matches(e, got[k])))) pass(c);
+            else fail(c, `expected ${exp.map((e) => `${e.type}:${e.value}`).join(' ')}, got ${got.map((g) => g.toString()).join(' ')}`);
+          } else {
+            const want = c.type === 'assert_exhaustion' ? 'call stack exhausted' : c.text!;
+            const m = /^trap \d+ (.*)$/.exec(answer);
+            if (m && (m[1].startsWith(want) || want.startsWith(m[1]))) pass(c);
+            else fail(c, `expected trap "${want}", got "${answer}"`);
+          }
+          break;
+        }
+        case 'assert_invalid':
+        case 'assert_malformed': {
+          if (c.module_type === 'text') {
+            skip(c, 'text-format module (binary compiler)');
+            break;
+          }
+          const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
+          try {
+            linkProgram({ modules: [{ name: 'main', bytes }], arch: opts.arch, unresolved: 'trap' });
+            fail(c, `accepted a module that is ${c.type === 'assert_invalid' ? 'invalid' : 'malformed'} ("${c.text}")`);
+          } catch (e) {
+            if (e instanceof CompileError) pass(c);
+            else fail(c, `expected CompileError, got ${e instanceof Error ? e.message : e}`);
+          }
+          break;
+        }
+        case 'assert_unlinkable': {
+          const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
+          try {
+            compileProgram(program(bytes));
+            fail(c, 'linked a module that should not link');
+          } catch (e) {
+            if (e instanceof LinkError) pass(c);
+            else if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+            else fail(c, `expected LinkError, got ${e instanceof Error ? e.message : e}`);
+          }
+          break;
+        }
+        case 'assert_uninstantiable': {
+          const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
+          if (foreignImports(bytes)) {
+            skip(c, 'cross-instance linking (issue 3)');
+            break;
+          }
+          try {
+            const path = join(tmp, `m${imageCount++}.img`);
+            writeFileSync(path, compileProgram(program(bytes)));
+            const proc = new LoaderProcess(opts.loader, path, opts.loaderPrefix);
+            const first = await proc.next(TIMEOUT);
+            proc.kill();
+            if (first && first.startsWith('trap')) pass(c);
+            else fail(c, `expected instantiation to trap, got "${first}"`);
+          } catch (e) {
+            if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+            else fail(c, `compile: ${e instanceof Error ? e.message : e}`);
+          }
+          break;
+        }
+        default:
+          skip(c, `command ${c.type}`);
+      }
+    }
+  } finally {
+    for (const inst of named.values()) inst.proc?.kill();
+    current?.proc?.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return res;
+}
+
+function findModuleFile(cmds: Command[], reg: Command): string | null {
+  let last: string | null = null;
+  for (const c of cmds) {
+    if (c === reg) break;
+    if (c.type === 'module' && (!reg.name || c.name === reg.name)) last = c.filename!;
+  }
+  return last;
+}
+
+/** Import module names of a binary, without validating it. */
+function linkProgramModules(bytes: Uint8Array): Set<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { decodeModule } = require('@wagc/frontend') as typeof import('@wagc/frontend');
+  const m = decodeModule(bytes);
+  return new Set(m.imports.map((i) => i.module));
+}
