@@ -1,4 +1,4 @@
 export * from './types';
 export * from './format';
 export { writeImage, writeImageFile } from './write';
-export { readImage } from './read';
+export { readImage, imageArch, ImageError } from './read';

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+'use strict';
+require('../dist/bin').run('gate-run', require('../dist/gate-run').main);

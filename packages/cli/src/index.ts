@@ -1,0 +1,2 @@
+export { main as wagc } from './wagc';
+export { main as gateRun, EXIT_TRAP, EXIT_USAGE } from './gate-run';

@@ -1,0 +1,9 @@
+import chalk from 'chalk';
+
+/** chalk decides colour from the stream: none when stderr is not a TTY, or with NO_COLOR set. */
+const color = new chalk.Instance({ level: process.stderr.isTTY && !process.env.NO_COLOR ? chalk.level || 1 : 0 });
+
+/** One line on stderr: `<tool>: error: <message>`. */
+export function printError(tool: string, message: string): void {
+  process.stderr.write(`${color.bold(tool)}: ${color.red('error')}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+}
