@@ -52,6 +52,10 @@ async function main(): Promise<void> {
     }
     prefix = ['qemu-aarch64'];
   }
+  if (!existsSync(join(suite, 'index.json'))) {
+    console.error(`conformance: no testsuite at ${suite} (expected index.json; pass --suite DIR)`);
+    process.exit(2);
+  }
   const index = JSON.parse(readFileSync(join(suite, 'index.json'), 'utf8')) as { files: IndexFile[] };
   const files = index.files.filter((f) => f.dir === 'core' && (!only || only.has(f.name)));
   const results: FileResult[] = new Array(files.length);
