@@ -15,7 +15,7 @@ export function unary(fc: FunctionCompiler, op: number, i: number): void {
     const r = fc.regOf(i);
     const bits = w * 8;
     if (k === 0) { // clz = (bits−1) − bsr, with bsr(0) taken as −1
-      x.movRI32(b, 4, SCRATCH2, -1);
+      x.movRI32(b, w, SCRATCH2, -1);
       x.bitCount(b, x.BitCount.BSR, w, SCRATCH, r);
       x.cmovcc(b, Cond.E, w, SCRATCH, SCRATCH2);
       x.movRI32(b, 4, r, bits - 1);
