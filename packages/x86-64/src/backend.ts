@@ -24,6 +24,7 @@ export class X64Backend implements Backend {
   finishFunction = frame.finishFunction;
   emitReturn = frame.emitReturn;
   storeHome = move.storeHome;
+  storeCopy = move.storeCopy;
   loadReg = move.loadReg;
   localGet = move.localGet;
   localSet = move.localSet;

@@ -98,6 +98,10 @@ export function storeHome(fc: FunctionCompiler, i: number, dstPos: number): void
   }
 }
 
+export function storeCopy(fc: FunctionCompiler, i: number, dstPos: number): void {
+  if (!(fc.stack.loc[i] === Loc.Mem && i === dstPos)) storeValue(fc, i, FP, fc.homeOffset(dstPos));
+}
+
 export function loadReg(fc: FunctionCompiler, i: number, reg: number): void {
   copyToReg(fc, i, reg);
 }

@@ -27,6 +27,8 @@ export interface Backend {
    * entry becomes Mem and its register is freed; otherwise the entry is left as it was.
    */
   storeHome(fc: FunctionCompiler, i: number, dstPos: number): void;
+  /** Stores entry `i` in the home slot of `dstPos` without changing the entry (a conditional branch's values). */
+  storeCopy(fc: FunctionCompiler, i: number, dstPos: number): void;
   /** Loads value `i` (Const, Mem or Flags) into register `reg` of its class. */
   loadReg(fc: FunctionCompiler, i: number, reg: number): void;
   /** Loads local `index` into entry `i` (just pushed). */

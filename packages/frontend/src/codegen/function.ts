@@ -27,6 +27,8 @@ const SINGLE: Record<number, Uint8Array> = {
   [F32]: new Uint8Array([F32]), [F64]: new Uint8Array([F64]),
 };
 
+/** ctlUnreachable bits: the frame saw an unconditional branch; the frame began in dead code. */
+const UNREACHABLE = 1, ENTERED_DEAD = 2;
 const enum Ctl { Func = 0, Block = 1, Loop = 2, If = 3, Else = 4 }
 
 /** Compiler limits (documented in docs/ARCHITECTURE.md). */
@@ -183,8 +185,14 @@ export class FunctionCompiler {
   // ---------------------------------------------------------------------------------------------
   // operand stack with validation
 
+  /** No code is emitted: the frame went unreachable, or was entered in dead code. */
   private get dead(): boolean {
-    return this.ctlUnreachable[this.ctlDepth - 1] === 1;
+    return this.ctlUnreachable[this.ctlDepth - 1] !== 0;
+  }
+
+  /** The operand stack is polymorphic: the frame itself saw an unconditional branch (validation). */
+  private get polymorphic(): boolean {
+    return (this.ctlUnreachable[this.ctlDepth - 1] & UNREACHABLE) !== 0;
   }
 
   private push(type: number): number {
@@ -200,7 +208,7 @@ export class FunctionCompiler {
     const s = this.stack;
     const base = this.ctlHeight[this.ctlDepth - 1];
     if (s.height === base) {
-      if (this.dead) return expect === 0 ? UNKNOWN : expect;
+      if (this.polymorphic) return expect === 0 ? UNKNOWN : expect;
       this.fail('type mismatch');
     }
     const i = --s.height;
@@ -217,7 +225,7 @@ export class FunctionCompiler {
     for (let k = 0; k < n; k++) {
       const pos = s.height - n + k;
       if (pos < base) {
-        if (this.dead) continue;
+        if (this.polymorphic) continue;
         this.fail('type mismatch');
       }
       const t = s.type[pos];
@@ -251,7 +259,7 @@ export class FunctionCompiler {
     }
     this.ctlKind[d] = kind;
     this.ctlHeight[d] = this.stack.height - params.length;
-    this.ctlUnreachable[d] = d > 0 ? this.ctlUnreachable[d - 1] : 0;
+    this.ctlUnreachable[d] = d > 0 && this.ctlUnreachable[d - 1] !== 0 ? ENTERED_DEAD : 0;
     this.ctlLabel[d] = -1;
     this.ctlFixups[d] = -1;
     this.ctlElse[d] = -1;
@@ -284,7 +292,7 @@ export class FunctionCompiler {
       s.height--;
       this.release(s.height);
     }
-    this.ctlUnreachable[d] = 1;
+    this.ctlUnreachable[d] |= UNREACHABLE;
   }
 
   private labelTypes(depth: number): Uint8Array {
@@ -314,13 +322,16 @@ export class FunctionCompiler {
    * above its source, so no source is overwritten before it is read). Values whose slot changes
    * keep their entries, still valid on a conditional branch's fall-through path.
    */
-  private branchMoves(depth: number): void {
+  private branchMoves(depth: number, conditional = false): void {
     const n = this.labelTypes(depth).length;
     const s = this.stack;
     const base = this.ctlHeight[depth];
     for (let k = 0; k < n; k++) {
       const src = s.height - n + k;
-      if (src !== base + k || s.loc[src] !== Loc.Mem) this.be.storeHome(this, src, base + k);
+      if (src === base + k && s.loc[src] === Loc.Mem) continue;
+      // on a conditional branch the fall-through path still has the values where they were
+      if (conditional) this.be.storeCopy(this, src, base + k);
+      else this.be.storeHome(this, src, base + k);
     }
   }
 
@@ -408,6 +419,14 @@ export class FunctionCompiler {
     this.pushCtl(Ctl.Func, EMPTY, type.results);
     this.body();
     this.be.finishFunction(this);
+  }
+
+  private tableElemType(index: number): number {
+    const m = this.env.module;
+    if (index >= m.importedTables) return m.tables[index - m.importedTables].elemType;
+    let k = 0;
+    for (const imp of m.imports) if (imp.desc.kind === 'table' && k++ === index) return imp.desc.type.elemType;
+    return 0;
   }
 
   private ensureLocals(n: number): void {
@@ -581,10 +600,10 @@ export class FunctionCompiler {
         if (this.ctlKind[d] !== Ctl.If) this.fail('else without if');
         this.endBlockValues(d);
         if (!this.ctlUnreachable[d]) this.addFixup(d, be.jump(this, -1));
-        const outerDead = d > 0 && this.ctlUnreachable[d - 1] === 1;
+        const outerDead = d > 0 && this.ctlUnreachable[d - 1] !== 0;
         if (this.ctlElse[d] >= 0) be.patchJump(this, this.ctlElse[d], this.out.buf.pos);
         // An if entered in dead code has no else jump: its else arm is dead as well.
-        this.ctlUnreachable[d] = outerDead ? 1 : 0;
+        this.ctlUnreachable[d] = outerDead ? ENTERED_DEAD : 0;
         this.ctlElse[d] = -1;
         this.ctlKind[d] = Ctl.Else;
         s.height = this.ctlHeight[d];
@@ -598,10 +617,20 @@ export class FunctionCompiler {
         if (kind === Ctl.If && !sameTypes(this.ctlParams[d], this.ctlResults[d])) this.fail('type mismatch');
         this.endBlockValues(d);
         if (kind === Ctl.Func) {
-          if (!this.ctlUnreachable[d]) {
-            const results = this.ctlResults[d];
-            be.emitReturn(this, results.length ? results[0] : 0);
+          const results = this.ctlResults[d];
+          if (this.ctlFixups[d] >= 0) {
+            // branches to the function's label: the values meet in their home slots
+            if (!this.ctlUnreachable[d]) for (let k = 0; k < results.length; k++) {
+              const i = this.ctlHeight[d] + k;
+              if (s.loc[i] !== Loc.Mem) be.storeHome(this, i, i);
+            }
+            this.bindFixups(d, this.out.buf.pos);
+            s.height = this.ctlHeight[d];
+            this.pushTypes(results);
+            this.resetRegs();
+            this.ctlUnreachable[d] = 0;
           }
+          if (!this.ctlUnreachable[d]) be.emitReturn(this, results.length ? results[0] : 0);
           if (rd.pos !== rd.end) {
             this.opOffset = rd.pos;
             this.fail('section size mismatch');
@@ -646,18 +675,19 @@ export class FunctionCompiler {
             if (skip === -2) {
               be.patchJump(this, this.lastFixup, this.out.buf.pos); // condition constant zero: never taken
             } else {
-              this.branchMoves(depth);
+              this.branchMoves(depth, true);
               this.jumpTo(depth);
               if (skip >= 0) be.patchJump(this, skip, this.out.buf.pos);
             }
           }
         }
-        // the values left behind have the label's types
+        // the values left behind have the label's types (pushed anew when the stack is polymorphic)
         const n = types.length;
-        for (let k = 0; k < n; k++) {
-          const p = s.height - n + k;
-          if (p >= this.ctlHeight[this.ctlDepth - 1]) s.type[p] = types[k];
-        }
+        const base = this.ctlHeight[this.ctlDepth - 1];
+        if (s.height - n < base) {
+          while (s.height > base) this.release(--s.height);
+          this.pushTypes(types);
+        } else for (let k = 0; k < n; k++) s.type[s.height - n + k] = types[k];
         return false;
       }
       case 0x0e: { // br_table
@@ -710,6 +740,7 @@ export class FunctionCompiler {
         const typeIndex = rd.u32();
         const tableIndex = rd.u32();
         if (tableIndex >= this.env.tableCount) this.fail('unknown table');
+        if (this.tableElemType(tableIndex) !== 0x70) this.fail('type mismatch');
         if (tableIndex !== 0) this.unsupported('reference-types', 'call_indirect on a table other than 0');
         if (typeIndex >= this.env.module.types.length) this.fail('unknown type');
         const type = this.env.module.types[typeIndex];
