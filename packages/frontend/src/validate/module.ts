@@ -98,16 +98,16 @@ export function validateModule(m: Module): void {
   for (const seg of m.elements) {
     if (seg.mode === 'active') {
       if (seg.table >= tables) fail(`unknown table ${seg.table}`, 'element');
-      checkConst(m, seg.offset!, 0x7f, 'element', globals);
+      checkConst(m, seg.offset!, 0x7f, 'element', m.importedGlobals);
       const tt = seg.table < m.importedTables ? tableAt(m, seg.table) : m.tables[seg.table - m.importedTables];
       if (tt.elemType !== seg.elemType) fail('type mismatch', 'element');
     }
-    for (const e of seg.init) checkConst(m, e, seg.elemType, 'element', globals);
+    for (const e of seg.init) checkConst(m, e, seg.elemType, 'element', m.importedGlobals);
   }
   for (const seg of m.data) {
     if (seg.mode === 'active') {
       if (seg.memory >= memories) fail(`unknown memory ${seg.memory}`, 'data');
-      checkConst(m, seg.offset!, 0x7f, 'data', globals);
+      checkConst(m, seg.offset!, 0x7f, 'data', m.importedGlobals);
     }
   }
 }
