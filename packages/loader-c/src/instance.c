@@ -47,7 +47,7 @@ int instance_create(uint64_t stack_size) {
   if (inst.memory == MAP_FAILED) { perror("gate-run: reserve memory"); return -1; }
   inst.reservation = RESERVATION;
   if (img.has_memory) {
-    if (mmap(inst.memory, max_pages * PAGE, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, mem_off) == MAP_FAILED) {
+    if (max_pages && mmap(inst.memory, max_pages * PAGE, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, mem_off) == MAP_FAILED) {
       perror("gate-run: map memory");
       return -1;
     }
