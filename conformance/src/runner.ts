@@ -45,6 +45,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
   const tmp = mkdtempSync(join(tmpdir(), `wagc-conf-${name}-`));
   const named = new Map<string, Instance>();
   const registered = new Map<string, Uint8Array>();
+  const registeredInst = new Map<string, Instance>();
   let current: Instance | null = null;
   let imageCount = 0;
 
@@ -74,6 +75,22 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
     return null;
   };
 
+  /**
+   * A module skipped for cross-instance linking may have changed the instances it imports from
+   * (shared tables, memories, globals; even when its instantiation traps): what they answer from
+   * here on is not a test of this compiler.
+   */
+  const taint = (bytes: Uint8Array): void => {
+    for (const name of linkProgramModules(bytes)) {
+      const dep = registeredInst.get(name);
+      if (dep && dep.proc) {
+        dep.proc.kill();
+        dep.proc = null;
+        dep.reason = 'state shared with a cross-instance importer (issue 3)';
+      }
+    }
+  };
+
   /** spectest, the registered modules the module imports from (for type checks), the module. */
   const program = (bytes: Uint8Array) => {
     let wanted = new Set<string>();
@@ -96,6 +113,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
           if (foreign) {
             inst.reason = 'cross-instance linking (issue 3)';
             skip(c, inst.reason);
+            taint(bytes);
           } else {
             try {
               const image = compileProgram(program(bytes));
@@ -129,6 +147,8 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
           // not an assertion: remembers the module's bytes for later links' type checks
           const src = findModuleFile(json.commands, c);
           if (src) registered.set(c.as!, new Uint8Array(readFileSync(join(dir, src))));
+          const inst = c.name ? named.get(c.name) : current;
+          if (inst) registeredInst.set(c.as!, inst);
           break;
         }
         case 'assert_return':
@@ -207,6 +227,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
           const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
           if (foreignImports(bytes)) {
             skip(c, 'cross-instance linking (issue 3)');
+            taint(bytes);
             break;
           }
           try {
