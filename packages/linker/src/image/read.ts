@@ -3,6 +3,15 @@ import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Names are UTF-8: an invalid sequence is a bad image, not a TypeError from the decoder. */
+function decodeName(b: Uint8Array): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    throw new ImageError('name is not valid UTF-8');
+  }
+}
+
 export class ImageError extends Error {
   constructor(message: string) {
     super(`bad image: ${message}`);
@@ -41,9 +50,10 @@ export function readImage(bytes: Uint8Array): ImageInput {
     if (at + size > bytes.length) throw new ImageError(`section ${kind} extends past the end of the file`);
     sections.set(kind, bytes.subarray(at, at + size));
   }
-  const need = (k: Section): DataView => {
+  const need = (k: Section, min: number): DataView => {
     const s = sections.get(k);
     if (!s) throw new ImageError(`missing section ${k}`);
+    if (s.byteLength < min) throw new ImageError(`section ${k} too small (${s.byteLength} bytes)`);
     return new DataView(s.buffer, s.byteOffset, s.byteLength);
   };
   const strings = sections.get(Section.Strings) ?? new Uint8Array(0);
@@ -54,16 +64,16 @@ export function readImage(bytes: Uint8Array): ImageInput {
   const text = sections.get(Section.Text);
   if (!text) throw new ImageError('missing text');
 
-  const fm = need(Section.FuncMap);
+  const fm = need(Section.FuncMap, 4);
   const functions: ImageFunction[] = [];
   const nf = fm.getUint32(0, true);
   if (4 + nf * FUNC_ENTRY > fm.byteLength) throw new ImageError('truncated function map');
   for (let k = 0; k < nf; k++) {
     const o = 4 + k * FUNC_ENTRY;
     const u = (i: number): number => fm.getUint32(o + 4 * i, true);
-    functions.push({ codeStart: u(0), codeEnd: u(1), frameSize: u(2), paramCount: u(3), wasmOffset: u(4), name: utf8.decode(sub(u(5), u(6))) });
+    functions.push({ codeStart: u(0), codeEnd: u(1), frameSize: u(2), paramCount: u(3), wasmOffset: u(4), name: decodeName(sub(u(5), u(6))) });
   }
-  const sm = need(Section.SiteMap);
+  const sm = need(Section.SiteMap, 4);
   const sites: ImageSite[] = [];
   const ns = sm.getUint32(0, true);
   if (4 + ns * SITE_ENTRY > sm.byteLength) throw new ImageError('truncated site map');
@@ -72,7 +82,7 @@ export function readImage(bytes: Uint8Array): ImageInput {
     const u = (i: number): number => sm.getUint32(o + 4 * i, true);
     sites.push({ codeOffset: u(0), func: u(1), site: u(2), fpOffset: u(3), wasmOffset: u(4), slotTypes: sub(u(6), u(5)) });
   }
-  const md = need(Section.Meta);
+  const md = need(Section.Meta, 0);
   if (md.byteLength < META_FIXED) throw new ImageError('truncated metadata');
   const m = (i: number): number => md.getUint32(4 * i, true);
   const nGlobals = m(8), nStarts = m(9), nExports = m(10);
@@ -84,13 +94,16 @@ export function readImage(bytes: Uint8Array): ImageInput {
   for (let k = 0; k < nExports; k++, o += EXPORT_ENTRY) {
     const u = (i: number): number => md.getUint32(o + 4 * i, true);
     const np = u(4), nr = u(5);
-    exports.push({ kind: u(0) === 0 ? 'func' : 'global', index: u(1), name: utf8.decode(sub(u(2), u(3))), params: sub(u(6), np), results: sub(u(6) + np, nr) });
+    exports.push({ kind: u(0) === 0 ? 'func' : 'global', index: u(1), name: decodeName(sub(u(2), u(3))), params: sub(u(6), np), results: sub(u(6) + np, nr) });
   }
   const globalTypes = new Uint8Array(md.buffer.slice(md.byteOffset + o, md.byteOffset + o + nGlobals));
   const globals = (sections.get(Section.Globals) ?? new Uint8Array(0)).slice();
   const tb = sections.get(Section.Table) ?? new Uint8Array(0);
-  const entries = new Uint32Array(tb.slice().buffer);
-  const mi = need(Section.Memory);
+  if (tb.byteLength % 4) throw new ImageError('table section size not a multiple of 4');
+  const tdv = new DataView(tb.buffer, tb.byteOffset, tb.byteLength);
+  const entries = new Uint32Array(tb.byteLength / 4);
+  for (let k = 0; k < entries.length; k++) entries[k] = tdv.getUint32(4 * k, true);
+  const mi = need(Section.Memory, 8);
   const pages = new Map<number, Uint8Array>();
   const np = mi.getUint32(0, true);
   if (8 + 16 * np > mi.byteLength) throw new ImageError('truncated memory index');
