@@ -40,7 +40,9 @@ export function movRI64(b: CodeBuffer, dst: number, lo: number, hi: number): voi
 }
 
 export function load(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
-  opRM(b, 0, w64(w), [0x8b], dst, base, index, scale, disp);
+  // byte loads: 8A, with a REX so destinations 4–7 mean SPL..DIL (not AH..BH); 16-bit: 66 8B
+  if (w === 1) opRM(b, 0, false, [0x8a], dst, base, index, scale, disp, dst >= 4);
+  else opRM(b, p16(w), w64(w), [0x8b], dst, base, index, scale, disp);
 }
 
 export function store(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, src: number): void {
@@ -198,3 +200,23 @@ export function pushM(b: CodeBuffer, base: number, disp: number): void {
 }
 
 export { modrmReg };
+
+/** String moves for memory.copy/fill: rdi = destination, rsi = source, rcx = count, al = byte. */
+export function repMovsb(b: CodeBuffer): void {
+  b.emit8(0xf3);
+  b.emit8(0xa4);
+}
+
+export function repStosb(b: CodeBuffer): void {
+  b.emit8(0xf3);
+  b.emit8(0xaa);
+}
+
+/** Direction flag: set for a backward (overlapping, destination above source) copy. */
+export function std(b: CodeBuffer): void {
+  b.emit8(0xfd);
+}
+
+export function cld(b: CodeBuffer): void {
+  b.emit8(0xfc);
+}
