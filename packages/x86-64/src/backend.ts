@@ -39,6 +39,8 @@ export class X64Backend implements Backend {
   store = memory.store;
   memorySize = memory.memorySize;
   memoryGrow = memory.memoryGrow;
+  memoryCopy = memory.memoryCopy;
+  memoryFill = memory.memoryFill;
   select = branch.select;
   jump = branch.jump;
   branchIf = branch.branchIf;

@@ -1,6 +1,7 @@
 import { Loc, type FunctionCompiler } from '@wagc/frontend';
-import * as x from './encode';
-import { Reg, NO_INDEX, ExtKind, Alu } from './encode';
+import { x } from './encode/flat';
+import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
+import { trapIf } from './frame';
 import { FP, MEM_BASE, SCRATCH, VMCTX_REG } from './regs';
 import { fitsImm32 } from './move';
 import { leaFrameBottom } from './frame';
@@ -100,4 +101,52 @@ export function memoryGrow(fc: FunctionCompiler, i: number): void {
   const r = fc.allocReg(I32);
   x.movRR(b, 4, r, Reg.RAX);
   fc.stack.setReg(i, r);
+}
+
+/**
+ * Loads zext(value at home of `i`) into `reg` and checks value + zext(n) ≤ memory size in bytes
+ * (rdx holds n, rax is scratch), trapping "out of bounds memory access" before anything is written.
+ */
+function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
+  const b = fc.out.buf;
+  x.load(b, 4, reg, FP, NO_INDEX, 1, fc.homeOffset(i));
+  x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, 16); // pages
+  x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
+  x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
+  trapIf(fc, Cond.A, 5);
+}
+
+/** memory.copy d s n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
+export function memoryCopy(fc: FunctionCompiler, i: number): void {
+  const b = fc.out.buf;
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
+  boundsCheck(fc, i, Reg.RDI);
+  boundsCheck(fc, i + 1, Reg.RSI);
+  x.movRR(b, 8, Reg.RCX, Reg.RDX);
+  x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
+  x.aluRR(b, Alu.ADD, 8, Reg.RSI, MEM_BASE);
+  // overlapping with the destination above: copy from the end, backwards
+  x.aluRR(b, Alu.CMP, 8, Reg.RDI, Reg.RSI);
+  const forward = x.jccRel32(b, Cond.BE);
+  x.lea(b, 8, Reg.RDI, Reg.RDI, Reg.RCX, 1, -1);
+  x.lea(b, 8, Reg.RSI, Reg.RSI, Reg.RCX, 1, -1);
+  x.std(b);
+  x.repMovsb(b);
+  x.cld(b);
+  const done = x.jmpRel32(b);
+  x.patchRel32(b, forward, b.pos);
+  x.repMovsb(b);
+  x.patchRel32(b, done, b.pos);
+}
+
+/** memory.fill d val n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
+export function memoryFill(fc: FunctionCompiler, i: number): void {
+  const b = fc.out.buf;
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
+  boundsCheck(fc, i, Reg.RDI);
+  x.movRR(b, 8, Reg.RCX, Reg.RDX);
+  x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
+  x.load(b, 4, Reg.RAX, FP, NO_INDEX, 1, fc.homeOffset(i + 1));
+  x.repStosb(b);
 }

@@ -51,6 +51,9 @@ export interface Backend {
   memorySize(fc: FunctionCompiler, i: number): void;
   /** Every value below `i` is already in memory; grows by value i, result into i. */
   memoryGrow(fc: FunctionCompiler, i: number): void;
+  /** memory.copy / memory.fill: operands at i, i+1, i+2, every value already in memory. */
+  memoryCopy(fc: FunctionCompiler, i: number): void;
+  memoryFill(fc: FunctionCompiler, i: number): void;
   /** a = i, b = i+1, cond = i+2 → i. */
   select(fc: FunctionCompiler, i: number): void;
 

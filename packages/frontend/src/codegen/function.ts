@@ -859,6 +859,23 @@ export class FunctionCompiler {
           this.pushed(i, satOut[sub]);
           return false;
         }
+        if (sub === 10 || sub === 11) { // memory.copy, memory.fill
+          if (rd.u8() !== 0 || (sub === 10 && rd.u8() !== 0)) this.fail('zero byte expected');
+          if (this.env.memoryCount === 0) this.fail('unknown memory 0');
+          this.pop(I32);
+          this.pop(I32);
+          this.pop(I32);
+          const i = s.height;
+          if (!dead) {
+            s.height = i + 3;
+            this.spillAll();
+            this.resetRegs();
+            if (sub === 10) be.memoryCopy(this, i);
+            else be.memoryFill(this, i);
+            s.height = i;
+          }
+          return false;
+        }
         if (sub < fcNames.length) {
           this.unsupported(sub <= 11 ? 'bulk-memory' : 'reference-types', `${fcNames[sub]}, opcode 0xfc ${sub}`);
         }
