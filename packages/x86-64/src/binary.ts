@@ -1,5 +1,5 @@
 import { Loc, type FunctionCompiler } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX, Alu, Shift } from './encode';
 import { FP, SCRATCH, SCRATCH2, SCRATCH3, XSCRATCH, swapCond, invert } from './regs';
 import { copyToReg, fitsImm32, width, setFromFlags } from './move';

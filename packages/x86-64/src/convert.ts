@@ -1,5 +1,5 @@
 import { Loc, SAT_BASE, type FunctionCompiler } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Cond, Alu, Shift, ExtKind } from './encode';
 import { SCRATCH, SCRATCH2, XSCRATCH } from './regs';
 import { trapIf } from './frame';

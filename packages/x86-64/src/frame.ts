@@ -1,5 +1,5 @@
 import { Loc, isFloat, type FunctionCompiler } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX } from './encode';
 import { FP, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
 import { copyToReg } from './move';

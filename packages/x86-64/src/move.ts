@@ -1,5 +1,5 @@
 import { Loc, isFloat, type FunctionCompiler, type CodeBuffer } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Reg, NO_INDEX } from './encode';
 import { FP, SCRATCH, VMCTX_REG } from './regs';
 

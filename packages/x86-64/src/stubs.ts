@@ -1,5 +1,5 @@
 import { VMCTX, TRAP_COUNT, type CodeBuffer, type StubOffsets } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Reg, NO_INDEX, Alu } from './encode';
 import { FP, MEM_BASE, STACK_LIMIT, VMCTX_REG } from './regs';
 

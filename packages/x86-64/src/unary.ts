@@ -1,5 +1,5 @@
 import type { FunctionCompiler } from '@wagc/frontend';
-import * as x from './encode';
+import { x } from './encode/flat';
 import { Reg, Cond, Alu } from './encode';
 import { SCRATCH, SCRATCH2 } from './regs';
 
