@@ -25,9 +25,10 @@ static int in_text(uint64_t pc) {
 
 static void frame_line(const func_entry *f, uint32_t wasm_offset) {
   char line[512];
-  uint32_t index = (uint32_t)(f - img.funcs);
-  int n = snprintf(line, sizeof line, "  at %s (function %u, wasm offset 0x%x)\n",
-                   image_string(f->name_off, f->name_len), index, wasm_offset);
+  /* the image's function index is the linker's, meaningless to the user: the name (the name
+   * section's, else "<module>.func[<index in its module>]") and the offset locate it */
+  int n = snprintf(line, sizeof line, "  at %s (wasm offset 0x%x)\n",
+                   image_string(f->name_off, f->name_len), wasm_offset);
   if (n > 0) (void)!write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
 }
 
