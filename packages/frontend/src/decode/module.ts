@@ -3,7 +3,7 @@ import type {
   Module, FuncType, Limits, TableType, GlobalType, ConstExpr, Import, Export, ElemSegment,
   DataSegment, CustomSection,
 } from '../module';
-import { Reader } from './reader';
+import { Reader, EOS } from './reader';
 
 const SECTION_NAMES = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start', 'element', 'code', 'data', 'data count'];
 /** Position of each section id in the required order (data count sits between element and code). */
@@ -23,80 +23,87 @@ export function decodeModule(bytes: Uint8Array): Module {
     names: { module: null, functions: new Map() },
     importedFuncs: 0, importedTables: 0, importedMemories: 0, importedGlobals: 0,
   };
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+  // the spec's decoder reads the magic and the version as whole words before comparing them
+  if (bytes.length < 4) throw new CompileError('unexpected end', bytes.length);
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new CompileError('magic header not detected', 0);
   }
   if (bytes.length < 8) throw new CompileError('unexpected end', bytes.length);
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw new CompileError('unknown binary version', 4);
   rd.pos = 8;
   let last = 0;
-  let functionCount = -1;
-  let codeSeen = false;
+  let codeCount = -1;
   while (!rd.eof()) {
     const idAt = rd.pos;
     const id = rd.u8();
     if (id > 12) throw new CompileError('malformed section id', idAt);
-    const size = rd.u32();
-    const start = rd.pos;
-    const end = start + size;
-    if (end > bytes.length) throw new CompileError('unexpected end of section or function', start);
-    const sec = new Reader(bytes, start, end);
     const name = SECTION_NAMES[id];
+    if (id !== 0) {
+      if (ORDER[id] <= last) throw new CompileError('unexpected content after last section', idAt);
+      last = ORDER[id];
+    }
+    // As in the spec's decoder, a section's contents are read up to the end of the input, not of
+    // the section, and then must end exactly at the declared size: a count or length that runs
+    // past the section gives the reason the spec gives ("section size mismatch", or whatever the
+    // bytes after it decode to), not a generic end-of-section error.
+    const sec = new Reader(bytes, rd.pos);
     try {
-      if (id !== 0) {
-        if (ORDER[id] <= last) throw new CompileError('unexpected content after last section', idAt);
-        last = ORDER[id];
-      }
+      const size = sec.len32();
+      const start = sec.pos;
+      const end = start + size;
       switch (id) {
-        case 0: customSection(sec, m); break;
+        case 0: customSection(sec, m, end); break;
         case 1: vec(sec, () => m.types.push(funcType(sec))); break;
         case 2: vec(sec, () => m.imports.push(importEntry(sec, m))); break;
-        case 3: vec(sec, () => m.functions.push(sec.u32())); functionCount = m.functions.length; break;
+        case 3: vec(sec, () => m.functions.push(sec.u32())); break;
         case 4: vec(sec, () => m.tables.push(tableType(sec))); break;
-        case 5: vec(sec, () => m.memories.push(limits(sec, true))); break;
+        case 5: vec(sec, () => m.memories.push(limits(sec))); break;
         case 6: vec(sec, () => m.globals.push({ type: globalType(sec), init: constExpr(sec) })); break;
         case 7: vec(sec, () => m.exports.push(exportEntry(sec))); break;
         case 8: m.start = sec.u32(); break;
         case 9: vec(sec, () => m.elements.push(elemSegment(sec))); break;
         case 12: m.dataCount = sec.u32(); break;
         case 10: {
-          codeSeen = true;
-          const n = sec.u32();
-          if (n !== m.functions.length) throw new CompileError('function and code section have inconsistent lengths', start);
-          for (let k = 0; k < n; k++) {
-            const bodySize = sec.u32();
+          codeCount = sec.len32();
+          for (let k = 0; k < codeCount; k++) {
+            const bodySize = sec.len32();
             const bodyStart = sec.pos;
-            if (bodySize > sec.end - bodyStart) throw new CompileError('unexpected end of section or function', bodyStart);
-            checkLocals(new Reader(bytes, bodyStart, bodyStart + bodySize));
-            m.bodies.push({ start: bodyStart, end: bodyStart + bodySize });
-            sec.pos = bodyStart + bodySize;
+            const bodyEnd = bodyStart + bodySize;
+            if (bodyEnd > bytes.length) sec.fail(EOS, bytes.length);
+            checkLocals(new Reader(bytes, bodyStart, bodyEnd));
+            // Every body ends with the `end` of its function block (the code generator reports
+            // anything else wrong inside it). The spec's decoder reads on past the declared size,
+            // so its reason depends on the next byte: none, an `end` (the body is longer than its
+            // size says), or anything else.
+            if (bytes[bodyEnd - 1] !== 0x0b) {
+              if (bodyEnd >= bytes.length) sec.fail(EOS, bytes.length);
+              if (bytes[bodyEnd] === 0x0b) throw new CompileError('section size mismatch', bodyStart);
+              throw new CompileError('END opcode expected', bodyEnd);
+            }
+            m.bodies.push({ start: bodyStart, end: bodyEnd });
+            sec.pos = bodyEnd;
           }
           break;
         }
-        case 11: {
-          const n = sec.u32();
-          if (m.dataCount !== null && n !== m.dataCount) throw new CompileError('data count and data section have inconsistent lengths', start);
-          for (let k = 0; k < n; k++) m.data.push(dataSegment(sec));
-          break;
-        }
+        case 11: vec(sec, () => m.data.push(dataSegment(sec))); break;
       }
-      if (sec.pos !== end) throw new CompileError('section size mismatch', sec.pos);
+      if (sec.pos !== end) throw new CompileError('section size mismatch', start);
+      rd.pos = end;
     } catch (e) {
-      if (e instanceof CompileError && e.message.indexOf(' section') < 0 && id !== 0) {
+      if (e instanceof CompileError && id !== 0 && !/\(in [a-z ]+ section/.test(e.message)) {
         throw new CompileError(e.reason, e.offset, -1, name);
       }
       throw e;
     }
-    rd.pos = end;
   }
-  if (!codeSeen && m.functions.length > 0) throw new CompileError('function and code section have inconsistent lengths', bytes.length);
-  if (functionCount < 0 && m.bodies.length > 0) throw new CompileError('function and code section have inconsistent lengths', bytes.length);
+  // checked after the last section, as the spec's decoder does
+  if (m.functions.length !== Math.max(codeCount, 0)) throw new CompileError('function and code section have inconsistent lengths', bytes.length);
   if (m.dataCount !== null && m.data.length !== m.dataCount) throw new CompileError('data count and data section have inconsistent lengths', bytes.length);
   return m;
 }
 
 function vec(rd: Reader, each: () => void): void {
-  const n = rd.u32();
+  const n = rd.len32();
   for (let k = 0; k < n; k++) each();
 }
 
@@ -109,25 +116,27 @@ function valType(rd: Reader): number {
 
 function funcType(rd: Reader): FuncType {
   const at = rd.pos;
-  if (rd.u8() !== 0x60) throw new CompileError('integer representation too long', at);
-  const np = rd.u32();
-  if (np > rd.end - rd.pos) rd.fail('unexpected end');
+  const form = rd.u8();
+  if (form !== 0x60) {
+    // the form is a signed LEB128 of 7 bits: a continuation bit makes it too long
+    throw new CompileError(form & 0x80 ? 'integer representation too long' : 'malformed function type', at);
+  }
+  const np = rd.len32();
   const params = new Uint8Array(np);
   for (let k = 0; k < np; k++) params[k] = valType(rd);
-  const nr = rd.u32();
-  if (nr > rd.end - rd.pos) rd.fail('unexpected end');
+  const nr = rd.len32();
   const results = new Uint8Array(nr);
   for (let k = 0; k < nr; k++) results[k] = valType(rd);
   return { params, results };
 }
 
-function limits(rd: Reader, memory: boolean): Limits {
+function limits(rd: Reader): Limits {
   const at = rd.pos;
+  // the flag is an unsigned LEB128 of 1 bit (2.0 has no shared memories: flags 2 and 3 are
+  // malformed, as in the spec's decoder)
   const flag = rd.u8();
-  if (flag > 1) {
-    if (memory && (flag === 2 || flag === 3)) throw new CompileError('unsupported threads (shared memory)', at);
-    throw new CompileError('integer too large', at);
-  }
+  if ((flag & 0x7f) > 1) throw new CompileError('integer too large', at);
+  if (flag & 0x80) throw new CompileError('integer representation too long', at);
   const min = rd.u32();
   const max = flag === 1 ? rd.u32() : null;
   return { min, max };
@@ -142,7 +151,7 @@ function refType(rd: Reader): number {
 
 function tableType(rd: Reader): TableType {
   const elemType = refType(rd);
-  return { elemType, limits: limits(rd, false) };
+  return { elemType, limits: limits(rd) };
 }
 
 function globalType(rd: Reader): GlobalType {
@@ -161,7 +170,7 @@ function importEntry(rd: Reader, m: Module): Import {
   switch (kind) {
     case 0: m.importedFuncs++; return { module, name, desc: { kind: 'func', typeIndex: rd.u32() } };
     case 1: m.importedTables++; return { module, name, desc: { kind: 'table', type: tableType(rd) } };
-    case 2: m.importedMemories++; return { module, name, desc: { kind: 'memory', limits: limits(rd, true) } };
+    case 2: m.importedMemories++; return { module, name, desc: { kind: 'memory', limits: limits(rd) } };
     case 3: m.importedGlobals++; return { module, name, desc: { kind: 'global', type: globalType(rd) } };
   }
   throw new CompileError('malformed import kind', at);
@@ -171,9 +180,9 @@ function exportEntry(rd: Reader): Export {
   const name = rd.name();
   const at = rd.pos;
   const kind = rd.u8();
+  if (kind > 3) throw new CompileError('malformed export kind', at);
   const index = rd.u32();
   const kinds = ['func', 'table', 'memory', 'global'] as const;
-  if (kind > 3) throw new CompileError('malformed export kind', at);
   return { name, kind: kinds[kind], index };
 }
 
@@ -191,14 +200,39 @@ export function constExpr(rd: Reader): ConstExpr {
     case 0xd0: e = { kind: 'refnull', type: refType(rd) }; break;
     case 0xd2: e = { kind: 'reffunc', index: rd.u32() }; break;
     case 0x0b: throw new CompileError('type mismatch', at);
-    default: throw new CompileError('constant expression required', at);
+    case 0xfd:
+      // v128.const: valid 2.0, but the code generator has no SIMD yet
+      if (!rd.eof() && rd.u32() === 12) throw new CompileError('unsupported simd (v128.const in a constant expression)', at);
+      throw new CompileError('constant expression required', at);
+    default: throw new CompileError(nonConstReason(rd, op), at);
   }
   const endAt = rd.pos;
   const end = rd.u8();
   if (end !== 0x0b) {
-    throw new CompileError(end === 0x41 || end === 0x42 || end === 0x43 || end === 0x44 || end === 0x23 ? 'type mismatch' : 'constant expression required', endAt);
+    throw new CompileError(end === 0x41 || end === 0x42 || end === 0x43 || end === 0x44 || end === 0x23 || end === 0xd0 || end === 0xd2
+      ? 'type mismatch' : nonConstReason(rd, end), endAt);
   }
   return e;
+}
+
+/**
+ * Single-byte opcodes that are no WebAssembly 2.0 instruction (0xfc and 0xfd are prefixes). The
+ * spec's decoder reads a constant expression as an instruction sequence, so such a byte there is
+ * "illegal opcode"; a real instruction that is not constant fails validation instead.
+ */
+function illegalOpcode(op: number): boolean {
+  return (op >= 0x06 && op <= 0x0a) || (op >= 0x12 && op <= 0x19) || (op >= 0x1d && op <= 0x1f) || op === 0x27 ||
+    (op >= 0xc5 && op <= 0xcf) || (op >= 0xd3 && op <= 0xfb) || op >= 0xfe;
+}
+
+/** The reason for a non-constant opcode `op` just read in a constant expression. */
+function nonConstReason(rd: Reader, op: number): string {
+  if (illegalOpcode(op)) return `illegal opcode ${op.toString(16).padStart(2, '0')}`;
+  if (op === 0xfc && !rd.eof()) {
+    const sub = rd.u32();
+    if (sub > 17) return `illegal opcode fc ${sub.toString(16).padStart(2, '0')}`;
+  }
+  return 'constant expression required';
 }
 
 function elemSegment(rd: Reader): ElemSegment {
@@ -224,7 +258,7 @@ function elemSegment(rd: Reader): ElemSegment {
       elemType = t;
     } else if (t !== 0x00) throw new CompileError('malformed element kind', tAt);
   }
-  const n = rd.u32();
+  const n = rd.len32();
   const init: ConstExpr[] = [];
   for (let k = 0; k < n; k++) init.push(exprs ? constExpr(rd) : { kind: 'reffunc', index: rd.u32() });
   return { mode, table, offset, elemType, init };
@@ -240,7 +274,7 @@ function dataSegment(rd: Reader): DataSegment {
     if (flags === 2) memory = rd.u32();
     offset = constExpr(rd);
   }
-  const n = rd.u32();
+  const n = rd.len32();
   const start = rd.pos;
   rd.bytesN(n);
   return { mode: flags === 1 ? 'passive' : 'active', memory, offset, start, end: start + n };
@@ -248,7 +282,7 @@ function dataSegment(rd: Reader): DataSegment {
 
 /** Local declarations: counts must stay within the compiler's limit (and 2^32). */
 function checkLocals(rd: Reader): void {
-  const groups = rd.u32();
+  const groups = rd.len32();
   let total = 0;
   for (let g = 0; g < groups; g++) {
     total += rd.u32();
@@ -257,18 +291,20 @@ function checkLocals(rd: Reader): void {
   }
 }
 
-function customSection(rd: Reader, m: Module): void {
+function customSection(rd: Reader, m: Module, end: number): void {
   const name = rd.name();
-  const c: CustomSection = { name, start: rd.pos, end: rd.end };
+  // the name may not run past the section, nor the section past the input
+  if (rd.pos > end || end > rd.end) rd.fail(EOS, Math.min(end, rd.end));
+  const c: CustomSection = { name, start: rd.pos, end };
   m.customs.push(c);
   if (name === 'name') {
     try {
-      nameSection(new Reader(rd.bytes, rd.pos, rd.end), m);
+      nameSection(new Reader(rd.bytes, rd.pos, end), m);
     } catch {
       // a malformed name section is ignored (the spec makes custom sections non-binding)
     }
   }
-  rd.pos = rd.end;
+  rd.pos = end;
 }
 
 function nameSection(rd: Reader, m: Module): void {

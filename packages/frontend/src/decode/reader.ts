@@ -2,6 +2,9 @@ import { CompileError } from '../errors';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The spec's reason for reading past the end of the input (its interpreter has only this one). */
+export const EOS = 'unexpected end of section or function';
+
 /**
  * A cursor over module bytes with the binary format's primitive readers. Numeric reads allocate
  * nothing: 64-bit values come back as two int32 halves in `lo`/`hi`.
@@ -28,7 +31,7 @@ export class Reader {
   }
 
   u8(): number {
-    if (this.pos >= this.end) this.fail('unexpected end');
+    if (this.pos >= this.end) this.fail(EOS);
     return this.bytes[this.pos++];
   }
 
@@ -40,8 +43,9 @@ export class Reader {
     for (let k = 0; ; k++) {
       const b = this.u8();
       if (k === 4) {
-        if (b & 0x80) this.fail('integer representation too long', start);
+        // unused bits are checked before the continuation bit, as the spec's decoder does
         if (b & 0x70) this.fail('integer too large', start);
+        if (b & 0x80) this.fail('integer representation too long', start);
         return (result | (b << 28)) >>> 0;
       }
       result |= (b & 0x7f) << shift;
@@ -58,10 +62,10 @@ export class Reader {
     for (let k = 0; ; k++) {
       const b = this.u8();
       if (k === 4) {
-        if (b & 0x80) this.fail('integer representation too long', start);
         // the unused bits must repeat the sign bit (bit 3 of this byte)
         const top = b & 0x78;
         if (top !== 0 && top !== 0x78) this.fail('integer too large', start);
+        if (b & 0x80) this.fail('integer representation too long', start);
         return result | (b << 28);
       }
       result |= (b & 0x7f) << shift;
@@ -78,11 +82,12 @@ export class Reader {
     for (let k = 0; ; k++) {
       const b = this.u8();
       if (k === 4) {
-        if (b & 0x80) this.fail('integer representation too long', start);
+        // bits 0-3 are value bits 28-31, bit 4 is the sign (bit 32); bits 5-6 must repeat it
         const top = b & 0x70;
         if (top !== 0 && top !== 0x70) this.fail('integer too large', start);
-        result += (b & 0x0f) * mul;
-        return b & 0x08 ? result - 2 ** 33 : result;
+        if (b & 0x80) this.fail('integer representation too long', start);
+        result += (b & 0x1f) * mul;
+        return b & 0x10 ? result - 2 ** 33 : result;
       }
       result += (b & 0x7f) * mul;
       mul *= 128;
@@ -98,9 +103,9 @@ export class Reader {
       const b = this.u8();
       const bits = b & 0x7f;
       if (k === 9) {
-        if (b & 0x80) this.fail('integer representation too long', start);
         // only bit 0 is used (bit 63); the rest must repeat it
         if (bits !== 0 && bits !== 0x7f) this.fail('integer too large', start);
+        if (b & 0x80) this.fail('integer representation too long', start);
         hi |= bits << 31;
         this.lo = lo;
         this.hi = hi;
@@ -127,27 +132,39 @@ export class Reader {
   }
 
   f32bits(): number {
-    if (this.pos + 4 > this.end) this.fail('unexpected end');
+    if (this.pos + 4 > this.end) this.fail(EOS);
     const b = this.bytes, p = this.pos;
     this.pos += 4;
     return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
   }
 
   f64bits(): void {
-    if (this.pos + 8 > this.end) this.fail('unexpected end');
+    if (this.pos + 8 > this.end) this.fail(EOS);
     this.lo = this.f32bits();
     this.hi = this.f32bits();
   }
 
   bytesN(n: number): Uint8Array {
-    if (n > this.end - this.pos) this.fail('unexpected end');
+    if (n > this.end - this.pos) this.fail(EOS, this.end);
     const v = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }
 
-  name(): string {
+  /**
+   * A vector or byte-string length. Like the spec's decoder it is checked against the bytes left
+   * counted from the length's own first byte, so "length out of bounds" comes before "unexpected
+   * end" only for lengths that cannot possibly fit.
+   */
+  len32(): number {
+    const at = this.pos;
     const n = this.u32();
+    if (n > this.end - at) this.fail('length out of bounds', at);
+    return n;
+  }
+
+  name(): string {
+    const n = this.len32();
     const at = this.pos;
     const v = this.bytesN(n);
     try {
