@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, decodeModule, validateModule,
+  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, Trap, decodeModule, validateModule,
   type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -111,7 +111,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   const unresolvedFunc = (): number => {
     if (unresolvedLinked < 0) {
       // the "unreachable" trap stub itself: a call to it traps with the caller as the location
-      const at = out.stubs.traps[1];
+      const at = out.stubs.traps[Trap.Unreachable];
       unresolvedLinked = functions.length;
       functions.push({ name: '<unresolved import>', codeStart: at, codeEnd: at, frameSize: 0, paramCount: 0, wasmOffset: 0 });
     }
@@ -277,7 +277,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       const offset = Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0;
       const n = seg.init.length;
       if (!tableEntries || offset + n > tableEntries.length / 2) {
-        instantiationTrap = 10;
+        instantiationTrap = Trap.OutOfBoundsTable;
         break;
       }
       for (let e = 0; e < n; e++) {
@@ -300,7 +300,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       const offset = Number(evalConst(seg.offset!, main, globalInit, I32)) >>> 0;
       const len = seg.end - seg.start;
       if (!memory || offset + len > memory.min * 65536) {
-        instantiationTrap = 5;
+        instantiationTrap = Trap.OutOfBoundsMemory;
         break;
       }
       for (let p = 0; p < len; ) {

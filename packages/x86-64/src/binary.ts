@@ -1,4 +1,4 @@
-import { Loc, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX, Alu, Shift } from './encode';
 import { FP, SCRATCH, SCRATCH2, SCRATCH3, XSCRATCH, swapCond, invert } from './regs';
@@ -131,7 +131,7 @@ function divRem(fc: FunctionCompiler, kind: number, w: number, i: number): void 
   fc.release(j);
   if (!divisorConst || dz) {
     x.testRR(b, w, Reg.RCX, Reg.RCX);
-    trapIf(fc, Cond.E, 2);
+    trapIf(fc, Cond.E, Trap.IntegerDivideByZero);
   }
   let done = -1;
   if (signed && (!divisorConst || minusOne)) {
@@ -140,7 +140,7 @@ function divRem(fc: FunctionCompiler, kind: number, w: number, i: number): void 
     if (rem) x.aluRR(b, Alu.XOR, 4, Reg.RDX, Reg.RDX);
     else {
       x.neg(b, w, Reg.RAX);
-      trapIf(fc, Cond.O, 3);
+      trapIf(fc, Cond.O, Trap.IntegerOverflow);
     }
     done = x.jmpRel8(b);
     x.patchRel8(b, notMinusOne, b.pos);

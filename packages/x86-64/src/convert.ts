@@ -1,4 +1,4 @@
-import { Loc, SAT_BASE, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, SAT_BASE, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Cond, Alu, Shift, ExtKind } from './encode';
 import { SCRATCH, SCRATCH2, XSCRATCH } from './regs';
@@ -40,15 +40,15 @@ function truncate(fc: FunctionCompiler, i: number, sz: number, w64: boolean, sig
   if (saturating) x.aluRR(b, Alu.XOR, 4, rg, rg);
   x.ucomis(b, sz, rf, rf);
   if (saturating) exits.push(x.jccRel32(b, Cond.P));
-  else trapIf(fc, Cond.P, 4);
+  else trapIf(fc, Cond.P, Trap.InvalidConversion);
   loadFloatConst(fc, sz, lo);
   x.ucomis(b, sz, rf, XSCRATCH);
   if (saturating) minJump = x.jccRel32(b, Cond.BE);
-  else trapIf(fc, Cond.BE, 3);
+  else trapIf(fc, Cond.BE, Trap.IntegerOverflow);
   loadFloatConst(fc, sz, hi);
   x.ucomis(b, sz, rf, XSCRATCH);
   if (saturating) maxJump = x.jccRel32(b, Cond.AE);
-  else trapIf(fc, Cond.AE, 3);
+  else trapIf(fc, Cond.AE, Trap.IntegerOverflow);
   if (!w64) {
     if (signed) x.cvttf2si(b, sz, 4, rg, rf);
     else {

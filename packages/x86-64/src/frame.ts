@@ -1,4 +1,4 @@
-import { Loc, isFloat, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, isFloat, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX } from './encode';
 import { FP, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
@@ -150,19 +150,19 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   copyToReg(fc, idx, SCRATCH2);
   s.height--;
   // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
-  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, 80);
-  trapIf(fc, Cond.AE, 6);
-  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, 72);
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, VMCTX.tableSize);
+  trapIf(fc, Cond.AE, Trap.UndefinedElement);
+  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, VMCTX.tableBase);
   x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
   x.testRR(b, 4, SCRATCH, SCRATCH);
-  trapIf(fc, Cond.E, 7);
+  trapIf(fc, Cond.E, Trap.UninitializedElement);
   x.aluRI(b, x.Alu.CMP, 4, SCRATCH, typeId + 1);
-  trapIf(fc, Cond.NE, 8);
+  trapIf(fc, Cond.NE, Trap.IndirectCallTypeMismatch);
   x.shiftRI(b, x.Shift.SHR, 8, SCRATCH, 32);
   const at = x.leaRip(b, SCRATCH2);
   fc.out.tableFixups.push(at);
   x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 4, 0);
-  x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, 24);
+  x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, VMCTX.textBase);
   callSequence(fc, () => x.callR(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset);
 }
 

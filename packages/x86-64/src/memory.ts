@@ -1,4 +1,4 @@
-import { Loc, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
 import { trapIf } from './frame';
@@ -86,7 +86,7 @@ export function store(fc: FunctionCompiler, op: number, i: number, offset: numbe
 
 export function memorySize(fc: FunctionCompiler, i: number): void {
   const r = fc.allocReg(I32);
-  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, 16);
+  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryPages);
   fc.stack.setReg(i, r);
 }
 
@@ -111,10 +111,10 @@ function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
   const b = fc.out.buf;
   x.load(b, 4, reg, FP, NO_INDEX, 1, fc.homeOffset(i));
   x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, 16); // pages
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryPages);
   x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
-  trapIf(fc, Cond.A, 5);
+  trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);
 }
 
 /** memory.copy d s n, values at i, i+1, i+2 in their home slots (spilled by the caller). */

@@ -1,4 +1,4 @@
-import { Loc, isFloat, type FunctionCompiler, type CodeBuffer } from '@wagc/frontend';
+import { Loc, isFloat, VMCTX, type FunctionCompiler, type CodeBuffer } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX } from './encode';
 import { FP, SCRATCH, VMCTX_REG } from './regs';
@@ -120,7 +120,7 @@ export function localSet(fc: FunctionCompiler, index: number, i: number): void {
 }
 
 export function globalOffset(slot: number): number {
-  return 128 + 8 * slot;
+  return VMCTX.globals + 8 * slot;
 }
 
 export function globalGet(fc: FunctionCompiler, slot: number, type: number, i: number): void {

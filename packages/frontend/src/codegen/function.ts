@@ -1,6 +1,7 @@
 import type { Module, FuncType, GlobalType } from '../module';
 import { CompileError } from '../errors';
 import { Reader } from '../decode/reader';
+import { Trap } from '../runtime/vmctx';
 import type { Backend, StubOffsets } from './backend';
 import { CompileOutput, SiteRecord } from './output';
 import { ValueStack, Loc, UNKNOWN, isFloat, lowestBit } from './valuestack';
@@ -548,7 +549,7 @@ export class FunctionCompiler {
     const dead = this.dead;
     switch (op) {
       case 0x00: // unreachable
-        if (!dead) be.trap(this, 1);
+        if (!dead) be.trap(this, Trap.Unreachable);
         this.setUnreachable();
         return false;
       case 0x01:
