@@ -127,7 +127,7 @@ function main(): number {
     if (bad.length || ref.run.stdout === '') {
       failed = true;
       console.log(`\n!!! ${name}: OUTPUTS DISAGREE OR A RUN FAILED !!!`);
-      for (const { who, run } of [ref, ...bad]) {
+      for (const { who, run } of [ref, ...bad.filter((b) => b !== ref)]) {
         console.log(`  ${who}: status ${run.status}, output ${JSON.stringify(run.stdout)}${run.stderr.trim() ? `, stderr ${JSON.stringify(run.stderr.trim())}` : ''}`);
       }
       console.log('');
@@ -145,7 +145,7 @@ function main(): number {
     console.log(`${'geomean'.padEnd(10)} ${''.padStart(13)} ${''.padStart(14)} ${''.padStart(9)} ${''.padStart(10)} ${fmt(geo(ratios.map((r) => r.l)), 13, 2)} ${fmt(geo(ratios.map((r) => r.t)), 14, 2)}`);
   }
   if (failed) {
-    console.log('\nbench: FAILED: some program gave different output on different engines (see above)');
+    console.log('\nbench: FAILED: a program failed, or its output differed between runs or engines (see above)');
     return 1;
   }
   return 0;
