@@ -34,7 +34,26 @@ interface Command {
 
 const TIMEOUT = 10000;
 
-interface Instance { proc: LoaderProcess | null; reason: string | null }
+/**
+ * A module instance. One that imports from another instance (other than spectest) lives with it
+ * in a store: one loader process whose image links them all as separate instances (linker
+ * `store` mode), built again, and its history replayed, whenever a new importer joins.
+ */
+interface Instance {
+  proc: LoaderProcess | null;
+  reason: string | null;
+  bytes: Uint8Array;
+  /** when it was instantiated, in the file's sequence of state-changing events */
+  seq: number;
+  /** the instances its import module names referred to when it was instantiated */
+  imports: Map<string, Instance>;
+  /** invocations sent to it, replayed when its store is rebuilt */
+  log: { seq: number; line: string }[];
+  store: Store | null;
+  /** its instance index in the store's image */
+  storeIndex: number;
+}
+interface Store { proc: LoaderProcess; members: Instance[] }
 
 export interface RunOptions { arch: Arch; loader: string; loaderPrefix: string[] }
 
@@ -48,6 +67,89 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
   const registeredInst = new Map<string, Instance>();
   let current: Instance | null = null;
   let imageCount = 0;
+  let seq = 0;
+  const newInstance = (bytes: Uint8Array): Instance =>
+    ({ proc: null, reason: null, bytes, seq: seq++, imports: new Map(), log: [], store: null, storeIndex: -1 });
+
+  /** Sends a request to an instance (selecting it first in a store), logging invocations. */
+  const send = async (inst: Instance, line: string): Promise<string | null> => {
+    if (!inst.proc) return null;
+    if (inst.store) {
+      const ok = await inst.proc.request(`use ${inst.storeIndex}`, TIMEOUT);
+      if (ok !== 'ok') return null;
+    }
+    if (line.startsWith('invoke')) inst.log.push({ seq: seq++, line });
+    return inst.proc.request(line, TIMEOUT);
+  };
+
+  /**
+   * Instantiates `inst` in a store with every instance it imports from (and their stores'
+   * members): compiles one image, replays the members' instantiations and invocations in their
+   * original order, then instantiates `inst`. Returns its instantiation answer.
+   */
+  const joinStore = async (inst: Instance): Promise<string | null> => {
+    const members = new Set<Instance>();
+    for (const dep of inst.imports.values()) {
+      if (dep.store) for (const m of dep.store.members) members.add(m);
+      else members.add(dep);
+    }
+    const list = [...members].sort((a, b) => a.seq - b.seq);
+    list.push(inst);
+    const index = new Map<Instance, number>(list.map((m, k) => [m, k + 1]));
+    const modules = [{ name: 'spectest', bytes: spectestModule() }, ...list.map((m, k) => ({
+      name: `instance${k + 1}`,
+      bytes: m.bytes,
+      links: new Map([...m.imports].map(([n, d]) => [n, index.get(d)!] as [string, number]).concat([['spectest', 0]])),
+    }))];
+    const image = compileProgram({ modules, arch: opts.arch, store: true });
+    const path = join(tmp, `m${imageCount++}.img`);
+    writeFileSync(path, image);
+    const proc = new LoaderProcess(opts.loader, path, opts.loaderPrefix);
+    if ((await proc.next(TIMEOUT)) !== 'ready' || (await proc.request('instantiate 0', TIMEOUT)) !== 'ok') {
+      proc.kill();
+      throw new Error(`store loader did not start: ${proc.stderr.trim()}`);
+    }
+    const events: { seq: number; lines: string[] }[] = [];
+    list.slice(0, -1).forEach((m, k) => {
+      events.push({ seq: m.seq, lines: [`instantiate ${k + 1}`] });
+      for (const l of m.log) events.push({ seq: l.seq, lines: [`use ${k + 1}`, l.line] });
+    });
+    events.sort((a, b) => a.seq - b.seq);
+    for (const e of events) {
+      for (const line of e.lines) {
+        if ((await proc.request(line, TIMEOUT)) === null) throw new Error(`store replay: loader died at "${line}": ${proc.stderr.trim()}`);
+      }
+    }
+    const answer = await proc.request(`instantiate ${list.length}`, TIMEOUT);
+    const st: Store = { proc, members: list };
+    for (const old of new Set(list.map((m) => m.proc))) if (old) old.kill();
+    list.forEach((m, k) => {
+      m.store = st;
+      m.storeIndex = k + 1;
+      m.proc = proc;
+    });
+    return answer;
+  };
+
+  /** The registered instances a module imports from (null: none), or why it cannot be built. */
+  const importedInstances = (bytes: Uint8Array): Map<string, Instance> | string | null => {
+    let names: Set<string>;
+    try {
+      names = linkProgramModules(bytes);
+    } catch {
+      return null;
+    }
+    names.delete('spectest');
+    if (names.size === 0) return null;
+    const deps = new Map<string, Instance>();
+    for (const n of names) {
+      const d = registeredInst.get(n);
+      if (!d) return null; // unknown module: linking reports it
+      if (!d.proc) return d.reason && !/failed/.test(d.reason) ? d.reason : null;
+      deps.set(n, d);
+    }
+    return deps;
+  };
 
   const tally = (kind: string): Tally => {
     let t = res.byKind.get(kind);
@@ -62,33 +164,6 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
   const skip = (c: Command, reason: string): void => {
     tally(c.type).skipped++;
     res.skipReasons.set(reason, (res.skipReasons.get(reason) ?? 0) + 1);
-  };
-
-  /** Modules this one imports from, other than spectest: not expressible as one process yet. */
-  const foreignImports = (bytes: Uint8Array): string | null => {
-    try {
-      const m = linkProgramModules(bytes);
-      for (const mod of m) if (mod !== 'spectest') return mod;
-    } catch {
-      return null;
-    }
-    return null;
-  };
-
-  /**
-   * A module skipped for cross-instance linking may have changed the instances it imports from
-   * (shared tables, memories, globals; even when its instantiation traps): what they answer from
-   * here on is not a test of this compiler.
-   */
-  const taint = (bytes: Uint8Array): void => {
-    for (const name of linkProgramModules(bytes)) {
-      const dep = registeredInst.get(name);
-      if (dep && dep.proc) {
-        dep.proc.kill();
-        dep.proc = null;
-        dep.reason = 'state shared with a cross-instance importer (issue 3)';
-      }
-    }
   };
 
   /** spectest, the registered modules the module imports from (for type checks), the module. */
@@ -108,12 +183,28 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
       switch (c.type) {
         case 'module': {
           const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
-          const inst: Instance = { proc: null, reason: null };
-          const foreign = foreignImports(bytes);
-          if (foreign) {
-            inst.reason = 'cross-instance linking (issue 3)';
-            skip(c, inst.reason);
-            taint(bytes);
+          const inst = newInstance(bytes);
+          const deps = importedInstances(bytes);
+          if (typeof deps === 'string') {
+            inst.reason = deps;
+            skip(c, deps);
+          } else if (deps) {
+            inst.imports = deps;
+            try {
+              const answer = await joinStore(inst);
+              if (answer === 'ok') pass(c);
+              else {
+                inst.proc = null; // still a member: what it wrote before failing persists
+                inst.reason = 'module failed to instantiate';
+                fail(c, `instantiation: ${answer ?? 'no answer'}`);
+              }
+            } catch (e) {
+              inst.reason = 'module failed to compile';
+              if (e instanceof CompileError && /^unsupported /.test(e.reason)) {
+                inst.reason = `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`;
+                skip(c, inst.reason);
+              } else fail(c, `store: ${e instanceof Error ? e.message : e}`);
+            }
           } else {
             try {
               const image = compileProgram(program(bytes));
@@ -137,8 +228,9 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
               } else fail(c, `compile: ${e instanceof Error ? e.message : e}`);
             }
           }
-          // an unnamed instance nothing can refer to any more ends here
-          if (current && current.proc && ![...named.values()].includes(current)) current.proc.kill();
+          // an unnamed instance nothing can refer to any more ends here (a store lives on)
+          if (current && current.proc && !current.store && ![...named.values()].includes(current) &&
+              ![...registeredInst.values()].includes(current)) current.proc.kill();
           current = inst;
           if (c.name) named.set(c.name, inst);
           break;
@@ -171,7 +263,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
           const line = a.type === 'get'
             ? `get ${nameHex(a.field)}`
             : `invoke ${nameHex(a.field)}${args.map((v) => ' ' + argBits(v)).join('')}`;
-          const answer = await inst.proc.request(line, TIMEOUT);
+          const answer = await send(inst, line);
           if (answer === null) {
             fail(c, `loader died or hung: ${inst.proc.stderr.trim().split('\n')[0] ?? ''}`);
             inst.proc = null;
@@ -225,9 +317,23 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
         }
         case 'assert_uninstantiable': {
           const bytes = new Uint8Array(readFileSync(join(dir, c.filename!)));
-          if (foreignImports(bytes)) {
-            skip(c, 'cross-instance linking (issue 3)');
-            taint(bytes);
+          const deps = importedInstances(bytes);
+          if (typeof deps === 'string') {
+            skip(c, deps);
+            break;
+          }
+          if (deps) {
+            // it stays in the store: what its segments wrote before the trap persists
+            const inst = newInstance(bytes);
+            inst.imports = deps;
+            try {
+              const answer = await joinStore(inst);
+              if (answer && answer.startsWith('trap')) pass(c);
+              else fail(c, `expected instantiation to trap, got "${answer}"`);
+            } catch (e) {
+              if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+              else fail(c, `store: ${e instanceof Error ? e.message : e}`);
+            }
             break;
           }
           try {
@@ -249,7 +355,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
       }
     }
   } finally {
-    for (const inst of named.values()) inst.proc?.kill();
+    for (const inst of [...named.values(), ...registeredInst.values()]) inst.proc?.kill();
     current?.proc?.kill();
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -534,3 +534,62 @@ describe('damaged images are an ImageError', () => {
     expect(refused).toBeGreaterThan(0);
   });
 });
+
+describe('store images (section 9: several instances)', () => {
+  test('readImage gives back the linker\'s store; segments, exports, checks and descriptors as the modules say', async () => {
+    const a = await wat(`(module
+      (memory (export "mem") 1 4) (table (export "tab") 3 funcref)
+      (global (export "g") (mut i32) (i32.const 7))
+      (func $f (export "f") (result i32) (i32.const 1))
+      (elem (i32.const 1) $f) (data (i32.const 16) "abc"))`);
+    const b = await wat(`(module
+      (import "a" "mem" (memory 1)) (import "a" "tab" (table 2 funcref)) (import "a" "g" (global (mut i32)))
+      (func $h (result i32) (global.get 0))
+      (elem (i32.const 0) $h) (data (i32.const 100) "xyz")
+      (func (export "h") (result i32) (call $h)) (func $s (drop (call $h))) (start $s))`);
+    const opts: ProgramOptions = { modules: [{ name: 'a', bytes: a }, { name: 'b', bytes: b, links: new Map([['a', 0]]) }], arch: 'x86-64', store: true };
+    const linked = linkProgram(opts);
+    const back = readImage(compileProgram(opts));
+    expect(back.store).toEqual(linked.store);
+    const st = back.store!;
+    expect(st.memories).toHaveLength(1);
+    expect(st.memories[0]).toMatchObject({ initialPages: 1, maxPages: 4 });
+    expect(st.tables).toHaveLength(1);
+    expect(st.tables[0]).toMatchObject({ initialSize: 3, maxSize: null });
+    // the importer uses the exporter's descriptors; descriptors follow the globals
+    const [ia, ib] = st.instances;
+    expect(ib.datas[0].memoryDesc).toBe(ia.datas[0].memoryDesc);
+    expect(ib.elems[0].tableDesc).toBe(ia.elems[0].tableDesc);
+    expect(st.memories[0].descOff).toBe(128 + 8 * back.globalTypes.length);
+    expect(ia.datas[0]).toMatchObject({ offset: 16 });
+    expect(Array.from(ia.datas[0].bytes)).toEqual([0x61, 0x62, 0x63]);
+    expect(ib.datas[0]).toMatchObject({ offset: 100 });
+    expect(ia.elems[0].offset).toBe(1);
+    expect(ib.start).not.toBeNull();
+    expect(ia.start).toBeNull();
+    expect(ib.checks).toEqual([{ descOff: st.memories[0].descOff, kind: 'memory', min: 1 }, { descOff: st.tables[0].descOff, kind: 'table', min: 2 }]);
+    expect(ia.exports.map((e) => e.name)).toEqual(['g', 'f']);
+    // nothing is instantiated by the image itself
+    expect(back.memory).toBeNull();
+    expect(back.table).toBeNull();
+    expect(back.starts).toEqual([]);
+    expect(back.exports).toEqual([]);
+  });
+
+  test('imports are checked against the exporter\'s maximum at link time', async () => {
+    const a = await wat('(module (memory (export "mem") 1 4))');
+    const b = await wat('(module (import "a" "mem" (memory 1 2)))');
+    expect(() => linkProgram({ modules: [{ name: 'a', bytes: a }, { name: 'b', bytes: b }], arch: 'x86-64', store: true })).toThrow(/incompatible import type for a.mem/);
+  });
+
+  test('a truncated store section is a bad image', async () => {
+    const a = await wat('(module (memory (export "mem") 1) (func (export "f")))');
+    const img = compileProgram({ modules: [{ name: 'a', bytes: a }], arch: 'x86-64', store: true });
+    const dv = view(img);
+    for (let k = 0; k < dv.getUint32(20, true); k++) {
+      const at = HEADER_SIZE + SECTION_ENTRY_SIZE * k;
+      if (dv.getUint32(at, true) === Section.Store) dv.setBigUint64(at + 16, 20n, true);
+    }
+    expect(() => readImage(img)).toThrow(ImageError);
+  });
+});

@@ -1,10 +1,10 @@
 import {
-  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, Trap, decodeModule, validateModule,
+  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, validateModule,
   type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
 import { X64Backend, x64Stubs } from '@wagc/x86-64';
-import type { Arch, ImageInput, ImageFunction, ImageExport } from './image/types';
+import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance } from './image/types';
 import { writeImage } from './image';
 
 /** An import that does not resolve, or resolves to something of the wrong type. */
@@ -19,6 +19,11 @@ export interface ProgramModule {
   /** The name other modules import it by. */
   name: string;
   bytes: Uint8Array;
+  /**
+   * Which earlier module (index in `modules`) each import module name means; without it, the
+   * nearest earlier module of that name.
+   */
+  links?: Map<string, number>;
 }
 
 export interface ProgramOptions {
@@ -31,6 +36,12 @@ export interface ProgramOptions {
    * zero contents (for compiling modules whose host is absent, e.g. in benchmarks).
    */
   unresolved?: 'strict' | 'trap';
+  /**
+   * Every module is an instance with its own memory and table, instantiated one by one when the
+   * loader is asked to (the spec harness's `register` linking; docs/ARCHITECTURE.md, "Several
+   * instances"). Off: the ordinary program of one memory and one table.
+   */
+  store?: boolean;
 }
 
 export function hostArch(): Arch {
@@ -45,8 +56,8 @@ function backendFor(arch: Arch): { backend: Backend; stubs: StubEmitter } {
 type Extern =
   | { kind: 'func'; linked: number; type: FuncType }
   | { kind: 'global'; slot: number; type: GlobalType }
-  | { kind: 'memory'; limits: Limits }
-  | { kind: 'table'; limits: Limits; elemType: number };
+  | { kind: 'memory'; limits: Limits; mem: number }
+  | { kind: 'table'; limits: Limits; elemType: number; tab: number };
 
 interface LinkedModule {
   name: string;
@@ -54,6 +65,12 @@ interface LinkedModule {
   funcLinked: number[]; // module function index -> linked index
   globalSlots: number[];
   exports: Map<string, Extern>;
+  /** store mode: linked memory and table 0 (-1: none), and the import size checks */
+  mem: number;
+  tab: number;
+  /** store mode: linked index of each of the module's tables */
+  tabs: number[];
+  checks: { mem: number; tab: number; min: number }[];
 }
 
 function typeKey(t: FuncType): string {
@@ -96,6 +113,14 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   const hostcallLinked = new Map<number, number>();
   const linked: LinkedModule[] = [];
   const mainIndex = opts.modules.length - 1;
+  const store = opts.store === true;
+  // store mode: every memory and table defined by some module, with the limits it declared
+  const linkedMems: Limits[] = [];
+  const linkedTabs: { limits: Limits; elemType: number }[] = [];
+  // an import's maximum must be within the importer's; its current size is checked when the
+  // importer is instantiated (it may have grown since the exporter declared it)
+  const maxMatch = (provided: Limits, wanted: Limits): boolean =>
+    wanted.max === null || (provided.max !== null && provided.max <= wanted.max);
 
   // the image's single memory and table 0 come from the main module (defined or imported)
   const decoded = opts.modules.map((pm) => {
@@ -119,6 +144,8 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   };
 
   const resolve = (k: number, module: string, name: string): Extern | undefined => {
+    const to = opts.modules[k].links?.get(module);
+    if (to !== undefined) return to < k ? linked[to].exports.get(name) : undefined;
     for (let j = k - 1; j >= 0; j--) if (linked[j].name === module) return linked[j].exports.get(name);
     return undefined;
   };
@@ -126,7 +153,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   for (let k = 0; k < decoded.length; k++) {
     const m = decoded[k];
     const pm = opts.modules[k];
-    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map() };
+    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], checks: [] };
     for (const imp of m.imports) {
       const what = `${imp.module}.${imp.name}`;
       const d = imp.desc;
@@ -171,8 +198,15 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
         lm.globalSlots.push(ext.slot);
       } else if (d.kind === 'memory') {
         // "env.memory" is the image's memory, whoever declares it (the runtime library uses it)
-        if (imp.module === 'env' && imp.name === 'memory' && k !== mainIndex) continue;
+        if (!store && imp.module === 'env' && imp.name === 'memory' && k !== mainIndex) continue;
         const ext = resolve(k, imp.module, imp.name);
+        if (store) {
+          if (!ext) throw new LinkError(`unknown import ${what}`);
+          if (ext.kind !== 'memory' || !maxMatch(linkedMems[ext.mem], d.limits)) throw new LinkError(`incompatible import type for ${what}`);
+          lm.mem = ext.mem;
+          lm.checks.push({ mem: ext.mem, tab: -1, min: d.limits.min });
+          continue;
+        }
         if (!ext && opts.unresolved === 'trap') {
           if (k === mainIndex) memory = d.limits;
           continue;
@@ -182,6 +216,16 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
         if (k === mainIndex) memory = ext.limits;
       } else {
         const ext = resolve(k, imp.module, imp.name);
+        if (store) {
+          if (!ext) throw new LinkError(`unknown import ${what}`);
+          if (ext.kind !== 'table' || ext.elemType !== d.type.elemType || !maxMatch(linkedTabs[ext.tab].limits, d.type.limits)) {
+            throw new LinkError(`incompatible import type for ${what}`);
+          }
+          if (lm.tab < 0) lm.tab = ext.tab;
+          lm.tabs.push(ext.tab);
+          lm.checks.push({ mem: -1, tab: ext.tab, min: d.type.limits.min });
+          continue;
+        }
         if (!ext && opts.unresolved === 'trap') {
           if (k === mainIndex && table === null) table = { limits: d.type.limits, elemType: d.type.elemType };
           continue;
@@ -203,7 +247,17 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       globalInit.push(evalConst(g.init, lm, globalInit, g.type.type));
       globalTypes.push(g.type.type);
     }
-    if (k === mainIndex) {
+    if (store) {
+      if (m.memories.length) {
+        lm.mem = linkedMems.length;
+        linkedMems.push(m.memories[0]);
+      }
+      for (const t of m.tables) {
+        lm.tabs.push(linkedTabs.length);
+        linkedTabs.push({ limits: t.limits, elemType: t.elemType });
+      }
+      if (lm.tab < 0 && lm.tabs.length) lm.tab = lm.tabs[0];
+    } else if (k === mainIndex) {
       if (m.memories.length) memory = m.memories[0];
       if (m.tables.length && m.importedTables === 0) table = { limits: m.tables[0].limits, elemType: m.tables[0].elemType };
     }
@@ -211,10 +265,10 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       let ext: Extern;
       if (e.kind === 'func') ext = { kind: 'func', linked: lm.funcLinked[e.index], type: funcTypeOf(m, e.index) };
       else if (e.kind === 'global') ext = { kind: 'global', slot: lm.globalSlots[e.index], type: globalTypeOf(m, e.index) };
-      else if (e.kind === 'memory') ext = { kind: 'memory', limits: e.index < m.importedMemories ? importedLimits(m, 'memory', e.index) : m.memories[e.index - m.importedMemories] };
+      else if (e.kind === 'memory') ext = { kind: 'memory', limits: e.index < m.importedMemories ? importedLimits(m, 'memory', e.index) : m.memories[e.index - m.importedMemories], mem: lm.mem };
       else {
         const t = e.index < m.importedTables ? importedTable(m, e.index) : m.tables[e.index - m.importedTables];
-        ext = { kind: 'table', limits: t.limits, elemType: t.elemType };
+        ext = { kind: 'table', limits: t.limits, elemType: t.elemType, tab: store ? lm.tabs[e.index] : 0 };
       }
       lm.exports.set(e.name, ext);
     }
@@ -228,6 +282,19 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     }
     linked.push(lm);
   }
+
+  // store mode: memory and table descriptors after the globals, then the tables' entries
+  const G = globalInit.length;
+  const memDesc = (mem: number): number => (mem < 0 ? -1 : VMCTX.globals + 8 * G + 16 * mem);
+  const tabDesc = (tab: number): number => (tab < 0 ? -1 : VMCTX.globals + 8 * G + 16 * (linkedMems.length + tab));
+  const tabEntries: number[] = [];
+  let vmctxSize = VMCTX.globals + 8 * G + 16 * (linkedMems.length + linkedTabs.length);
+  for (const t of linkedTabs) {
+    tabEntries.push(vmctxSize);
+    vmctxSize += 8 * t.limits.min;
+  }
+  const funcMem = new Int32Array(functions.length).fill(-1);
+  if (store) for (const lm of linked) for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) funcMem[lm.funcLinked[f]] = memDesc(lm.mem);
 
   // compile every defined function
   const fc = new FunctionCompiler(backend, out);
@@ -243,6 +310,10 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       memoryCount: m.importedMemories + m.memories.length,
       tableCount: m.importedTables + m.tables.length,
       stubs: out.stubs,
+      memoryDesc: store ? memDesc(lm.mem) : VMCTX.memoryBase,
+      tableDesc: store ? tabDesc(lm.tab) : VMCTX.tableBase,
+      switchMemory: store,
+      funcMemoryDesc: (li) => funcMem[li],
     };
     for (let f = 0; f < m.functions.length; f++) {
       const fi = m.importedFuncs + f;
@@ -271,7 +342,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   const main = linked[mainIndex];
   let instantiationTrap = 0;
   const tableEntries = table ? new Uint32Array(2 * table.limits.min) : null;
-  for (const lm of linked) {
+  for (const lm of store ? [] : linked) {
     for (const seg of lm.m.elements) {
       if (seg.mode !== 'active' || lm !== main) continue;
       const offset = Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0;
@@ -294,7 +365,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     }
   }
   const pages = new Map<number, Uint8Array>();
-  if (instantiationTrap === 0) {
+  if (instantiationTrap === 0 && !store) {
     for (const seg of main.m.data) {
       if (seg.mode !== 'active') continue;
       const offset = Number(evalConst(seg.offset!, main, globalInit, I32)) >>> 0;
@@ -317,13 +388,42 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   }
 
   const exports: ImageExport[] = [];
-  for (const e of main.m.exports) {
+  for (const e of store ? [] : main.m.exports) {
     const ext = main.exports.get(e.name)!;
     if (ext.kind === 'func') exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
     else if (ext.kind === 'global') exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
   }
   const starts: number[] = [];
-  for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
+  if (!store) for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
+
+  let instances: ImageInstance[] | null = null;
+  if (store) {
+    instances = linked.map((lm) => {
+      const inst: ImageInstance = { name: lm.name, start: lm.m.start === null ? null : lm.funcLinked[lm.m.start], exports: [], elems: [], datas: [], checks: [] };
+      for (const e of lm.m.exports) {
+        const ext = lm.exports.get(e.name)!;
+        if (ext.kind === 'func') inst.exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
+        else if (ext.kind === 'global') inst.exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
+      }
+      for (const seg of lm.m.elements) {
+        if (seg.mode !== 'active') continue;
+        const entries = new Uint32Array(2 * seg.init.length);
+        seg.init.forEach((init, e) => {
+          if (init.kind === 'reffunc') {
+            entries[2 * e] = typeId(funcTypeOf(lm.m, init.index)) + 1;
+            entries[2 * e + 1] = lm.funcLinked[init.index];
+          } else if (init.kind !== 'refnull') throw new CompileError('unsupported reference-types (element expression)', -1);
+        });
+        inst.elems.push({ tableDesc: tabDesc(lm.tabs[seg.table] ?? -1), offset: Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0, entries });
+      }
+      for (const seg of lm.m.data) {
+        if (seg.mode !== 'active') continue;
+        inst.datas.push({ memoryDesc: memDesc(lm.mem), offset: Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0, bytes: lm.m.bytes.subarray(seg.start, seg.end) });
+      }
+      for (const c of lm.checks) inst.checks.push(c.mem >= 0 ? { descOff: memDesc(c.mem), kind: 'memory', min: c.min } : { descOff: tabDesc(c.tab), kind: 'table', min: c.min });
+      return inst;
+    });
+  }
 
   const globals = new Uint8Array(8 * globalInit.length);
   const dv = new DataView(globals.buffer);
@@ -343,6 +443,12 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     globalTypes: Uint8Array.from(globalTypes),
     table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
     instantiationTrap,
+    store: instances ? {
+      vmctxSize,
+      memories: linkedMems.map((l, k) => ({ descOff: memDesc(k), initialPages: l.min, maxPages: l.max })),
+      tables: linkedTabs.map((t, k) => ({ descOff: tabDesc(k), entriesOff: tabEntries[k], initialSize: t.limits.min, maxSize: t.limits.max })),
+      instances,
+    } : undefined,
   };
 }
 

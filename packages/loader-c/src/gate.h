@@ -48,6 +48,8 @@ typedef struct {
   uint32_t has_table, table_initial, table_max;
   const uint8_t *memory_index;
   uint32_t npages;
+  const uint8_t *store; /* section 9, or NULL */
+  uint64_t store_size;
 } image;
 
 typedef struct {
@@ -74,7 +76,7 @@ const export_entry *image_export(const char *name, size_t len);
 /* instance.c */
 int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
-uint32_t rt_grow(uint32_t delta, uint8_t *vmctx);
+uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
 
 /* trap.c */
 void trap_install(void);
@@ -82,6 +84,16 @@ _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip
 void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp);
 void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp);
 extern const char *const trap_messages[];
+
+/* store.c: several instances (docs/image-format.md, section 9) */
+int store_load(void);
+int store_create(void);
+int store_instantiate(uint32_t k);
+uint32_t store_start(uint32_t k);
+uint32_t store_vmctx_size(void);
+uint32_t store_instance_count(void);
+int store_in_memory(uint64_t addr);
+const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
 /* hostcall.c */
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);

@@ -153,7 +153,9 @@ int image_load(const char *path) {
     if (!img.has_memory || page >= img.memory_initial) return bad("memory page outside memory");
     if (at > img.file_size || img.file_size - at < 65536) return bad("memory page past the end of the file");
   }
-  return 0;
+
+  img.store = section(9, &off, &img.store_size);
+  return store_load();
 }
 
 const char *image_string(uint32_t off, uint32_t len) {

@@ -23,7 +23,9 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 int instance_create(uint64_t stack_size) {
   uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
-  uint64_t ctx_size = align_up(VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes, PAGE);
+  uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes;
+  if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
+  uint64_t ctx_size = align_up(ctx_need, PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
   uint64_t mem_off = ctx_size + stack_size;
   int fd = memfd_create("gate-instance", MFD_CLOEXEC);
@@ -81,7 +83,7 @@ int instance_create(uint64_t stack_size) {
   FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
   if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
   if (table_bytes) memcpy(table, img.table, table_bytes);
-  return 0;
+  return store_create();
 }
 
 /* Calls linked function `func` through the entry stub; the result is left in the vmctx. */
@@ -92,11 +94,15 @@ uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs) {
   return FIELD64(VMCTX_RESULT_INT);
 }
 
-uint32_t rt_grow(uint32_t delta, uint8_t *vmctx) {
-  uint32_t old = *(uint32_t *)(vmctx + VMCTX_MEMORY_PAGES);
-  uint32_t max = *(uint32_t *)(vmctx + VMCTX_MEMORY_MAX_PAGES);
+/* memory.grow of the memory whose descriptor (u64 base, u32 pages, u32 max) is at vmctx + desc:
+ * VMCTX_MEMORY_BASE for an ordinary image, one of section 9's for a store (the code generator
+ * passes only offsets the linker gave it) */
+uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc) {
+  uint8_t *base = *(uint8_t **)(vmctx + desc);
+  uint32_t old = *(uint32_t *)(vmctx + desc + 8);
+  uint32_t max = *(uint32_t *)(vmctx + desc + 12);
   if (delta > max - old) return 0xffffffffu;
-  if (delta && mprotect(inst.memory + old * PAGE, delta * PAGE, PROT_READ | PROT_WRITE) < 0) return 0xffffffffu;
-  *(uint32_t *)(vmctx + VMCTX_MEMORY_PAGES) = old + delta;
+  if (delta && mprotect(base + old * PAGE, delta * PAGE, PROT_READ | PROT_WRITE) < 0) return 0xffffffffu;
+  *(uint32_t *)(vmctx + desc + 8) = old + delta;
   return old;
 }

@@ -31,6 +31,21 @@ static int instantiate(void) {
   return 0;
 }
 
+/* Store images: instance k's segments, then its start function; 0, a trap id, or -1 (an imported
+ * memory or table is smaller than the importer requires). */
+static int instantiate_one(uint32_t k) {
+  int r = store_instantiate(k);
+  if (r) return r;
+  uint32_t start = store_start(k);
+  if (start == 0xffffffffu) return 0;
+  int id = sigsetjmp(trap_jump, 1);
+  if (id) { trap_jump_armed = 0; return id; }
+  trap_jump_armed = 1;
+  instance_call(start, NULL, 0);
+  trap_jump_armed = 0;
+  return 0;
+}
+
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -64,17 +79,33 @@ static uint64_t result_bits(uint8_t type) {
 static void batch(void) {
   static char line[1 << 20];
   uint64_t args[64];
+  static int64_t current = -1; /* store images: the instance invoke and get address */
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\r\n")] = 0;
     char *save = NULL;
     char *cmd = strtok_r(line, " ", &save);
     if (!cmd) continue;
+    if (strcmp(cmd, "instantiate") == 0 || strcmp(cmd, "use") == 0) {
+      char *arg = strtok_r(NULL, " ", &save);
+      char *end = NULL;
+      unsigned long k = arg ? strtoul(arg, &end, 10) : 0;
+      if (!arg || *end || k >= store_instance_count()) { printf("error no instance\n"); fflush(stdout); continue; }
+      current = (int64_t)k;
+      if (cmd[0] == 'u') { printf("ok\n"); fflush(stdout); continue; }
+      int r = instantiate_one((uint32_t)k);
+      if (r < 0) printf("error unlinkable: imported memory or table too small\n");
+      else if (r) printf("trap %d %s\n", r, trap_messages[r]);
+      else printf("ok\n");
+      fflush(stdout);
+      continue;
+    }
     char *name = strtok_r(NULL, " ", &save);
     if (!name) name = (char *)"";
     if (strcmp(name, "-") == 0) name[0] = 0; /* the empty name */
     long len = unhex(name);
     if (len < 0) { printf("error bad name\n"); fflush(stdout); continue; }
-    const export_entry *e = image_export(name, (size_t)len);
+    const export_entry *e = !img.store ? image_export(name, (size_t)len)
+                            : current >= 0 ? store_export((uint32_t)current, name, (size_t)len) : NULL;
     if (!e) { printf("error no export\n"); fflush(stdout); continue; }
     const uint8_t *types = img.strings + e->types_off;
     if (strcmp(cmd, "get") == 0) {
@@ -128,6 +159,21 @@ int main(int argc, char **argv) {
   }
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
+  if (img.store && batch_mode) {
+    /* instances are instantiated on request ("instantiate K") */
+    printf("ready\n");
+    fflush(stdout);
+    batch();
+    return 0;
+  }
+  if (img.store) {
+    for (uint32_t k = 0; k < store_instance_count(); k++) {
+      int r = instantiate_one(k);
+      if (r < 0) { fprintf(stderr, "gate-run: instance %u: imported memory or table too small\n", k); return EXIT_BAD_IMAGE; }
+      if (r) { fprintf(stderr, "trap: %s (during instantiation)\n", trap_messages[r]); return EXIT_TRAP; }
+    }
+    return 0;
+  }
   int trapped = instantiate();
   if (batch_mode) {
     if (trapped) printf("trap %d %s\n", trapped, trap_messages[trapped]);

@@ -105,7 +105,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc) {
   uint64_t id = TRAP_UNREACHABLE;
   if (sig == SIGSEGV || sig == SIGBUS) {
     uint64_t addr = (uint64_t)info->si_addr;
-    if (addr >= (uint64_t)inst.memory && addr < (uint64_t)inst.memory + inst.reservation) id = TRAP_OUT_OF_BOUNDS_MEMORY;
+    if ((addr >= (uint64_t)inst.memory && addr < (uint64_t)inst.memory + inst.reservation) || store_in_memory(addr)) id = TRAP_OUT_OF_BOUNDS_MEMORY;
     else if (addr >= (uint64_t)inst.stack_base - 65536 && addr < (uint64_t)inst.stack_base + 4096) id = TRAP_CALL_STACK_EXHAUSTED;
     else {
       char line[160];

@@ -1,7 +1,7 @@
 import { Loc, isFloat, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX } from './encode';
-import { FP, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
+import { FP, MEM_BASE, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
 import { copyToReg } from './move';
 import { stateOf } from './state';
 
@@ -23,6 +23,8 @@ export function prologue(fc: FunctionCompiler): void {
   const st = stateOf(fc);
   st.reset();
   const b = fc.out.buf;
+  // with several memories the caller's may be in r15 (a resumed entry re-runs this too)
+  if (fc.env.switchMemory && fc.env.memoryDesc >= 0) x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc);
   x.movRR(b, 8, FP, Reg.RSP);
   leaFrameBottom(fc, SCRATCH, Reg.RSP);
   x.aluRR(b, x.Alu.CMP, 8, SCRATCH, STACK_LIMIT);
@@ -115,8 +117,9 @@ export function finishFunction(fc: FunctionCompiler): void {
  * Calls through rel32 or a register, with rsp at the last argument's slot; records the site;
  * restores the frame pointer and rsp; pushes the result.
  */
-function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, calleeMemory: number): void {
   const b = fc.out.buf;
+  const env = fc.env;
   const s = fc.stack;
   const depth = s.height;
   const fpOffset = fc.siteFpOffset(depth);
@@ -125,6 +128,10 @@ function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number,
   fc.addSite(b.pos, siteIndex, fpOffset, fc.nParams + fc.nLocals + depth - nArgs, wasmOffset);
   x.lea(b, 8, FP, Reg.RSP, NO_INDEX, 1, fpOffset);
   leaFrameBottom(fc, Reg.RSP, FP);
+  // a callee of another memory returns with its base in r15 (calleeMemory −2: not known)
+  if (env.switchMemory && env.memoryDesc >= 0 && calleeMemory !== env.memoryDesc) {
+    x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, env.memoryDesc);
+  }
   s.height = depth - nArgs;
   if (resultType !== 0) {
     const r = fc.allocReg(resultType);
@@ -140,7 +147,7 @@ export function call(fc: FunctionCompiler, func: number, nArgs: number, resultTy
   callSequence(fc, () => {
     const at = x.callRel32(b);
     fc.out.callFixups.push(at, func);
-  }, nArgs, resultType, siteIndex, wasmOffset);
+  }, nArgs, resultType, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
 export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
@@ -150,9 +157,11 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   copyToReg(fc, idx, SCRATCH2);
   s.height--;
   // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
-  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, VMCTX.tableSize);
+  // table descriptor: u64 entries, u32 size (VMCTX.tableBase/tableSize for an ordinary image)
+  const table = fc.env.tableDesc;
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, table + 8);
   trapIf(fc, Cond.AE, Trap.UndefinedElement);
-  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, VMCTX.tableBase);
+  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, table);
   x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
   x.testRR(b, 4, SCRATCH, SCRATCH);
   trapIf(fc, Cond.E, Trap.UninitializedElement);
@@ -163,7 +172,7 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   fc.out.tableFixups.push(at);
   x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 4, 0);
   x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, VMCTX.textBase);
-  callSequence(fc, () => x.callR(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset);
+  callSequence(fc, () => x.callR(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset, -2);
 }
 
 export { Loc };

@@ -86,7 +86,7 @@ export function store(fc: FunctionCompiler, op: number, i: number, offset: numbe
 
 export function memorySize(fc: FunctionCompiler, i: number): void {
   const r = fc.allocReg(I32);
-  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryPages);
+  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + 8); // pages
   fc.stack.setReg(i, r);
 }
 
@@ -95,6 +95,7 @@ export function memoryGrow(fc: FunctionCompiler, i: number): void {
   const b = fc.out.buf;
   // value i sits in its home slot (spilled by the caller)
   x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, fc.homeOffset(i));
+  x.movRI32(b, 4, Reg.RDX, fc.env.memoryDesc); // which memory grows
   const at = x.callRel32(b);
   x.patchRel32(b, at, fc.env.stubs.grow);
   void leaFrameBottom;
@@ -111,7 +112,7 @@ function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
   const b = fc.out.buf;
   x.load(b, 4, reg, FP, NO_INDEX, 1, fc.homeOffset(i));
   x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryPages);
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + 8); // pages
   x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
   trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);

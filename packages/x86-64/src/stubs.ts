@@ -51,7 +51,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   x.ret(b);
 
   b.align(16, 0xcc);
-  // grow(delta = edi, vmctx) → eax
+  // grow(delta = edi, vmctx, memory descriptor offset = edx) → eax
   const grow = b.pos;
   x.movRR(b, 8, Reg.RSI, VMCTX_REG);
   callLoader(b, VMCTX.fnGrow);

@@ -19,6 +19,20 @@ export interface FunctionEnv {
   memoryCount: number;
   tableCount: number;
   stubs: StubOffsets;
+  /**
+   * vmctx offsets of the descriptors (u64 base, u32 current size, u32 maximum) of the module's
+   * memory 0 and table 0 (VMCTX.memoryBase / VMCTX.tableBase unless the image holds several
+   * instances with their own state: docs/ARCHITECTURE.md, "Several instances").
+   */
+  memoryDesc: number;
+  tableDesc: number;
+  /**
+   * The image has more than one linear memory: each function loads its memory base into the
+   * memory register on entry, and a caller reloads it after a call that may have changed it.
+   */
+  switchMemory: boolean;
+  /** Memory descriptor offset of the instance a linked function belongs to; -1: none. */
+  funcMemoryDesc(linkedFunc: number): number;
 }
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;

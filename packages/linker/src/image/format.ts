@@ -14,6 +14,7 @@ export const enum Section {
   Globals = 6,
   Table = 7,
   Memory = 8,
+  Store = 9,
 }
 
 export const ARCH_TAG = { 'x86-64': 1, arm64: 2 } as const;
@@ -22,3 +23,10 @@ export const FUNC_ENTRY = 28;
 export const SITE_ENTRY = 28;
 export const EXPORT_ENTRY = 28;
 export const META_FIXED = 44;
+export const STORE_FIXED = 32;
+export const STORE_MEMORY = 12;
+export const STORE_TABLE = 16;
+export const STORE_INSTANCE = 44;
+export const STORE_ELEM = 16;
+export const STORE_DATA = 16;
+export const STORE_CHECK = 12;

@@ -1,5 +1,5 @@
-import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport } from './types';
-import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
+import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance } from './types';
+import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, STORE_CHECK, STORE_DATA, STORE_ELEM, STORE_FIXED, STORE_INSTANCE, STORE_MEMORY, STORE_TABLE, Section, VERSION } from './format';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -89,13 +89,14 @@ export function readImage(bytes: Uint8Array): ImageInput {
   if (META_FIXED + 4 * nStarts + EXPORT_ENTRY * nExports + nGlobals > md.byteLength) throw new ImageError('truncated metadata');
   const starts: number[] = [];
   for (let k = 0; k < nStarts; k++) starts.push(md.getUint32(META_FIXED + 4 * k, true));
+  const exportAt = (v: DataView, o: number): ImageExport => {
+    const u = (i: number): number => v.getUint32(o + 4 * i, true);
+    const np = u(4), nr = u(5);
+    return { kind: u(0) === 0 ? 'func' : 'global', index: u(1), name: decodeName(sub(u(2), u(3))), params: sub(u(6), np), results: sub(u(6) + np, nr) };
+  };
   const exports: ImageExport[] = [];
   let o = META_FIXED + 4 * nStarts;
-  for (let k = 0; k < nExports; k++, o += EXPORT_ENTRY) {
-    const u = (i: number): number => md.getUint32(o + 4 * i, true);
-    const np = u(4), nr = u(5);
-    exports.push({ kind: u(0) === 0 ? 'func' : 'global', index: u(1), name: decodeName(sub(u(2), u(3))), params: sub(u(6), np), results: sub(u(6) + np, nr) });
-  }
+  for (let k = 0; k < nExports; k++, o += EXPORT_ENTRY) exports.push(exportAt(md, o));
   const globalTypes = new Uint8Array(md.buffer.slice(md.byteOffset + o, md.byteOffset + o + nGlobals));
   const globals = (sections.get(Section.Globals) ?? new Uint8Array(0)).slice();
   const tb = sections.get(Section.Table) ?? new Uint8Array(0);
@@ -113,7 +114,57 @@ export function readImage(bytes: Uint8Array): ImageInput {
     if (at + ALIGN > bytes.length) throw new ImageError('memory page past the end of the file');
     pages.set(page, bytes.slice(at, at + ALIGN));
   }
+  let store: ImageStore | undefined;
+  if (sections.has(Section.Store)) {
+    const sv = need(Section.Store, STORE_FIXED);
+    const h = (i: number): number => sv.getUint32(4 * i, true);
+    const [vmctxSize, nm, nt, ni, nx, ne, nd, nc] = [0, 1, 2, 3, 4, 5, 6, 7].map(h);
+    const at = [STORE_FIXED];
+    for (const [n, size] of [[nm, STORE_MEMORY], [nt, STORE_TABLE], [ni, STORE_INSTANCE], [nx, EXPORT_ENTRY], [ne, STORE_ELEM], [nd, STORE_DATA], [nc, STORE_CHECK]]) at.push(at[at.length - 1] + n * size);
+    if (at[at.length - 1] > sv.byteLength) throw new ImageError('truncated store');
+    const w = (base: number, i: number): number => sv.getUint32(base + 4 * i, true);
+    const maybe = (v: number): number | null => (v === NONE ? null : v);
+    const memories = Array.from({ length: nm }, (_, k) => {
+      const b = at[0] + k * STORE_MEMORY;
+      return { descOff: w(b, 0), initialPages: w(b, 1), maxPages: maybe(w(b, 2)) };
+    });
+    const tables = Array.from({ length: nt }, (_, k) => {
+      const b = at[1] + k * STORE_TABLE;
+      return { descOff: w(b, 0), entriesOff: w(b, 1), initialSize: w(b, 2), maxSize: maybe(w(b, 3)) };
+    });
+    const range = <T>(first: number, count: number, total: number, get: (k: number) => T): T[] => {
+      if (first + count > total) throw new ImageError('store instance range');
+      return Array.from({ length: count }, (_, k) => get(first + k));
+    };
+    const instances: ImageInstance[] = Array.from({ length: ni }, (_, k) => {
+      const b = at[2] + k * STORE_INSTANCE;
+      const u = (i: number): number => w(b, i);
+      return {
+        name: decodeName(sub(u(0), u(1))),
+        start: maybe(u(2)),
+        exports: range(u(3), u(4), nx, (x) => exportAt(sv, at[3] + x * EXPORT_ENTRY)),
+        elems: range(u(5), u(6), ne, (e) => {
+          const eb = at[4] + e * STORE_ELEM;
+          const raw = sub(w(eb, 3), 8 * w(eb, 2));
+          const entries = new Uint32Array(2 * w(eb, 2));
+          const rv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+          for (let j = 0; j < entries.length; j++) entries[j] = rv.getUint32(4 * j, true);
+          return { tableDesc: w(eb, 0), offset: w(eb, 1), entries };
+        }),
+        datas: range(u(7), u(8), nd, (d) => {
+          const db = at[5] + d * STORE_DATA;
+          return { memoryDesc: w(db, 0), offset: w(db, 1), bytes: sub(w(db, 3), w(db, 2)) };
+        }),
+        checks: range(u(9), u(10), nc, (c) => {
+          const cb = at[6] + c * STORE_CHECK;
+          return { descOff: w(cb, 0), kind: w(cb, 1) === 0 ? 'memory' as const : 'table' as const, min: w(cb, 2) };
+        }),
+      };
+    });
+    store = { vmctxSize, memories, tables, instances };
+  }
   return {
+    store,
     arch,
     text: text.slice(),
     stubs: { entry: m(0) },

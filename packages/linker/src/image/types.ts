@@ -51,4 +51,31 @@ export interface ImageInput {
   table: { initialSize: number; maxSize: number | null; /** 2 u32 per entry: type id + 1 (0 = null), linked function index */ entries: Uint32Array } | null;
   /** Trap id raised at instantiation before any start function (0: none), e.g. a data segment out of bounds. */
   instantiationTrap: number;
+  /**
+   * Several instances with their own memories and tables, instantiated one by one on the
+   * loader's request (docs/image-format.md, section 9). Absent for ordinary programs, whose one
+   * memory and table are the fields above.
+   */
+  store?: ImageStore;
+}
+
+export interface ImageStore {
+  /** Bytes of vmctx the descriptors and table entries need. */
+  vmctxSize: number;
+  memories: { descOff: number; initialPages: number; maxPages: number | null }[];
+  tables: { descOff: number; entriesOff: number; initialSize: number; maxSize: number | null }[];
+  instances: ImageInstance[];
+}
+
+export interface ImageInstance {
+  name: string;
+  /** Linked index of the start function, or null. */
+  start: number | null;
+  exports: ImageExport[];
+  /** Active element segments, applied in order at instantiation; 2 u32 per entry as in Table. */
+  elems: { tableDesc: number; offset: number; entries: Uint32Array }[];
+  /** Active data segments, applied after the element segments. */
+  datas: { memoryDesc: number; offset: number; bytes: Uint8Array }[];
+  /** Imported memories and tables must have at least `min` pages/entries when instantiated. */
+  checks: { descOff: number; kind: 'memory' | 'table'; min: number }[];
 }

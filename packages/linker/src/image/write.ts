@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
 import { basename, dirname, join } from 'path';
-import type { ImageInput } from './types';
+import type { ImageExport, ImageInput } from './types';
 import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
 
 /** Little-endian byte writer that grows as needed. */
@@ -69,15 +69,48 @@ export function writeImage(img: ImageInput): Uint8Array {
   meta.u32(img.exports.length);
   if (meta.pos !== META_FIXED) throw new Error('image: meta header size');
   for (const s of img.starts) meta.u32(s);
-  for (const e of img.exports) {
+  function exportEntry(to: Bytes, e: ImageExport): void {
     const [no, nl] = str(e.name);
     const [po] = str(e.params);
-    const [ro] = str(e.results);
-    meta.u32(e.kind === 'func' ? 0 : 1); meta.u32(e.index); meta.u32(no); meta.u32(nl);
-    meta.u32(e.params.length); meta.u32(e.results.length); meta.u32(po);
-    void ro; // results follow the params in the string table
+    str(e.results); // the results follow the params in the string table
+    to.u32(e.kind === 'func' ? 0 : 1); to.u32(e.index); to.u32(no); to.u32(nl);
+    to.u32(e.params.length); to.u32(e.results.length); to.u32(po);
   }
+  for (const e of img.exports) exportEntry(meta, e);
   meta.bytes(img.globalTypes);
+
+  const store = new Bytes();
+  if (img.store) {
+    const st = img.store;
+    const nx = st.instances.reduce((n, i) => n + i.exports.length, 0);
+    const ne = st.instances.reduce((n, i) => n + i.elems.length, 0);
+    const nd = st.instances.reduce((n, i) => n + i.datas.length, 0);
+    const nc = st.instances.reduce((n, i) => n + i.checks.length, 0);
+    for (const v of [st.vmctxSize, st.memories.length, st.tables.length, st.instances.length, nx, ne, nd, nc]) store.u32(v);
+    for (const m of st.memories) { store.u32(m.descOff); store.u32(m.initialPages); store.u32(m.maxPages ?? NONE); }
+    for (const t of st.tables) { store.u32(t.descOff); store.u32(t.entriesOff); store.u32(t.initialSize); store.u32(t.maxSize ?? NONE); }
+    let x = 0, e = 0, d = 0, c = 0;
+    for (const i of st.instances) {
+      const [no, nl] = str(i.name);
+      for (const v of [no, nl, i.start ?? NONE, x, i.exports.length, e, i.elems.length, d, i.datas.length, c, i.checks.length]) store.u32(v);
+      x += i.exports.length; e += i.elems.length; d += i.datas.length; c += i.checks.length;
+    }
+    for (const i of st.instances) for (const ex of i.exports) exportEntry(store, ex);
+    for (const i of st.instances) {
+      for (const s of i.elems) {
+        const words = new Uint8Array(s.entries.buffer, s.entries.byteOffset, s.entries.byteLength);
+        const [eo] = str(words);
+        store.u32(s.tableDesc); store.u32(s.offset); store.u32(s.entries.length / 2); store.u32(eo);
+      }
+    }
+    for (const i of st.instances) {
+      for (const s of i.datas) {
+        const [bo] = str(s.bytes);
+        store.u32(s.memoryDesc); store.u32(s.offset); store.u32(s.bytes.length); store.u32(bo);
+      }
+    }
+    for (const i of st.instances) for (const k of i.checks) { store.u32(k.descOff); store.u32(k.kind === 'memory' ? 0 : 1); store.u32(k.min); }
+  }
 
   const table = new Bytes();
   if (tab) for (let k = 0; k < tab.entries.length; k++) table.u32(tab.entries[k]);
@@ -92,6 +125,7 @@ export function writeImage(img: ImageInput): Uint8Array {
     [Section.Globals, img.globals],
     [Section.Table, table.done()],
   ];
+  if (img.store) contents.push([Section.Store, store.done()]);
   const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
   const memIndex = new Bytes();
   const count = contents.length + 1;
