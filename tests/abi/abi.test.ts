@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { HOSTCALLS, TRAP_COUNT, TRAP_MESSAGES, Trap, VMCTX } from '@wagc/frontend';
+import { CPU_FEATURE, CPU_FEATURES_KNOWN, HOSTCALLS, TRAP_COUNT, TRAP_MESSAGES, Trap, VMCTX } from '@wagc/frontend';
 import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, writeImage, type ImageInput } from '@wagc/linker';
 
 const SRC = join(__dirname, '..', '..', 'packages', 'loader-c', 'src');
@@ -76,6 +76,8 @@ function tsCounterparts(): Map<string, number> {
   ts.set('TRAP_COUNT', TRAP_COUNT);
   // HOSTCALL_FOO <-> HOSTCALLS entry named "foo"
   for (const h of HOSTCALLS) ts.set(`HOSTCALL_${h.name.toUpperCase()}`, h.id);
+  // CPU_FEATURE_FOO <-> CPU_FEATURE.foo
+  for (const [name, bit] of Object.entries(CPU_FEATURE)) ts.set(`CPU_FEATURE_${name.toUpperCase()}`, bit);
   return ts;
 }
 
@@ -123,6 +125,16 @@ describe('contract consistency', () => {
     expect(m[1]).toBe('TRAP_COUNT');
     const messages = [...m[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((s) => JSON.parse(`"${s[1]}"`) as string);
     expect(messages).toEqual([...TRAP_MESSAGES]);
+  });
+
+  test('CPU feature bits are distinct single bits, and the loader names them in bit order', () => {
+    const bits = Object.values(CPU_FEATURE);
+    expect(bits.reduce((a, b) => a | b, 0)).toBe(CPU_FEATURES_KNOWN);
+    for (const [k, bit] of bits.entries()) expect(bit).toBe(1 << k);
+    const c = stripComments(source('arch_x86_64.c'));
+    const m = /feature_names\[\]\s*=\s*\{([^}]*)\}/.exec(c);
+    if (!m) throw new Error('arch_x86_64.c: feature_names[] not found');
+    expect([...m[1].matchAll(/"([^"]*)"/g)].map((s) => s[1])).toEqual(Object.keys(CPU_FEATURE));
   });
 
   test('host call ids are distinct', () => {
@@ -195,6 +207,7 @@ describe('image format: the loader reads what the writer writes', () => {
       globalTypes: Uint8Array.of(0x7f),
       table: { initialSize: 1, maxSize: 31, entries: Uint32Array.of(1, 1) },
       instantiationTrap: 9,
+      cpuFeatures: 6,
     };
     const b = writeImage(input);
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -217,11 +230,11 @@ describe('image format: the loader reads what the writer writes', () => {
     expect(Array.from(b.subarray(strings + s.types_off, strings + s.types_off + 3))).toEqual([0x7f, 0x7e, 0x7d]);
 
     const meta = section(4);
-    // image.c reads the fixed metadata as 11 u32 in this order
-    const fixed = ['entry_stub', 'instantiation_trap', 'has_memory', 'memory_initial', 'memory_max', 'has_table', 'table_initial', 'table_max', 'nglobals', 'nstarts', 'nexports'];
+    // image.c reads the fixed metadata as 12 u32 in this order
+    const fixed = ['entry_stub', 'instantiation_trap', 'has_memory', 'memory_initial', 'memory_max', 'has_table', 'table_initial', 'table_max', 'nglobals', 'nstarts', 'nexports', 'cpu_features'];
     expect(4 * fixed.length).toBe(META_FIXED);
     expect(Object.fromEntries(fixed.map((n, k) => [n, dv.getUint32(meta + 4 * k, true)]))).toEqual({
-      entry_stub: 12, instantiation_trap: 9, has_memory: 1, memory_initial: 21, memory_max: 22, has_table: 1, table_initial: 1, table_max: 31, nglobals: 1, nstarts: 1, nexports: 1,
+      entry_stub: 12, instantiation_trap: 9, has_memory: 1, memory_initial: 21, memory_max: 22, has_table: 1, table_initial: 1, table_max: 31, nglobals: 1, nstarts: 1, nexports: 1, cpu_features: 6,
     });
     expect(dv.getUint32(meta + META_FIXED, true)).toBe(1); // starts[0]
     const e = struct('export_entry', meta + META_FIXED + 4);
@@ -244,6 +257,9 @@ describe('image format: the loader reads what the writer writes', () => {
     if (!bound) throw new Error('image.c: instantiation trap bound not found');
     expect(bound[1] === 'TRAP_COUNT' ? TRAP_COUNT : cInteger(bound[1])).toBe(TRAP_COUNT);
     expect(image).toContain('memory_max != 0xffffffffu');
+    // the fixed metadata: its size, and cpu_features as its last word
+    expect(cInteger(/size\s*<\s*(\w+)\)\s*return bad\("no metadata"\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED);
+    expect(cInteger(/img\.cpu_features = rd32\(p \+ (\w+)\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED - 4);
     expect(NONE).toBe(0xffffffff);
     const main = stripComments(source('main.c'));
     const arch = /img\.arch\s*!=\s*(\w+)/.exec(main);

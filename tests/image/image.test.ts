@@ -131,6 +131,7 @@ function handMade(): ImageInput {
     globalTypes: Uint8Array.of(0x7f, 0x7e, 0x7c),
     table: { initialSize: 3, maxSize: null, entries: Uint32Array.of(1, 0, 0, 0, 2, 1) },
     instantiationTrap: 5,
+    cpuFeatures: 5,
   };
 }
 
@@ -139,6 +140,7 @@ function empty(): ImageInput {
   return {
     arch: 'x86-64', text: Uint8Array.of(0xc3), stubs: { entry: 0 }, functions: [], sites: [], exports: [], starts: [],
     memory: null, globals: new Uint8Array(0), globalTypes: new Uint8Array(0), table: null, instantiationTrap: 0,
+    cpuFeatures: 0,
   };
 }
 
@@ -180,7 +182,7 @@ describe('writer layout', () => {
     }
     expect(ARCH_TAG).toEqual({ 'x86-64': 1, arm64: 2 });
     expect([HEADER_SIZE, SECTION_ENTRY_SIZE, ALIGN, NONE]).toEqual([24, 24, 65536, 0xffffffff]);
-    expect([FUNC_ENTRY, SITE_ENTRY, EXPORT_ENTRY, META_FIXED]).toEqual([28, 28, 28, 44]);
+    expect([FUNC_ENTRY, SITE_ENTRY, EXPORT_ENTRY, META_FIXED]).toEqual([28, 28, 28, 48]);
   });
 
   test('section table: kinds in order, 64 KiB-aligned, ascending, no overlap, sizes as documented', () => {
@@ -232,8 +234,8 @@ describe('writer layout', () => {
 
     const md = entryOf(b, Section.Meta).offset;
     const m = (i: number): number => dv.getUint32(md + 4 * i, true);
-    expect(Array.from({ length: 11 }, (_, i) => m(i))).toEqual([16, 5, 1, 5, 9, 1, 3, NONE, 3, 2, 3]);
-    expect([m(11), m(12)]).toEqual([1, 0]); // starts
+    expect(Array.from({ length: 12 }, (_, i) => m(i))).toEqual([16, 5, 1, 5, 9, 1, 3, NONE, 3, 2, 3, 5]);
+    expect([m(12), m(13)]).toEqual([1, 0]); // starts
     input.exports.forEach((e, k) => {
       const u = (i: number): number => dv.getUint32(md + META_FIXED + 4 * input.starts.length + EXPORT_ENTRY * k + 4 * i, true);
       expect([u(0), u(1), u(4), u(5)]).toEqual([e.kind === 'func' ? 0 : 1, e.index, e.params.length, e.results.length]);
@@ -320,6 +322,7 @@ describe('round trip', () => {
     expect(back.globalTypes).toEqual(linked.globalTypes);
     expect(back.table).toEqual(linked.table);
     expect(back.instantiationTrap).toBe(0);
+    expect(back.cpuFeatures).toBe(0); // baseline unless asked
     expect(back.memory!.initialPages).toBe(2);
     expect(back.memory!.maxPages).toBe(3);
     expect([...back.memory!.pages.keys()]).toEqual([1]);

@@ -17,7 +17,7 @@ export function main(argv: string[]): number {
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [-- ARGS...]\n\nRuns a wagc image. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage or a bad image.`)
+    .usage(`$0 IMAGE [-- ARGS...]\n\nRuns a wagc image. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks.`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()

@@ -1,20 +1,25 @@
 import { readFileSync } from 'fs';
 import yargs from 'yargs';
-import { CompileError } from '@wagc/frontend';
+import { CompileError, CPU_FEATURE, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
 
 export const ARCHES: readonly Arch[] = ['x86-64'];
 
-/** `wagc IN.wasm -o OUT.img [--arch A]`: returns the exit status (0, or 1 on bad input). */
+/** `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F]`: returns the exit status (0, or 1 on bad input). */
 export function main(argv: string[]): number {
   const args = yargs(argv)
     .scriptName('wagc')
-    .usage('$0 IN.wasm -o OUT.img [--arch ARCH]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
+    .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
     .positional('input', { describe: 'WebAssembly binary module' })
     .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'image to write (written whole or not at all)' })
     .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), describe: 'target architecture (default: the host\'s)' })
+    .option('cpu-features', {
+      type: 'string',
+      default: 'baseline',
+      describe: `x86-64 features the code may use: "baseline" (none: runs on every x86-64), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${Object.keys(CPU_FEATURE).join(', ')}. The image records those its code uses; gate-run refuses it on a CPU without them`,
+    })
     .demandCommand(1, 1, 'wagc: expected one input file', 'wagc: expected one input file')
     .strict()
     .help()
@@ -23,6 +28,7 @@ export function main(argv: string[]): number {
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
   if (args.help) return 0;
+  const cpuFeatures = parseCpuFeatures(args['cpu-features']);
   const input = String(args._[0]);
   let bytes: Uint8Array;
   try {
@@ -36,6 +42,7 @@ export function main(argv: string[]): number {
     image = compileProgram({
       modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
       arch: args.arch as Arch,
+      cpuFeatures,
     });
   } catch (e) {
     if (e instanceof CompileError || e instanceof LinkError) {
@@ -59,3 +66,29 @@ function defaultArch(): string {
 }
 
 export class UsageError extends Error {}
+
+/**
+ * `--cpu-features`: "baseline", "native" or a comma-separated list of CPU_FEATURE names, as a
+ * bit set. "native" reads the host's /proc/cpuinfo (LZCNT is the flag `abm`); a kernel that
+ * does not list a feature only costs speed, since the image then does not use it.
+ */
+export function parseCpuFeatures(spec: string, cpuinfo: () => string = () => readFileSync('/proc/cpuinfo', 'utf8')): number {
+  if (spec === 'baseline' || spec === '') return 0;
+  if (spec === 'native') {
+    const line = /^flags\s*:(.*)$/m.exec(cpuinfo());
+    const flags = new Set(line ? line[1].trim().split(/\s+/) : []);
+    let bits = 0;
+    if (flags.has('popcnt')) bits |= CPU_FEATURE.popcnt;
+    if (flags.has('abm') || flags.has('lzcnt')) bits |= CPU_FEATURE.lzcnt;
+    if (flags.has('bmi1')) bits |= CPU_FEATURE.bmi1;
+    return bits;
+  }
+  let bits = 0;
+  for (const name of spec.split(',').map((s) => s.trim())) {
+    if (!Object.prototype.hasOwnProperty.call(CPU_FEATURE, name)) {
+      throw new UsageError(`unknown CPU feature "${name}" (known: baseline, native, ${Object.keys(CPU_FEATURE).join(', ')})`);
+    }
+    bits |= CPU_FEATURE[name as CpuFeatureName];
+  }
+  return bits;
+}

@@ -42,14 +42,19 @@ export interface ProgramOptions {
    * instances"). Off: the ordinary program of one memory and one table.
    */
   store?: boolean;
+  /**
+   * CPU_FEATURE bits (@wagc/frontend) the code may use beyond the arch's baseline; default none.
+   * The image records the ones its code really uses (docs/image-format.md, Meta).
+   */
+  cpuFeatures?: number;
 }
 
 export function hostArch(): Arch {
   return process.arch === 'arm64' ? 'arm64' : 'x86-64';
 }
 
-function backendFor(arch: Arch): { backend: Backend; stubs: StubEmitter } {
-  if (arch === 'x86-64') return { backend: new X64Backend(), stubs: x64Stubs };
+function backendFor(arch: Arch, cpuFeatures: number): { backend: Backend; stubs: StubEmitter } {
+  if (arch === 'x86-64') return { backend: new X64Backend(cpuFeatures), stubs: x64Stubs };
   throw new LinkError(`no backend for ${arch} yet (the arm64 backend is issue 4)`);
 }
 
@@ -96,7 +101,7 @@ export function compileProgram(opts: ProgramOptions): Uint8Array {
 }
 
 export function linkProgram(opts: ProgramOptions): ImageInput {
-  const { backend, stubs } = backendFor(opts.arch);
+  const { backend, stubs } = backendFor(opts.arch, opts.cpuFeatures ?? 0);
   const out = new CompileOutput();
   out.stubs = stubs.emitStubs(out.buf);
   const typeIds = new Map<string, number>();
@@ -449,6 +454,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       tables: linkedTabs.map((t, k) => ({ descOff: tabDesc(k), entriesOff: tabEntries[k], initialSize: t.limits.min, maxSize: t.limits.max })),
       instances,
     } : undefined,
+    cpuFeatures: backend.usedCpuFeatures ?? 0,
   };
 }
 

@@ -37,6 +37,11 @@
 #define TRAP_EXIT 12
 #define TRAP_COUNT 13
 
+/* Meta cpu_features bits: CPU features the image's code needs beyond baseline x86-64. */
+#define CPU_FEATURE_POPCNT 1
+#define CPU_FEATURE_LZCNT 2
+#define CPU_FEATURE_BMI1 4
+
 #define HOSTCALL_EXIT 0
 #define HOSTCALL_WRITE 1
 #define HOSTCALL_READ 2

@@ -1,7 +1,12 @@
-/* Register access in a signal context, x86-64. */
+/* x86-64 specifics: register access in a signal context, CPU features. */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <ucontext.h>
+#include "abi.h"
 #include "gate.h"
 
 int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp) {
@@ -9,5 +14,46 @@ int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp) 
   *pc = uc->uc_mcontext.gregs[REG_RIP];
   *sp = uc->uc_mcontext.gregs[REG_RSP];
   *fp = uc->uc_mcontext.gregs[REG_RBP];
+  return 0;
+}
+
+uint32_t arch_cpu_features(void) {
+  unsigned a, b, c, d;
+  uint32_t have = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23))) have |= CPU_FEATURE_POPCNT;
+  if (__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 5))) have |= CPU_FEATURE_LZCNT;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) have |= CPU_FEATURE_BMI1;
+  return have;
+}
+
+/* Names in bit order, as wagc --cpu-features spells them. */
+static const char *const feature_names[] = { "popcnt", "lzcnt", "bmi1" };
+#define FEATURE_COUNT (sizeof feature_names / sizeof feature_names[0])
+
+/* Refuses (one line on stderr, -1) an image whose code needs a CPU feature this CPU lacks, or a
+ * feature bit this loader does not know, instead of letting it die of SIGILL later. */
+int arch_check_cpu_features(uint32_t need) {
+  uint32_t have = arch_cpu_features();
+#ifdef GATE_TEST_HOOKS
+  /* test builds only: pretend the CPU lacks the features named (comma-separated) */
+  const char *hide = getenv("GATE_RUN_TEST_HIDE_CPU_FEATURES");
+  for (unsigned k = 0; hide && k < FEATURE_COUNT; k++) {
+    size_t n = strlen(feature_names[k]);
+    for (const char *s = hide; (s = strstr(s, feature_names[k])); s += n) {
+      if ((s == hide || s[-1] == ',') && (s[n] == 0 || s[n] == ',')) have &= ~(1u << k);
+    }
+  }
+#endif
+  for (unsigned k = 0; k < 32; k++) {
+    if (!(need & (1u << k))) continue;
+    if (k >= FEATURE_COUNT) {
+      fprintf(stderr, "gate-run: image needs an unknown CPU feature (bit %u of cpu_features)\n", k);
+      return -1;
+    }
+    if (!(have & (1u << k))) {
+      fprintf(stderr, "gate-run: image needs CPU feature %s, which this CPU lacks\n", feature_names[k]);
+      return -1;
+    }
+  }
   return 0;
 }

@@ -46,6 +46,7 @@ typedef struct {
   uint32_t entry_stub, instantiation_trap;
   uint32_t has_memory, memory_initial, memory_max;
   uint32_t has_table, table_initial, table_max;
+  uint32_t cpu_features; /* CPU_FEATURE_* bits (abi.h) */
   const uint8_t *memory_index;
   uint32_t npages;
   const uint8_t *store; /* section 9, or NULL */
@@ -100,5 +101,8 @@ uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
 
 /* arch */
 int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp);
+/* The CPU_FEATURE_* bits this CPU has; 0 on failure. Checks against img.cpu_features. */
+uint32_t arch_cpu_features(void);
+int arch_check_cpu_features(uint32_t need);
 
 #endif

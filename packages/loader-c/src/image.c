@@ -103,7 +103,7 @@ int image_load(const char *path) {
   }
 
   p = section(4, &off, &size);
-  if (!p || size < 44) return bad("no metadata");
+  if (!p || size < 48) return bad("no metadata");
   img.entry_stub = rd32(p);
   img.instantiation_trap = rd32(p + 4);
   img.has_memory = rd32(p + 8);
@@ -115,11 +115,12 @@ int image_load(const char *path) {
   img.nglobals = rd32(p + 32);
   img.nstarts = rd32(p + 36);
   img.nexports = rd32(p + 40);
-  uint64_t need = 44 + 4 * (uint64_t)img.nstarts + 28 * (uint64_t)img.nexports + img.nglobals;
+  img.cpu_features = rd32(p + 44);
+  uint64_t need = 48 + 4 * (uint64_t)img.nstarts + 28 * (uint64_t)img.nexports + img.nglobals;
   if (need > size) return bad("truncated metadata");
-  img.starts = (const uint32_t *)(p + 44);
-  img.exports = (const export_entry *)(p + 44 + 4 * (size_t)img.nstarts);
-  img.global_types = p + 44 + 4 * (size_t)img.nstarts + 28 * (size_t)img.nexports;
+  img.starts = (const uint32_t *)(p + 48);
+  img.exports = (const export_entry *)(p + 48 + 4 * (size_t)img.nstarts);
+  img.global_types = p + 48 + 4 * (size_t)img.nstarts + 28 * (size_t)img.nexports;
   if (img.entry_stub >= img.text_size) return bad("entry stub outside text");
   if (img.instantiation_trap >= 13) return bad("unknown instantiation trap");
   if (img.has_memory && (img.memory_initial > 65536 || (img.memory_max != 0xffffffffu && (img.memory_max > 65536 || img.memory_max < img.memory_initial)))) return bad("memory limits");

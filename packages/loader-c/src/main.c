@@ -157,6 +157,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gate-run: this loader runs x86-64 images; the image is for another arch\n");
     return EXIT_BAD_IMAGE;
   }
+  if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
   if (img.store && batch_mode) {

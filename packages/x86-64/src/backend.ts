@@ -17,6 +17,15 @@ export class X64Backend implements Backend {
   readonly fprMask = FPR_MASK;
   private readonly state = new X64State();
 
+  /** `cpuFeatures`: CPU_FEATURE bits the code may use beyond baseline x86-64. */
+  constructor(cpuFeatures = 0) {
+    this.state.cpuFeatures = cpuFeatures;
+  }
+
+  get usedCpuFeatures(): number {
+    return this.state.usedCpuFeatures;
+  }
+
   prologue(fc: FunctionCompiler): void {
     fc.backendState = this.state;
     frame.prologue(fc);

@@ -2,6 +2,9 @@ import type { FunctionCompiler, SiteRecord } from '@wagc/frontend';
 
 /** Out-of-line work a function leaves for its end, reused across functions. */
 export class X64State {
+  /** CPU_FEATURE bits the backend may use (a compile option), and those it did use. */
+  cpuFeatures = 0;
+  usedCpuFeatures = 0;
   /** disp32 positions that receive −frameSize. */
   framePatches = new Int32Array(64);
   framePatchCount = 0;

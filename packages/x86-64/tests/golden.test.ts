@@ -3,10 +3,12 @@
  * function it defines is disassembled into NAME.expected. Addresses are relative to the function;
  * branch and call targets outside it are shown as the function or stub they reach, jump tables as
  * data. `UPDATE_GOLDEN=1 npx jest packages/x86-64/tests/golden` rewrites the .expected files.
+ * A line `;; cpu-features: a,b` in the .wat compiles it with those CPU features (wagc
+ * --cpu-features); the listing then starts with the features the image records.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { CodeBuffer, TRAP_MESSAGES } from '@wagc/frontend';
+import { CodeBuffer, CPU_FEATURE, TRAP_MESSAGES, type CpuFeatureName } from '@wagc/frontend';
 import { linkProgram } from '@wagc/linker';
 import { x64Stubs } from '../src/backend';
 import { decodeSync, initDisassembler, type DisasmInsn } from '../src/disasm';
@@ -87,7 +89,10 @@ function describe(insn: DisasmInsn, where: (addr: number) => string): string {
 
 async function golden(file: string): Promise<string> {
   const source = readFileSync(join(DIR, file), 'utf8');
-  const image = linkProgram({ modules: [{ name: 'main', bytes: await wat(file, source) }], arch: 'x86-64', unresolved: 'trap' });
+  const wanted = /^;; cpu-features: (.*)$/m.exec(source);
+  let cpuFeatures = 0;
+  for (const name of wanted ? wanted[1].split(',').map((s) => s.trim()) : []) cpuFeatures |= CPU_FEATURE[name as CpuFeatureName];
+  const image = linkProgram({ modules: [{ name: 'main', bytes: await wat(file, source) }], arch: 'x86-64', unresolved: 'trap', cpuFeatures });
   const text = image.text;
   // the stubs come first in the text, exactly as a fresh buffer gets them
   const stubs = x64Stubs.emitStubs(new CodeBuffer());
@@ -102,6 +107,10 @@ async function golden(file: string): Promise<string> {
   const symbol = (addr: number): string => names.get(addr) ?? `<text+${hex(addr)}>`;
 
   const out = [`;; ${file}: x86-64 code of each defined function (regenerate: UPDATE_GOLDEN=1 npx jest packages/x86-64/tests/golden)`];
+  if (wanted) {
+    const used = Object.entries(CPU_FEATURE).filter(([, bit]) => (image.cpuFeatures ?? 0) & bit).map(([n]) => n);
+    out.push(`;; image cpu_features: ${used.join(', ') || 'none'}`);
+  }
   for (const f of image.functions) {
     if (f.codeEnd <= f.codeStart || f.name.startsWith('gate.') || f.name.startsWith('<')) continue;
     out.push('', `${f.name}:  ;; ${f.codeEnd - f.codeStart} bytes, frame ${f.frameSize}, ${f.paramCount} param(s)`);

@@ -12,6 +12,11 @@ export interface Backend {
   /** Registers the allocator may hand to operand-stack values. */
   readonly gprMask: number;
   readonly fprMask: number;
+  /**
+   * CPU_FEATURE bits (runtime/vmctx.ts) the code emitted so far needs; the image records them
+   * and the loader checks them. Absent: baseline only.
+   */
+  readonly usedCpuFeatures?: number;
 
   // --- frame ---------------------------------------------------------------------------------
   /** Entry check (site 0), frame pointer, zeroed declared locals. Stack: empty. */

@@ -41,6 +41,26 @@ export const enum Trap {
 
 export const TRAP_COUNT = 13;
 
+/**
+ * CPU features beyond baseline x86-64 that generated code may use, as bits of the image's Meta
+ * `cpu_features` word (docs/image-format.md). The compiler uses one only when asked
+ * (`wagc --cpu-features`), the image records those its code really uses, and the loader refuses
+ * an image that needs one the CPU lacks (or a bit it does not know) instead of dying of SIGILL.
+ */
+export const CPU_FEATURE = {
+  /** POPCNT (CPUID.01H:ECX.POPCNT[bit 23]): i32/i64.popcnt. */
+  popcnt: 1,
+  /** LZCNT (CPUID.80000001H:ECX.LZCNT[bit 5], /proc/cpuinfo "abm"): i32/i64.clz. */
+  lzcnt: 2,
+  /** BMI1 (CPUID.(EAX=07H,ECX=0):EBX.BMI1[bit 3]), for TZCNT: i32/i64.ctz. */
+  bmi1: 4,
+} as const;
+
+export type CpuFeatureName = keyof typeof CPU_FEATURE;
+
+/** Every bit of CPU_FEATURE. */
+export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1;
+
 export const TRAP_MESSAGES: readonly string[] = [
   '',
   'unreachable',

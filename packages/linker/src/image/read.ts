@@ -177,5 +177,6 @@ export function readImage(bytes: Uint8Array): ImageInput {
     globalTypes,
     table: m(5) ? { initialSize: m(6), maxSize: m(7) === NONE ? null : m(7), entries } : null,
     instantiationTrap: m(1),
+    cpuFeatures: m(11),
   };
 }

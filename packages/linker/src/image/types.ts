@@ -51,6 +51,8 @@ export interface ImageInput {
   table: { initialSize: number; maxSize: number | null; /** 2 u32 per entry: type id + 1 (0 = null), linked function index */ entries: Uint32Array } | null;
   /** Trap id raised at instantiation before any start function (0: none), e.g. a data segment out of bounds. */
   instantiationTrap: number;
+  /** CPU_FEATURE bits (@wagc/frontend) the text needs beyond the arch's baseline; absent: 0. */
+  cpuFeatures?: number;
   /**
    * Several instances with their own memories and tables, instantiated one by one on the
    * loader's request (docs/image-format.md, section 9). Absent for ordinary programs, whose one

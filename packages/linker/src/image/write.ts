@@ -67,6 +67,7 @@ export function writeImage(img: ImageInput): Uint8Array {
   meta.u32(img.globalTypes.length);
   meta.u32(img.starts.length);
   meta.u32(img.exports.length);
+  meta.u32(img.cpuFeatures ?? 0);
   if (meta.pos !== META_FIXED) throw new Error('image: meta header size');
   for (const s of img.starts) meta.u32(s);
   function exportEntry(to: Bytes, e: ImageExport): void {
