@@ -8,8 +8,8 @@
  *
  * Values are compared bit for bit. The spec leaves the payload and sign of a NaN result open
  * (any arithmetic NaN; the canonical one when all NaN operands were canonical), and V8 uses that
- * freedom: its f32.max(0, nan:0x1) gives 0x7fc00000 where SSE's quieting gives 0x7fc00001, and
- * its constant folding picks NaNs of its own. The first campaigns showed exactly such
+ * freedom: its f32.max(0, nan:0x1) gives 0xffc00000 where wagc (SSE quieting) gives 0x7fc00001;
+ * both are allowed arithmetic NaNs. The first campaigns showed exactly such
  * disagreements, so the generator (gen.ts, canonicalNaN) turns NaNs into the canonical NaN
  * wherever float bits become observable; NaN bits that the spec fixes (neg/abs/copysign of
  * NaN constants, reinterpretations) are the spec testsuite's business (float_misc,

@@ -211,9 +211,10 @@ function floatBinary(fc: FunctionCompiler, op: number, i: number): void {
   const j = i + 1;
   const ra = fc.regOf(i);
   if (k === 6) { // copysign on the bit patterns
-    x.movXG(b, sz, SCRATCH, ra);
+    // the sign operand first: materialising a float constant goes through SCRATCH
     copyToReg(fc, j, XSCRATCH);
     x.movXG(b, sz, SCRATCH2, XSCRATCH);
+    x.movXG(b, sz, SCRATCH, ra);
     x.btRI(b, x.Bt.BTR, sz, SCRATCH, sz * 8 - 1);
     x.shiftRI(b, Shift.SHR, sz, SCRATCH2, sz * 8 - 1);
     x.shiftRI(b, Shift.SHL, sz, SCRATCH2, sz * 8 - 1);
