@@ -3,7 +3,9 @@
 # Idempotent: packages already installed are not fetched again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(gcc make libc6-dev wabt)
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: the static aarch64 loader (packages/loader-c);
+# qemu-user: gate-run runs it under qemu-aarch64 on x86-64 hosts (docs/image-format.md, "Loader")
+packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

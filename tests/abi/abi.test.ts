@@ -261,9 +261,19 @@ describe('image format: the loader reads what the writer writes', () => {
     expect(cInteger(/size\s*<\s*(\w+)\)\s*return bad\("no metadata"\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED);
     expect(cInteger(/img\.cpu_features = rd32\(p \+ (\w+)\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED - 4);
     expect(NONE).toBe(0xffffffff);
+    // each build of the loader runs only images of its own arch (gate.h: LOADER_ARCH)
     const main = stripComments(source('main.c'));
     const arch = /img\.arch\s*!=\s*(\w+)/.exec(main);
     if (!arch) throw new Error('main.c: arch check not found');
-    expect(cInteger(arch[1])).toBe(ARCH_TAG['x86-64']);
+    expect(arch[1]).toBe('LOADER_ARCH');
+    const gate = defines('gate.h');
+    expect(gate.get('IMAGE_ARCH_X86_64')?.value).toBe(ARCH_TAG['x86-64']);
+    expect(gate.get('IMAGE_ARCH_ARM64')?.value).toBe(ARCH_TAG.arm64);
+    const gateSrc = stripComments(source('gate.h'));
+    for (const [macro, tag] of [['__x86_64__', 'IMAGE_ARCH_X86_64'], ['__aarch64__', 'IMAGE_ARCH_ARM64']]) {
+      const m = new RegExp(`defined\\(${macro}\\)\\s*#\\s*define\\s+LOADER_ARCH\\s+(\\w+)`).exec(gateSrc);
+      if (!m) throw new Error(`gate.h: LOADER_ARCH for ${macro} not found`);
+      expect(m[1]).toBe(tag);
+    }
   });
 });

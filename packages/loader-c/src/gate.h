@@ -10,6 +10,22 @@
 #define EXIT_TRAP 134
 #define EXIT_BAD_IMAGE 2
 
+/* image header arch tags (ARCH_TAG in packages/linker/src/image/format.ts) and this build's own:
+ * a loader runs only images of the arch it was compiled for */
+#define IMAGE_ARCH_X86_64 1
+#define IMAGE_ARCH_ARM64 2
+#if defined(__x86_64__)
+#define LOADER_ARCH IMAGE_ARCH_X86_64
+#define LOADER_ARCH_NAME "x86-64"
+#define LOADER_NAME "gate-run-x86_64"
+#elif defined(__aarch64__)
+#define LOADER_ARCH IMAGE_ARCH_ARM64
+#define LOADER_ARCH_NAME "arm64"
+#define LOADER_NAME "gate-run-aarch64"
+#else
+#error "gate-run: no loader for this CPU (x86-64 and aarch64 only)"
+#endif
+
 typedef struct {
   uint32_t code_start, code_end, frame_size, param_count, wasm_offset, name_off, name_len;
 } func_entry;

@@ -9,7 +9,7 @@
 #include "gate.h"
 
 static void usage(void) {
-  fputs("usage: gate-run-x86_64 IMAGE [--stack-size BYTES] [--batch] [-- ARGS...]\n", stderr);
+  fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -153,8 +153,10 @@ int main(int argc, char **argv) {
   if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
   stack_size = (stack_size + 65535) & ~65535ull;
   if (image_load(path) < 0) return EXIT_BAD_IMAGE;
-  if (img.arch != 1) {
-    fprintf(stderr, "gate-run: this loader runs x86-64 images; the image is for another arch\n");
+  if (img.arch != LOADER_ARCH) {
+    const char *other = img.arch == IMAGE_ARCH_X86_64 ? "x86-64" : img.arch == IMAGE_ARCH_ARM64 ? "arm64" : NULL;
+    if (other) fprintf(stderr, "gate-run: this loader runs %s images; the image is for %s\n", LOADER_ARCH_NAME, other);
+    else fprintf(stderr, "gate-run: this loader runs %s images; the image has an unknown arch tag %u\n", LOADER_ARCH_NAME, img.arch);
     return EXIT_BAD_IMAGE;
   }
   if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
