@@ -1,7 +1,8 @@
 import { spawnSync } from 'child_process';
-import { openSync, readSync, closeSync, existsSync } from 'fs';
+import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants } from 'fs';
+import { delimiter, join } from 'path';
 import yargs from 'yargs';
-import { imageArch, ImageError, HEADER_SIZE } from '@wagc/linker';
+import { imageArch, ImageError, HEADER_SIZE, type Arch } from '@wagc/linker';
 import { loaderPath } from '@wagc/loader-c';
 import { printError } from './output';
 import { UsageError } from './wagc';
@@ -17,7 +18,7 @@ export function main(argv: string[]): number {
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [-- ARGS...]\n\nRuns a wagc image. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks.`)
+    .usage(`$0 IMAGE [-- ARGS...]\n\nRuns a wagc image. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()
@@ -38,15 +39,29 @@ export function main(argv: string[]): number {
   }
   const loader = loaderPath(arch);
   if (!existsSync(loader)) {
-    printError('gate-run', `${image}: no ${arch} loader built (${loader}); run npm run build`);
+    const cross = arch === 'arm64' ? ' (it is cross-compiled: install gcc-aarch64-linux-gnu and libc6-dev-arm64-cross, or run bash scripts/setup.sh)' : '';
+    printError('gate-run', `${image}: no ${arch} loader built (${loader}); run npm run build${cross}`);
     return EXIT_USAGE;
   }
   const loaderArgs = [image];
   if (args['stack-size'] !== undefined) loaderArgs.push('--stack-size', String(args['stack-size']));
   loaderArgs.push('--', ...progArgs);
-  const r = spawnSync(loader, loaderArgs, { stdio: 'inherit' });
+  // an image for another CPU runs its loader (a static binary of that arch) under qemu user-mode
+  // emulation, started explicitly: binfmt_misc may not be set up
+  let command = loader;
+  const emulator = EMULATORS[arch];
+  if (process.arch !== emulator.nodeArch) {
+    const qemu = findOnPath(emulator.qemu);
+    if (!qemu) {
+      printError('gate-run', `${image}: ${arch} image on this ${process.arch === 'x64' ? 'x86-64' : process.arch} host needs ${emulator.qemu} on PATH (Debian package ${emulator.debian})`);
+      return EXIT_USAGE;
+    }
+    command = qemu;
+    loaderArgs.unshift(loader);
+  }
+  const r = spawnSync(command, loaderArgs, { stdio: 'inherit' });
   if (r.error) {
-    printError('gate-run', `cannot start loader: ${r.error.message}`);
+    printError('gate-run', `cannot start ${command === loader ? 'loader' : `${command} ${loader}`}: ${r.error.message}`);
     return EXIT_USAGE;
   }
   if (r.signal) {
@@ -54,6 +69,27 @@ export function main(argv: string[]): number {
     return 128 + (require('os').constants.signals[r.signal] ?? 0);
   }
   return r.status ?? EXIT_USAGE;
+}
+
+/** How to run each arch's loader: natively on a host of that arch, else under this qemu-user binary. */
+const EMULATORS: Record<Arch, { nodeArch: string; qemu: string; debian: string }> = {
+  'x86-64': { nodeArch: 'x64', qemu: 'qemu-x86_64', debian: 'qemu-user' },
+  arm64: { nodeArch: 'arm64', qemu: 'qemu-aarch64', debian: 'qemu-user' },
+};
+
+/** The first executable `name` in $PATH, or null. */
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }
 
 function readHeader(path: string): Uint8Array {
