@@ -86,8 +86,13 @@ const I = {
   popLr: 0xf840879e, // ldr x30, [x28], #8
   ldrX9MemBase: 0xf9400729, // ldr x9, [x25, #8]    vmctx.memoryBase
   ldrW0X9: 0xb9400120, // ldr w0, [x9]
+  movX0_2: 0xd2800040, // mov x0, #2                TRAP_INTEGER_DIVIDE_BY_ZERO
+  movX3Fp: 0xaa1d03e3, // mov x3, x29               fp
+  ldrX16Trap: 0xf9401b30, // ldr x16, [x25, #48]    vmctx.fnTrap
+  brk: 0xd4200000, // brk #0
 };
 const bl = (from: number, to: number): number => (0x94000000 | (((to - from) >> 2) & 0x3ffffff)) >>> 0;
+const b = (from: number, to: number): number => (0x14000000 | (((to - from) >> 2) & 0x3ffffff)) >>> 0;
 
 /** Offset in `outer*` of its call's return address (the site), and fp − x28 there. */
 const SITE_AT = 16;
@@ -106,6 +111,12 @@ const FNS: Fn[] = [
   { name: 'inner', words: () => [I.pushLr, I.movFpX28, I.udf] },
   { name: 'outerMem', words: (at, here) => [I.pushLr, I.movFpX28, I.subX28_16, bl(here + 12, at('innerMem')), I.movX28Fp, I.popLr, I.ret] },
   { name: 'innerMem', words: () => [I.pushLr, I.movFpX28, I.ldrX9MemBase, I.ldrW0X9, I.popLr, I.ret] },
+  // a trap stub as packages/arm64 emits them: the trap id in x0, then rt_trap(id, the wasm stack
+  // slot holding the return address, vmctx, fp) with the C ABI on the loader's stack (sp)
+  { name: 'trapDivZero', words: (at, here) => [I.movX0_2, b(here + 4, at('trapCommon'))] },
+  { name: 'trapCommon', words: () => [I.pushLr, I.movX1X28, I.movX2X25, I.movX3Fp, I.ldrX16Trap, I.blrX16, I.brk] },
+  { name: 'outerTrap', words: (at, here) => [I.pushLr, I.movFpX28, I.subX28_16, bl(here + 12, at('innerTrap')), I.movX28Fp, I.popLr, I.ret] },
+  { name: 'innerTrap', words: (at, here) => [I.pushLr, I.movFpX28, bl(here + 8, at('trapDivZero')), I.popLr, I.ret] },
 ];
 
 function layout(): { text: Uint8Array; functions: ImageFunction[]; sites: ImageSite[]; index: (name: string) => number } {
@@ -243,6 +254,12 @@ describe('gate-run picks the loader from the arch tag', () => {
   test('a fault in the memory reservation (SIGSEGV): out of bounds memory access', () => {
     const r = runCli([writeTemp(arm64Image('outerMem'))]);
     expect(r.stderr).toBe('trap: out of bounds memory access\n  at innerMem (wasm offset 0x160)\n  at outerMem (wasm offset 0x154)\n');
+    expect(r.status).toBe(134);
+  });
+
+  test('a trap through a trap stub and rt_trap (the return address on the wasm stack names the function)', () => {
+    const r = runCli([writeTemp(arm64Image('outerTrap'))]);
+    expect(r.stderr).toBe('trap: integer divide by zero\n  at innerTrap (wasm offset 0x1a0)\n  at outerTrap (wasm offset 0x194)\n');
     expect(r.status).toBe(134);
   });
 
