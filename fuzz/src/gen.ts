@@ -161,7 +161,10 @@ interface ModuleInfo {
   globals: Global[];
   table: (number | null)[];
   memPages: number;
+  memMax: number;
   pTrap: number;
+  /** Weight of constants among the leaves: the code generator folds and uses immediates. */
+  constBias: number;
   skip: ReadonlySet<string>;
   nodes: GenNode[];
   limits: { exprDepth: number; nest: number; stmts: number };
@@ -176,13 +179,15 @@ export function generate(opts: GenOptions): Generated {
   const types: FuncType[] = [];
   const nTypes = rng.range(1, 3 + Math.min(3, size >> 3));
   for (let k = 0; k < nTypes; k++) {
-    const params = Array.from({ length: rng.int(4) }, () => rng.pick(VALTYPES));
+    const params = Array.from({ length: rng.chance(0.15) ? rng.range(4, 7) : rng.int(4) }, () => rng.pick(VALTYPES));
     types.push({ params, result: rng.chance(0.75) ? rng.pick(VALTYPES) : null });
   }
   if (rng.chance(0.5)) types.push({ ...rng.pick(types) });
   const poolSize = types.length;
   const runType = types.length;
   types.push({ params: [], result: I64 });
+  const startType = types.length;
+  types.push({ params: [], result: null });
 
   const nFuncs = rng.range(1, 1 + Math.min(8, Math.ceil(size / 3)));
   const funcTypes = Array.from({ length: nFuncs }, () => rng.int(poolSize));
@@ -203,7 +208,7 @@ export function generate(opts: GenOptions): Generated {
   const pTrap = rng.pick([0, 0.003, 0.01, 0.03, 0.08]);
 
   const m: ModuleInfo = {
-    types, funcTypes, globals, table, memPages, pTrap, skip: opts.skip ?? new Set(), nodes: [],
+    types, funcTypes, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]), skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
       nest: Math.min(4, 1 + Math.floor(size / 6)),
@@ -213,7 +218,7 @@ export function generate(opts: GenOptions): Generated {
 
   const bodies: Bytes[] = [];
   for (let f = 0; f < nFuncs; f++) {
-    const g = new FuncGen(m, rng.fork(), `f${f}`, types[funcTypes[f]], rng.int(5));
+    const g = new FuncGen(m, rng.fork(), `f${f}`, types[funcTypes[f]], rng.chance(0.1) ? rng.range(16, 60) : rng.int(5));
     g.functionBody(2 + rng.int(2 + size));
     bodies.push(g.finish());
   }
@@ -223,6 +228,13 @@ export function generate(opts: GenOptions): Generated {
   bodies.push(memhashBody());
   const exported = globals.map((g, k) => k).filter((k) => globals[k].mutable);
   for (const k of exported) bodies.push(getterBody(k, globals[k].type));
+  // a start function runs at instantiation, with no fuel: its calls return zeros at once
+  const hasStart = rng.chance(0.3);
+  if (hasStart) {
+    const start = new FuncGen(m, rng.fork(), 'start', types[startType], rng.int(3));
+    start.functionBody(1 + rng.int(4), false);
+    bodies.push(start.finish());
+  }
 
   // sections
   const mod = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
@@ -237,6 +249,7 @@ export function generate(opts: GenOptions): Generated {
   for (const t of funcTypes) funcSec.uleb(t);
   funcSec.uleb(runType).uleb(runType);
   for (let k = 0; k < exported.length; k++) funcSec.uleb(runType);
+  if (hasStart) funcSec.uleb(startType);
   mod.section(3, funcSec);
   const tableMax = rng.chance(0.5) ? tableSize + rng.int(3) : null;
   mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
@@ -252,6 +265,7 @@ export function generate(opts: GenOptions): Generated {
   const exportSec = new Bytes().uleb(exportList.length);
   for (const [name, kind, index] of exportList) exportSec.name(name).u8(kind).uleb(index);
   mod.section(7, exportSec);
+  if (hasStart) mod.section(8, new Bytes().uleb(bodies.length - 1));
   // element segments: the runs of non-null table entries
   const segments: [number, number[]][] = [];
   for (let k = 0; k < tableSize; k++) {
@@ -365,13 +379,15 @@ class FuncGen {
     return b.append(this.code).u8(0x0b);
   }
 
-  functionBody(stmts: number): void {
+  functionBody(stmts: number, fuel = true): void {
     const c = this.code;
-    // fuel: a function called with none left returns zeros
-    c.u8(0x23, FUEL, 0x45, 0x04, VOID);
-    if (this.type.result !== null) this.zero(this.type.result);
-    c.u8(0x0f, 0x0b);
-    c.u8(0x23, FUEL, 0x41, 1, 0x6b, 0x24, FUEL);
+    if (fuel) {
+      // a function called with no fuel left returns zeros
+      c.u8(0x23, FUEL, 0x45, 0x04, VOID);
+      if (this.type.result !== null) this.zero(this.type.result);
+      c.u8(0x0f, 0x0b);
+      c.u8(0x23, FUEL, 0x41, 1, 0x6b, 0x24, FUEL);
+    }
     for (let k = 0; k < stmts; k++) this.stmt(this.m.limits.exprDepth);
     if (this.type.result !== null) this.expr(this.type.result, this.m.limits.exprDepth);
   }
@@ -502,9 +518,10 @@ class FuncGen {
       this.expr(I32, depth - 1);
       this.code.u8(0x41).sleb(this.rng.pick([0xff, 0xfff, 0x7fff, 0x7ff8])).u8(0x71);
     } else {
-      const k = this.rng.int(3);
+      const k = this.rng.int(4);
       if (k === 0) this.expr(I32, depth - 1);
       else if (k === 1) this.code.u8(0x41).sleb(this.m.memPages * 65536 - this.rng.int(2 * a.bytes));
+      else if (k === 2) this.code.u8(0x41).sleb(this.rng.int(this.m.memMax * 65536 + 16)); // grown pages
       else this.code.u8(0x41).sleb(this.rng.u32() | 0);
     }
     return guarded;
@@ -524,7 +541,7 @@ class FuncGen {
     const branchable = this.labels.some((l) => l.type === t);
     const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].result === t);
     const w = [
-      leaf, // 0 const
+      leaf * this.m.constBias, // 0 const
       locals.length ? leaf : 0, // 1 local.get
       globals.length ? leaf / 3 : 0, // 2 global.get
       deep ? 2 : 0, // 3 unary
@@ -542,6 +559,7 @@ class FuncGen {
       deep ? 0.6 : 0, // 15 call_indirect
       deep && branchable ? 0.5 : 0, // 16 br_if
       deep ? 0.25 : 0, // 17 polymorphic: br, br_table, return, unreachable
+      deep ? 0.4 : 0, // 18 wide: many values live at once (register pressure, spills)
     ];
     switch (weighted(rng, w)) {
       case 0: return this.constant(t);
@@ -550,8 +568,12 @@ class FuncGen {
       case 3: this.expr(t, depth - 1); c.u8(rng.pick(UNARY[t])); return;
       case 4: {
         const op = rng.pick(BINARY[t]);
-        this.expr(t, depth - 1);
-        if (DIVISION.has(op) && !this.trap()) this.divisor(t, depth - 1);
+        const division = DIVISION.has(op);
+        // MIN / -1 and MIN % -1 are the cases x86's idiv faults on
+        if (division && rng.chance(0.2)) constInstr(c, t, t === I32 ? -0x80000000 : -0x8000000000000000n);
+        else this.expr(t, depth - 1);
+        if (division && !this.trap()) this.divisor(t, op, depth - 1);
+        else if (division && rng.chance(0.3)) constInstr(c, t, rng.chance(0.5) ? 0 : t === I32 ? -1 : -1n);
         else this.expr(t, depth - 1);
         if (op === 0x98 || op === 0xa6) this.canonicalNaN(t); // copysign takes the sign of a NaN
         c.u8(op);
@@ -619,23 +641,44 @@ class FuncGen {
         c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
         return;
       }
-      default:
+      case 17:
         return this.polymorphic(depth);
+      default: {
+        // v1 … vn pushed, then folded from the top: all n live together
+        const n = rng.range(4, 20);
+        // no copysign: its sign operand could be an uncanonicalised NaN
+        const ops = BINARY[t].filter((op) => !DIVISION.has(op) && op !== 0x98 && op !== 0xa6);
+        for (let k = 0; k < n; k++) this.expr(t, rng.chance(0.7) ? 0 : depth - 2);
+        for (let k = 1; k < n; k++) c.u8(rng.pick(ops));
+        return;
+      }
     }
   }
 
-  /** A divisor that is neither 0 nor -1. */
-  private divisor(t: ValType, depth: number): void {
+  /** A divisor that is not 0, and not -1 for div_s (rem_s of MIN by -1 is 0, not a trap). */
+  private divisor(t: ValType, op: number, depth: number): void {
     const c = this.code;
+    const divS = op === 0x6d || op === 0x7f;
+    const i32 = t === I32;
     if (this.rng.chance(0.4)) {
-      let v = constValue(this.rng, t);
-      if (v === 0 || v === -1 || v === 0n || v === -1n) v = t === I32 ? 7 : 7n;
+      let v = this.rng.chance(0.2) ? (i32 ? -1 : -1n) : constValue(this.rng, t);
+      if (v === 0 || v === 0n || (divS && (v === -1 || v === -1n))) v = i32 ? 7 : 7n;
       constInstr(c, t, v);
-    } else {
-      this.expr(t, depth);
-      if (t === I32) c.u8(0x41).sleb(-2).u8(0x71, 0x41, 2, 0x72);
-      else c.u8(0x42).sleb(-2).u8(0x83, 0x42, 2, 0x84);
+      return;
     }
+    this.expr(t, depth);
+    const k = this.rng.int(divS ? 2 : 3);
+    const imm = (v: number): void => void (i32 ? c.u8(0x41).sleb(v) : c.u8(0x42).sleb(BigInt(v)));
+    if (k === 0) { // (x & -2) | 2: even, either sign
+      imm(-2);
+      c.u8(i32 ? 0x71 : 0x83);
+      imm(2);
+    } else if (k === 1) { // (x >>> 1) | 1: positive, odd
+      imm(1);
+      c.u8(i32 ? 0x76 : 0x88);
+      imm(1);
+    } else imm(1); // x | 1: -1 possible
+    c.u8(i32 ? 0x72 : 0x84);
   }
 
   /** Replaces an out-of-range operand of a truncation by 0 (select on a range check). */
@@ -755,7 +798,8 @@ class FuncGen {
       const lt = rng.pick(this.labels).type;
       const targets = this.labels.map((l, j) => j).filter((j) => this.labels[j].type === lt);
       if (lt !== null) this.expr(lt, depth - 1);
-      this.expr(I32, depth - 1);
+      if (rng.chance(0.5)) c.u8(0x41).sleb(rng.int(7));
+      else this.expr(I32, depth - 1);
       const n = rng.int(5);
       c.u8(0x0e).uleb(n);
       for (let j = 0; j <= n; j++) c.uleb(this.nest() - rng.pick(targets));
