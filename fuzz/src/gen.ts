@@ -36,6 +36,11 @@ export interface GenOptions {
   size: number;
   /** Node ids (see Generated.nodes) to leave out: statements vanish, expressions become zeros. */
   skip?: ReadonlySet<string>;
+  /**
+   * WebAssembly 1.0 only. Otherwise some modules (chosen by the seed) also use the later
+   * features wagc implements: sign extension, saturating truncation, memory.copy/fill.
+   */
+  mvp?: boolean;
 }
 
 export interface GenNode {
@@ -77,7 +82,7 @@ const COMPARE: Record<ValType, number[]> = {
   [F32]: range(0x5b, 0x60),
   [F64]: range(0x61, 0x66),
 };
-interface Conversion { op: number; from: ValType; to: ValType; trunc?: 's' | 'u' }
+interface Conversion { op: number; from: ValType; to: ValType; trunc?: 's' | 'u'; sat?: boolean }
 const CONVERSIONS: Conversion[] = [
   { op: 0xa7, from: I64, to: I32 },
   { op: 0xa8, from: F32, to: I32, trunc: 's' }, { op: 0xa9, from: F32, to: I32, trunc: 'u' },
@@ -92,6 +97,14 @@ const CONVERSIONS: Conversion[] = [
   { op: 0xbc, from: F32, to: I32 }, { op: 0xbd, from: F64, to: I64 },
   { op: 0xbe, from: I32, to: F32 }, { op: 0xbf, from: I64, to: F64 },
 ];
+/** Saturating truncations: 0xfc, op. */
+const SATURATING: Conversion[] = [
+  { op: 0, from: F32, to: I32, sat: true }, { op: 1, from: F32, to: I32, sat: true },
+  { op: 2, from: F64, to: I32, sat: true }, { op: 3, from: F64, to: I32, sat: true },
+  { op: 4, from: F32, to: I64, sat: true }, { op: 5, from: F32, to: I64, sat: true },
+  { op: 6, from: F64, to: I64, sat: true }, { op: 7, from: F64, to: I64, sat: true },
+];
+const SIGN_EXTEND: Partial<Record<ValType, number[]>> = { [I32]: [0xc0, 0xc1], [I64]: [0xc2, 0xc3, 0xc4] };
 interface Access { op: number; type: ValType; bytes: number }
 const LOADS: Access[] = [
   { op: 0x28, type: I32, bytes: 4 }, { op: 0x29, type: I64, bytes: 8 },
@@ -165,6 +178,8 @@ interface ModuleInfo {
   pTrap: number;
   /** Weight of constants among the leaves: the code generator folds and uses immediates. */
   constBias: number;
+  /** Post-1.0 features in use (GenOptions.mvp). */
+  extended: boolean;
   skip: ReadonlySet<string>;
   nodes: GenNode[];
   limits: { exprDepth: number; nest: number; stmts: number };
@@ -208,7 +223,8 @@ export function generate(opts: GenOptions): Generated {
   const pTrap = rng.pick([0, 0.003, 0.01, 0.03, 0.08]);
 
   const m: ModuleInfo = {
-    types, funcTypes, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]), skip: opts.skip ?? new Set(), nodes: [],
+    types, funcTypes, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
+    extended: rng.chance(0.4) && !opts.mvp, skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
       nest: Math.min(4, 1 + Math.floor(size / 6)),
@@ -537,7 +553,7 @@ class FuncGen {
     const deep = depth > 0;
     const canNest = deep && this.nest() < this.m.limits.nest;
     const leaf = 2 + 6 * (1 - depth / this.m.limits.exprDepth);
-    const conversions = CONVERSIONS.filter((cv) => cv.to === t);
+    const conversions = (this.m.extended ? [...CONVERSIONS, ...SATURATING] : CONVERSIONS).filter((cv) => cv.to === t);
     const branchable = this.labels.some((l) => l.type === t);
     const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].result === t);
     const w = [
@@ -565,7 +581,10 @@ class FuncGen {
       case 0: return this.constant(t);
       case 1: c.u8(0x20).uleb(rng.pick(locals)); return;
       case 2: c.u8(0x23).uleb(rng.pick(globals)); return;
-      case 3: this.expr(t, depth - 1); c.u8(rng.pick(UNARY[t])); return;
+      case 3:
+        this.expr(t, depth - 1);
+        c.u8(rng.pick(this.m.extended && SIGN_EXTEND[t] ? [...UNARY[t], ...SIGN_EXTEND[t]!] : UNARY[t]));
+        return;
       case 4: {
         const op = rng.pick(BINARY[t]);
         const division = DIVISION.has(op);
@@ -596,8 +615,11 @@ class FuncGen {
         const cv = rng.pick(conversions);
         this.expr(cv.from, depth - 1);
         if (cv.trunc && !this.trap()) this.truncGuard(cv);
-        if (cv.op === 0xbc || cv.op === 0xbd) this.canonicalNaN(cv.from);
-        c.u8(cv.op);
+        if (cv.sat) c.u8(0xfc).uleb(cv.op);
+        else {
+          if (cv.op === 0xbc || cv.op === 0xbd) this.canonicalNaN(cv.from);
+          c.u8(cv.op);
+        }
         return;
       }
       case 7: {
@@ -830,6 +852,7 @@ class FuncGen {
       1, // 10 br_if
       0.2, // 11 polymorphic
       0.3, // 12 memory.grow
+      this.m.extended ? 0.8 : 0, // 13 memory.copy / memory.fill
     ];
     switch (weighted(rng, w)) {
       case 0: {
@@ -889,10 +912,30 @@ class FuncGen {
         return;
       }
       case 11: return this.polymorphic(depth);
-      default:
+      case 12:
         if (rng.chance(0.8)) c.u8(0x41).sleb(rng.int(2));
         else this.expr(I32, depth - 1);
         c.u8(0x40, 0x00, 0x1a);
+        return;
+      default: {
+        // dst, src or value, length: guarded ones stay within the first 33 KiB
+        const guarded = this.m.memPages > 0 && !this.trap();
+        const operand = (mask: number): void => {
+          if (rng.chance(0.3)) c.u8(0x41).sleb(guarded ? rng.int(mask + 1) : rng.int(this.m.memMax * 65536 + 64));
+          else {
+            this.expr(I32, depth - 1);
+            if (guarded) c.u8(0x41).sleb(mask).u8(0x71);
+          }
+        };
+        const copy = rng.chance(0.5);
+        operand(0x7fff);
+        if (copy) operand(0x7fff);
+        else this.expr(I32, depth - 1);
+        operand(rng.pick([0xf, 0xff, 0x3ff]));
+        c.u8(0xfc).uleb(copy ? 10 : 11);
+        if (copy) c.u8(0x00, 0x00);
+        else c.u8(0x00);
+      }
     }
   }
 }
