@@ -1,6 +1,7 @@
 export * from './module';
 export * from './errors';
-export { CodeBuffer } from './codegen/codebuf';
+export * from './limits';
+export { CodeBuffer, CodeSizeError } from './codegen/codebuf';
 export * from './runtime/vmctx';
 export * from './codegen/backend';
 export * from './codegen/output';

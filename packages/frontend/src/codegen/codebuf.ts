@@ -1,8 +1,23 @@
+import { CompileError } from '../errors';
+import { LIMITS } from '../limits';
+
+/**
+ * The machine code would pass LIMITS.codeSize: the function compiler adds the function and the
+ * opcode where it happened.
+ */
+export class CodeSizeError extends CompileError {
+  constructor(limit: number) {
+    super(`compiled code too large: more than the compiler limit of ${limit} bytes`, -1);
+  }
+}
+
 /**
  * Growable machine-code buffer shared by every backend. Backends append bytes through it and patch
  * forward references (branches, calls) in place; nothing else ever rewrites emitted code.
  */
 export class CodeBuffer {
+  /** The most bytes a buffer may hold (LIMITS.codeSize; a test may lower it). */
+  static maxSize: number = LIMITS.codeSize;
   bytes: Uint8Array;
   pos = 0;
 
@@ -13,8 +28,10 @@ export class CodeBuffer {
   /** Makes room for at least `n` more bytes. */
   reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
+    if (this.pos + n > CodeBuffer.maxSize) throw new CodeSizeError(CodeBuffer.maxSize);
     let cap = this.bytes.length * 2;
     while (cap < this.pos + n) cap *= 2;
+    cap = Math.min(cap, CodeBuffer.maxSize);
     const next = new Uint8Array(cap);
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;

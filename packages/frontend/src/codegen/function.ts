@@ -1,5 +1,7 @@
 import type { Module, FuncType, GlobalType } from '../module';
 import { CompileError } from '../errors';
+import { LIMITS, overLimit } from '../limits';
+import { CodeSizeError } from './codebuf';
 import { Reader } from '../decode/reader';
 import { Trap } from '../runtime/vmctx';
 import type { Backend, StubOffsets } from './backend';
@@ -46,10 +48,10 @@ const SINGLE: Record<number, Uint8Array> = {
 const UNREACHABLE = 1, ENTERED_DEAD = 2;
 const enum Ctl { Func = 0, Block = 1, Loop = 2, If = 3, Else = 4 }
 
-/** Compiler limits (documented in docs/ARCHITECTURE.md). */
-export const MAX_LOCALS = 50000;
-export const MAX_STACK = 1 << 16;
-export const MAX_NESTING = 1 << 14;
+/** Compiler limits of a function body (all of them: LIMITS, docs/ARCHITECTURE.md). */
+export const MAX_LOCALS = LIMITS.locals;
+export const MAX_STACK = LIMITS.operandStack;
+export const MAX_NESTING = LIMITS.nesting;
 
 /**
  * Validates and compiles one function body in a single pass (DESIGN §1): each opcode is read
@@ -109,6 +111,11 @@ export class FunctionCompiler {
     throw new CompileError(reason, this.opOffset, this.funcIndex, 'code');
   }
 
+  /** A compiler limit (LIMITS) passed at the current opcode: `n` where at most `limit` fit. */
+  failLimit(what: string, n: number, limit: number): never {
+    throw overLimit(what, n, limit, this.opOffset, this.funcIndex, 'code');
+  }
+
   // ---------------------------------------------------------------------------------------------
   // frame geometry (docs/ARCHITECTURE.md "Frames")
 
@@ -128,6 +135,11 @@ export class FunctionCompiler {
   }
 
   addSite(codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): SiteRecord {
+    // every site keeps its slot types: bounded for the image as a whole
+    const out = this.out;
+    if (out.sites.length >= LIMITS.sites) this.failLimit('too many sites (calls, loops and function entries) in the image', out.sites.length + 1, LIMITS.sites);
+    out.siteSlots += slotCount;
+    if (out.siteSlots > LIMITS.siteSlots) this.failLimit('too many frame slots at the sites of the image', out.siteSlots, LIMITS.siteSlots);
     const types = new Uint8Array(slotCount);
     const nl = this.nParams + this.nLocals;
     for (let s = 0; s < slotCount; s++) {
@@ -212,7 +224,7 @@ export class FunctionCompiler {
 
   private push(type: number): number {
     const s = this.stack;
-    if (s.height >= MAX_STACK) this.fail('operand stack too deep (compiler limit)');
+    if (s.height >= MAX_STACK) this.failLimit('operand stack too deep', s.height + 1, MAX_STACK);
     const i = s.push(type, Loc.Mem, 0, 0, 0);
     if (s.height > this.maxDepth) this.maxDepth = s.height;
     return i;
@@ -258,7 +270,7 @@ export class FunctionCompiler {
 
   private pushCtl(kind: Ctl, params: Uint8Array, results: Uint8Array): void {
     const d = this.ctlDepth;
-    if (d >= MAX_NESTING) this.fail('blocks nested too deeply (compiler limit)');
+    if (d >= MAX_NESTING) this.failLimit('blocks nested too deeply', d + 1, MAX_NESTING);
     if (d >= this.ctlKind.length) {
       const grow = <T extends Uint8Array | Int32Array>(a: T): T => {
         const n = new (a.constructor as { new (n: number): T })(a.length * 2);
@@ -415,7 +427,7 @@ export class FunctionCompiler {
         if (t === 0x70 || t === 0x6f) this.unsupported('reference-types', 'reference local');
         this.fail('malformed value type');
       }
-      if (n + count > MAX_LOCALS) this.fail('too many locals');
+      if (n + count > MAX_LOCALS) this.failLimit('too many locals (parameters included)', n + count, MAX_LOCALS);
       this.ensureLocals(n + count);
       this.localTypes.fill(t, n, n + count);
       n += count;
@@ -430,10 +442,16 @@ export class FunctionCompiler {
     this.ctlDepth = 0;
     this.resetRegs();
     this.codeStart = this.out.buf.pos;
-    this.be.prologue(this);
-    this.pushCtl(Ctl.Func, EMPTY, type.results);
-    this.body();
-    this.be.finishFunction(this);
+    try {
+      this.be.prologue(this);
+      this.pushCtl(Ctl.Func, EMPTY, type.results);
+      this.body();
+      this.be.finishFunction(this);
+    } catch (e) {
+      // the code buffer knows no function: say where the code passed the limit
+      if (e instanceof CodeSizeError) throw new CompileError(e.reason, this.opOffset, this.funcIndex, 'code');
+      throw e;
+    }
   }
 
   private tableElemType(index: number): number {
@@ -707,7 +725,7 @@ export class FunctionCompiler {
       }
       case 0x0e: { // br_table
         const count = rd.u32();
-        if (count > 1 << 20) this.fail('br_table too large (compiler limit)');
+        if (count > LIMITS.brTable) this.failLimit('br_table too large', count, LIMITS.brTable);
         if (this.tableTargets.length < count + 1) {
           this.tableTargets = new Int32Array(count + 1);
           this.tableFixups = new Int32Array(count + 1);

@@ -23,6 +23,8 @@ export interface FunctionRecord {
 export class CompileOutput {
   buf = new CodeBuffer(1 << 20);
   sites: SiteRecord[] = [];
+  /** Slot types of all sites together (LIMITS.siteSlots). */
+  siteSlots = 0;
   /** Pairs (rel32 position, linked function index) of direct calls. */
   callFixups: number[] = [];
   /** rel32 positions that must point at the function table. */

@@ -1,4 +1,5 @@
 import { CompileError } from '../errors';
+import { LIMITS, overLimit } from '../limits';
 import type {
   Module, FuncType, Limits, TableType, GlobalType, ConstExpr, Import, Export, ElemSegment,
   DataSegment, CustomSection,
@@ -23,6 +24,7 @@ export function decodeModule(bytes: Uint8Array): Module {
     names: { module: null, functions: new Map() },
     importedFuncs: 0, importedTables: 0, importedMemories: 0, importedGlobals: 0,
   };
+  if (bytes.length > LIMITS.moduleSize) throw overLimit('module too large (bytes)', bytes.length, LIMITS.moduleSize, -1);
   // the spec's decoder reads the magic and the version as whole words before comparing them
   if (bytes.length < 4) throw new CompileError('unexpected end', bytes.length);
   if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
@@ -53,24 +55,33 @@ export function decodeModule(bytes: Uint8Array): Module {
       const end = start + size;
       switch (id) {
         case 0: customSection(sec, m, end); break;
-        case 1: vec(sec, () => m.types.push(funcType(sec))); break;
-        case 2: vec(sec, () => m.imports.push(importEntry(sec, m))); break;
-        case 3: vec(sec, () => m.functions.push(sec.u32())); break;
-        case 4: vec(sec, () => m.tables.push(tableType(sec))); break;
-        case 5: vec(sec, () => m.memories.push(limits(sec))); break;
-        case 6: vec(sec, () => m.globals.push({ type: globalType(sec), init: constExpr(sec) })); break;
-        case 7: vec(sec, () => m.exports.push(exportEntry(sec))); break;
+        case 1: vec(sec, () => m.types.push(funcType(sec)), 'too many types', LIMITS.types); break;
+        case 2: vec(sec, () => m.imports.push(importEntry(sec, m)), 'too many imports', LIMITS.imports); break;
+        case 3: vec(sec, () => m.functions.push(sec.u32()), 'too many functions (imported and defined)', LIMITS.functions, m.importedFuncs); break;
+        case 4: vec(sec, () => m.tables.push(tableType(sec)), 'too many tables (imported and defined)', LIMITS.tables, m.importedTables); break;
+        case 5: vec(sec, () => m.memories.push(limits(sec)), 'too many memories (imported and defined)', LIMITS.memories, m.importedMemories); break;
+        case 6: vec(sec, () => m.globals.push({ type: globalType(sec), init: constExpr(sec) }), 'too many globals (imported and defined)', LIMITS.globals, m.importedGlobals); break;
+        case 7: vec(sec, () => m.exports.push(exportEntry(sec)), 'too many exports', LIMITS.exports); break;
         case 8: m.start = sec.u32(); break;
-        case 9: vec(sec, () => m.elements.push(elemSegment(sec))); break;
+        case 9: {
+          const entries = { n: 0 };
+          vec(sec, () => m.elements.push(elemSegment(sec, entries)), 'too many element segments', LIMITS.elemSegments);
+          break;
+        }
         case 12: m.dataCount = sec.u32(); break;
         case 10: {
+          const countAt = sec.pos;
           codeCount = sec.len32();
+          if (m.importedFuncs + codeCount > LIMITS.functions) throw overLimit('too many functions (imported and defined)', m.importedFuncs + codeCount, LIMITS.functions, countAt);
           for (let k = 0; k < codeCount; k++) {
+            const sizeAt = sec.pos;
             const bodySize = sec.len32();
             const bodyStart = sec.pos;
             const bodyEnd = bodyStart + bodySize;
             if (bodyEnd > bytes.length) sec.fail(EOS, bytes.length);
-            checkLocals(new Reader(bytes, bodyStart, bodyEnd));
+            const funcIndex = m.importedFuncs + k;
+            if (bodySize > LIMITS.bodySize) throw overLimit('function body too large (bytes)', bodySize, LIMITS.bodySize, sizeAt, funcIndex, 'code');
+            checkLocals(new Reader(bytes, bodyStart, bodyEnd), funcIndex);
             // Every body ends with the `end` of its function block (the code generator reports
             // anything else wrong inside it). The spec's decoder reads on past the declared size,
             // so its reason depends on the next byte: none, an `end` (the body is longer than its
@@ -85,7 +96,7 @@ export function decodeModule(bytes: Uint8Array): Module {
           }
           break;
         }
-        case 11: vec(sec, () => m.data.push(dataSegment(sec))); break;
+        case 11: vec(sec, () => m.data.push(dataSegment(sec)), 'too many data segments', LIMITS.dataSegments); break;
       }
       if (sec.pos !== end) throw new CompileError('section size mismatch', start);
       rd.pos = end;
@@ -102,8 +113,15 @@ export function decodeModule(bytes: Uint8Array): Module {
   return m;
 }
 
-function vec(rd: Reader, each: () => void): void {
+/**
+ * A vector of at most `limit` items (counting `already` ones from imports): checked before
+ * reading any, so a huge count costs nothing. A count that cannot fit in the bytes left is the
+ * spec's "length out of bounds" first.
+ */
+function vec(rd: Reader, each: () => void, what: string, limit: number, already = 0): void {
+  const at = rd.pos;
   const n = rd.len32();
+  if (already + n > limit) throw overLimit(what, already + n, limit, at);
   for (let k = 0; k < n; k++) each();
 }
 
@@ -121,13 +139,27 @@ function funcType(rd: Reader): FuncType {
     // the form is a signed LEB128 of 7 bits: a continuation bit makes it too long
     throw new CompileError(form & 0x80 ? 'integer representation too long' : 'malformed function type', at);
   }
+  let lenAt = rd.pos;
   const np = rd.len32();
-  const params = new Uint8Array(np);
-  for (let k = 0; k < np; k++) params[k] = valType(rd);
+  if (np > LIMITS.params) throw overLimit('too many parameters', np, LIMITS.params, lenAt);
+  const params = valTypes(rd, np);
+  lenAt = rd.pos;
   const nr = rd.len32();
-  const results = new Uint8Array(nr);
-  for (let k = 0; k < nr; k++) results[k] = valType(rd);
-  return { params, results };
+  if (nr > LIMITS.results) throw overLimit('too many results', nr, LIMITS.results, lenAt);
+  return { params, results: valTypes(rd, nr) };
+}
+
+const NO_TYPES = new Uint8Array(0);
+
+/**
+ * `n` value types, checked, as a view of the module's own bytes: a million types would otherwise
+ * allocate two million buffers, and the collector spends seconds on them.
+ */
+function valTypes(rd: Reader, n: number): Uint8Array {
+  if (n === 0) return NO_TYPES;
+  const start = rd.pos;
+  for (let k = 0; k < n; k++) valType(rd);
+  return rd.bytes.subarray(start, start + n);
 }
 
 function limits(rd: Reader): Limits {
@@ -235,7 +267,8 @@ function nonConstReason(rd: Reader, op: number): string {
   return 'constant expression required';
 }
 
-function elemSegment(rd: Reader): ElemSegment {
+/** `entries.n`: the elements of the segments before this one (LIMITS.elemEntries). */
+function elemSegment(rd: Reader, entries: { n: number }): ElemSegment {
   const at = rd.pos;
   const flags = rd.u32();
   if (flags > 7) throw new CompileError('malformed elements segment kind', at);
@@ -258,7 +291,10 @@ function elemSegment(rd: Reader): ElemSegment {
       elemType = t;
     } else if (t !== 0x00) throw new CompileError('malformed element kind', tAt);
   }
+  const countAt = rd.pos;
   const n = rd.len32();
+  entries.n += n;
+  if (entries.n > LIMITS.elemEntries) throw overLimit('too many element segment entries (all segments together)', entries.n, LIMITS.elemEntries, countAt);
   const init: ConstExpr[] = [];
   for (let k = 0; k < n; k++) init.push(exprs ? constExpr(rd) : { kind: 'reffunc', index: rd.u32() });
   return { mode, table, offset, elemType, init };
@@ -280,13 +316,17 @@ function dataSegment(rd: Reader): DataSegment {
   return { mode: flags === 1 ? 'passive' : 'active', memory, offset, start, end: start + n };
 }
 
-/** Local declarations: counts must stay within the compiler's limit (and 2^32). */
-function checkLocals(rd: Reader): void {
+/**
+ * Local declarations: counts must stay within the compiler's limit (and 2^32, the spec's "too
+ * many locals"). The code generator checks again with the parameters counted.
+ */
+function checkLocals(rd: Reader, funcIndex: number): void {
   const groups = rd.len32();
   let total = 0;
   for (let g = 0; g < groups; g++) {
+    const at = rd.pos;
     total += rd.u32();
-    if (total > 50000) throw new CompileError('too many locals', rd.pos);
+    if (total > LIMITS.locals) throw overLimit('too many locals', total, LIMITS.locals, at, funcIndex, 'code');
     valType(rd);
   }
 }

@@ -1,4 +1,5 @@
 import { CompileError } from '../errors';
+import { LIMITS, overLimit } from '../limits';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -164,7 +165,9 @@ export class Reader {
   }
 
   name(): string {
+    const lenAt = this.pos;
     const n = this.len32();
+    if (n > LIMITS.nameLength) throw overLimit('name too long (bytes)', n, LIMITS.nameLength, lenAt);
     const at = this.pos;
     const v = this.bytesN(n);
     try {

@@ -1,4 +1,5 @@
 import { CompileError } from '../errors';
+import { LIMITS, overLimit } from '../limits';
 import type { Module, ConstExpr, Limits, GlobalType } from '../module';
 
 function fail(reason: string, section?: string): never {
@@ -34,6 +35,12 @@ function checkLimits(l: Limits, maxAllowed: number, what: string, section: strin
   }
 }
 
+/** Valid table limits (the spec allows up to 2^32 − 1 entries), then the compiler's limit. */
+function checkTable(l: Limits, section: string): void {
+  checkLimits(l, 0xffffffff, 'table size', section);
+  if (l.min > LIMITS.tableSize) throw overLimit('table too large (initial entries)', l.min, LIMITS.tableSize, -1, -1, section);
+}
+
 /**
  * Constant expressions: the type must match; global.get may name imported globals only (and
  * immutable ones); ref.func must name a function.
@@ -67,10 +74,10 @@ export function validateModule(m: Module): void {
     const d = imp.desc;
     if (d.kind === 'func' && d.typeIndex >= m.types.length) fail('unknown type', 'import');
     if (d.kind === 'memory') checkLimits(d.limits, 65536, 'memory size must be at most 65536 pages (4GiB)', 'import');
-    if (d.kind === 'table') checkLimits(d.type.limits, 0xffffffff, 'table size', 'import');
+    if (d.kind === 'table') checkTable(d.type.limits, 'import');
   }
   for (const t of m.functions) if (t >= m.types.length) fail('unknown type', 'function');
-  for (const t of m.tables) checkLimits(t.limits, 0xffffffff, 'table size', 'table');
+  for (const t of m.tables) checkTable(t.limits, 'table');
   if (m.importedMemories + m.memories.length > 1) fail('multiple memories', 'memory');
   for (const l of m.memories) checkLimits(l, 65536, 'memory size must be at most 65536 pages (4GiB)', 'memory');
   for (const g of m.globals) checkConst(m, g.init, g.type.type, 'global', m.importedGlobals);
