@@ -238,19 +238,25 @@ export function generate(opts: GenOptions): Generated {
     g.functionBody(2 + rng.int(2 + size));
     bodies.push(g.finish());
   }
+  // sometimes run ends by exhausting the call stack: both must trap (their depths differ)
+  const exportedCount = globals.filter((g) => g.mutable).length;
+  const hasStart = rng.chance(0.3);
+  const deepType = types.length;
+  types.push({ params: [I64], result: I64 });
+  const deep = rng.chance(0.04) ? nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
   const run = new FuncGen(m, rng.fork(), 'run', types[runType], 0);
-  run.runBody(nFuncs + rng.int(nFuncs + 2));
+  run.runBody(nFuncs + rng.int(nFuncs + 2), deep);
   bodies.push(run.finish());
   bodies.push(memhashBody());
   const exported = globals.map((g, k) => k).filter((k) => globals[k].mutable);
   for (const k of exported) bodies.push(getterBody(k, globals[k].type));
   // a start function runs at instantiation, with no fuel: its calls return zeros at once
-  const hasStart = rng.chance(0.3);
   if (hasStart) {
     const start = new FuncGen(m, rng.fork(), 'start', types[startType], rng.int(3));
     start.functionBody(1 + rng.int(4), false);
     bodies.push(start.finish());
   }
+  if (deep !== null) bodies.push(deepBody(deep, rng.int(40)));
 
   // sections
   const mod = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
@@ -266,6 +272,7 @@ export function generate(opts: GenOptions): Generated {
   funcSec.uleb(runType).uleb(runType);
   for (let k = 0; k < exported.length; k++) funcSec.uleb(runType);
   if (hasStart) funcSec.uleb(startType);
+  if (deep !== null) funcSec.uleb(deepType);
   mod.section(3, funcSec);
   const tableMax = rng.chance(0.5) ? tableSize + rng.int(3) : null;
   mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
@@ -281,7 +288,7 @@ export function generate(opts: GenOptions): Generated {
   const exportSec = new Bytes().uleb(exportList.length);
   for (const [name, kind, index] of exportList) exportSec.name(name).u8(kind).uleb(index);
   mod.section(7, exportSec);
-  if (hasStart) mod.section(8, new Bytes().uleb(bodies.length - 1));
+  if (hasStart) mod.section(8, new Bytes().uleb(bodies.length - 1 - (deep !== null ? 1 : 0)));
   // element segments: the runs of non-null table entries
   const segments: [number, number[]][] = [];
   for (let k = 0; k < tableSize; k++) {
@@ -355,6 +362,14 @@ function memhashBody(): Bytes {
   return b;
 }
 
+/** (i64) → i64 recursing without end; `locals` sets its frame size. */
+function deepBody(self: number, locals: number): Bytes {
+  const b = new Bytes().uleb(locals ? 1 : 0);
+  if (locals) b.uleb(locals).u8(I64);
+  b.u8(0x20, 0, 0x42, 1, 0x7c, 0x22, 0, 0x10).uleb(self).u8(0x20, 0, 0x7c, 0x0b);
+  return b;
+}
+
 function getterBody(global: number, t: ValType): Bytes {
   const b = new Bytes().uleb(0).u8(0x23).uleb(global);
   if (t === I32) b.u8(0xad);
@@ -408,7 +423,7 @@ class FuncGen {
     if (this.type.result !== null) this.expr(this.type.result, this.m.limits.exprDepth);
   }
 
-  runBody(calls: number): void {
+  runBody(calls: number, deep: number | null): void {
     const nFuncs = this.m.funcTypes.length;
     for (let k = 0; k < calls; k++) {
       this.node(() => undefined, () => {
@@ -426,6 +441,10 @@ class FuncGen {
         else this.toI64(result);
         this.mixAcc();
       });
+    }
+    if (deep !== null) {
+      this.code.u8(0x42, 0, 0x10).uleb(deep);
+      this.mixAcc();
     }
     this.code.u8(0x23, ACC);
   }

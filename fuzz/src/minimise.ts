@@ -2,7 +2,7 @@
  * Shrinks a disagreeing generated module: greedily leaves out generator nodes (largest first;
  * statements vanish, expressions become zeros) while the same kind of disagreement persists.
  */
-import { generate } from './gen';
+import { generate, type GenOptions } from './gen';
 import { diffModule, type DiffOptions, type Verdict } from './diff';
 
 export interface Minimised {
@@ -21,12 +21,13 @@ export function signature(differences: string[]): string {
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, k) => x === b[k]);
 
-export async function minimise(seed: number, size: number, first: Verdict, opts: DiffOptions, budgetMs: number,
+export async function minimise(gen: GenOptions, first: Verdict, opts: DiffOptions, budgetMs: number,
   log: (s: string) => void = () => undefined): Promise<Minimised> {
+  const { seed, size } = gen;
   const deadline = Date.now() + budgetMs;
   const want = signature(first.differences);
   let skip = new Set<string>();
-  let current = generate({ seed, size, skip });
+  let current = generate({ ...gen, skip });
   let verdict = first;
   let tries = 0;
   for (let pass = 0; Date.now() < deadline; pass++) {
@@ -36,7 +37,7 @@ export async function minimise(seed: number, size: number, first: Verdict, opts:
       if (Date.now() >= deadline) break;
       if (skip.has(node.id)) continue;
       const trial = new Set(skip).add(node.id);
-      const g = generate({ seed, size, skip: trial });
+      const g = generate({ ...gen, skip: trial });
       if (same(g.bytes, current.bytes)) continue; // inside a subtree already left out
       tries++;
       const v = await diffModule(g.bytes, opts);

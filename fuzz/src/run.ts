@@ -2,13 +2,14 @@
  * A differential fuzzing campaign (fuzz/README.md):
  *
  *   npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T]
- *                   [--keep-going] [--out DIR] [--module SEED:SIZE]
+ *                   [--keep-going] [--out DIR] [--mvp] [--module SEED:SIZE]
  *
  * Prints the campaign seed first (a fresh one unless --seed), then a summary. Module k of the
  * campaign is generate({ seed: S + k, size: sizeOf(S + k) }), so every module can be rebuilt
  * from the numbers printed. On a disagreement it stops, minimises, writes <DIR>/<name>.wasm and
  * .txt (DIR: fuzz/regressions) and exits 1. --keep-going writes each disagreeing module as found
- * (not minimised) and goes on. --module SEED:SIZE checks (and minimises) one module.
+ * (not minimised) and goes on. --mvp: WebAssembly 1.0 modules only. --module SEED:SIZE checks
+ * (and minimises) one module.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -26,7 +27,7 @@ const opt = (n: string): string | undefined => {
   return k >= 0 && k + 1 < argv.length ? argv[k + 1] : undefined;
 };
 if (argv.includes('--help')) {
-  console.log('usage: npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T] [--keep-going] [--out DIR] [--module SEED:SIZE]');
+  console.log('usage: npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T] [--keep-going] [--out DIR] [--mvp] [--module SEED:SIZE]');
   process.exit(0);
 }
 const seconds = Number(opt('seconds') ?? 60);
@@ -35,6 +36,7 @@ const jobs = Math.max(1, Number(opt('jobs') ?? 1));
 const maxSize = Math.max(1, Number(opt('max-size') ?? 24));
 const minimiseMs = 1000 * Number(opt('minimise-seconds') ?? 180);
 const keepGoing = argv.includes('--keep-going');
+const mvp = argv.includes('--mvp');
 const outDir = resolve(opt('out') ?? resolve(__dirname, '../regressions'));
 
 // The campaign's own copy of the loader: its image reader must stay the one that matches the
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   if (one) {
     const [seed, size] = one.split(':').map(Number);
     const r = runners();
-    const verdict = await diffModule(generate({ seed, size }).bytes, r);
+    const verdict = await diffModule(generate({ seed, size, mvp }).bytes, r);
     r.close();
     console.log(JSON.stringify(verdict, null, 2));
     if (verdict.differences.length) await report({ seed, size, verdict });
@@ -90,7 +92,7 @@ async function campaign(): Promise<Failure[]> {
       while (Date.now() < deadline && (keepGoing || !failures.length)) {
         const seed = campaignSeed + next++;
         const size = sizeOf(seed, maxSize);
-        const g = generate({ seed, size });
+        const g = generate({ seed, size, mvp });
         const verdict = await diffModule(g.bytes, r);
         modules++;
         bytes += g.bytes.length;
@@ -137,7 +139,7 @@ function save(name: string, bytes: Uint8Array, lines: string[]): void {
 async function report(f: Failure): Promise<void> {
   console.log(`fuzz: minimising --module ${f.seed}:${f.size} (up to ${minimiseMs / 1000} s)`);
   const r = runners();
-  const min = await minimise(f.seed, f.size, f.verdict, r, minimiseMs, (s) => console.log(`  ${s}`));
+  const min = await minimise({ seed: f.seed, size: f.size, mvp }, f.verdict, r, minimiseMs, (s) => console.log(`  ${s}`));
   r.close();
   save(`seed${f.seed}-size${f.size}`, min.bytes, [
     `module generate({ seed: ${f.seed}, size: ${f.size} }) of campaign seed ${campaignSeed}, minimised in ${min.tries} tries`,
