@@ -475,3 +475,212 @@ maybe('float encoders compute what the ARM ARM says (qemu-aarch64)', () => {
   }
   expect(p.run(new Uint8Array(0)).slice(0, 20)).toEqual([]);
 });
+
+// ---------------------------------------------------------------------------------------------
+// loads, stores, branches
+
+/** op, access size, how the loaded value is extended (bits, or −bits for sign extension), float. */
+const LOADS: [a.MemOp, number, number, boolean][] = [
+  [a.MemOp.LDRB, 1, 0, false], [a.MemOp.LDRSB_W, 1, 32, false], [a.MemOp.LDRSB_X, 1, 64, false],
+  [a.MemOp.LDRH, 2, 0, false], [a.MemOp.LDRSH_W, 2, 32, false], [a.MemOp.LDRSH_X, 2, 64, false],
+  [a.MemOp.LDR_W, 4, 0, false], [a.MemOp.LDRSW, 4, 64, false], [a.MemOp.LDR_X, 8, 0, false],
+  [a.MemOp.LDR_S, 4, 0, true], [a.MemOp.LDR_D, 8, 0, true],
+];
+const STORES: [a.MemOp, number, boolean][] = [
+  [a.MemOp.STRB, 1, false], [a.MemOp.STRH, 2, false], [a.MemOp.STR_W, 4, false], [a.MemOp.STR_X, 8, false],
+  [a.MemOp.STR_S, 4, true], [a.MemOp.STR_D, 8, true],
+];
+
+maybe('loads, stores and branches behave (qemu-aarch64)', () => {
+  const p = new Program();
+  const b = p.b;
+  const table = new Uint8Array(256);
+  for (let k = 0; k < 256; k++) table[k] = rand() & 0xff;
+  const dv = new DataView(table.buffer);
+  const SCRATCH = 0x800; // zeroed, writable, after the table
+  /** The value a load of `size` at table offset `off` leaves in the register. */
+  const loaded = (off: number, size: number, ext: number): bigint => {
+    let v = 0n;
+    for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(table[off + k]);
+    return ext ? ux(sx(v, size * 8), ext) : v;
+  };
+  const fetch = (_op: a.MemOp, float: boolean, size: number, want: bigint, name: string): void => {
+    if (float) p.resultF(size, 2, want, name);
+    else p.result(2, want, name);
+  };
+
+  for (let k = 0; k < 400; k++) {
+    const [op, size, ext, float] = LOADS[k % LOADS.length];
+    const name = (form: string, off: number): string => `${form} op ${k % LOADS.length} at ${off}`;
+    // unsigned scaled offset from the table base
+    const off = randInt(256 / size) * size;
+    a.ldstImm(b, op, 2, RDATA, off);
+    fetch(op, float, size, loaded(off, size, ext), name('imm', off));
+    // unscaled, negative and odd, from the middle
+    const u = randInt(256 - size) - 128;
+    a.addSubImm(b, a.AddSub.ADD, 8, 4, RDATA, 128);
+    a.ldstUnscaled(b, op, 2, 4, u);
+    fetch(op, float, size, loaded(128 + u, size, ext), name('unscaled', 128 + u));
+    // base + zext(w index): the index register's upper half is garbage
+    const idx = randInt(256 / size);
+    const shifted = k % 2 === 0;
+    p.set(5, (BigInt(rand() | 1) << 32n) | BigInt(shifted ? idx : idx * size));
+    a.ldstReg(b, op, 2, RDATA, 5, a.Extend.UXTW, shifted);
+    fetch(op, float, size, loaded(idx * size, size, ext), name(`uxtw${shifted ? ' shifted' : ''}`, idx * size));
+    // base + sext(w index), negative
+    const neg = -(1 + randInt(128 / size));
+    p.set(5, (BigInt(rand()) << 32n) | ux(BigInt(neg), 32));
+    a.ldstReg(b, op, 2, 4, 5, a.Extend.SXTW, true);
+    fetch(op, float, size, loaded(128 + neg * size, size, ext), name('sxtw', 128 + neg * size));
+    // plain 64-bit index
+    p.set(5, BigInt(idx * size));
+    a.ldstReg(b, op, 2, RDATA, 5, a.Extend.UXTX, false);
+    fetch(op, float, size, loaded(idx * size, size, ext), name('lsl', idx * size));
+    // writeback: the base moves before (pre) or after (post) the access
+    const step = (randInt(16) - 8) * size;
+    const pre = k % 2 === 1;
+    a.ldstIndexed(b, op, 2, 4, step, pre);
+    fetch(op, float, size, loaded(128 + (pre ? step : 0), size, ext), name(pre ? 'pre' : 'post', step));
+    a.addSubImm(b, a.AddSub.SUB, 8, 4, 4, 128);
+    a.addSubReg(b, a.AddSub.SUB, 8, 4, 4, RDATA);
+    p.result(4, ux(BigInt(step), 64), name('writeback', step));
+  }
+
+  // stores: into a zeroed 16-byte window, read back whole
+  for (let k = 0; k < 200; k++) {
+    const [op, size, float] = STORES[k % STORES.length];
+    const v = randBits();
+    if (float) p.setF(size, 6, ux(v, size * 8));
+    else p.set(6, v);
+    a.addSubImm(b, a.AddSub.ADD, 8, 4, RDATA, SCRATCH);
+    a.stp(b, a.PairOp.X, 31, 31, 4, 0);
+    const off = k % 3 === 0 ? randInt(9 - size) : randInt(8 / size) * size;
+    if (k % 3 === 0) a.ldstUnscaled(b, op, 6, 4, off);
+    else a.ldstImm(b, op, 6, 4, off);
+    a.ldp(b, a.PairOp.X, 2, 3, 4, 0);
+    const all = ux(v, size * 8) << BigInt(off * 8);
+    p.result(2, ux(all, 64), `store ${k % STORES.length} at ${off} (low)`);
+    p.result(3, all >> 64n, `store ${k % STORES.length} at ${off} (high)`);
+  }
+
+  // pairs, every kind and mode, with the base's writeback
+  const PAIRS: [a.PairOp, number, boolean][] = [[a.PairOp.W, 4, false], [a.PairOp.X, 8, false], [a.PairOp.S, 4, true], [a.PairOp.D, 8, true]];
+  for (const [op, size, float] of PAIRS) {
+    for (const [mode, delta] of [[a.PairMode.OFFSET, 0], [a.PairMode.PRE, 1], [a.PairMode.POST, 1]] as [a.PairMode, number][]) {
+      const off = 2 * size;
+      a.addSubImm(b, a.AddSub.ADD, 8, 4, RDATA, 64);
+      a.ldp(b, op, 2, 3, 4, off, mode);
+      const at = 64 + (mode === a.PairMode.POST ? 0 : off);
+      if (float) {
+        p.resultF(size, 2, loaded(at, size, 0), `ldp float ${size} ${mode}`);
+        p.resultF(size, 3, loaded(at + size, size, 0), `ldp float ${size} ${mode} (second)`);
+      } else {
+        p.result(2, loaded(at, size, 0), `ldp ${size} ${mode}`);
+        p.result(3, loaded(at + size, size, 0), `ldp ${size} ${mode} (second)`);
+      }
+      a.addSubReg(b, a.AddSub.SUB, 8, 4, 4, RDATA);
+      p.result(4, BigInt(64 + delta * off), `ldp ${size} ${mode} base`);
+      // and back through stp into the scratch window
+      a.addSubImm(b, a.AddSub.ADD, 8, 5, RDATA, SCRATCH + 64);
+      a.stp(b, op, 2, 3, 5, -off, mode);
+      a.addSubImm(b, a.AddSub.ADD, 8, 5, RDATA, SCRATCH + 64 - (mode === a.PairMode.POST ? 0 : off));
+      a.ldstImm(b, size === 8 ? a.MemOp.LDR_X : a.MemOp.LDR_W, 6, 5, 0);
+      p.result(6, loaded(at, size, 0), `stp ${size} ${mode}`);
+    }
+  }
+
+  // a literal pool in the code, jumped over by a patched branch
+  for (const [op, want] of [[a.LiteralOp.X, dv.getBigUint64(8, true)], [a.LiteralOp.W, BigInt(dv.getUint32(8, true))], [a.LiteralOp.SW, ux(BigInt(dv.getInt32(8, true)), 64)]] as [a.LiteralOp, bigint][]) {
+    const skip = a.branch(b);
+    const lit = b.pos;
+    b.emit32(dv.getUint32(8, true));
+    b.emit32(dv.getUint32(12, true));
+    expect(a.patchBranch(b, skip, b.pos)).toBe(true);
+    const at = a.ldrLiteral(b, op, 2);
+    expect(a.patchBranch(b, at, lit)).toBe(true);
+    p.result(2, want, `ldr literal ${op}`);
+  }
+
+  // every condition, as a taken or fallen-through forward branch
+  for (let k = 0; k < 200; k++) {
+    const w = k % 2 ? 8 : 4, bits = w * 8;
+    const x = randBits(), y = k % 9 === 0 ? x : randBits();
+    p.set(0, x);
+    p.set(1, y);
+    const nzcv = flagsOf(ux(x, bits), ux(y, bits), bits, true);
+    a.addSubReg(b, a.AddSub.SUBS, w, 31, 0, 1);
+    const c = k % 16;
+    a.movz(b, 8, 2, 1);
+    const at = a.branchCond(b, c);
+    a.movz(b, 8, 2, 0);
+    expect(a.patchBranch(b, at, b.pos)).toBe(true);
+    p.result(2, holds(c, nzcv) ? 1n : 0n, `b.${c} after cmp w${w} ${x}, ${y}`);
+    // cbz/cbnz look at the width's bits only; tbz/tbnz at one bit
+    const bit = randInt(64);
+    const tests: [(at: number) => number, boolean][] = [
+      [() => a.cbz(b, w, 0), ux(x, bits) === 0n], [() => a.cbnz(b, w, 0), ux(x, bits) !== 0n],
+      [() => a.tbz(b, 0, bit), ((x >> BigInt(bit)) & 1n) === 0n], [() => a.tbnz(b, 0, bit), ((x >> BigInt(bit)) & 1n) === 1n],
+    ];
+    tests.forEach(([emit, taken], i) => {
+      a.movz(b, 8, 2, 1);
+      const t = emit(0);
+      a.movz(b, 8, 2, 0);
+      expect(a.patchBranch(b, t, b.pos)).toBe(true);
+      p.result(2, taken ? 1n : 0n, `test-branch ${i} w${w} bit ${bit} of 0x${ux(x, 64).toString(16)}`);
+    });
+  }
+  p.set(5, 0x100000000n);
+  a.movz(b, 8, 2, 1);
+  const cbzW = a.cbz(b, 4, 5);
+  a.movz(b, 8, 2, 0);
+  a.patchBranch(b, cbzW, b.pos);
+  p.result(2, 1n, 'cbz w ignores the upper half');
+
+  // a backward loop, a call and return, indirect calls and jumps, adr
+  a.movz(b, 8, 2, 0);
+  a.movz(b, 8, 3, 10);
+  const loop = b.pos;
+  a.addSubImm(b, a.AddSub.ADD, 8, 2, 2, 3);
+  a.addSubImm(b, a.AddSub.SUBS, 8, 3, 3, 1);
+  a.branchCond(b, a.Cond.NE, loop - b.pos);
+  p.result(2, 30n, 'backward loop');
+  const over = a.branch(b);
+  const sub = b.pos;
+  a.movz(b, 8, 2, 42);
+  a.ret(b);
+  a.patchBranch(b, over, b.pos);
+  a.movz(b, 8, 2, 0);
+  a.branchLink(b, sub - b.pos);
+  p.result(2, 42n, 'bl + ret');
+  a.movz(b, 8, 2, 0);
+  a.adr(b, 3, sub - b.pos);
+  a.blr(b, 3);
+  p.result(2, 42n, 'adr + blr');
+  a.adr(b, 3, 12);
+  a.br(b, 3);
+  a.movz(b, 8, 2, 99); // skipped
+  p.result(2, 42n, 'adr + br skips');
+  for (const rel of [0, 1, -1, 0x12345, -0x54321, 2 ** 20 - 1]) {
+    a.adr(b, 4, 0);
+    a.adr(b, 2, rel);
+    a.addSubReg(b, a.AddSub.SUB, 8, 2, 2, 4);
+    p.result(2, ux(BigInt(rel + 4), 64), `adr ${rel}`);
+  }
+
+  // system: cache maintenance runs at EL0 under Linux; CTR_EL0 is readable
+  a.dcCvau(b, RDATA);
+  a.dsb(b);
+  a.icIvau(b, RDATA);
+  a.dsb(b);
+  a.isb(b);
+  a.dmb(b);
+  a.nop(b);
+  a.mrs(b, 2, a.SysReg.CTR_EL0);
+  p.result(2, (v) => v !== 0n, 'ctr_el0');
+  a.movz(b, 8, 2, 0b0101 << 12, 16);
+  a.msr(b, a.SysReg.NZCV, 2);
+  p.flags(0b0101, 'msr nzcv');
+  a.mrs(b, 2, a.SysReg.FPCR);
+  p.result(2, 0n, 'fpcr: round to nearest, no traps');
+  expect(p.run(table).slice(0, 20)).toEqual([]);
+});
