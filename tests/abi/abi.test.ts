@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { CPU_FEATURE, CPU_FEATURES_KNOWN, HOSTCALLS, TRAP_COUNT, TRAP_MESSAGES, Trap, VMCTX } from '@wagc/frontend';
+import { CPU_FEATURE, CPU_FEATURES_KNOWN, DESC, HOSTCALLS, TRAP_COUNT, TRAP_MESSAGES, Trap, VMCTX } from '@wagc/frontend';
 import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, writeImage, type ImageInput } from '@wagc/linker';
 
 const SRC = join(__dirname, '..', '..', 'packages', 'loader-c', 'src');
@@ -135,6 +135,21 @@ describe('contract consistency', () => {
     const m = /feature_names\[\]\s*=\s*\{([^}]*)\}/.exec(c);
     if (!m) throw new Error('arch_x86_64.c: feature_names[] not found');
     expect([...m[1].matchAll(/"([^"]*)"/g)].map((s) => s[1])).toEqual(Object.keys(CPU_FEATURE));
+  });
+
+  test('memory and table descriptors: DESC is the layout of vmctx memory 0 and table 0, and store.c reads it so', () => {
+    expect(VMCTX.memoryBase + DESC.size).toBe(VMCTX.memoryPages);
+    expect(VMCTX.memoryBase + DESC.max).toBe(VMCTX.memoryMaxPages);
+    expect(VMCTX.tableBase + DESC.size).toBe(VMCTX.tableSize);
+    expect(VMCTX.tableBase + DESC.max).toBe(VMCTX.tableMax);
+    expect(DESC.max + 4).toBe(DESC.bytes);
+    const c = stripComments(source('store.c'));
+    const field = (macro: string): number => {
+      const m = new RegExp(`#define\\s+${macro}\\(off\\)\\s+\\(\\*\\(uint\\d+_t \\*\\)\\(inst\\.vmctx \\+ \\(off\\)(?: \\+ (\\d+))?\\)\\)`).exec(c);
+      if (!m) throw new Error(`store.c: ${macro} not found`);
+      return m[1] ? Number(m[1]) : 0;
+    };
+    expect([field('DESC_BASE'), field('DESC_SIZE'), field('DESC_MAX')]).toEqual([DESC.base, DESC.size, DESC.max]);
   });
 
   test('host call ids are distinct', () => {

@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, validateModule,
+  CompileError, CompileOutput, DESC, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, validateModule,
   type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -290,10 +290,10 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
 
   // store mode: memory and table descriptors after the globals, then the tables' entries
   const G = globalInit.length;
-  const memDesc = (mem: number): number => (mem < 0 ? -1 : VMCTX.globals + 8 * G + 16 * mem);
-  const tabDesc = (tab: number): number => (tab < 0 ? -1 : VMCTX.globals + 8 * G + 16 * (linkedMems.length + tab));
+  const memDesc = (mem: number): number => (mem < 0 ? -1 : VMCTX.globals + 8 * G + DESC.bytes * mem);
+  const tabDesc = (tab: number): number => (tab < 0 ? -1 : VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + tab));
   const tabEntries: number[] = [];
-  let vmctxSize = VMCTX.globals + 8 * G + 16 * (linkedMems.length + linkedTabs.length);
+  let vmctxSize = VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + linkedTabs.length);
   for (const t of linkedTabs) {
     tabEntries.push(vmctxSize);
     vmctxSize += 8 * t.limits.min;

@@ -1,4 +1,4 @@
-import { Loc, isFloat, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, isFloat, DESC, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX } from './encode';
 import { FP, MEM_BASE, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
@@ -24,7 +24,7 @@ export function prologue(fc: FunctionCompiler): void {
   st.reset();
   const b = fc.out.buf;
   // with several memories the caller's may be in r15 (a resumed entry re-runs this too)
-  if (fc.env.switchMemory && fc.env.memoryDesc >= 0) x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc);
+  if (fc.env.switchMemory && fc.env.memoryDesc >= 0) x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + DESC.base);
   x.movRR(b, 8, FP, Reg.RSP);
   leaFrameBottom(fc, SCRATCH, Reg.RSP);
   x.aluRR(b, x.Alu.CMP, 8, SCRATCH, STACK_LIMIT);
@@ -130,7 +130,7 @@ function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number,
   leaFrameBottom(fc, Reg.RSP, FP);
   // a callee of another memory returns with its base in r15 (calleeMemory −2: not known)
   if (env.switchMemory && env.memoryDesc >= 0 && calleeMemory !== env.memoryDesc) {
-    x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, env.memoryDesc);
+    x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, env.memoryDesc + DESC.base);
   }
   s.height = depth - nArgs;
   if (resultType !== 0) {
@@ -159,9 +159,9 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
   // table descriptor: u64 entries, u32 size (VMCTX.tableBase/tableSize for an ordinary image)
   const table = fc.env.tableDesc;
-  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, table + 8);
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, table + DESC.size);
   trapIf(fc, Cond.AE, Trap.UndefinedElement);
-  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, table);
+  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, table + DESC.base);
   x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
   x.testRR(b, 4, SCRATCH, SCRATCH);
   trapIf(fc, Cond.E, Trap.UninitializedElement);

@@ -1,4 +1,4 @@
-import { Loc, VMCTX, Trap, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, DESC, Trap, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
 import { trapIf } from './frame';
@@ -86,7 +86,7 @@ export function store(fc: FunctionCompiler, op: number, i: number, offset: numbe
 
 export function memorySize(fc: FunctionCompiler, i: number): void {
   const r = fc.allocReg(I32);
-  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + 8); // pages
+  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + DESC.size); // pages
   fc.stack.setReg(i, r);
 }
 
@@ -112,7 +112,7 @@ function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
   const b = fc.out.buf;
   x.load(b, 4, reg, FP, NO_INDEX, 1, fc.homeOffset(i));
   x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + 8); // pages
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + DESC.size); // pages
   x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
   trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);

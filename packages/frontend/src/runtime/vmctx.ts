@@ -24,6 +24,14 @@ export const VMCTX = {
   globals: 128,
 } as const;
 
+/**
+ * A memory or table descriptor in vmctx: u64 base (memory base / table entries), u32 current size
+ * (pages / entries), u32 maximum. An ordinary image's memory 0 and table 0 are the descriptors at
+ * VMCTX.memoryBase and VMCTX.tableBase; a store image's follow the globals, DESC.bytes apart
+ * (docs/ARCHITECTURE.md, "Several instances"). Generated code addresses fields as desc + DESC.x.
+ */
+export const DESC = { base: 0, size: 8, max: 12, bytes: 16 } as const;
+
 export const enum Trap {
   Unreachable = 1,
   IntegerDivideByZero = 2,
