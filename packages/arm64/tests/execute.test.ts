@@ -504,7 +504,7 @@ maybe('loads, stores and branches behave (qemu-aarch64)', () => {
     for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(table[off + k]);
     return ext ? ux(sx(v, size * 8), ext) : v;
   };
-  const fetch = (_op: a.MemOp, float: boolean, size: number, want: bigint, name: string): void => {
+  const fetch = (float: boolean, size: number, want: bigint, name: string): void => {
     if (float) p.resultF(size, 2, want, name);
     else p.result(2, want, name);
   };
@@ -515,32 +515,32 @@ maybe('loads, stores and branches behave (qemu-aarch64)', () => {
     // unsigned scaled offset from the table base
     const off = randInt(256 / size) * size;
     a.ldstImm(b, op, 2, RDATA, off);
-    fetch(op, float, size, loaded(off, size, ext), name('imm', off));
+    fetch(float, size, loaded(off, size, ext), name('imm', off));
     // unscaled, negative and odd, from the middle
     const u = randInt(256 - size) - 128;
     a.addSubImm(b, a.AddSub.ADD, 8, 4, RDATA, 128);
     a.ldstUnscaled(b, op, 2, 4, u);
-    fetch(op, float, size, loaded(128 + u, size, ext), name('unscaled', 128 + u));
+    fetch(float, size, loaded(128 + u, size, ext), name('unscaled', 128 + u));
     // base + zext(w index): the index register's upper half is garbage
     const idx = randInt(256 / size);
     const shifted = k % 2 === 0;
     p.set(5, (BigInt(rand() | 1) << 32n) | BigInt(shifted ? idx : idx * size));
     a.ldstReg(b, op, 2, RDATA, 5, a.Extend.UXTW, shifted);
-    fetch(op, float, size, loaded(idx * size, size, ext), name(`uxtw${shifted ? ' shifted' : ''}`, idx * size));
+    fetch(float, size, loaded(idx * size, size, ext), name(`uxtw${shifted ? ' shifted' : ''}`, idx * size));
     // base + sext(w index), negative
     const neg = -(1 + randInt(128 / size));
     p.set(5, (BigInt(rand()) << 32n) | ux(BigInt(neg), 32));
     a.ldstReg(b, op, 2, 4, 5, a.Extend.SXTW, true);
-    fetch(op, float, size, loaded(128 + neg * size, size, ext), name('sxtw', 128 + neg * size));
+    fetch(float, size, loaded(128 + neg * size, size, ext), name('sxtw', 128 + neg * size));
     // plain 64-bit index
     p.set(5, BigInt(idx * size));
     a.ldstReg(b, op, 2, RDATA, 5, a.Extend.UXTX, false);
-    fetch(op, float, size, loaded(idx * size, size, ext), name('lsl', idx * size));
+    fetch(float, size, loaded(idx * size, size, ext), name('lsl', idx * size));
     // writeback: the base moves before (pre) or after (post) the access
     const step = (randInt(16) - 8) * size;
     const pre = k % 2 === 1;
     a.ldstIndexed(b, op, 2, 4, step, pre);
-    fetch(op, float, size, loaded(128 + (pre ? step : 0), size, ext), name(pre ? 'pre' : 'post', step));
+    fetch(float, size, loaded(128 + (pre ? step : 0), size, ext), name(pre ? 'pre' : 'post', step));
     a.addSubImm(b, a.AddSub.SUB, 8, 4, 4, 128);
     a.addSubReg(b, a.AddSub.SUB, 8, 4, 4, RDATA);
     p.result(4, ux(BigInt(step), 64), name('writeback', step));
