@@ -40,7 +40,14 @@ export interface Outcome {
   run?: RunResult;
   memhash?: string;
   globals: Record<string, string>;
+  /** The host's calls of the exports f<k> after run (HostCall), in order. */
+  calls?: RunResult[];
+  /** memhash after those calls. */
+  memhashAfter?: string;
 }
+
+/** A call of an exported function from the host, with argument bit patterns (hex). */
+export interface HostCall { name: string; params: number[]; result: number | null; args: string[] }
 
 export interface Verdict {
   v8: Outcome;
@@ -92,7 +99,25 @@ export function v8TrapKind(message: string): string {
 const WORKER = `
 const { parentPort } = require('worker_threads');
 const hex = (v) => BigInt.asUintN(64, BigInt(v)).toString(16).padStart(16, '0');
-parentPort.on('message', (bytes) => {
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
+const toJs = (t, h) => {
+  const v = BigInt('0x' + h);
+  if (t === 0x7f) return Number(BigInt.asIntN(32, v));
+  if (t === 0x7e) return BigInt.asIntN(64, v);
+  if (t === 0x7d) { u32[0] = Number(v); return f32[0]; }
+  u64[0] = v; return f64[0];
+};
+// JS numbers do not keep NaN bits: a NaN result compares as "nan"
+const fromJs = (t, v) => {
+  if (v === undefined) return '';
+  if (t === 0x7f) return (v >>> 0).toString(16).padStart(16, '0');
+  if (t === 0x7e) return hex(v);
+  if (Number.isNaN(v)) return 'nan';
+  if (t === 0x7d) { f32[0] = v; return u32[0].toString(16).padStart(16, '0'); }
+  f64[0] = v; return u64[0].toString(16).padStart(16, '0');
+};
+parentPort.on('message', ({ bytes, calls }) => {
   const out = { globals: {} };
   let mod, inst;
   try { mod = new WebAssembly.Module(bytes); } catch (e) { out.invalid = String(e.message); parentPort.postMessage(out); return; }
@@ -106,6 +131,15 @@ parentPort.on('message', (bytes) => {
   try {
     if (typeof ex.memhash === 'function') out.memhash = hex(ex.memhash());
     for (const d of names) if (d.kind === 'function' && /^gbits/.test(d.name)) out.globals['g' + d.name.slice(5)] = hex(ex[d.name]());
+    if (calls.length) {
+      out.calls = [];
+      for (const c of calls) {
+        ex.refuel();
+        try { out.calls.push({ value: fromJs(c.result, ex[c.name](...c.args.map((a, k) => toJs(c.params[k], a)))) }); }
+        catch (e) { out.calls.push({ trap: '', text: String(e && e.message) }); }
+      }
+      out.memhashAfter = hex(ex.memhash());
+    }
   } catch (e) { out.instantiate = 'after run: ' + String(e && e.message); }
   parentPort.postMessage(out);
 });
@@ -115,7 +149,7 @@ parentPort.on('message', (bytes) => {
 export class V8Runner {
   private worker: Worker | null = null;
 
-  async run(bytes: Uint8Array, timeoutMs: number): Promise<Outcome> {
+  async run(bytes: Uint8Array, calls: HostCall[], timeoutMs: number): Promise<Outcome> {
     if (!this.worker) {
       this.worker = new Worker(WORKER, { eval: true });
       this.worker.unref();
@@ -129,7 +163,7 @@ export class V8Runner {
         resolve(o);
       };
       const onMessage = (o: Outcome): void => {
-        if (o.run && 'trap' in o.run) o.run.trap = v8TrapKind(o.run.text);
+        for (const r of [o.run, ...(o.calls ?? [])]) if (r && 'trap' in r) r.trap = v8TrapKind(r.text);
         done(o);
       };
       const onError = (e: Error): void => {
@@ -143,7 +177,7 @@ export class V8Runner {
       }, timeoutMs);
       worker.on('message', onMessage);
       worker.on('error', onError);
-      worker.postMessage(bytes);
+      worker.postMessage({ bytes, calls });
     });
   }
 
@@ -176,7 +210,7 @@ export class WagcRunner {
 
   constructor(private loader = loaderPath('x86-64')) {}
 
-  async run(bytes: Uint8Array, timeoutMs: number): Promise<Outcome> {
+  async run(bytes: Uint8Array, calls: HostCall[], timeoutMs: number): Promise<Outcome> {
     const out: Outcome = { globals: {} };
     let image: Uint8Array;
     let names: ReturnType<typeof exportNames>;
@@ -220,6 +254,18 @@ export class WagcRunner {
         const v = await answer(`get ${hexName(g)}`);
         out.globals[g] = 'value' in v ? v.value : JSON.stringify(v);
       }
+      if (calls.length) {
+        out.calls = [];
+        for (const c of calls) {
+          await answer(`invoke ${hexName('refuel')}`);
+          const r = await answer(`invoke ${hexName(c.name)} ${c.args.join(' ')}`);
+          if ('value' in r && r.value && isNaNBits(c.result, r.value)) r.value = 'nan';
+          out.calls.push(r);
+          if ('crash' in r || 'timeout' in r) return out;
+        }
+        const h = await answer(`invoke ${hexName('memhash')}`);
+        out.memhashAfter = 'value' in h ? h.value : JSON.stringify(h);
+      }
       return out;
     } finally {
       proc.kill();
@@ -234,6 +280,51 @@ export class WagcRunner {
   close(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function isNaNBits(t: number | null, h: string): boolean {
+  const v = BigInt('0x' + h);
+  if (t === 0x7d) return (v & 0x7f800000n) === 0x7f800000n && (v & 0x7fffffn) !== 0n;
+  if (t === 0x7c) return (v & 0x7ff0000000000000n) === 0x7ff0000000000000n && (v & 0xfffffffffffffn) !== 0n;
+  return false;
+}
+
+const CALL_INTS = [0n, 1n, 2n, 7n, 0x7fn, 0x80n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n,
+  0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0xfffffffffffffffen];
+const CALL_F32 = [0x0, 0x80000000, 0x3f800000, 0xbfc00000, 0x7f800000, 0xff800000, 0x1, 0x7f7fffff, 0x4f000000, 0xcf000001];
+const CALL_F64 = [0x0n, 0x8000000000000000n, 0x3ff0000000000000n, 0xbff8000000000000n, 0x7ff0000000000000n,
+  0xfff0000000000000n, 0x1n, 0x7fefffffffffffffn, 0x41e0000000000000n, 0xc3e0000000000001n];
+
+/**
+ * Calls of every export f<k> with arguments drawn from the module's bytes (so both sides and
+ * every replay get the same ones). Float arguments are never NaN: a JS number cannot carry
+ * NaN bits into V8.
+ */
+export function hostCalls(bytes: Uint8Array): HostCall[] {
+  const m = decodeModule(bytes);
+  if (!m.exports.some((e) => e.kind === 'func' && e.name === 'refuel')) return [];
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const next = (n: number): number => {
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+    h = (h + 0x9e3779b9) >>> 0;
+    return h % n;
+  };
+  const calls: HostCall[] = [];
+  for (const e of m.exports) {
+    if (e.kind !== 'func' || !/^f\d+$/.test(e.name)) continue;
+    const t = m.types[m.functions[e.index - m.importedFuncs]];
+    const params = Array.from(t.params);
+    const args = params.map((p) => {
+      let v: bigint;
+      if (p === 0x7d) v = BigInt(CALL_F32[next(CALL_F32.length)]);
+      else if (p === 0x7c) v = CALL_F64[next(CALL_F64.length)];
+      else v = CALL_INTS[next(CALL_INTS.length)] & (p === 0x7f ? 0xffffffffn : 0xffffffffffffffffn);
+      return v.toString(16);
+    });
+    calls.push({ name: e.name, params, result: t.results.length ? t.results[0] : null, args });
+  }
+  return calls;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,16 +350,25 @@ export function compareOutcomes(v8: Outcome, wagc: Outcome): string[] {
     if (!agree) d.push(`instantiate: V8 ${v8.instantiate ?? 'ok'}, wagc ${wagc.instantiate ?? 'ok'}`);
     return d;
   }
-  const a = describeRun(v8.run), b = describeRun(wagc.run);
-  const r = v8.run, s = wagc.run;
-  const bothTrap = r && s && 'trap' in r && 'trap' in s;
-  if (bothTrap ? !(WAGC_TRAPS[s.id ?? 0]?.[1] ?? []).includes(r.trap) : a !== b) d.push(`run: V8 ${a}, wagc ${b}`);
+  const differ = (r: RunResult | undefined, s: RunResult | undefined): boolean =>
+    r && s && 'trap' in r && 'trap' in s ? !(WAGC_TRAPS[s.id ?? 0]?.[1] ?? []).includes(r.trap) : describeRun(r) !== describeRun(s);
+  if (differ(v8.run, wagc.run)) d.push(`run: V8 ${describeRun(v8.run)}, wagc ${describeRun(wagc.run)}`);
   // stack depths differ between engines: after exhaustion their states need not agree
   if (v8.run && 'trap' in v8.run && v8.run.trap === 'call stack exhausted') return d;
   if (v8.memhash !== wagc.memhash) d.push(`memhash: V8 ${v8.memhash}, wagc ${wagc.memhash}`);
   for (const g of new Set([...Object.keys(v8.globals), ...Object.keys(wagc.globals)])) {
     if (v8.globals[g] !== wagc.globals[g]) d.push(`global ${g}: V8 ${v8.globals[g]}, wagc ${wagc.globals[g]}`);
   }
+  const calls = Math.max(v8.calls?.length ?? 0, wagc.calls?.length ?? 0);
+  for (let k = 0; k < calls; k++) {
+    const r = v8.calls?.[k], s = wagc.calls?.[k];
+    if (differ(r, s)) {
+      d.push(`host call ${k}: V8 ${describeRun(r)}, wagc ${describeRun(s)}`);
+      return d;
+    }
+    if (r && 'trap' in r && r.trap === 'call stack exhausted') return d;
+  }
+  if (v8.memhashAfter !== wagc.memhashAfter) d.push(`memhash after host calls: V8 ${v8.memhashAfter}, wagc ${wagc.memhashAfter}`);
   return d;
 }
 
@@ -282,7 +382,13 @@ export interface DiffOptions {
 export async function diffModule(bytes: Uint8Array, opts: DiffOptions): Promise<Verdict> {
   const timeoutMs = opts.timeoutMs ?? 10000;
   // V8 runs in its worker while this thread compiles for wagc
-  const [v8, wagc] = await Promise.all([opts.v8.run(bytes, timeoutMs), opts.wagc.run(bytes, 2 * timeoutMs)]);
+  let calls: HostCall[] = [];
+  try {
+    calls = hostCalls(bytes);
+  } catch {
+    // malformed: V8 and wagc report it
+  }
+  const [v8, wagc] = await Promise.all([opts.v8.run(bytes, calls, timeoutMs), opts.wagc.run(bytes, calls, 2 * timeoutMs)]);
   if (v8.invalid) return { v8, wagc, differences: [], skipped: `invalid: ${v8.invalid}` };
   if (v8.run && 'timeout' in v8.run) return { v8, wagc, differences: [], skipped: 'V8 timed out' };
   return { v8, wagc, differences: compareOutcomes(v8, wagc) };

@@ -19,8 +19,9 @@
  *
  * Exports: `run` () → i64 (calls the functions and mixes their results into the global `acc`,
  * returned at the end), `memhash` () → i64 (a 64-bit FNV-style hash over memory.size pages),
- * `mem`, and for every mutable global k the global `g<k>` and a getter `gbits<k>` () → i64 that
- * returns its bits (zero-extended for i32/f32) so that a JS caller sees float bits exactly.
+ * `mem`, for every mutable global k the global `g<k>` and a getter `gbits<k>` () → i64 that
+ * returns its bits (zero-extended for i32/f32) so that a JS caller sees float bits exactly, and
+ * every generated function as `f<k>` with `refuel` () → () to call before it from the host.
  */
 import { Bytes } from './bytes';
 import { Rng, weighted } from './rng';
@@ -257,6 +258,10 @@ export function generate(opts: GenOptions): Generated {
     bodies.push(start.finish());
   }
   if (deep !== null) bodies.push(deepBody(deep, rng.int(40)));
+  const startIndex = hasStart ? nFuncs + 2 + exported.length : -1;
+  // refuel () → (): the host calls it before calling an exported f<k> itself
+  const refuel = bodies.length;
+  bodies.push(new Bytes().uleb(0).u8(0x41).sleb(FUEL_PER_CALL).u8(0x24, FUEL, 0x0b));
 
   // sections
   const mod = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
@@ -273,6 +278,7 @@ export function generate(opts: GenOptions): Generated {
   for (let k = 0; k < exported.length; k++) funcSec.uleb(runType);
   if (hasStart) funcSec.uleb(startType);
   if (deep !== null) funcSec.uleb(deepType);
+  funcSec.uleb(startType);
   mod.section(3, funcSec);
   const tableMax = rng.chance(0.5) ? tableSize + rng.int(3) : null;
   mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
@@ -285,10 +291,12 @@ export function generate(opts: GenOptions): Generated {
   mod.section(6, globalSec);
   const exportList: [string, number, number][] = [['run', 0, nFuncs], ['memhash', 0, nFuncs + 1], ['mem', 2, 0]];
   exported.forEach((k, j) => exportList.push([`g${k}`, 3, k], [`gbits${k}`, 0, nFuncs + 2 + j]));
+  exportList.push(['refuel', 0, refuel]);
+  for (let f = 0; f < nFuncs; f++) exportList.push([`f${f}`, 0, f]);
   const exportSec = new Bytes().uleb(exportList.length);
   for (const [name, kind, index] of exportList) exportSec.name(name).u8(kind).uleb(index);
   mod.section(7, exportSec);
-  if (hasStart) mod.section(8, new Bytes().uleb(bodies.length - 1 - (deep !== null ? 1 : 0)));
+  if (hasStart) mod.section(8, new Bytes().uleb(startIndex));
   // element segments: the runs of non-null table entries
   const segments: [number, number[]][] = [];
   for (let k = 0; k < tableSize; k++) {
