@@ -85,6 +85,7 @@ describe('alu', () => {
     }
     run('addSubReg', cases);
     expect(() => a.addSubReg(new CodeBuffer(4), a.AddSub.ADD, 4, 0, 0, 0, 0, 32)).toThrow(/out of range/);
+    expect(() => a.addSubReg(new CodeBuffer(4), a.AddSub.ADD, 8, 0, 0, 0, a.Shift.ROR, 1)).toThrow(/out of range/);
   });
 
   test('addSubExt', () => {

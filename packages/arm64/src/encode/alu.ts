@@ -16,6 +16,7 @@ export const enum Logic {
  */
 export function addSubReg(b: CodeBuffer, op: AddSub, w: number, rd: number, rn: number, rm: number, shift: Shift = 0, amount = 0): void {
   if (amount < 0 || amount >= w * 8) badOperand('shift amount', amount);
+  if (shift === 3) badOperand('add/sub shift (ROR)', shift);
   b.emit32(0x0b000000 | op | sf(w) | (shift << 22) | (rm << 16) | (amount << 10) | (rn << 5) | rd);
 }
 
