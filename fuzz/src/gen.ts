@@ -181,6 +181,8 @@ interface ModuleInfo {
   constBias: number;
   /** Post-1.0 features in use (GenOptions.mvp). */
   extended: boolean;
+  /** Rare shapes that outgrow the compiler's initial arrays: deep nesting, tall stacks. */
+  stress: boolean;
   skip: ReadonlySet<string>;
   nodes: GenNode[];
   limits: { exprDepth: number; nest: number; stmts: number };
@@ -225,7 +227,7 @@ export function generate(opts: GenOptions): Generated {
 
   const m: ModuleInfo = {
     types, funcTypes, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
-    extended: rng.chance(0.4) && !opts.mvp, skip: opts.skip ?? new Set(), nodes: [],
+    extended: rng.chance(0.4) && !opts.mvp, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
       nest: Math.min(4, 1 + Math.floor(size / 6)),
@@ -603,6 +605,7 @@ class FuncGen {
       deep && branchable ? 0.5 : 0, // 16 br_if
       deep ? 0.25 : 0, // 17 polymorphic: br, br_table, return, unreachable
       deep ? 0.4 : 0, // 18 wide: many values live at once (register pressure, spills)
+      deep && this.m.stress ? 0.3 : 0, // 19 tower of blocks / a very tall operand stack
     ];
     switch (weighted(rng, w)) {
       case 0: return this.constant(t);
@@ -692,6 +695,36 @@ class FuncGen {
       }
       case 17:
         return this.polymorphic(depth);
+      case 19: {
+        if (rng.chance(0.5)) {
+          const n = rng.range(1000, 1600);
+          for (let k = 0; k < n; k++) this.constant(t);
+          for (let k = 1; k < n; k++) c.u8(rng.pick(BINARY[t].filter((op) => !DIVISION.has(op) && op !== 0x98 && op !== 0xa6)));
+          return;
+        }
+        // block (t) nested n deep; the innermost branches out to any of them
+        const n = rng.range(40, 300);
+        for (let k = 0; k < n; k++) {
+          c.u8(0x02, t);
+          this.labels.push({ type: t });
+        }
+        this.expr(t, 1);
+        const targets = this.labels.map((l, k) => k).filter((k) => this.labels[k].type === t);
+        if (rng.chance(0.5)) {
+          this.expr(I32, 1);
+          c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
+        } else {
+          this.expr(I32, 1);
+          const m = rng.range(1, 600);
+          c.u8(0x0e).uleb(m);
+          for (let k = 0; k <= m; k++) c.uleb(this.nest() - rng.pick(targets));
+        }
+        for (let k = 0; k < n; k++) {
+          this.labels.pop();
+          c.u8(0x0b);
+        }
+        return;
+      }
       default: {
         // v1 … vn pushed, then folded from the top: all n live together
         const n = rng.range(4, 20);
