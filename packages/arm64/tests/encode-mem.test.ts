@@ -1,6 +1,7 @@
 /**
  * Branches (PC-relative forms at both ends of their ranges, patchBranch) and loads/stores (every
- * width and sign extension in every addressing form) against capstone; see encode.test.ts.
+ * width and sign extension in every addressing form) against capstone, and the fits* predicates
+ * against what the encoders accept; see encode.test.ts.
  */
 import { CodeBuffer } from '@wagc/frontend';
 import * as a from '../src/encode';
@@ -274,5 +275,54 @@ describe('memory', () => {
     }
     run('ldrLiteral', cases);
     expect(() => a.ldrLiteral(new CodeBuffer(4), a.LiteralOp.X, 0, 2)).toThrow(/out of range/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// the predicates say exactly what the encoders accept
+
+describe('predicates agree with the encoders', () => {
+  const accepts = (emit: (b: CodeBuffer) => void): boolean => {
+    try {
+      emit(new CodeBuffer(8));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** Offsets around every boundary the forms have, plus random ones. */
+  function offsets(): number[] {
+    const out: number[] = [];
+    for (const edge of [0, 255, 256, 4095, 0x1000, 0x7ff8, 0x8000, 32760, 0xfff000, 2 ** 20, 2 ** 27, 504, 512, 252, 256]) {
+      for (const d of [-8, -4, -2, -1, 0, 1, 2, 4, 8]) out.push(edge + d, -edge + d);
+    }
+    for (let k = 0; k < 3000; k++) out.push(randInt(2 ** 22) - 2 ** 21, randInt(0x2000) - 0x1000, randInt(600) - 300);
+    return out;
+  }
+
+  test('fitsLdst*, fitsPair, fitsAddSubImm, fitsB*, fitsAdr', () => {
+    const offs = offsets();
+    const bad: string[] = [];
+    const check = (name: string, fits: boolean, ok: boolean): void => {
+      if (fits !== ok) bad.push(`${name}: predicate ${fits}, encoder ${ok}`);
+    };
+    for (const off of offs) {
+      for (const op of [a.MemOp.LDRB, a.MemOp.LDRH, a.MemOp.LDR_W, a.MemOp.LDR_X, a.MemOp.STR_D]) {
+        check(`ldstImm ${op} ${off}`, a.fitsLdstImm(op, off), accepts((b) => a.ldstImm(b, op, 0, 1, off)));
+        check(`ldst ${op} ${off}`, a.fitsLdst(op, off), accepts((b) => a.ldst(b, op, 0, 1, off)));
+      }
+      check(`ldstUnscaled ${off}`, a.fitsLdstUnscaled(off), accepts((b) => a.ldstUnscaled(b, a.MemOp.LDR_X, 0, 1, off)));
+      for (const op of [a.PairOp.W, a.PairOp.X, a.PairOp.S, a.PairOp.D]) {
+        check(`ldp ${op} ${off}`, a.fitsPair(op, off), accepts((b) => a.ldp(b, op, 0, 1, 2, off)));
+      }
+      check(`addSubImm ${off}`, a.fitsAddSubImm(off), accepts((b) => a.addSubImm(b, a.AddSub.ADD, 8, 0, 1, off)));
+      check(`b ${off}`, a.fitsB26(off), accepts((b) => a.branch(b, off)));
+      check(`b.cond ${off}`, a.fitsB19(off), accepts((b) => a.branchCond(b, a.Cond.EQ, off)));
+      check(`cbz ${off}`, a.fitsB19(off), accepts((b) => a.cbz(b, 8, 0, off)));
+      check(`ldr literal ${off}`, a.fitsB19(off), accepts((b) => a.ldrLiteral(b, a.LiteralOp.X, 0, off)));
+      check(`tbz ${off}`, a.fitsB14(off), accepts((b) => a.tbz(b, 0, 3, off)));
+      check(`adr ${off}`, a.fitsAdr(off), accepts((b) => a.adr(b, 0, off)));
+    }
+    expect(bad.slice(0, 10)).toEqual([]);
   });
 });
