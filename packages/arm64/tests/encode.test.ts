@@ -25,10 +25,16 @@ import { CodeBuffer } from '@wagc/frontend';
 import * as a from '../src/encode';
 import { a as flat } from '../src/encode/flat';
 import {
-  REGS, WIDTHS, COND, zr, sp, X, imm, randInt, type Case, run, useCapstone, triples, pairs, EXTEND, shiftText, movWideText, IMM16, bitfieldText, condSelectText,
+  REGS, WIDTHS, COND, zr, sp, X, imm, rand, randInt, halves, type Case, run, useCapstone, triples, pairs, EXTEND, shiftText, movWideText, IMM16, bitfieldText, condSelectText,
 } from './capstone';
 
 useCapstone();
+
+function codeWith(emit: (b: CodeBuffer) => void): CodeBuffer {
+  const b = new CodeBuffer(32);
+  emit(b);
+  return b;
+}
 
 // ---------------------------------------------------------------------------------------------
 // coverage: a new encoder needs cases here
@@ -36,7 +42,7 @@ useCapstone();
 const COVERED = [
   'invertCond', 'sf', 'fitsSigned', 'fitsUnsigned', 'badOperand',
   'addSubReg', 'addSubExt', 'fitsAddSubImm', 'addSubImm', 'logicReg', 'logicImm', 'encodeBitmask',
-  'movWide', 'movz', 'movn', 'movk', 'movRR', 'movSP', 'movConst', 'movConstCount',
+  'movWide', 'movz', 'movn', 'movk', 'movRR', 'movSP', 'movConst', 'movConstCount', 'movConstPatchable', 'patchMovConst',
   'madd', 'msub', 'mul', 'smulh', 'umulh', 'sdiv', 'udiv',
   'shiftReg', 'bitfield', 'lslImm', 'lsrImm', 'asrImm', 'extr', 'rorImm', 'ubfx', 'sbfx', 'bfi', 'bfxil',
   'sxtb', 'sxth', 'sxtw', 'uxtb', 'uxth',
@@ -177,6 +183,36 @@ describe('move', () => {
     expect(() => a.movz(b, 4, 0, 1, 32)).toThrow(/out of range/);
     expect(() => a.movz(b, 8, 0, 1, 8)).toThrow(/out of range/);
     expect(() => a.movk(b, 8, 0, 0x10000, 0)).toThrow(/out of range/);
+  });
+
+  test('movConstPatchable / patchMovConst', () => {
+    const cases: Case[] = [];
+    for (const w of WIDTHS) for (let n = 1; n <= w / 2; n++) for (const r of [0, 7, 30, 31]) {
+      const lo = rand() | 0, hi = rand() | 0;
+      const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      const keep = v & ((1n << BigInt(16 * n)) - 1n);
+      const [klo, khi] = halves(keep);
+      const parts = [];
+      for (let k = 0; k < n; k++) {
+        const h = Number((keep >> BigInt(16 * k)) & 0xffffn);
+        parts.push(k === 0 ? movWideText(a.MovWide.MOVZ, w, r, h, 0) : movWideText(a.MovWide.MOVK, w, r, h, 16 * k));
+      }
+      cases.push({
+        emit: (b) => {
+          const at = a.movConstPatchable(b, w, r, n);
+          a.patchMovConst(b, at, 0x1234, 0); // patched twice: the second write wins
+          a.patchMovConst(b, at, klo, khi);
+        },
+        text: parts.join(' ; '),
+      });
+      if (n < w / 2) expect(() => a.patchMovConst(codeWith((b) => a.movConstPatchable(b, w, r, n)), 0, lo | 1, hi | 1)).toThrow(/wider than its sequence/);
+    }
+    run('movConstPatchable', cases);
+    expect(() => a.patchMovConst(codeWith((b) => a.nop(b)), 0, 1, 0)).toThrow(/no movz/);
+    expect(() => a.movConstPatchable(new CodeBuffer(16), 4, 0, 3)).toThrow(/out of range/);
+    // a MOVK to another register ends the sequence
+    const b = codeWith((bb) => { a.movz(bb, 8, 1, 0); a.movk(bb, 8, 2, 0, 16); });
+    expect(() => a.patchMovConst(b, 0, 0x10000, 0)).toThrow(/wider/);
   });
 
   test('movRR / movSP', () => {

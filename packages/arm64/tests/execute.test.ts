@@ -183,6 +183,16 @@ maybe('integer encoders compute what the ARM ARM says (qemu-aarch64)', () => {
     a.movConst(b, w, r, lo, hi);
     p.result(r, v, `movConst w${w} 0x${v.toString(16)}`);
   }
+  // constants patched in after the fact
+  for (let k = 0; k < 64; k++) {
+    const w = k % 2 ? 8 : 4;
+    const v = ux(randBits(), w * 8);
+    const [lo, hi] = halves(v);
+    p.set(5, -1n);
+    const at = a.movConstPatchable(b, w, 5, w / 2);
+    a.patchMovConst(b, at, lo, hi);
+    p.result(5, v, `patchMovConst w${w} 0x${v.toString(16)}`);
+  }
   // every logical immediate, through ORR from zr
   for (const w of [4, 8]) {
     for (const [v, enc] of BITMASKS[w]) {

@@ -146,3 +146,37 @@ export function movConst(b: CodeBuffer, w: number, rd: number, lo: number, hi: n
   }
   if (first) movWide(b, planKind === PLAN_MOVZ ? MovWide.MOVZ : MovWide.MOVN, w, rd, 0, 0);
 }
+
+/**
+ * A constant filled in later (an address or offset known only after layout): MOVZ then MOVKs
+ * for `halfwords` halfwords (1–4; at most 2 for w = 4), all zero. Returns the offset of the first
+ * word for patchMovConst. Fixed length, unlike movConst, so the code around it need not move.
+ */
+export function movConstPatchable(b: CodeBuffer, w: number, rd: number, halfwords: number): number {
+  if (halfwords < 1 || halfwords > w / 2) badOperand('halfwords', halfwords);
+  const at = b.pos;
+  movz(b, w, rd, 0, 0);
+  for (let k = 1; k < halfwords; k++) movk(b, w, rd, 0, k << 4);
+  return at;
+}
+
+/**
+ * Writes (lo, hi) into the MOVZ/MOVK sequence movConstPatchable emitted at `at`. Throws when the
+ * words there are not such a sequence, or the value needs more halfwords than it has.
+ */
+export function patchMovConst(b: CodeBuffer, at: number, lo: number, hi: number): void {
+  const first = b.read32(at);
+  if ((first & 0x7f800000) !== 0x52800000 || (first & 0x00600000) !== 0) throw new Error(`arm64: no movz at ${at}`);
+  const rd = first & 31, high = first & 0x80000000;
+  let k = 1;
+  while (k < (high ? 4 : 2) && b.pos >= at + 4 * k + 4) {
+    const word = b.read32(at + 4 * k);
+    if ((word & 0xffe0001f) !== ((0x72800000 | high | (k << 21) | rd) | 0)) break;
+    k++;
+  }
+  for (let j = k; j < 4; j++) if (halfword(lo, hi, j) !== 0 && (high || j < 2)) badOperand('constant wider than its sequence', j);
+  for (let j = 0; j < k; j++) {
+    const word = b.read32(at + 4 * j);
+    b.patch32(at + 4 * j, (word & ~(0xffff << 5)) | (halfword(lo, hi, j) << 5));
+  }
+}
