@@ -21,6 +21,7 @@ import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { decodeModule } from '@wagc/frontend';
 import { compileProgram } from '@wagc/linker';
+import { spectestModule } from '@wagc/abi';
 import { loaderPath } from '@wagc/loader-c';
 import { LoaderProcess } from '../../conformance/dist/loader';
 
@@ -121,7 +122,15 @@ parentPort.on('message', ({ bytes, calls }) => {
   const out = { globals: {} };
   let mod, inst;
   try { mod = new WebAssembly.Module(bytes); } catch (e) { out.invalid = String(e.message); parentPort.postMessage(out); return; }
-  try { inst = new WebAssembly.Instance(mod, {}); } catch (e) { out.instantiate = String(e.message); parentPort.postMessage(out); return; }
+  // packages/abi/spectest.wat, as the spec interpreter defines it
+  const spectest = {
+    print() {}, print_i32() {}, print_i64() {}, print_f32() {}, print_f64() {}, print_i32_f32() {}, print_f64_f64() {},
+    global_i32: new WebAssembly.Global({ value: 'i32' }, 666), global_i64: new WebAssembly.Global({ value: 'i64' }, 666n),
+    global_f32: new WebAssembly.Global({ value: 'f32' }, 666.6), global_f64: new WebAssembly.Global({ value: 'f64' }, 666.6),
+    table: new WebAssembly.Table({ initial: 10, maximum: 20, element: 'anyfunc' }),
+    memory: new WebAssembly.Memory({ initial: 1, maximum: 2 }),
+  };
+  try { inst = new WebAssembly.Instance(mod, { spectest }); } catch (e) { out.instantiate = String(e.message); parentPort.postMessage(out); return; }
   const ex = inst.exports;
   const names = WebAssembly.Module.exports(mod);
   if (typeof ex.run === 'function') {
@@ -215,7 +224,8 @@ export class WagcRunner {
     let image: Uint8Array;
     let names: ReturnType<typeof exportNames>;
     try {
-      image = compileProgram({ modules: [{ name: 'main', bytes }], arch: 'x86-64' });
+      const spectest = decodeModule(bytes).imports.length ? [{ name: 'spectest', bytes: spectestModule() }] : [];
+      image = compileProgram({ modules: [...spectest, { name: 'main', bytes }], arch: 'x86-64' });
       names = exportNames(bytes);
     } catch (e) {
       out.compileError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

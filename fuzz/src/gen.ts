@@ -163,15 +163,25 @@ const F64_SPECIAL = [0x0n, 0x8000000000000000n, 0x3ff0000000000000n, 0xbff000000
 // ---------------------------------------------------------------------------------------------
 // the module
 
-/** Global indices the generated code relies on. */
-const FUEL = 0, ACC = 1;
+/** What a module may import from the spec testsuite's `spectest` module (packages/abi/spectest.wat). */
+const SPECTEST_FUNCS: [string, ValType[]][] = [
+  ['print', []], ['print_i32', [0x7f]], ['print_i64', [0x7e]], ['print_f32', [0x7d]], ['print_f64', [0x7c]],
+  ['print_i32_f32', [0x7f, 0x7d]], ['print_f64_f64', [0x7c, 0x7c]],
+];
+const SPECTEST_GLOBALS: [string, ValType][] = [['global_i32', 0x7f], ['global_i64', 0x7e], ['global_f32', 0x7d], ['global_f64', 0x7c]];
 const FUEL_PER_CALL = 40;
 const MIX = 0x100000001b3n; // FNV-1a 64-bit prime
 const FNV_OFFSET = 0xcbf29ce484222325n;
 
 interface ModuleInfo {
   types: FuncType[];
-  funcTypes: number[]; // generated functions' type indices
+  /** Type index of every function in the index space: imports, then the generated functions. */
+  funcTypes: number[];
+  /** Index of the first generated function (= imported functions). */
+  firstDefined: number;
+  /** Global indices of `fuel` and `acc` (after the imported globals). */
+  fuel: number;
+  acc: number;
   globals: Global[];
   table: (number | null)[];
   memPages: number;
@@ -207,11 +217,27 @@ export function generate(opts: GenOptions): Generated {
   const startType = types.length;
   types.push({ params: [], result: null });
 
-  const nFuncs = rng.range(1, 1 + Math.min(8, Math.ceil(size / 3)));
-  const funcTypes = Array.from({ length: nFuncs }, () => rng.int(poolSize));
+  // imports from spectest (a quarter of the modules): functions, immutable globals, and the
+  // memory or table instead of defining them
+  const imports = rng.chance(0.25);
+  const importedFuncs = imports ? SPECTEST_FUNCS.filter(() => rng.chance(0.3)) : [];
+  const importedGlobals = imports ? SPECTEST_GLOBALS.filter(() => rng.chance(0.4)) : [];
+  const importMemory = imports && rng.chance(0.5);
+  const importTable = imports && rng.chance(0.5);
+  const importTypes = importedFuncs.map(([, params]) => {
+    types.push({ params, result: null });
+    return types.length - 1;
+  });
+  const nImp = importedFuncs.length;
 
-  const globals: Global[] = [{ type: I32, mutable: true }, { type: I64, mutable: true }];
-  const globalInit: (number | bigint)[] = [0, 0n];
+  const nFuncs = rng.range(1, 1 + Math.min(8, Math.ceil(size / 3)));
+  const funcTypes = [...importTypes, ...Array.from({ length: nFuncs }, () => rng.int(poolSize))];
+
+  const globals: Global[] = importedGlobals.map(([, type]) => ({ type, mutable: false }));
+  const fuel = globals.length, acc = fuel + 1;
+  globals.push({ type: I32, mutable: true }, { type: I64, mutable: true });
+  const globalInit: (number | bigint)[] = [...globals.map(() => 0), 0, 0n].slice(0, globals.length);
+  globalInit[acc] = 0n;
   const nGlobals = rng.range(2, 7);
   for (let k = 0; k < nGlobals; k++) {
     const type = rng.pick(VALTYPES);
@@ -219,14 +245,16 @@ export function generate(opts: GenOptions): Generated {
     globalInit.push(constValue(rng, type));
   }
 
-  const memPages = rng.chance(0.05) ? 0 : rng.range(1, 2);
-  const memMax = memPages + rng.int(3);
-  const tableSize = nFuncs + rng.int(4);
-  const table = Array.from({ length: tableSize }, () => (rng.chance(0.8) ? rng.int(nFuncs) : null));
+  let memPages = rng.chance(0.05) ? 0 : rng.range(1, 2);
+  let memMax = memPages + rng.int(3);
+  if (importMemory) [memPages, memMax] = [1, 2];
+  const tableSize = importTable ? 10 : nFuncs + rng.int(4);
+  const table = Array.from({ length: tableSize }, () =>
+    (rng.chance(0.8) ? (nImp && rng.chance(0.15) ? rng.int(nImp) : nImp + rng.int(nFuncs)) : null));
   const pTrap = rng.pick([0, 0.003, 0.01, 0.03, 0.08]);
 
   const m: ModuleInfo = {
-    types, funcTypes, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
+    types, funcTypes, firstDefined: nImp, fuel, acc, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
     extended: rng.chance(0.4) && !opts.mvp, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
@@ -237,7 +265,7 @@ export function generate(opts: GenOptions): Generated {
 
   const bodies: Bytes[] = [];
   for (let f = 0; f < nFuncs; f++) {
-    const g = new FuncGen(m, rng.fork(), `f${f}`, types[funcTypes[f]], rng.chance(0.1) ? rng.range(16, 60) : rng.int(5));
+    const g = new FuncGen(m, rng.fork(), `f${f}`, types[funcTypes[nImp + f]], rng.chance(0.1) ? rng.range(16, 60) : rng.int(5));
     g.functionBody(2 + rng.int(2 + size));
     bodies.push(g.finish());
   }
@@ -246,7 +274,7 @@ export function generate(opts: GenOptions): Generated {
   const hasStart = rng.chance(0.3);
   const deepType = types.length;
   types.push({ params: [I64], result: I64 });
-  const deep = rng.chance(0.04) ? nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
+  const deep = rng.chance(0.04) ? nImp + nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
   const run = new FuncGen(m, rng.fork(), 'run', types[runType], 0);
   run.runBody(nFuncs + rng.int(nFuncs + 2), deep);
   bodies.push(run.finish());
@@ -260,10 +288,10 @@ export function generate(opts: GenOptions): Generated {
     bodies.push(start.finish());
   }
   if (deep !== null) bodies.push(deepBody(deep, rng.int(40)));
-  const startIndex = hasStart ? nFuncs + 2 + exported.length : -1;
+  const startIndex = hasStart ? nImp + nFuncs + 2 + exported.length : -1;
   // refuel () → (): the host calls it before calling an exported f<k> itself
-  const refuel = bodies.length;
-  bodies.push(new Bytes().uleb(0).u8(0x41).sleb(FUEL_PER_CALL).u8(0x24, FUEL, 0x0b));
+  const refuel = nImp + bodies.length;
+  bodies.push(new Bytes().uleb(0).u8(0x41).sleb(FUEL_PER_CALL).u8(0x24).uleb(fuel).u8(0x0b));
 
   // sections
   const mod = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
@@ -274,8 +302,16 @@ export function generate(opts: GenOptions): Generated {
     else typeSec.uleb(1).u8(t.result);
   }
   mod.section(1, typeSec);
+  if (imports) {
+    const importSec = new Bytes().uleb(nImp + importedGlobals.length + (importMemory ? 1 : 0) + (importTable ? 1 : 0));
+    importedFuncs.forEach(([name], k) => importSec.name('spectest').name(name).u8(0x00).uleb(importTypes[k]));
+    if (importTable) limits(importSec.name('spectest').name('table').u8(0x01, 0x70), 10, 20);
+    if (importMemory) limits(importSec.name('spectest').name('memory').u8(0x02), 1, 2);
+    for (const [name, type] of importedGlobals) importSec.name('spectest').name(name).u8(0x03, type, 0x00);
+    mod.section(2, importSec);
+  }
   const funcSec = new Bytes().uleb(bodies.length);
-  for (const t of funcTypes) funcSec.uleb(t);
+  for (const t of funcTypes.slice(nImp)) funcSec.uleb(t);
   funcSec.uleb(runType).uleb(runType);
   for (let k = 0; k < exported.length; k++) funcSec.uleb(runType);
   if (hasStart) funcSec.uleb(startType);
@@ -283,18 +319,19 @@ export function generate(opts: GenOptions): Generated {
   funcSec.uleb(startType);
   mod.section(3, funcSec);
   const tableMax = rng.chance(0.5) ? tableSize + rng.int(3) : null;
-  mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
-  mod.section(5, limits(new Bytes().uleb(1), memPages, memMax));
-  const globalSec = new Bytes().uleb(globals.length);
+  if (!importTable) mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
+  if (!importMemory) mod.section(5, limits(new Bytes().uleb(1), memPages, memMax));
+  const globalSec = new Bytes().uleb(globals.length - fuel);
   globals.forEach((g, k) => {
+    if (k < fuel) return; // imported
     globalSec.u8(g.type, g.mutable ? 1 : 0);
     constInstr(globalSec, g.type, globalInit[k]).u8(0x0b);
   });
   mod.section(6, globalSec);
-  const exportList: [string, number, number][] = [['run', 0, nFuncs], ['memhash', 0, nFuncs + 1], ['mem', 2, 0]];
-  exported.forEach((k, j) => exportList.push([`g${k}`, 3, k], [`gbits${k}`, 0, nFuncs + 2 + j]));
+  const exportList: [string, number, number][] = [['run', 0, nImp + nFuncs], ['memhash', 0, nImp + nFuncs + 1], ['mem', 2, 0]];
+  exported.forEach((k, j) => exportList.push([`g${k}`, 3, k], [`gbits${k}`, 0, nImp + nFuncs + 2 + j]));
   exportList.push(['refuel', 0, refuel]);
-  for (let f = 0; f < nFuncs; f++) exportList.push([`f${f}`, 0, f]);
+  for (let f = 0; f < nFuncs; f++) exportList.push([`f${f}`, 0, nImp + f]);
   const exportSec = new Bytes().uleb(exportList.length);
   for (const [name, kind, index] of exportList) exportSec.name(name).u8(kind).uleb(index);
   mod.section(7, exportSec);
@@ -424,21 +461,22 @@ class FuncGen {
     const c = this.code;
     if (fuel) {
       // a function called with no fuel left returns zeros
-      c.u8(0x23, FUEL, 0x45, 0x04, VOID);
+      c.u8(0x23).uleb(this.m.fuel).u8(0x45, 0x04, VOID);
       if (this.type.result !== null) this.zero(this.type.result);
       c.u8(0x0f, 0x0b);
-      c.u8(0x23, FUEL, 0x41, 1, 0x6b, 0x24, FUEL);
+      c.u8(0x23).uleb(this.m.fuel).u8(0x41, 1, 0x6b, 0x24).uleb(this.m.fuel);
     }
     for (let k = 0; k < stmts; k++) this.stmt(this.m.limits.exprDepth);
     if (this.type.result !== null) this.expr(this.type.result, this.m.limits.exprDepth);
   }
 
   runBody(calls: number, deep: number | null): void {
-    const nFuncs = this.m.funcTypes.length;
+    const first = this.m.firstDefined;
+    const nFuncs = this.m.funcTypes.length - first;
     for (let k = 0; k < calls; k++) {
       this.node(() => undefined, () => {
-        this.code.u8(0x41).sleb(FUEL_PER_CALL).u8(0x24, FUEL);
-        const f = k < nFuncs ? k : this.rng.int(nFuncs);
+        this.code.u8(0x41).sleb(FUEL_PER_CALL).u8(0x24).uleb(this.m.fuel);
+        const f = first + (k < nFuncs ? k : this.rng.int(nFuncs));
         let result: ValType | null | undefined;
         if (k >= nFuncs && this.rng.chance(0.3)) result = this.callIndirect(null, 1);
         if (result === undefined) {
@@ -456,7 +494,7 @@ class FuncGen {
       this.code.u8(0x42, 0, 0x10).uleb(deep);
       this.mixAcc();
     }
-    this.code.u8(0x23, ACC);
+    this.code.u8(0x23).uleb(this.m.acc);
   }
 
   // ---- nodes
@@ -516,7 +554,7 @@ class FuncGen {
 
   private globalsOf(t: ValType, mutable: boolean): number[] {
     const r: number[] = [];
-    this.m.globals.forEach((g, k) => g.type === t && (!mutable || (g.mutable && k !== FUEL)) && r.push(k));
+    this.m.globals.forEach((g, k) => g.type === t && (!mutable || (g.mutable && k !== this.m.fuel)) && r.push(k));
     return r;
   }
 
@@ -546,7 +584,7 @@ class FuncGen {
   }
 
   private mixAcc(): void {
-    this.code.u8(0x23, ACC, 0x85, 0x42).sleb(BigInt.asIntN(64, MIX)).u8(0x7e, 0x24, ACC);
+    this.code.u8(0x23).uleb(this.m.acc).u8(0x85, 0x42).sleb(BigInt.asIntN(64, MIX)).u8(0x7e, 0x24).uleb(this.m.acc);
   }
 
   private memarg(a: Access, guarded: boolean): void {
@@ -897,7 +935,7 @@ class FuncGen {
     const c = this.code;
     const rng = this.rng;
     const canNest = depth > 0 && this.nest() < this.m.limits.nest;
-    const mutables = this.m.globals.map((g, k) => k).filter((k) => k !== FUEL && this.m.globals[k].mutable);
+    const mutables = this.m.globals.map((g, k) => k).filter((k) => k !== this.m.fuel && this.m.globals[k].mutable);
     const w = [
       3, // 0 local.set
       mutables.length ? 2 : 0, // 1 global.set
