@@ -222,7 +222,12 @@ export function compare(fc: FunctionCompiler, op: number, i: number): void {
     swapOperands(fc, i);
     cc = swapCond(cc);
   }
-  const ra = fc.regOf(i);
+  // not zr for a constant 0: register 31 is sp as the first operand of cmp #imm
+  let ra = s.reg[i];
+  if (s.loc[i] !== Loc.Reg) {
+    copyToReg(fc, i, SCRATCH2);
+    ra = SCRATCH2;
+  }
   const v = s.loc[j] === Loc.Const ? addSubConst(fc, w, j) : NaN;
   if (v === v) addSubImmSigned(fc, AddSub.SUBS, w, ZR, ra, v);
   else a.addSubReg(b, AddSub.SUBS, w, ZR, ra, intOperand(fc, w, j, SCRATCH));
