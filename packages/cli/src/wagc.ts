@@ -5,7 +5,7 @@ import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
 
-export const ARCHES: readonly Arch[] = ['x86-64'];
+export const ARCHES: readonly Arch[] = ['x86-64', 'arm64'];
 
 /** `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F]`: returns the exit status (0, or 1 on bad input). */
 export function main(argv: string[]): number {
@@ -28,7 +28,8 @@ export function main(argv: string[]): number {
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
   if (args.help) return 0;
-  const cpuFeatures = parseCpuFeatures(args['cpu-features']);
+  // the CPU_FEATURE bits are x86-64's; "native" on another target means none of them
+  const cpuFeatures = args.arch === 'x86-64' || args['cpu-features'] !== 'native' ? parseCpuFeatures(args['cpu-features']) : 0;
   const input = String(args._[0]);
   let bytes: Uint8Array;
   try {

@@ -4,6 +4,7 @@ import {
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
 import { X64Backend, x64Stubs } from '@wagc/x86-64';
+import { A64Backend, a64Stubs } from '@wagc/arm64';
 import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance } from './image/types';
 import { writeImage } from './image';
 
@@ -55,7 +56,8 @@ export function hostArch(): Arch {
 
 function backendFor(arch: Arch, cpuFeatures: number): { backend: Backend; stubs: StubEmitter } {
   if (arch === 'x86-64') return { backend: new X64Backend(cpuFeatures), stubs: x64Stubs };
-  throw new LinkError(`no backend for ${arch} yet (the arm64 backend is issue 4)`);
+  if (cpuFeatures !== 0) throw new LinkError('no optional CPU features are defined for arm64');
+  return { backend: new A64Backend(), stubs: a64Stubs };
 }
 
 type Extern =
