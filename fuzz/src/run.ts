@@ -77,7 +77,11 @@ async function main(): Promise<void> {
 async function campaign(): Promise<Failure[]> {
   console.log(`fuzz: seed ${campaignSeed} (replay with --seed ${campaignSeed}), ${seconds} s, ${jobs} job(s), sizes 1..${maxSize}`);
   const start = Date.now();
-  const deadline = start + seconds * 1000;
+  let deadline = start + seconds * 1000;
+  // ^C or kill: finish the modules in flight and print the summary
+  const stop = (): void => void (deadline = 0);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   let next = 0;
   let modules = 0, agreeing = 0, bytes = 0, compileErrors = 0;
   const skipped = new Map<string, number>();
