@@ -48,6 +48,15 @@ function bitmaskWith(w: number, lo: number, hi: number, k1: number, h1: number, 
   return encodeBitmask(w, lo, hi);
 }
 
+/** Places inside a halfword where a bit differs from the next. */
+function edges(h: number): number {
+  let x = (h ^ (h >>> 1)) & 0x7fff;
+  x -= (x >>> 1) & 0x5555;
+  x = (x & 0x3333) + ((x >>> 2) & 0x3333);
+  x = (x + (x >>> 4)) & 0x0f0f;
+  return (x + (x >>> 8)) & 0x1f;
+}
+
 /** Filler f for a halfword an ORR pattern may get wrong: 0, 0xffff, or the value of halfword f. */
 function filler(lo: number, hi: number, f: number): number {
   return f === -2 ? 0 : f === -1 ? 0xffff : halfword(lo, hi, f);
@@ -87,24 +96,46 @@ function planConst(w: number, lo: number, hi: number): number {
   }
   if (best <= 2) return best;
   // 64-bit with three or four halfwords to write: an ORR pattern right in all but one (then two)
-  // halfwords, fixed by MOVKs. A pattern is one rotated run of ones or a repetition with period
-  // ≤ 32 bits, so each halfword it gets wrong can be taken as 0, 0xffff or a copy of another
-  // halfword (the test checks this against every logical immediate).
+  // halfwords, fixed by MOVKs. A pattern repeats with a period of at most 32 bits, so a halfword
+  // it gets wrong is a copy of its twin in the other 32-bit half; or it is one run of ones,
+  // whose two edges must then lie in the halfwords kept, and a halfword it gets wrong can be
+  // taken as 0, 0xffff or a copy of another. (The test checks the result is the fewest of all
+  // such sequences, against every logical immediate.)
+  const h0 = halfword(lo, hi, 0), h1 = halfword(lo, hi, 1), h2 = halfword(lo, hi, 2), h3 = halfword(lo, hi, 3);
+  const edgesAll = edges(h0) + edges(h1) + edges(h2) + edges(h3);
   for (let k1 = 0; k1 < 4; k1++) {
+    const twin = halfword(lo, hi, k1 ^ 2);
+    let m = bitmaskWith(w, lo, hi, k1, twin, k1, twin);
+    if (m >= 0) return planOrr(m, k1, -1);
+    if (edgesAll - edges(halfword(lo, hi, k1)) > 2) continue;
     for (let f1 = -2; f1 < 4; f1++) {
-      if (f1 === k1) continue;
-      const m = bitmaskWith(w, lo, hi, k1, filler(lo, hi, f1), k1, filler(lo, hi, f1));
+      if (f1 === k1 || f1 === (k1 ^ 2)) continue;
+      m = bitmaskWith(w, lo, hi, k1, filler(lo, hi, f1), k1, filler(lo, hi, f1));
       if (m >= 0) return planOrr(m, k1, -1);
     }
   }
   if (best < 4) return best;
   for (let k1 = 0; k1 < 4; k1++) {
     for (let k2 = k1 + 1; k2 < 4; k2++) {
+      let m: number;
+      if (k2 !== (k1 ^ 2)) {
+        m = bitmaskWith(w, lo, hi, k1, halfword(lo, hi, k1 ^ 2), k2, halfword(lo, hi, k2 ^ 2));
+        if (m >= 0) return planOrr(m, k1, k2);
+      } else if (halfword(lo, hi, k1 ^ 1) === halfword(lo, hi, k1 ^ 3)) {
+        // the replaced pair are twins: one value for both, 0, 0xffff or the kept pair's
+        const kept = halfword(lo, hi, k1 ^ 1);
+        for (let c = 0; c < 3; c++) {
+          const h = c === 0 ? 0 : c === 1 ? 0xffff : kept;
+          m = bitmaskWith(w, lo, hi, k1, h, k2, h);
+          if (m >= 0) return planOrr(m, k1, k2);
+        }
+      }
+      if (edgesAll - edges(halfword(lo, hi, k1)) - edges(halfword(lo, hi, k2)) > 2) continue;
       for (let f1 = -2; f1 < 4; f1++) {
         if (f1 === k1 || f1 === k2) continue;
         for (let f2 = -2; f2 < 4; f2++) {
           if (f2 === k1 || f2 === k2) continue;
-          const m = bitmaskWith(w, lo, hi, k1, filler(lo, hi, f1), k2, filler(lo, hi, f2));
+          m = bitmaskWith(w, lo, hi, k1, filler(lo, hi, f1), k2, filler(lo, hi, f2));
           if (m >= 0) return planOrr(m, k1, k2);
         }
       }
