@@ -158,6 +158,11 @@ export function movConstCount(w: number, lo: number, hi: number): number {
 export function movConst(b: CodeBuffer, w: number, rd: number, lo: number, hi: number): void {
   lo |= 0;
   hi = w === 8 ? hi | 0 : 0;
+  if (hi === 0 && lo >>> 16 === 0) {
+    // the common case, as planConst would choose it
+    b.emit32(0x52800000 | sf(w) | (lo << 5) | rd);
+    return;
+  }
   planConst(w, lo, hi);
   const n = w === 8 ? 4 : 2;
   if (planKind === PLAN_ORR) {
