@@ -285,3 +285,23 @@ describe('image-wide limits', () => {
     }
   });
 });
+
+// --- no work per item that grows with another count ---------------------------------------------
+
+describe('linear time at the limits', () => {
+  test('100,000 imports, 100,000 exports, 200,000 calls and globals naming the last import', () => {
+    const I = LIMITS.imports / 2; // functions and globals
+    const imports = [...Array(I)].map(() => cat(name('m'), name('f'), [0x00, 0x00]))
+      .concat([...Array(I)].map(() => cat(name('m'), name('g'), [0x03, I32, 0x00])));
+    const exports = [...Array(LIMITS.exports)].map((_, k) => cat(name(`e${k}`), [0x00], leb(I + (k % 2))));
+    const N = 200_000;
+    const globals = repeat([I32, 0x00, 0x23, ...leb(I - 1), 0x0b], N);
+    const calls = repeat([0x10, ...leb(I - 1)], N);
+    const bytes = wasmModule(types(), section(2, leb(2 * I), catList(imports)), funcs(2),
+      section(6, leb(N), globals), section(7, leb(LIMITS.exports), catList(exports)), code(body([], calls), body([], [])));
+    const t = Date.now();
+    compile(bytes);
+    // walking the imports for each call and global took over a minute here (5 s now, unloaded)
+    expect(Date.now() - t).toBeLessThan(30000);
+  });
+});

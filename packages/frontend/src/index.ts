@@ -1,6 +1,7 @@
 export * from './module';
 export * from './errors';
 export * from './limits';
+export * from './imports';
 export { CodeBuffer, CodeSizeError } from './codegen/codebuf';
 export * from './runtime/vmctx';
 export * from './codegen/backend';

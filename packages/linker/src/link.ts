@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, DESC, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, validateModule,
+  CompileError, CompileOutput, DESC, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex, validateModule,
   type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -281,10 +281,11 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     }
     // names: the name section, else the export name
     const names = m.names.functions;
+    const exportName = new Map<number, string>(); // the first export of each function
+    for (const e of m.exports) if (e.kind === 'func' && !exportName.has(e.index)) exportName.set(e.index, e.name);
     for (let f = 0; f < m.functions.length; f++) {
       const fi = m.importedFuncs + f;
-      const exp = m.exports.find((e) => e.kind === 'func' && e.index === fi);
-      const base = names.get(fi) ?? exp?.name ?? `func[${fi}]`;
+      const base = names.get(fi) ?? exportName.get(fi) ?? `func[${fi}]`;
       functions[lm.funcLinked[fi]].name = k === mainIndex ? base : `${pm.name}.${base}`;
     }
     linked.push(lm);
@@ -460,44 +461,23 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   };
 }
 
+// imported ones through importIndex: walking the imports per call was quadratic
 function funcTypeOf(m: Module, fi: number): FuncType {
-  if (fi < m.importedFuncs) {
-    let n = 0;
-    for (const imp of m.imports) {
-      if (imp.desc.kind !== 'func') continue;
-      if (n++ === fi) return m.types[imp.desc.typeIndex];
-    }
-  }
+  if (fi < m.importedFuncs) return m.types[importIndex(m).funcTypes[fi]];
   return m.types[m.functions[fi - m.importedFuncs]];
 }
 
 function globalTypeOf(m: Module, gi: number): GlobalType {
-  if (gi < m.importedGlobals) {
-    let n = 0;
-    for (const imp of m.imports) {
-      if (imp.desc.kind !== 'global') continue;
-      if (n++ === gi) return imp.desc.type;
-    }
-  }
+  if (gi < m.importedGlobals) return importIndex(m).globals[gi];
   return m.globals[gi - m.importedGlobals].type;
 }
 
-function importedLimits(m: Module, kind: 'memory', index: number): Limits {
-  let n = 0;
-  for (const imp of m.imports) {
-    if (imp.desc.kind !== kind) continue;
-    if (n++ === index) return imp.desc.limits;
-  }
-  throw new Error('unreachable');
+function importedLimits(m: Module, _kind: 'memory', index: number): Limits {
+  return importIndex(m).memories[index];
 }
 
 function importedTable(m: Module, index: number): { limits: Limits; elemType: number } {
-  let n = 0;
-  for (const imp of m.imports) {
-    if (imp.desc.kind !== 'table') continue;
-    if (n++ === index) return imp.desc.type;
-  }
-  throw new Error('unreachable');
+  return importIndex(m).tables[index];
 }
 
 /** The 64-bit pattern of a constant expression (i32/f32 in the low half). */

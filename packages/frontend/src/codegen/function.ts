@@ -1,6 +1,7 @@
 import type { Module, FuncType, GlobalType } from '../module';
 import { CompileError } from '../errors';
 import { LIMITS, overLimit } from '../limits';
+import { importIndex } from '../imports';
 import { CodeSizeError } from './codebuf';
 import { Reader } from '../decode/reader';
 import { Trap } from '../runtime/vmctx';
@@ -457,9 +458,7 @@ export class FunctionCompiler {
   private tableElemType(index: number): number {
     const m = this.env.module;
     if (index >= m.importedTables) return m.tables[index - m.importedTables].elemType;
-    let k = 0;
-    for (const imp of m.imports) if (imp.desc.kind === 'table' && k++ === index) return imp.desc.type.elemType;
-    return 0;
+    return importIndex(m).tables[index]?.elemType ?? 0;
   }
 
   private ensureLocals(n: number): void {

@@ -1,5 +1,6 @@
 import { CompileError } from '../errors';
 import { LIMITS, overLimit } from '../limits';
+import { importIndex } from '../imports';
 import type { Module, ConstExpr, Limits, GlobalType } from '../module';
 
 function fail(reason: string, section?: string): never {
@@ -11,10 +12,7 @@ function funcCount(m: Module): number {
 }
 
 function globalTypeAt(m: Module, index: number): GlobalType {
-  if (index < m.importedGlobals) {
-    let n = 0;
-    for (const imp of m.imports) if (imp.desc.kind === 'global' && n++ === index) return imp.desc.type;
-  }
+  if (index < m.importedGlobals) return importIndex(m).globals[index];
   return m.globals[index - m.importedGlobals].type;
 }
 
@@ -94,11 +92,8 @@ export function validateModule(m: Module): void {
   if (m.start !== null) {
     if (m.start >= funcCount(m)) fail(`unknown function ${m.start}`, 'start');
     let typeIndex: number;
-    if (m.start < m.importedFuncs) {
-      let n = 0;
-      typeIndex = -1;
-      for (const imp of m.imports) if (imp.desc.kind === 'func' && n++ === m.start) typeIndex = imp.desc.typeIndex;
-    } else typeIndex = m.functions[m.start - m.importedFuncs];
+    if (m.start < m.importedFuncs) typeIndex = importIndex(m).funcTypes[m.start];
+    else typeIndex = m.functions[m.start - m.importedFuncs];
     const t = m.types[typeIndex];
     if (t.params.length || t.results.length) fail('start function', 'start');
   }
@@ -120,7 +115,5 @@ export function validateModule(m: Module): void {
 }
 
 function tableAt(m: Module, index: number): { elemType: number } {
-  let n = 0;
-  for (const imp of m.imports) if (imp.desc.kind === 'table' && n++ === index) return imp.desc.type;
-  return { elemType: 0x70 };
+  return importIndex(m).tables[index] ?? { elemType: 0x70 };
 }
