@@ -82,6 +82,8 @@ class Program {
       writeFileSync(exe, elf(b.finish(), data, RESULTS - LOAD + this.want.length * 8 + 16), { mode: 0o755 });
       const out = execFileSync(QEMU!, [exe], { maxBuffer: 1 << 28 });
       expect(out.length).toBe(this.want.length * 8);
+      // eslint-disable-next-line no-console
+      if (process.env.ENCODE_COUNTS) console.log(`executed results: ${this.want.length} from ${b.pos / 4} instructions`);
       const dv = new DataView(out.buffer, out.byteOffset, out.length);
       const bad: string[] = [];
       this.want.forEach((w, k) => {
