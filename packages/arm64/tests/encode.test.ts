@@ -41,7 +41,7 @@ function codeWith(emit: (b: CodeBuffer) => void): CodeBuffer {
 
 const COVERED = [
   'invertCond', 'sf', 'fitsSigned', 'fitsUnsigned', 'badOperand',
-  'addSubReg', 'addSubExt', 'fitsAddSubImm', 'addSubImm', 'logicReg', 'logicImm', 'encodeBitmask',
+  'addSubReg', 'addSubExt', 'fitsAddSubImm', 'addSubImm', 'patchAddSubImm', 'logicReg', 'logicImm', 'encodeBitmask',
   'movWide', 'movz', 'movn', 'movk', 'movRR', 'movSP', 'movConst', 'movConstCount', 'movConstPatchable', 'patchMovConst',
   'madd', 'msub', 'mul', 'smulh', 'umulh', 'sdiv', 'udiv',
   'shiftReg', 'bitfield', 'lslImm', 'lsrImm', 'asrImm', 'extr', 'rorImm', 'ubfx', 'sbfx', 'bfi', 'bfxil',
@@ -139,6 +139,24 @@ describe('alu', () => {
     }
     run('addSubImm', cases);
     expect(() => a.addSubImm(new CodeBuffer(4), a.AddSub.ADD, 8, 0, 0, 0x1001)).toThrow(/out of range/);
+  });
+
+  test('patchAddSubImm', () => {
+    const cases: Case[] = [];
+    for (const [op, mn] of ADDSUB) for (const w of WIDTHS) {
+      for (const [first, v] of [[0x1000, 0x123000], [0x1000, 0xfff000], [0, 0xfff], [0, 0x123], [0x7000, 0x1000], [5, 0]]) {
+        const d = 3, n = 4;
+        const immText = first > 0xfff ? `${imm(v >>> 12)}, lsl #12` : imm(v);
+        const text = `${mn} ${zr(w, d)}, ${zr(w, n)}, ${immText}`;
+        cases.push({ emit: (b) => { const at = b.pos; a.addSubImm(b, op, w, d, n, first); expect(a.patchAddSubImm(b, at, v)).toBe(true); }, text });
+      }
+    }
+    run('patchAddSubImm', cases);
+    const b = codeWith((bb) => { a.addSubImm(bb, a.AddSub.SUB, 8, 1, 2, 0x1000); a.addSubImm(bb, a.AddSub.SUB, 8, 1, 1, 0); });
+    const before = [b.read32(0), b.read32(4)];
+    expect([a.patchAddSubImm(b, 0, 0x1001), a.patchAddSubImm(b, 0, 0x1000000), a.patchAddSubImm(b, 4, 0x1000), a.patchAddSubImm(b, 4, -1)]).toEqual([false, false, false, false]);
+    expect([b.read32(0), b.read32(4)]).toEqual(before);
+    expect(() => a.patchAddSubImm(codeWith((bb) => a.nop(bb)), 0, 1)).toThrow(/no add\/sub immediate/);
   });
 
   test('logicReg', () => {

@@ -46,6 +46,21 @@ export function addSubImm(b: CodeBuffer, op: AddSub, w: number, rd: number, rn: 
   b.emit32(0x11000000 | op | sf(w) | (shifted << 22) | (imm12 << 10) | (rn << 5) | rd);
 }
 
+/**
+ * Rewrites the immediate of the add/sub-immediate word at `at` (emitted before the value was
+ * known, e.g. a frame size): imm must suit the form already there, a multiple of 4096 up to
+ * 4095·4096 for the shifted form, 0–4095 otherwise. Returns false, leaving the word, when not.
+ */
+export function patchAddSubImm(b: CodeBuffer, at: number, imm: number): boolean {
+  const word = b.read32(at);
+  if ((word & 0x1f800000) !== 0x11000000) throw new Error(`arm64: no add/sub immediate at ${at} (0x${(word >>> 0).toString(16)})`);
+  const shifted = (word & 0x00400000) !== 0;
+  const imm12 = shifted ? imm / 4096 : imm;
+  if (!Number.isInteger(imm12) || imm12 < 0 || imm12 > 0xfff) return false;
+  b.patch32(at, (word & ~(0xfff << 10)) | (imm12 << 10));
+  return true;
+}
+
 /** rd = rn op (rm shift amount); register 31 is zr. */
 export function logicReg(b: CodeBuffer, op: Logic, w: number, rd: number, rn: number, rm: number, shift: Shift = 0, amount = 0): void {
   if (amount < 0 || amount >= w * 8) badOperand('shift amount', amount);
