@@ -33,10 +33,14 @@
         (local.set $ptr (i32.load (local.get $iovs)))
         (local.set $len (i32.load offset=4 (local.get $iovs)))
         (call $check (local.get $ptr) (local.get $len))
-        (local.set $n
-          (if (result i32) (local.get $isWrite)
-            (then (call $write (local.get $fd) (local.get $ptr) (local.get $len)))
-            (else (call $read (local.get $fd) (local.get $ptr) (local.get $len)))))
+        ;; -4 (EINTR): a suspend request interrupted the host call; this loop's check suspends
+        ;; the program, and the call starts again when it resumes
+        (loop $retry
+          (local.set $n
+            (if (result i32) (local.get $isWrite)
+              (then (call $write (local.get $fd) (local.get $ptr) (local.get $len)))
+              (else (call $read (local.get $fd) (local.get $ptr) (local.get $len)))))
+          (br_if $retry (i32.eq (local.get $n) (i32.const -4))))
         (if (i32.lt_s (local.get $n) (i32.const 0))
           (then
             (i32.store (local.get $out) (local.get $total))

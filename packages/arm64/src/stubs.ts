@@ -28,10 +28,8 @@ function align16(b: CodeBuffer): void {
   while (b.pos % 16) a.brk(b, 0);
 }
 
-/** The stubs of docs/ARCHITECTURE.md, at the start of the text section. */
-export function emitStubs(b: CodeBuffer): StubOffsets {
-  const entry = b.pos;
-  // entry(vmctx = x0, args = x1, nargs = x2, code = x3), C ABI: save what generated code clobbers
+/** x19–x30 and d8–d15 on the C stack (entry and resume; entry's epilogue restores them). */
+function saveCalleeSaved(b: CodeBuffer): void {
   a.stp(b, PairOp.X, FP, LR, SP, -96, PairMode.PRE);
   a.stp(b, PairOp.X, 19, 20, SP, 16);
   a.stp(b, PairOp.X, 21, 22, SP, 32);
@@ -42,6 +40,13 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   a.stp(b, PairOp.D, 10, 11, SP, 16);
   a.stp(b, PairOp.D, 12, 13, SP, 32);
   a.stp(b, PairOp.D, 14, 15, SP, 48);
+}
+
+/** The stubs of docs/ARCHITECTURE.md, at the start of the text section. */
+export function emitStubs(b: CodeBuffer): StubOffsets {
+  const entry = b.pos;
+  // entry(vmctx = x0, args = x1, nargs = x2, code = x3), C ABI: save what generated code clobbers
+  saveCalleeSaved(b);
   a.movSP(b, 8, SCRATCH, SP);
   a.ldst(b, MemOp.STR_X, SCRATCH, 0, VMCTX.hostRsp);
   a.movRR(b, 8, VMCTX_REG, 0);
@@ -57,6 +62,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   a.patchBranch(b, a.branch(b), loop);
   a.patchBranch(b, go, b.pos);
   a.blr(b, 3);
+  const entryReturn = b.pos;
   a.ldst(b, MemOp.STR_X, 0, VMCTX_REG, VMCTX.resultInt);
   a.ldst(b, MemOp.STR_D, 0, VMCTX_REG, VMCTX.resultFloat);
   a.ldp(b, PairOp.D, 14, 15, SP, 48);
@@ -70,6 +76,20 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   a.ldp(b, PairOp.X, 19, 20, SP, 16);
   a.ldp(b, PairOp.X, FP, LR, SP, 96, PairMode.POST);
   a.ret(b);
+
+  align16(b);
+  // resume(vmctx = x0, fp = x1, sp = x2, pc = x3), C ABI: saves what entry saves, then jumps into
+  // the innermost frame of a stack the loader rebuilt; its outermost returns to entryReturn
+  const resume = b.pos;
+  saveCalleeSaved(b);
+  a.movSP(b, 8, SCRATCH, SP);
+  a.ldst(b, MemOp.STR_X, SCRATCH, 0, VMCTX.hostRsp);
+  a.movRR(b, 8, VMCTX_REG, 0);
+  a.ldst(b, MemOp.LDR_X, MEM_BASE, VMCTX_REG, VMCTX.memoryBase);
+  a.ldst(b, MemOp.LDR_X, STACK_LIMIT, VMCTX_REG, VMCTX.stackLimit);
+  a.movRR(b, 8, FP, 1);
+  a.movRR(b, 8, WSP, 2);
+  a.br(b, 3);
 
   align16(b);
   // check(sp = return address slot, vmctx, fp): slow path of entry and loop checks
@@ -106,7 +126,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
     a.patchBranch(b, a.branch(b), trapCommon);
   }
   align16(b);
-  return { entry, check, grow, traps };
+  return { entry, entryReturn, resume, check, grow, traps };
 }
 
 /**

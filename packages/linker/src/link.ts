@@ -5,7 +5,7 @@ import {
 } from '@wagc/frontend';
 import { X64Backend, x64Stubs } from '@wagc/x86-64';
 import { A64Backend, a64Stubs } from '@wagc/arm64';
-import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance } from './image/types';
+import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance, ImageModule, ImageResume } from './image/types';
 import { writeImage } from './image';
 
 /** An import that does not resolve, or resolves to something of the wrong type. */
@@ -48,6 +48,20 @@ export interface ProgramOptions {
    * The image records the ones its code really uses (docs/image-format.md, Meta).
    */
   cpuFeatures?: number;
+  /**
+   * Builds the image of a snapshot (DESIGN §6): a halted instance, or a suspended stack to
+   * resume, innermost frame first, each naming a module (index in `modules`), a function of it
+   * and a site; the slots must be what this arch's site map says the site holds.
+   */
+  resume?: { state: 'halted' | 'suspended'; frames: ResumeFrame[] };
+}
+
+export interface ResumeFrame {
+  module: number;
+  func: number;
+  site: number;
+  types: Uint8Array;
+  slots: BigUint64Array;
 }
 
 export function hostArch(): Arch {
@@ -404,6 +418,19 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   const starts: number[] = [];
   if (!store) for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
 
+  // the modules as given, so that gate-run can write a snapshot of this image's state
+  const modules: ImageModule[] | undefined = store ? undefined : linked.map((lm) => ({
+    name: lm.name,
+    bytes: lm.m.bytes,
+    funcBase: lm.m.functions.length ? lm.funcLinked[lm.m.importedFuncs] : 0,
+    importedFuncs: lm.m.importedFuncs,
+    definedFuncs: lm.m.functions.length,
+    globalBase: lm.m.globals.length ? lm.globalSlots[lm.m.importedGlobals] : 0,
+    importedGlobals: lm.m.importedGlobals,
+    definedGlobals: lm.m.globals.length,
+  }));
+  const resume = opts.resume ? resumeFrames(opts.resume, linked, out) : undefined;
+
   let instances: ImageInstance[] | null = null;
   if (store) {
     instances = linked.map((lm) => {
@@ -451,6 +478,8 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     globalTypes: Uint8Array.from(globalTypes),
     table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
     instantiationTrap,
+    modules,
+    resume,
     store: instances ? {
       vmctxSize,
       memories: linkedMems.map((l, k) => ({ descOff: memDesc(k), initialPages: l.min, maxPages: l.max })),
@@ -459,6 +488,29 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     } : undefined,
     cpuFeatures: backend.usedCpuFeatures ?? 0,
   };
+}
+
+/** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */
+function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput): ImageResume {
+  const byKey = new Map<string, (typeof out.sites)[number]>();
+  for (const s of out.sites) byKey.set(`${s.func}:${s.site}`, s);
+  const frames: ImageResume['frames'] = [];
+  r.frames.forEach((f, k) => {
+    const where = `snapshot frame ${k} (function ${f.func}, site ${f.site})`;
+    const lm = linked[f.module];
+    if (!lm || f.func < lm.m.importedFuncs || f.func >= lm.funcLinked.length) throw new LinkError(`${where}: no such function`);
+    const li = lm.funcLinked[f.func];
+    const site = byKey.get(`${li}:${f.site}`);
+    if (!site) throw new LinkError(`${where}: no such site`);
+    if (site.slotTypes.length !== f.slots.length || site.slotTypes.some((t, j) => t !== f.types[j])) {
+      throw new LinkError(`${where}: ${f.slots.length} slots of types [${Array.from(f.types).join(',')}], the site holds [${Array.from(site.slotTypes).join(',')}]`);
+    }
+    // a stack is suspended at a check: every frame but the innermost waits in a call
+    if (site.check !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
+    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots: f.slots });
+  });
+  frames.reverse();
+  return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };
 }
 
 // imported ones through importIndex: walking the imports per call was quadratic

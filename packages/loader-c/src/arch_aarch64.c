@@ -20,6 +20,10 @@ int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp) 
   return 0;
 }
 
+void arch_set_stack_limit(void *ucontext, uint64_t limit) {
+  ((ucontext_t *)ucontext)->uc_mcontext.regs[26] = limit;
+}
+
 /* No cpu_features bits are defined for arm64 images yet: the baseline (ARMv8.0-A) is all the
  * code may use. */
 uint32_t arch_cpu_features(void) { return 0; }

@@ -17,6 +17,10 @@ int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp) 
   return 0;
 }
 
+void arch_set_stack_limit(void *ucontext, uint64_t limit) {
+  ((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_R14] = (greg_t)limit;
+}
+
 uint32_t arch_cpu_features(void) {
   unsigned a, b, c, d;
   uint32_t have = 0;

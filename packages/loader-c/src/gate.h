@@ -9,6 +9,13 @@
 /* exit statuses (README) */
 #define EXIT_TRAP 134
 #define EXIT_BAD_IMAGE 2
+#define EXIT_SUSPENDED 3
+
+/* the state file's states (docs/image-format.md, "State dump") */
+#define STATE_HALTED 0
+#define STATE_SUSPENDED 1
+#define STATE_TRAPPED 2
+#define STATE_EXITED 3
 
 /* image header arch tags (ARCH_TAG in packages/linker/src/image/format.ts) and this build's own:
  * a loader runs only images of the arch it was compiled for */
@@ -67,6 +74,7 @@ typedef struct {
   uint32_t npages;
   const uint8_t *store; /* section 9, or NULL */
   uint64_t store_size;
+  int resume; /* section 11: 1 a stack to resume, 2 a halted instance, 0 none */
 } image;
 
 typedef struct {
@@ -112,11 +120,22 @@ uint32_t store_instance_count(void);
 int store_in_memory(uint64_t addr);
 const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
+/* suspend.c */
+int suspend_install(const char *state_path, uint64_t after_ms);
+int suspend_requested(void);
+void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);
+_Noreturn void suspend_now(uint64_t *sp, uint64_t *fp);
+int resume_load(const uint8_t *sec, uint64_t size);
+int resume_run(void);
+void stack_trace(uint64_t pc, const uint64_t *fp);
+
 /* hostcall.c */
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
 
 /* arch */
 int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp);
+/* Sets the stack-limit register (r14, x26) of an interrupted context. */
+void arch_set_stack_limit(void *ucontext, uint64_t limit);
 /* The CPU_FEATURE_* bits this CPU has; 0 on failure. Checks against img.cpu_features. */
 uint32_t arch_cpu_features(void);
 int arch_check_cpu_features(uint32_t need);

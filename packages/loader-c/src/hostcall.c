@@ -18,17 +18,21 @@ static uint8_t *checked(uint8_t *vmctx, uint64_t ptr, uint64_t len, uint64_t *fp
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx) {
   switch (id) {
     case HOSTCALL_EXIT:
+      state_write(STATE_EXITED, 0, (uint32_t)ARG(0, 1), NULL, NULL);
       _exit((int)(uint32_t)ARG(0, 1));
     case HOSTCALL_WRITE: {
       uint32_t fd = (uint32_t)ARG(0, 3), ptr = (uint32_t)ARG(1, 3), len = (uint32_t)ARG(2, 3);
       uint8_t *p = checked(vmctx, ptr, len, NULL);
-      ssize_t n = write((int)fd, p, len);
+      ssize_t n;
+      while ((n = write((int)fd, p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
       return (uint64_t)(uint32_t)(n < 0 ? -errno : (int32_t)n);
     }
     case HOSTCALL_READ: {
       uint32_t fd = (uint32_t)ARG(0, 3), ptr = (uint32_t)ARG(1, 3), len = (uint32_t)ARG(2, 3);
       uint8_t *p = checked(vmctx, ptr, len, NULL);
-      ssize_t n = read((int)fd, p, len);
+      /* interrupted by a suspend request: -EINTR, and the library retries at a loop check */
+      ssize_t n;
+      while ((n = read((int)fd, p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
       return (uint64_t)(uint32_t)(n < 0 ? -errno : (int32_t)n);
     }
   }

@@ -156,7 +156,13 @@ int image_load(const char *path) {
   }
 
   img.store = section(9, &off, &img.store_size);
-  return store_load();
+  if (store_load() < 0) return -1;
+  uint64_t rsize = 0;
+  const uint8_t *r = section(11, &off, &rsize);
+  int resume = resume_load(r, rsize);
+  if (resume < 0) return -1;
+  img.resume = resume;
+  return 0;
 }
 
 const char *image_string(uint32_t off, uint32_t len) {

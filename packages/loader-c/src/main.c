@@ -9,7 +9,8 @@
 #include "gate.h"
 
 static void usage(void) {
-  fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [-- ARGS...]\n", stderr);
+  fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
+        "       [--invoke EXPORT] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -138,13 +139,51 @@ static void batch(void) {
   }
 }
 
+/* --invoke: the export's result as text (i32/i64 signed decimal, floats %.17g). */
+static void print_result(const export_entry *e) {
+  if (!e->result_count) return;
+  uint8_t t = img.strings[e->types_off + e->param_count];
+  uint64_t v = result_bits(t);
+  if (t == 0x7f) printf("%d\n", (int32_t)v);
+  else if (t == 0x7e) printf("%lld\n", (long long)v);
+  else if (t == 0x7d) { float f; uint32_t w = (uint32_t)v; memcpy(&f, &w, 4); printf("%.9g\n", f); }
+  else { double d; memcpy(&d, &v, 8); printf("%.17g\n", d); }
+  fflush(stdout);
+}
+
+/* Runs `func` (or the resumed stack when func is -1) to its end; the state file says how it
+ * ended. Returns the exit status. */
+static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const export_entry *print) {
+  int id = sigsetjmp(trap_jump, 1);
+  if (id) {
+    trap_jump_armed = 0;
+    state_write(STATE_TRAPPED, (uint32_t)id, 0, NULL, NULL);
+    return EXIT_TRAP;
+  }
+  trap_jump_armed = 1;
+  if (func < 0) {
+    if (resume_run() < 0) return EXIT_BAD_IMAGE;
+  } else instance_call((uint32_t)func, args, nargs);
+  trap_jump_armed = 0;
+  if (print) print_result(print);
+  state_write(STATE_HALTED, 0, 0, NULL, NULL);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  const char *path = NULL;
+  const char *path = NULL, *state_path = NULL, *invoke = NULL;
   int batch_mode = 0;
-  uint64_t stack_size = 8ull << 20;
+  uint64_t stack_size = 8ull << 20, suspend_after = 0;
+  int dash = argc;
   for (int k = 1; k < argc; k++) {
-    if (strcmp(argv[k], "--") == 0) break;
+    if (strcmp(argv[k], "--") == 0) { dash = k; break; }
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
+    else if (strcmp(argv[k], "--state-out") == 0 && k + 1 < argc) state_path = argv[++k];
+    else if (strcmp(argv[k], "--suspend-after") == 0 && k + 1 < argc) {
+      char *end;
+      suspend_after = strtoull(argv[++k], &end, 10);
+      if (*end || !suspend_after) usage();
+    } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
     else if (argv[k][0] == '-' || path) usage();
     else path = argv[k];
@@ -162,6 +201,7 @@ int main(int argc, char **argv) {
   if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
+  if (suspend_install(state_path, suspend_after) < 0) return EXIT_BAD_IMAGE;
   if (img.store && batch_mode) {
     /* instances are instantiated on request ("instantiate K") */
     printf("ready\n");
@@ -185,13 +225,44 @@ int main(int argc, char **argv) {
     if (!trapped) batch();
     return 0;
   }
-  if (trapped) return EXIT_TRAP;
-  const export_entry *start = image_export("_start", 6);
-  if (start && start->kind == 0) {
-    if (sigsetjmp(trap_jump, 1)) return EXIT_TRAP;
-    trap_jump_armed = 1;
-    instance_call(start->index, NULL, 0);
-    trap_jump_armed = 0;
+  if (trapped) {
+    state_write(STATE_TRAPPED, (uint32_t)trapped, 0, NULL, NULL);
+    return EXIT_TRAP;
   }
+  if (invoke) {
+    /* a halted instance's export (e.g. one pre-initialised by a snapshot) */
+    const export_entry *e = image_export(invoke, strlen(invoke));
+    if (!e || e->kind != 0) {
+      fprintf(stderr, "gate-run: no exported function %s\n", invoke);
+      return EXIT_BAD_IMAGE;
+    }
+    uint64_t args[64];
+    uint32_t n = 0;
+    for (int k = dash + 1; k < argc && n < 64; k++) {
+      const uint8_t t = img.strings[e->types_off + n];
+      char *end;
+      if (t == 0x7d || t == 0x7c) {
+        double d = strtod(argv[k], &end);
+        if (t == 0x7d) { float f = (float)d; uint32_t w; memcpy(&w, &f, 4); args[n] = w; }
+        else memcpy(&args[n], &d, 8);
+      } else args[n] = (uint64_t)strtoll(argv[k], &end, 0);
+      if (*end) { fprintf(stderr, "gate-run: bad argument %s\n", argv[k]); return EXIT_BAD_IMAGE; }
+      if (++n > e->param_count) break;
+    }
+    if (n != e->param_count) {
+      fprintf(stderr, "gate-run: %s takes %u arguments\n", invoke, e->param_count);
+      return EXIT_BAD_IMAGE;
+    }
+    return run_to_end(e->index, args, n, e);
+  }
+  if (img.resume == 1) return run_to_end(-1, NULL, 0, NULL);
+  if (img.resume == 2) {
+    /* a halted snapshot: its entry already returned; exports run with --invoke */
+    state_write(STATE_HALTED, 0, 0, NULL, NULL);
+    return 0;
+  }
+  const export_entry *start = image_export("_start", 6);
+  if (start && start->kind == 0) return run_to_end(start->index, NULL, 0, NULL);
+  state_write(STATE_HALTED, 0, 0, NULL, NULL);
   return 0;
 }

@@ -58,7 +58,7 @@ static uint64_t walk(const uint64_t *fp, uint64_t total, int print) {
   return depth;
 }
 
-static void stack_trace(uint64_t pc, const uint64_t *fp) {
+void stack_trace(uint64_t pc, const uint64_t *fp) {
   const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
   if (f) frame_line(f, f->wasm_offset);
   walk(fp, walk(fp, 0, 0), 1);
@@ -72,6 +72,7 @@ _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip
   (void)!write(2, line, n);
   stack_trace(pc, fp);
   if (trap_jump_armed) siglongjmp(trap_jump, (int)id);
+  state_write(STATE_TRAPPED, (uint32_t)id, 0, NULL, NULL);
   _exit(EXIT_TRAP);
 }
 
@@ -81,10 +82,7 @@ void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
 }
 
 void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
-  if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) {
-    (void)!write(2, "gate-run: suspend requested: suspension is not implemented yet (issue 5)\n", 74);
-    _exit(3);
-  }
+  if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) suspend_now(sp, fp);
   /* stack overflow: the failing check's site names the frame */
   const site_entry *s = image_site_at(*sp - (uint64_t)inst.text);
   (void)s;

@@ -35,11 +35,25 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   x.patchRel8(b, x.jmpRel8(b), loop);
   x.patchRel8(b, go, b.pos);
   x.callR(b, Reg.RCX);
+  const entryReturn = b.pos;
   x.store(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultInt, Reg.RAX);
   x.fstore(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultFloat, 0);
   x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.hostRsp);
   for (const r of [Reg.R15, Reg.R14, Reg.R13, Reg.R12, Reg.RBP, Reg.RBX]) x.pop(b, r);
   x.ret(b);
+
+  b.align(16, 0xcc);
+  // resume(vmctx = rdi, fp = rsi, sp = rdx, pc = rcx), C ABI: saves what entry saves, then jumps
+  // into the innermost frame of a stack the loader rebuilt; its outermost returns to entryReturn
+  const resume = b.pos;
+  for (const r of [Reg.RBX, Reg.RBP, Reg.R12, Reg.R13, Reg.R14, Reg.R15]) x.push(b, r);
+  x.store(b, 8, Reg.RDI, NO_INDEX, 1, VMCTX.hostRsp, Reg.RSP);
+  x.movRR(b, 8, VMCTX_REG, Reg.RDI);
+  x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryBase);
+  x.load(b, 8, STACK_LIMIT, VMCTX_REG, NO_INDEX, 1, VMCTX.stackLimit);
+  x.movRR(b, 8, FP, Reg.RSI);
+  x.movRR(b, 8, Reg.RSP, Reg.RDX);
+  x.jmpR(b, Reg.RCX);
 
   b.align(16, 0xcc);
   // check(sp = return address slot, vmctx, fp): slow path of entry and loop checks
@@ -74,7 +88,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
     x.patchRel32(b, x.jmpRel32(b), trapCommon);
   }
   b.align(16, 0xcc);
-  return { entry, check, grow, traps };
+  return { entry, entryReturn, resume, check, grow, traps };
 }
 
 /**

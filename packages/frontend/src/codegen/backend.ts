@@ -90,6 +90,10 @@ export interface Backend {
 /** Runtime stubs a backend emits at the start of the text section (docs/ARCHITECTURE.md). */
 export interface StubOffsets {
   entry: number;
+  /** In `entry`, where a called function returns to (the outermost frame of a resumed stack). */
+  entryReturn: number;
+  /** `resume(vmctx, fp, sp, pc)`: enters a stack rebuilt from a snapshot (docs/ARCHITECTURE.md). */
+  resume: number;
   check: number;
   grow: number;
   /** Indexed by trap id. */

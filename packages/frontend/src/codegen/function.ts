@@ -146,7 +146,8 @@ export class FunctionCompiler {
     for (let s = 0; s < slotCount; s++) {
       types[s] = s < nl ? this.localTypes[s] : this.stack.type[s - nl];
     }
-    const rec = { codeOffset, func: this.linkedIndex, site, fpOffset, slotTypes: types, wasmOffset };
+    // checks are recorded before their slow path (and its resume address) exists
+    const rec: SiteRecord = { codeOffset, func: this.linkedIndex, site, fpOffset, slotTypes: types, wasmOffset, check: codeOffset === -1 };
     this.out.sites.push(rec);
     return rec;
   }

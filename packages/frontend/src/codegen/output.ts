@@ -9,6 +9,8 @@ export interface SiteRecord {
   fpOffset: number;
   slotTypes: Uint8Array;
   wasmOffset: number;
+  /** An entry or loop check (resumable after a suspension), not a call. */
+  check?: boolean;
 }
 
 export interface FunctionRecord {

@@ -15,6 +15,8 @@ export const enum Section {
   Table = 7,
   Memory = 8,
   Store = 9,
+  Modules = 10,
+  Resume = 11,
 }
 
 export const ARCH_TAG = { 'x86-64': 1, arm64: 2 } as const;

@@ -1,4 +1,4 @@
-import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance } from './types';
+import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance, ImageModule, ImageResume } from './types';
 import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, STORE_CHECK, STORE_DATA, STORE_ELEM, STORE_FIXED, STORE_INSTANCE, STORE_MEMORY, STORE_TABLE, Section, VERSION } from './format';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -163,7 +163,37 @@ export function readImage(bytes: Uint8Array): ImageInput {
     });
     store = { vmctxSize, memories, tables, instances };
   }
+  let modules: ImageModule[] | undefined;
+  if (sections.has(Section.Modules)) {
+    const mv = need(Section.Modules, 4);
+    const n = mv.getUint32(0, true);
+    if (4 + 40 * n > mv.byteLength) throw new ImageError('truncated module list');
+    modules = [];
+    for (let k = 0; k < n; k++) {
+      const u = (i: number): number => mv.getUint32(4 + 40 * k + 4 * i, true);
+      modules.push({ name: decodeName(sub(u(0), u(1))), bytes: sub(u(2), u(3)), funcBase: u(4), importedFuncs: u(5), definedFuncs: u(6), globalBase: u(7), importedGlobals: u(8), definedGlobals: u(9) });
+    }
+  }
+  let resume: ImageResume | undefined;
+  if (sections.has(Section.Resume)) {
+    const rv = need(Section.Resume, 16);
+    const u = (at: number): number => rv.getUint32(at, true);
+    const frames: ImageResume['frames'] = [];
+    let at = 16;
+    for (let k = 0; k < u(12); k++) {
+      if (at + 16 > rv.byteLength) throw new ImageError('truncated resume section');
+      const n = u(at + 12);
+      if (at + 16 + 8 * n > rv.byteLength) throw new ImageError('truncated resume section');
+      const slots = new BigUint64Array(n);
+      for (let j = 0; j < n; j++) slots[j] = rv.getBigUint64(at + 16 + 8 * j, true);
+      frames.push({ codeOffset: u(at), fpOffset: u(at + 4), paramCount: u(at + 8), slots });
+      at += 16 + 8 * n;
+    }
+    resume = { state: u(0) === 0 ? 'halted' : 'suspended', resumeStub: u(4), entryReturn: u(8), frames };
+  }
   return {
+    modules,
+    resume,
     store,
     arch,
     text: text.slice(),

@@ -59,6 +59,32 @@ export interface ImageInput {
    * memory and table are the fields above.
    */
   store?: ImageStore;
+  /** The linked modules as the user gave them (section 10): what turns a state dump into a snapshot. */
+  modules?: ImageModule[];
+  /** A stack to resume, or a halted instance (section 11): images built from snapshots. */
+  resume?: ImageResume;
+}
+
+export interface ImageModule {
+  name: string;
+  bytes: Uint8Array;
+  /** Linked index of its first defined function; defined functions are consecutive. */
+  funcBase: number;
+  importedFuncs: number;
+  definedFuncs: number;
+  /** Global slot of its first defined global; defined globals are consecutive. */
+  globalBase: number;
+  importedGlobals: number;
+  definedGlobals: number;
+}
+
+export interface ImageResume {
+  state: 'halted' | 'suspended';
+  /** Text offsets of the stubs the loader resumes through. */
+  resumeStub: number;
+  entryReturn: number;
+  /** Outermost first. */
+  frames: { codeOffset: number; fpOffset: number; paramCount: number; slots: BigUint64Array }[];
 }
 
 export interface ImageStore {

@@ -117,6 +117,30 @@ export function writeImage(img: ImageInput): Uint8Array {
   if (tab) for (let k = 0; k < tab.entries.length; k++) table.u32(tab.entries[k]);
 
   // sections with their contents; memory pages are appended, each 64 KiB-aligned
+  // sections 10 and 11 add strings: written before the string table is taken
+  const extra: [Section, Uint8Array][] = [];
+  if (img.modules) {
+    const mods = new Bytes();
+    mods.u32(img.modules.length);
+    for (const m of img.modules) {
+      const [no, nl] = str(m.name);
+      const [bo, bl] = str(m.bytes);
+      for (const v of [no, nl, bo, bl, m.funcBase, m.importedFuncs, m.definedFuncs, m.globalBase, m.importedGlobals, m.definedGlobals]) mods.u32(v);
+    }
+    extra.push([Section.Modules, mods.done()]);
+  }
+  if (img.resume) {
+    const r = new Bytes();
+    r.u32(img.resume.state === 'halted' ? 0 : 1);
+    r.u32(img.resume.resumeStub);
+    r.u32(img.resume.entryReturn);
+    r.u32(img.resume.frames.length);
+    for (const f of img.resume.frames) {
+      r.u32(f.codeOffset); r.u32(f.fpOffset); r.u32(f.paramCount); r.u32(f.slots.length);
+      for (const v of f.slots) r.u64(v);
+    }
+    extra.push([Section.Resume, r.done()]);
+  }
   const contents: [Section, Uint8Array][] = [
     [Section.Text, img.text],
     [Section.FuncMap, funcs.done()],
@@ -127,6 +151,7 @@ export function writeImage(img: ImageInput): Uint8Array {
     [Section.Table, table.done()],
   ];
   if (img.store) contents.push([Section.Store, store.done()]);
+  contents.push(...extra);
   const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
   const memIndex = new Bytes();
   const count = contents.length + 1;

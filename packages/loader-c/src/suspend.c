@@ -1,0 +1,239 @@
+/* Suspension, state dumps and resumption (DESIGN §2, §3; docs/image-format.md, "State dump" and
+ * section 11 "Resume").
+ *
+ * A suspend request (SIGQUIT, or the --suspend-after timer's SIGALRM) sets the stack limit to ~0
+ * in vmctx and, when the signal interrupted generated code, in the stack-limit register: the next
+ * entry or loop check fails and calls rt_check, which finds every frame canonical (all values in
+ * their slots), writes them with the globals and memory to the state file, and exits. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "abi.h"
+#include "gate.h"
+
+static int state_fd = -1;
+
+#define FIELD64(off) (*(volatile uint64_t *)(inst.vmctx + (off)))
+
+static void on_suspend_signal(int sig, siginfo_t *info, void *uc) {
+  (void)sig;
+  (void)info;
+  FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
+  FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
+  uint64_t pc, sp, fp;
+  arch_context_regs(uc, &pc, &sp, &fp);
+  if (pc >= (uint64_t)inst.text && pc < (uint64_t)inst.text + img.text_size) arch_set_stack_limit(uc, ~0ull);
+}
+
+int suspend_install(const char *state_path, uint64_t after_ms) {
+  if (state_path) {
+    state_fd = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (state_fd < 0) {
+      fprintf(stderr, "gate-run: cannot write %s: %s\n", state_path, strerror(errno));
+      return -1;
+    }
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_suspend_signal;
+  /* no SA_RESTART: a read blocked in the host returns EINTR, and the library's retry loop then
+   * suspends at its loop check (the read restarts on resume) */
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGQUIT, &sa, NULL);
+  sigaction(SIGALRM, &sa, NULL);
+  if (after_ms) {
+    struct itimerval t = { { 0, 0 }, { (time_t)(after_ms / 1000), (suseconds_t)(after_ms % 1000) * 1000 } };
+    setitimer(ITIMER_REAL, &t, NULL);
+  }
+  return 0;
+}
+
+int suspend_requested(void) { return FIELD64(VMCTX_SUSPEND_REQUESTED) != 0; }
+
+static int put(const void *p, size_t n) {
+  const uint8_t *b = p;
+  while (n) {
+    ssize_t w = write(state_fd, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int put32(uint32_t v) { return put(&v, 4); }
+
+/* Offset from fp of canonical slot s of a function with n parameters (ARCHITECTURE.md, Frames). */
+static int64_t slot_offset(uint32_t s, uint32_t n) {
+  return s < n ? 8 * (int64_t)(n - s) : -8 * (int64_t)(s - n + 1);
+}
+
+/* The frames from the innermost (at site `site`, frame pointer fp) out to the entry stub. */
+static uint32_t count_frames(const site_entry *site, const uint64_t *fp) {
+  uint64_t lo = (uint64_t)inst.stack_base, hi = lo + inst.stack_size;
+  uint32_t n = 0;
+  while (site && (uint64_t)fp >= lo && (uint64_t)fp + 8 <= hi) {
+    n++;
+    uint64_t ret = *fp;
+    if (ret < (uint64_t)inst.text || ret >= (uint64_t)inst.text + img.text_size) break;
+    const site_entry *caller = image_site_at(ret - (uint64_t)inst.text);
+    if (!caller) break;
+    fp = (const uint64_t *)((uint64_t)fp + 8 + caller->fp_offset);
+    site = caller;
+  }
+  return n;
+}
+
+/*
+ * The state file (docs/image-format.md, "State dump"): "WAGCSTAT", version, state, trap id,
+ * exit status; the global slots; memory (page count, then the non-zero pages); the frames,
+ * innermost first. Nothing is written without --state-out.
+ */
+void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp) {
+  if (state_fd < 0) return;
+  int fd = state_fd;
+  int bad = 0;
+  bad |= put("WAGCSTAT", 8);
+  bad |= put32(1);
+  bad |= put32(state);
+  bad |= put32(trap_id);
+  bad |= put32(status);
+  bad |= put32(img.nglobals);
+  bad |= put(inst.vmctx + VMCTX_GLOBALS, 8ull * img.nglobals);
+  uint32_t pages = img.has_memory ? *(uint32_t *)(inst.vmctx + VMCTX_MEMORY_PAGES) : 0;
+  uint32_t nonzero = 0;
+  for (uint32_t p = 0; p < pages; p++) {
+    const uint64_t *w = (const uint64_t *)(inst.memory + (uint64_t)p * 65536);
+    for (uint32_t k = 0; k < 8192; k++) if (w[k]) { nonzero++; break; }
+  }
+  bad |= put32(pages);
+  bad |= put32(nonzero);
+  for (uint32_t p = 0; p < pages; p++) {
+    const uint64_t *w = (const uint64_t *)(inst.memory + (uint64_t)p * 65536);
+    uint32_t k = 0;
+    while (k < 8192 && !w[k]) k++;
+    if (k == 8192) continue;
+    bad |= put32(p);
+    bad |= put32(0);
+    bad |= put(w, 65536);
+  }
+  uint32_t nframes = site ? count_frames(site, fp) : 0;
+  bad |= put32(nframes);
+  for (uint32_t k = 0; k < nframes; k++) {
+    const func_entry *f = &img.funcs[site->func];
+    bad |= put32(site->func);
+    bad |= put32(site->site);
+    bad |= put32(site->slot_count);
+    bad |= put32(0);
+    static const uint8_t zeros[8];
+    bad |= put(img.strings + site->types_off, site->slot_count);
+    bad |= put(zeros, (8 - site->slot_count % 8) % 8);
+    for (uint32_t s = 0; s < site->slot_count; s++) {
+      uint64_t v = *(const uint64_t *)((const uint8_t *)fp + slot_offset(s, f->param_count));
+      bad |= put(&v, 8);
+    }
+    if (k + 1 < nframes) {
+      const site_entry *caller = image_site_at(*fp - (uint64_t)inst.text);
+      fp = (const uint64_t *)((uint64_t)fp + 8 + caller->fp_offset);
+      site = caller;
+    }
+  }
+  if (bad) (void)!write(2, "gate-run: cannot write the state file\n", 38);
+  close(fd);
+  state_fd = -1;
+}
+
+/* From rt_check: the failed check was a suspend request. Never returns. */
+_Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
+  const site_entry *site = image_site_at(*sp - (uint64_t)inst.text);
+  (void)!write(2, "suspended\n", 10);
+  stack_trace(*sp - 1, fp);
+  state_write(STATE_SUSPENDED, 0, 0, site, fp);
+  _exit(EXIT_SUSPENDED);
+}
+
+/* ---- resumption (section 11) -------------------------------------------------------------- */
+
+typedef void (*resume_fn)(void *vmctx, uint64_t *fp, uint64_t *sp, void *pc);
+
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* Checks section 11: 1 when it holds a stack to resume, 2 for a halted instance (nothing runs
+ * but --invoke), 0 without the section, -1 for a bad one. */
+static const uint8_t *resume_sec;
+static uint64_t resume_size;
+static uint32_t resume_stub, nframes_resume;
+static uint64_t *resume_fp, *resume_sp;
+static uint8_t *resume_pc;
+
+int resume_load(const uint8_t *sec, uint64_t size) {
+  resume_sec = sec;
+  resume_size = size;
+  if (!sec) return 0;
+  if (size < 16) { fprintf(stderr, "gate-run: bad image: truncated resume section\n"); return -1; }
+  resume_stub = rd32(sec + 4);
+  nframes_resume = rd32(sec + 12);
+  if (resume_stub >= img.text_size || rd32(sec + 8) >= img.text_size) {
+    fprintf(stderr, "gate-run: bad image: resume stubs outside text\n");
+    return -1;
+  }
+  uint64_t at = 16;
+  for (uint32_t k = 0; k < nframes_resume; k++) {
+    if (at + 16 > size) { fprintf(stderr, "gate-run: bad image: truncated resume frame\n"); return -1; }
+    uint32_t code = rd32(sec + at), params = rd32(sec + at + 8), slots = rd32(sec + at + 12);
+    if (code >= img.text_size || params > slots || (uint64_t)slots * 8 > size - at - 16) {
+      fprintf(stderr, "gate-run: bad image: resume frame %u\n", k);
+      return -1;
+    }
+    at += 16 + 8ull * slots;
+  }
+  return nframes_resume ? 1 : 2;
+}
+
+/* Writes the frames (outermost first) below the stack top: each frame's return address slot at
+ * its fp, its slots around it; the outermost returns into the entry stub. */
+static int resume_build(void) {
+  const uint8_t *sec = resume_sec;
+  uint64_t lo = (uint64_t)inst.stack_base + 65536, top = (uint64_t)inst.stack_base + inst.stack_size;
+  uint64_t ret = (uint64_t)inst.text + rd32(sec + 8);
+  uint64_t at = 16;
+  uint64_t fp = 0, prev_fp_offset = 0;
+  for (uint32_t k = 0; k < nframes_resume; k++) {
+    uint32_t code = rd32(sec + at), fp_offset = rd32(sec + at + 4), params = rd32(sec + at + 8), slots = rd32(sec + at + 12);
+    fp = k == 0 ? top - 8ull * params - 8 : fp - prev_fp_offset - 8;
+    uint64_t bottom = fp - 8ull * (slots - params) - fp_offset;
+    if (bottom < lo || fp + 8ull * params + 8 > top) {
+      fprintf(stderr, "gate-run: the snapshot's stack does not fit in --stack-size\n");
+      return -1;
+    }
+    *(uint64_t *)fp = ret;
+    for (uint32_t s = 0; s < slots; s++) {
+      uint64_t v;
+      memcpy(&v, sec + at + 16 + 8ull * s, 8);
+      *(uint64_t *)(fp + slot_offset(s, params)) = v;
+    }
+    ret = (uint64_t)inst.text + code;
+    prev_fp_offset = fp_offset;
+    at += 16 + 8ull * slots;
+  }
+  resume_fp = (uint64_t *)fp;
+  resume_sp = (uint64_t *)(fp - prev_fp_offset);
+  resume_pc = (uint8_t *)ret;
+  return 0;
+}
+
+/* Runs the resumed stack to its end (the outermost function's return); 0, or -1. */
+int resume_run(void) {
+  if (resume_build() < 0) return -1;
+  resume_fn fn = (resume_fn)(inst.text + resume_stub);
+  fn(inst.vmctx, resume_fp, resume_sp, resume_pc);
+  return 0;
+}
