@@ -69,7 +69,7 @@ const V8_TRAPS: [RegExp, string][] = [
   [/divide by zero|remainder by zero/, 'divide by zero'],
   [/divide result unrepresentable/, 'divide result unrepresentable'],
   [/float unrepresentable/, 'float unrepresentable'],
-  [/memory access out of bounds/, 'memory access out of bounds'],
+  [/memory access out of bounds|data segment is out of bounds/, 'memory access out of bounds'],
   [/table index is out of bounds/, 'table index is out of bounds'],
   [/null function or function signature mismatch/, 'null function or function signature mismatch'],
   [/Maximum call stack size exceeded/, 'call stack exhausted'],

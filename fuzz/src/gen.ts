@@ -240,13 +240,15 @@ export function generate(opts: GenOptions): Generated {
   const globals: Global[] = importedGlobals.map(([, type]) => ({ type, mutable: false }));
   const fuel = globals.length, acc = fuel + 1;
   globals.push({ type: I32, mutable: true }, { type: I64, mutable: true });
-  const globalInit: (number | bigint)[] = [...globals.map(() => 0), 0, 0n].slice(0, globals.length);
+  // an initial value: a constant, or { get } for global.get of an imported global
+  const globalInit: (number | bigint | { get: number })[] = [...globals.map(() => 0), 0, 0n].slice(0, globals.length);
   globalInit[acc] = 0n;
   const nGlobals = rng.range(2, 7);
   for (let k = 0; k < nGlobals; k++) {
     const type = rng.pick(VALTYPES);
     globals.push({ type, mutable: rng.chance(0.8) });
-    globalInit.push(constValue(rng, type));
+    const imported = importedGlobals.findIndex(([, t]) => t === type);
+    globalInit.push(imported >= 0 && rng.chance(0.4) ? { get: imported } : constValue(rng, type));
   }
 
   let memPages = rng.chance(0.05) ? 0 : rng.range(1, 2);
@@ -329,7 +331,9 @@ export function generate(opts: GenOptions): Generated {
   globals.forEach((g, k) => {
     if (k < fuel) return; // imported
     globalSec.u8(g.type, g.mutable ? 1 : 0);
-    constInstr(globalSec, g.type, globalInit[k]).u8(0x0b);
+    const init = globalInit[k];
+    if (typeof init === 'object') globalSec.u8(0x23).uleb(init.get).u8(0x0b);
+    else constInstr(globalSec, g.type, init).u8(0x0b);
   });
   mod.section(6, globalSec);
   const exportList: [string, number, number][] = [['run', 0, nImp + nFuncs], ['memhash', 0, nImp + nFuncs + 1], ['mem', 2, 0]];
@@ -349,6 +353,8 @@ export function generate(opts: GenOptions): Generated {
     if (last && last[0] + last[1].length === k) last[1].push(f);
     else segments.push([k, [f]]);
   }
+  // rarely a segment that does not fit: instantiation fails on both sides
+  if (rng.chance(0.02)) segments.push([tableSize - 1, [nImp, nImp]]);
   const elemSec = new Bytes().uleb(segments.length);
   for (const [offset, fs] of segments) {
     elemSec.uleb(0).u8(0x41).sleb(offset).u8(0x0b).uleb(fs.length);
@@ -359,13 +365,19 @@ export function generate(opts: GenOptions): Generated {
   for (const b of bodies) codeSec.uleb(b.length).append(b);
   mod.section(10, codeSec);
   const nData = memPages ? rng.int(4) : 0;
-  const dataSec = new Bytes().uleb(nData);
+  const outOfBounds = rng.chance(0.02);
+  const globalI32 = importedGlobals.findIndex(([name]) => name === 'global_i32'); // 666
+  const dataSec = new Bytes().uleb(nData + (outOfBounds ? 1 : 0));
   for (let k = 0; k < nData; k++) {
     const len = rng.range(1, 64);
-    const offset = rng.chance(0.3) ? memPages * 65536 - len : rng.int(memPages * 65536 - len);
-    dataSec.uleb(0).u8(0x41).sleb(offset).u8(0x0b).uleb(len);
+    if (globalI32 >= 0 && rng.chance(0.3)) dataSec.uleb(0).u8(0x23).uleb(globalI32).u8(0x0b).uleb(len);
+    else {
+      const offset = rng.chance(0.3) ? memPages * 65536 - len : rng.int(memPages * 65536 - len);
+      dataSec.uleb(0).u8(0x41).sleb(offset).u8(0x0b).uleb(len);
+    }
     for (let j = 0; j < len; j++) dataSec.u8(rng.int(256));
   }
+  if (outOfBounds) dataSec.uleb(0).u8(0x41).sleb(memPages * 65536 - 3).u8(0x0b).uleb(4).u8(1, 2, 3, 4);
   mod.section(11, dataSec);
   return { bytes: mod.bytes(), nodes: m.nodes };
 }

@@ -110,7 +110,7 @@ async function campaign(): Promise<Failure[]> {
         } else {
           agreeing++;
           const run = verdict.v8.run;
-          bump(outcomes, verdict.v8.instantiate ? 'start function trapped' : run && 'trap' in run ? run.trap : 'returned');
+          bump(outcomes, verdict.v8.instantiate ? 'instantiation trapped (start function or segment)' : run && 'trap' in run ? run.trap : 'returned');
         }
         if (Date.now() - lastReport > 60000) {
           lastReport = Date.now();
