@@ -1,0 +1,136 @@
+/** The snapshot format's data model (docs/snapshot-format.md). */
+
+export type SnapshotState = 'halted' | 'suspended' | 'trapped' | 'exited';
+export type SnapshotArch = 'x86-64' | 'arm64';
+
+/** Format version this package writes and the only one it reads. */
+export const SNAPSHOT_VERSION = 1;
+
+/** State ids in `gate.snapshot`. */
+export const STATE_IDS: Record<SnapshotState, number> = { halted: 0, suspended: 1, trapped: 2, exited: 3 };
+export const STATES: readonly SnapshotState[] = ['halted', 'suspended', 'trapped', 'exited'];
+/** Arch tags, the image's (`ARCH_TAG` in @wagc/linker). */
+export const ARCH_IDS: Record<SnapshotArch, number> = { 'x86-64': 1, arm64: 2 };
+
+/** Site index of a trapped snapshot's innermost frame stopped at a trap (not a site). */
+export const NO_SITE = 0xffffffff;
+
+/** Highest trap id a trapped snapshot may carry (1–10; 11 suspended and 12 exit are states). */
+export const MAX_TRAP_ID = 10;
+
+/** Names of the custom sections. */
+export const SECTION = {
+  snapshot: 'gate.snapshot',
+  stack: 'gate.stack',
+  buffer: 'gate.buffer',
+  export: 'gate.export',
+} as const;
+
+/** Zero words (4 bytes each) that end a memory segment; doubled while there are too many segments. */
+export const SPLIT_ZERO_WORDS = 16;
+
+export interface Slot {
+  /** Value type byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64. */
+  type: number;
+  /** The 64-bit pattern; i32/f32 in the low 32 bits (the writer masks, the reader returns them masked). */
+  bits: bigint;
+}
+
+/** A portable frame (DESIGN §2). */
+export interface Frame {
+  /** Module function index (imports counted), of a defined function. */
+  func: number;
+  /** Per-function site index (0 = entry check); NO_SITE only for a trapped snapshot's innermost frame. */
+  site: number;
+  /** Canonical order: parameters, declared locals, operand stack bottom to top. */
+  slots: Slot[];
+}
+
+/** Pending I/O held by the loader (`gate.buffer`). */
+export interface PendingIO {
+  fd: number;
+  /** 'in': read from fd, not yet delivered to the program; 'out': written by the program, not yet to fd. */
+  direction: 'in' | 'out';
+  bytes: Uint8Array;
+}
+
+/**
+ * Linear memory for the writer: either the whole memory as one array of `pages · 65536` bytes,
+ * or a sparse map of page index → 65536 bytes (missing pages are zero; the image's
+ * `memory.pages` has this shape). Neither is copied except into the output.
+ */
+export type MemoryInput =
+  | { pages: number; data: Uint8Array }
+  | { pages: number; pageMap: Map<number, Uint8Array> };
+
+export interface SnapshotInput {
+  /** The instance's module: the original .wasm, or a snapshot (its exports are restored first). */
+  module: Uint8Array;
+  state: SnapshotState;
+  /** Trap id when trapped (1–10). */
+  trapId?: number;
+  /** proc_exit status when exited (a u32; negative numbers are taken modulo 2^32). */
+  exitStatus?: number;
+  /** The arch the instance ran on. */
+  arch: SnapshotArch;
+  /** Null iff the module has no memory. */
+  memory: MemoryInput | null;
+  /** Current value of each of the module's defined globals, in order (bit patterns). */
+  globals: bigint[];
+  /** Current values of imported globals, in import order; required when one of them is mutable. */
+  importedGlobals?: bigint[];
+  /** Innermost first; empty for halted, at least one for suspended. */
+  frames: Frame[];
+  /** Pending I/O; absent: none. */
+  buffer?: PendingIO[];
+}
+
+/** A data segment of the snapshot holding memory contents. */
+export interface MemorySegment {
+  /** Byte address in linear memory. */
+  address: number;
+  /** The segment's bytes: a view into the snapshot (not a copy). */
+  bytes: Uint8Array;
+}
+
+/** A section of the snapshot file, for summaries. */
+export interface SectionInfo {
+  id: number;
+  /** Spec name (`type`, `code`, …) or, for custom sections, `custom`. */
+  kind: string;
+  /** Custom section name. */
+  name?: string;
+  /** File offset of the section id byte. */
+  offset: number;
+  /** Payload size in bytes. */
+  size: number;
+}
+
+export interface Snapshot {
+  version: number;
+  state: SnapshotState;
+  /** 0 unless trapped. */
+  trapId: number;
+  /** 0 unless exited. */
+  exitStatus: number;
+  arch: SnapshotArch;
+  flags: number;
+  memory: { pages: number; maxPages: number | null; segments: MemorySegment[] } | null;
+  /** Defined globals, in order: type, mutability and current bits (0n for non-numeric types). */
+  globals: { type: number; mutable: boolean; bits: bigint }[];
+  /** Imported globals' values, in import order, or null when not recorded. */
+  importedGlobals: Slot[] | null;
+  /** Innermost first. */
+  frames: Frame[];
+  buffer: PendingIO[];
+  /** The `gate.export` payload (the original export section's contents), or null. */
+  exportSection: Uint8Array | null;
+  /** The snapshot file itself: a valid module (without exports when it has a stack). */
+  module: Uint8Array;
+  /** Its sections, in file order. */
+  sections: SectionInfo[];
+  /** Function names from the name section (module function index → name). */
+  functionNames: Map<number, string>;
+  /** Number of imported functions (module function indices below it are imports). */
+  importedFuncs: number;
+}

@@ -1,0 +1,220 @@
+import { LIMITS, type ConstExpr, type Module } from '@wagc/frontend';
+import { ByteWriter, putSleb32, putUleb32, sleb32Size, uleb32Size } from './binary';
+import { SnapshotError } from './errors';
+import { checkMemoryInput, copyRun, findRuns, mergeRuns, type Run } from './memory';
+import { checkFramesAgainstModule, decode, typeName, VALUE_TYPES } from './module-info';
+import { emitModule, ID, insertInOrder, scanSections, type OutSection } from './sections';
+import {
+  ARCH_IDS, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, SPLIT_ZERO_WORDS, STATE_IDS, type MemoryInput, type SnapshotInput,
+} from './types';
+
+const W = 'cannot write snapshot';
+
+/** Masks a bit pattern to its type's width. */
+export function maskBits(type: number, bits: bigint): bigint {
+  return type === 0x7f || type === 0x7d ? BigInt.asUintN(32, bits) : BigInt.asUintN(64, bits);
+}
+
+/**
+ * Writes a snapshot (docs/snapshot-format.md). The module may itself be a snapshot: its exports
+ * come back from gate.export and its gate.* sections are replaced. Throws SnapshotError when the
+ * input does not describe a state of this module, or when the snapshot would exceed 1 GiB.
+ */
+export function writeSnapshot(input: SnapshotInput): Uint8Array {
+  const raw = scanSections(input.module);
+  const m = decode(input.module, `${W}: the module`);
+  const { state } = input;
+  if (!(state in STATE_IDS)) throw new SnapshotError(`${W}: unknown state ${JSON.stringify(state)}`);
+  if (!(input.arch in ARCH_IDS)) throw new SnapshotError(`${W}: unknown arch ${JSON.stringify(input.arch)}`);
+  const trapId = input.trapId ?? 0;
+  if (state === 'trapped' ? !(Number.isInteger(trapId) && trapId >= 1 && trapId <= MAX_TRAP_ID) : trapId !== 0) {
+    throw new SnapshotError(`${W}: trap id ${trapId} ${state === 'trapped' ? 'is not 1 … 10' : `given for a ${state} instance`}`);
+  }
+  const exitStatus = input.exitStatus ?? 0;
+  if (!Number.isInteger(exitStatus) || (state !== 'exited' && exitStatus !== 0)) {
+    throw new SnapshotError(`${W}: exit status ${exitStatus} ${state === 'exited' ? 'is not an integer' : `given for a ${state} instance`}`);
+  }
+  checkFramesAgainstModule(m, input.frames, state, W);
+
+  // globals
+  if (input.globals.length !== m.globals.length) {
+    throw new SnapshotError(`${W}: ${input.globals.length} global values given, the module defines ${m.globals.length} globals`);
+  }
+  const importedGlobalTypes = m.imports.flatMap((i) => (i.desc.kind === 'global' ? [i.desc.type] : []));
+  let imported = input.importedGlobals ?? [];
+  if (imported.length && imported.length !== importedGlobalTypes.length) {
+    throw new SnapshotError(`${W}: ${imported.length} imported global values given, the module imports ${importedGlobalTypes.length} globals`);
+  }
+  if (!imported.length && importedGlobalTypes.some((t) => t.mutable)) {
+    throw new SnapshotError(`${W}: the module imports a mutable global, whose current value must be given (importedGlobals)`);
+  }
+  if (imported.length && importedGlobalTypes.some((t) => !VALUE_TYPES.has(t.type))) {
+    // a reference-typed import cannot be recorded as bits; it comes from the exporter
+    if (importedGlobalTypes.some((t) => t.mutable && !VALUE_TYPES.has(t.type))) throw new SnapshotError(`${W}: the module imports a mutable reference-typed global`);
+    imported = [];
+  }
+
+  // memory
+  const mem = input.memory;
+  if (m.importedMemories > 0) {
+    const imp = m.imports.find((i) => i.desc.kind === 'memory')!;
+    throw new SnapshotError(`${W}: the module imports its memory (${imp.module}.${imp.name}); snapshots need a module that defines it`);
+  }
+  const limits = m.memories[0] ?? null;
+  if (!limits !== !mem) throw new SnapshotError(`${W}: ${limits ? 'the module defines a memory but none is given' : 'memory given, but the module has none'}`);
+  if (limits && mem) {
+    checkMemoryInput(mem);
+    if (mem.pages < limits.min) throw new SnapshotError(`${W}: memory of ${mem.pages} pages, smaller than the module's minimum ${limits.min}`);
+    if (limits.max !== null && mem.pages > limits.max) throw new SnapshotError(`${W}: memory of ${mem.pages} pages, more than the module's maximum ${limits.max}`);
+  }
+
+  // buffer
+  const buffer = input.buffer ?? [];
+  const seen = new Set<string>();
+  for (const b of buffer) {
+    if (!Number.isInteger(b.fd) || b.fd < 0 || b.fd > 0xffffffff) throw new SnapshotError(`${W}: buffer fd ${b.fd} is not a u32`);
+    if (b.direction !== 'in' && b.direction !== 'out') throw new SnapshotError(`${W}: buffer direction ${JSON.stringify(b.direction)}`);
+    const key = `${b.fd}:${b.direction}`;
+    if (seen.has(key)) throw new SnapshotError(`${W}: two buffer entries for fd ${b.fd} ${b.direction}`);
+    seen.add(key);
+  }
+
+  // the input's export section: its own, or a snapshot's gate.export
+  let exportPayload: Uint8Array | null = null;
+  for (const s of raw) {
+    if (s.id === ID.export || (s.id === 0 && s.name === SECTION.export)) exportPayload = input.module.subarray(s.start, s.end);
+  }
+  const hasStack = input.frames.length > 0;
+
+  const out: OutSection[] = [];
+  const hasDataCount = m.dataCount !== null;
+  for (const s of raw) {
+    const payload = input.module.subarray(s.start, s.end);
+    switch (s.id) {
+      case ID.custom:
+        if (s.name!.startsWith('gate.')) break;
+        out.push({ id: 0, name: s.name, payload });
+        break;
+      case ID.memory:
+        out.push({ id: ID.memory, payload: memorySection(limits!.max, mem!.pages) });
+        break;
+      case ID.global:
+        out.push({ id: ID.global, payload: globalSection(m, input.globals) });
+        break;
+      case ID.export:
+      case ID.start:
+      case ID.data:
+      case ID.dataCount:
+        break; // written below
+      default:
+        out.push({ id: s.id, payload });
+    }
+  }
+  if (exportPayload && !hasStack) insertInOrder(out, { id: ID.export, payload: exportPayload });
+  const dataSection = dataSectionFor(m, mem, hasDataCount, raw.some((s) => s.id === 0 && s.name === SECTION.snapshot));
+  if (dataSection) insertInOrder(out, dataSection);
+  if (hasDataCount) insertInOrder(out, { id: ID.dataCount, payload: new ByteWriter().u32(dataSection ? dataSection.count! : 0).done() });
+
+  // gate.*
+  const snap = new ByteWriter()
+    .u32(SNAPSHOT_VERSION).u8(STATE_IDS[state]).u8(ARCH_IDS[input.arch]).u32(trapId).u32(exitStatus >>> 0).u32(0)
+    .u32(imported.length);
+  imported.forEach((v, k) => snap.u8(importedGlobalTypes[k].type).fixed(maskBits(importedGlobalTypes[k].type, v), 8));
+  out.push({ id: 0, name: SECTION.snapshot, payload: snap.done() });
+  if (hasStack) out.push({ id: 0, name: SECTION.stack, payload: stackSection(input.frames) });
+  const buf = new ByteWriter().u32(buffer.filter((b) => b.bytes.length > 0).length);
+  for (const b of buffer) if (b.bytes.length) buf.u32(b.fd).u8(b.direction === 'in' ? 0 : 1).vecBytes(b.bytes);
+  out.push({ id: 0, name: SECTION.buffer, payload: buf.done() });
+  if (hasStack) out.push({ id: 0, name: SECTION.export, payload: exportPayload ?? new Uint8Array([0]) });
+  return emitModule(out, LIMITS.moduleSize);
+}
+
+function memorySection(max: number | null, pages: number): Uint8Array {
+  const w = new ByteWriter().u32(1).u8(max === null ? 0 : 1).u32(pages);
+  if (max !== null) w.u32(max);
+  return w.done();
+}
+
+function constExpr(w: ByteWriter, e: ConstExpr): void {
+  switch (e.kind) {
+    case 'i32': w.u8(0x41).s32(e.value); break;
+    case 'i64': w.u8(0x42).s64(e.value); break;
+    case 'f32': w.u8(0x43).fixed(BigInt(e.bits >>> 0), 4); break;
+    case 'f64': w.u8(0x44).fixed(e.bits, 8); break;
+    case 'global': w.u8(0x23).u32(e.index); break;
+    case 'refnull': w.u8(0xd0).u8(e.type); break;
+    case 'reffunc': w.u8(0xd2).u32(e.index); break;
+  }
+  w.u8(0x0b);
+}
+
+function globalSection(m: Module, values: bigint[]): Uint8Array {
+  const w = new ByteWriter().u32(m.globals.length);
+  m.globals.forEach((g, k) => {
+    const t = g.type.type;
+    w.u8(t).u8(g.type.mutable ? 1 : 0);
+    const v = values[k];
+    if (VALUE_TYPES.has(t) && typeof v !== 'bigint') throw new SnapshotError(`${W}: global ${m.importedGlobals + k} (${typeName(t)}): value is not a bigint`);
+    switch (t) {
+      case 0x7f: w.u8(0x41).s32(Number(BigInt.asIntN(32, v))).u8(0x0b); break;
+      case 0x7e: w.u8(0x42).s64(v).u8(0x0b); break;
+      case 0x7d: w.u8(0x43).fixed(v, 4).u8(0x0b); break;
+      case 0x7c: w.u8(0x44).fixed(v, 8).u8(0x0b); break;
+      default: constExpr(w, g.init); // references: no compiled instruction changes them
+    }
+  });
+  return w.done();
+}
+
+function stackSection(frames: SnapshotInput['frames']): Uint8Array {
+  const w = new ByteWriter().u32(frames.length);
+  for (const f of frames) {
+    w.u32(f.func).u32(f.site).u32(f.slots.length);
+    for (const s of f.slots) w.u8(s.type).fixed(maskBits(s.type, s.bits), 8);
+  }
+  return w.done();
+}
+
+/**
+ * The new data section (docs/snapshot-format.md): kept original segments when the module has a
+ * data count section, then memory runs. Written straight into the output (memory is not copied
+ * twice). Null when there is no segment at all.
+ */
+function dataSectionFor(m: Module, mem: MemoryInput | null, keepOriginals: boolean, inputIsSnapshot: boolean): (OutSection & { count: number }) | null {
+  // a snapshot's own active segments are memory (written anew), after its kept passive ones
+  let originals = keepOriginals ? m.data : [];
+  if (inputIsSnapshot) {
+    const firstActive = originals.findIndex((d) => d.mode === 'active');
+    if (firstActive >= 0) originals = originals.slice(0, firstActive);
+  }
+  const room = LIMITS.dataSegments - originals.length;
+  let runs: Run[] = mem ? findRuns(mem, SPLIT_ZERO_WORDS) : [];
+  for (let gap = SPLIT_ZERO_WORDS * 8; runs.length > room; gap *= 2) runs = mergeRuns(runs, gap);
+  const count = originals.length + runs.length;
+  if (count === 0) return null;
+  let size = uleb32Size(count);
+  for (const d of originals) size += d.mode === 'active' ? 2 : 1 + uleb32Size(d.end - d.start) + (d.end - d.start);
+  for (const r of runs) size += 1 + 1 + sleb32Size(r.start) + 1 + uleb32Size(r.end - r.start) + (r.end - r.start);
+  const write = (out: Uint8Array, pos: number): void => {
+    pos = putUleb32(out, pos, count);
+    for (const d of originals) {
+      out[pos++] = 1; // passive
+      if (d.mode === 'active') out[pos++] = 0; // dropped at instantiation: empty
+      else {
+        pos = putUleb32(out, pos, d.end - d.start);
+        out.set(m.bytes.subarray(d.start, d.end), pos);
+        pos += d.end - d.start;
+      }
+    }
+    for (const r of runs) {
+      out[pos++] = 0;
+      out[pos++] = 0x41;
+      pos = putSleb32(out, pos, r.start);
+      out[pos++] = 0x0b;
+      pos = putUleb32(out, pos, r.end - r.start);
+      copyRun(mem!, r.start, r.end, out, pos);
+      pos += r.end - r.start;
+    }
+  };
+  return { id: ID.data, size, write, count };
+}

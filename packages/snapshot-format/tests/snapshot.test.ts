@@ -1,0 +1,305 @@
+import { decodeModule } from '@wagc/frontend';
+import {
+  checkFrames, memoryPages, readSnapshot, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
+} from '@wagc/snapshot-format';
+import { PROGRAM, wasmObjdump, wasmValidate, wat } from './helpers';
+
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+const PAGE = 65536;
+
+let program: Uint8Array;
+beforeAll(async () => {
+  program = await wat(PROGRAM);
+});
+
+/** Memory of `pages` with a few non-zero places (one run crossing a page boundary). */
+function memoryData(pages: number): Uint8Array {
+  const d = new Uint8Array(pages * PAGE);
+  d.set(new TextEncoder().encode('hello, world\n'), 16);
+  d[1000] = 0xff;
+  d.fill(7, PAGE - 10, PAGE + 10);
+  d[pages * PAGE - 1] = 1;
+  return d;
+}
+
+const NAN32 = 0x7fc00001n, NAN64 = 0xfff8000000000123n;
+const GLOBALS = [0xfffffffen, 0x8000000000000001n, NAN32, NAN64, 42n];
+
+/** Frames in $fib (2: i32 param, i64 and f64 locals) and $main (3: one i32 local). */
+function frames(depth: number): Frame[] {
+  const out: Frame[] = [];
+  for (let k = 0; k < depth; k++) {
+    out.push({
+      func: 2, site: 1 + (k % 2),
+      slots: [{ type: I32, bits: BigInt(k) }, { type: I64, bits: 0xffffffffffffffffn }, { type: F64, bits: NAN64 }, { type: I32, bits: 5n }, { type: F32, bits: NAN32 }],
+    });
+  }
+  out.push({ func: 3, site: 3, slots: [{ type: I32, bits: 3n }] });
+  return out;
+}
+
+function input(over: Partial<SnapshotInput> = {}): SnapshotInput {
+  return {
+    module: program, state: 'suspended', arch: 'x86-64', memory: { pages: 2, data: memoryData(2) },
+    globals: GLOBALS, frames: frames(3),
+    buffer: [{ fd: 0, direction: 'in', bytes: new TextEncoder().encode('pending input') }, { fd: 1, direction: 'out', bytes: Uint8Array.of(1, 2, 3) }],
+    ...over,
+  };
+}
+
+function expectValid(snap: Uint8Array): void {
+  expect(WebAssembly.validate(snap)).toBe(true);
+  const v = wasmValidate(snap);
+  if (v) expect(v).toEqual({ ok: true, out: '' });
+}
+
+function sameMemory(a: Map<number, Uint8Array>, data: Uint8Array): void {
+  for (let p = 0; p * PAGE < data.length; p++) {
+    const page = data.subarray(p * PAGE, (p + 1) * PAGE);
+    const got = a.get(p);
+    if (page.every((v) => v === 0)) expect(got).toBeUndefined();
+    else expect(Buffer.from(got!).equals(Buffer.from(page))).toBe(true);
+  }
+}
+
+describe('round trips', () => {
+  test.each([
+    ['halted', { frames: [] }],
+    ['suspended', {}],
+    ['trapped', { trapId: 5, frames: [{ func: 5, site: 0xffffffff, slots: [] }, ...frames(1)] }],
+    ['trapped without a stack', { trapId: 1, frames: [] }],
+    ['exited', { exitStatus: 0xfffffffe, frames: frames(2) }],
+    ['exited without a stack', { exitStatus: 3, frames: [] }],
+  ] as [string, Partial<SnapshotInput>][])('%s', (name, over) => {
+    const state = name.split(' ')[0] as SnapshotInput['state'];
+    const inp = input({ state, ...over });
+    const bytes = writeSnapshot(inp);
+    expectValid(bytes);
+    const s = readSnapshot(bytes);
+    expect(s.version).toBe(1);
+    expect(s.state).toBe(state);
+    expect(s.trapId).toBe(inp.trapId ?? 0);
+    expect(s.exitStatus).toBe(inp.exitStatus ?? 0);
+    expect(s.arch).toBe('x86-64');
+    expect(s.frames).toEqual(inp.frames);
+    expect(s.globals.map((g) => g.bits)).toEqual(GLOBALS);
+    expect(s.globals.map((g) => g.type)).toEqual([I32, I64, F32, F64, I32]);
+    expect(s.memory!.pages).toBe(2);
+    expect(s.memory!.maxPages).toBe(100);
+    sameMemory(memoryPages(s), memoryData(2));
+    expect(s.buffer.map((b) => [b.fd, b.direction, Array.from(b.bytes)])).toEqual(inp.buffer!.map((b) => [b.fd, b.direction, Array.from(b.bytes)]));
+    expect(s.functionNames.get(2)).toBe('fib');
+    const customs = s.sections.filter((x) => x.id === 0).map((x) => x.name);
+    const stack = inp.frames.length > 0;
+    expect(customs).toEqual(['name', 'gate.snapshot', ...(stack ? ['gate.stack'] : []), 'gate.buffer', ...(stack ? ['gate.export'] : [])]);
+    expect(s.sections.some((x) => x.kind === 'start')).toBe(false);
+    expect(s.sections.some((x) => x.kind === 'export')).toBe(!stack);
+    const dump = wasmObjdump(bytes);
+    if (dump) for (const c of customs) expect(dump).toContain(`"${c}"`);
+  });
+
+  test('without memory, and globals of every type at their extremes', async () => {
+    const m = await wat(`(module (global (mut f32) (f32.const 0)) (global (mut f64) (f64.const 0)) (global (mut i64) (i64.const 0)) (global (mut i32) (i32.const 0))
+      (func (export "f") (param f32) (result i32) (i32.const 0)))`);
+    for (const g of [[0xff800001n, 0xfff0000000000001n, 0n, 0x80000000n], [0n, 0x8000000000000000n, 0xffffffffffffffffn, 0xffffffffn], [0x7f800000n, 1n, 0x7fffffffffffffffn, 0x7fffffffn]]) {
+      const snap = writeSnapshot({ module: m, state: 'suspended', arch: 'arm64', memory: null, globals: g, frames: [{ func: 0, site: 0, slots: [{ type: F32, bits: 0xffc00000n }] }] });
+      expectValid(snap);
+      const s = readSnapshot(snap);
+      expect(s.memory).toBeNull();
+      expect(s.arch).toBe('arm64');
+      expect(s.globals.map((x) => x.bits)).toEqual(g);
+      expect(s.sections.some((x) => x.kind === 'data')).toBe(false);
+    }
+  });
+
+  test('i32/f32 bits are masked, negative bigints taken as patterns', () => {
+    const s = readSnapshot(writeSnapshot(input({ globals: [-1n, -1n, -1n, -1n, 42n] })));
+    expect(s.globals.map((g) => g.bits)).toEqual([0xffffffffn, 0xffffffffffffffffn, 0xffffffffn, 0xffffffffffffffffn, 42n]);
+  });
+
+  test('many frames with many slots', () => {
+    const fr = frames(5000);
+    const s = readSnapshot(writeSnapshot(input({ frames: fr })));
+    expect(s.frames).toEqual(fr);
+  });
+
+  test('a sparse page map gives the same bytes as the flat memory', () => {
+    const data = memoryData(4);
+    const pageMap = new Map<number, Uint8Array>();
+    for (let p = 0; p < 4; p++) {
+      const page = data.slice(p * PAGE, (p + 1) * PAGE);
+      if (page.some((v) => v !== 0)) pageMap.set(p, page);
+    }
+    const a = writeSnapshot(input({ memory: { pages: 4, data } }));
+    const b = writeSnapshot(input({ memory: { pages: 4, pageMap } }));
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    sameMemory(memoryPages(readSnapshot(a)), data);
+  });
+
+  test('unaligned memory views work', () => {
+    const backing = new Uint8Array(2 * PAGE + 1);
+    backing.set(memoryData(2), 1);
+    const a = writeSnapshot(input({ memory: { pages: 2, data: backing.subarray(1) } }));
+    sameMemory(memoryPages(readSnapshot(a)), memoryData(2));
+  });
+
+  test('zero runs split segments; segments carry no zero bytes at their ends', () => {
+    const data = new Uint8Array(PAGE);
+    data[3] = 1; data[3 + 60] = 2; // 60-byte gap: one segment
+    data[1000] = 3; data[1000 + 200] = 4; // 200-byte gap: two
+    const s = readSnapshot(writeSnapshot(input({ memory: { pages: 1, data }, frames: [] , state: 'halted', module: program })));
+    // module minimum is 1 page, data of 1 page
+    const segs = s.memory!.segments.map((x) => [x.address, x.bytes.length]);
+    expect(segs).toEqual([[3, 61], [1000, 1], [1200, 1]]);
+  });
+
+  test('too many runs are merged under the segment limit', async () => {
+    const pages = 240;
+    const data = new Uint8Array(pages * PAGE);
+    for (let a = 0; a < data.length; a += 100) data[a] = 1; // 157,287 runs at the base threshold
+    const m = await wat('(module (memory 1))');
+    const bytes = writeSnapshot({ module: m, state: 'halted', arch: 'x86-64', memory: { pages, data }, globals: [], frames: [] });
+    const s = readSnapshot(bytes);
+    expect(s.memory!.segments.length).toBeLessThanOrEqual(100000);
+    sameMemory(memoryPages(s), data);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+  });
+
+  test('memory grown past the module minimum; the maximum is kept', () => {
+    const s = readSnapshot(writeSnapshot(input({ memory: { pages: 100, pageMap: new Map([[99, new Uint8Array(PAGE).fill(9)]]) } })));
+    expect(s.memory!.pages).toBe(100);
+    expect(s.memory!.maxPages).toBe(100);
+    expect(memoryPages(s).size).toBe(1);
+  });
+});
+
+describe('V8 sees a valid module', () => {
+  test('a suspended snapshot has no exports; restoreModule gives them back', async () => {
+    const snap = writeSnapshot(input());
+    const { instance } = await WebAssembly.instantiate(snap, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    expect(Object.keys(instance.exports)).toEqual([]);
+    const restored = restoreModule(readSnapshot(snap));
+    expectValid(restored);
+    const r = await WebAssembly.instantiate(restored, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    expect(Object.keys(r.instance.exports).sort()).toEqual(['_start', 'fib', 'get32', 'load', 'memory']);
+    // no gate sections left, but the name section stays
+    const customs = WebAssembly.Module.customSections(r.module, 'gate.snapshot');
+    expect(customs.length).toBe(0);
+    expect(WebAssembly.Module.customSections(r.module, 'name').length).toBe(1);
+    const kept = new WebAssembly.Module(restoreModule(snap, { keepGateSections: true }));
+    expect(WebAssembly.Module.customSections(kept, 'gate.stack').length).toBe(1);
+  });
+
+  test('a halted snapshot keeps its exports, its memory and globals are the state, the start function does not run', async () => {
+    const snap = writeSnapshot(input({ state: 'halted', frames: [], globals: [99n, 0n, 0n, 0n, 42n] }));
+    const { instance } = await WebAssembly.instantiate(snap, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    const e = instance.exports as Record<string, (...a: number[]) => number>;
+    expect(e.get32()).toBe(99); // the start function would have set 7
+    expect(e.load(PAGE - 1)).toBe(7);
+    expect(e.load(16)).toBe('h'.charCodeAt(0));
+    expect(e.fib(10)).toBe(55);
+    expect((instance.exports.memory as WebAssembly.Memory).buffer.byteLength).toBe(2 * PAGE);
+  });
+});
+
+describe('chains and data counts', () => {
+  test('a snapshot of a snapshot does not nest', () => {
+    let mod = program;
+    for (let hop = 0; hop < 4; hop++) {
+      const state = hop % 2 ? 'halted' : 'suspended';
+      const snap = writeSnapshot(input({ module: mod, state, frames: state === 'halted' ? [] : frames(hop + 1), globals: [BigInt(hop), 0n, 0n, 0n, 42n] }));
+      expectValid(snap);
+      const s = readSnapshot(snap);
+      expect(s.globals[0].bits).toBe(BigInt(hop));
+      expect(s.sections.filter((x) => x.name === 'gate.snapshot').length).toBe(1);
+      sameMemory(memoryPages(s), memoryData(2));
+      mod = snap;
+    }
+    expect(decodeModule(restoreModule(mod)).exports.map((e) => e.name).sort()).toEqual(['_start', 'fib', 'get32', 'load', 'memory']);
+  });
+
+  test('with a data count section, segment indices stay and the count follows', async () => {
+    const m = await wat(`(module (memory 1) (data (i32.const 0) "ab") (data "passive") (data (i32.const 8) "cd")
+      (func (export "f") (data.drop 1) (memory.init 2 (i32.const 0) (i32.const 0) (i32.const 0))))`);
+    expect(decodeModule(m).dataCount).toBe(3);
+    const data = new Uint8Array(PAGE);
+    data.set([0x61, 0x62], 0);
+    data.set([0x63, 0x64], 8);
+    data[40000] = 1;
+    let mod = m;
+    for (let hop = 0; hop < 3; hop++) {
+      const snap = writeSnapshot({ module: mod, state: 'suspended', arch: 'x86-64', memory: { pages: 1, data }, globals: [], frames: [{ func: 0, site: 0, slots: [] }] });
+      expectValid(snap);
+      const d = decodeModule(snap);
+      expect(d.data.slice(0, 3).map((x) => [x.mode, x.end - x.start])).toEqual([['passive', 0], ['passive', 7], ['passive', 0]]);
+      expect(d.data.length).toBe(5); // three kept, then [0, 10) and 40000
+      expect(d.dataCount).toBe(5);
+      sameMemory(memoryPages(readSnapshot(snap)), data);
+      mod = snap;
+    }
+  });
+});
+
+describe('checkFrames', () => {
+  const sites = [
+    { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32] },
+    { func: 2, site: 2, slotTypes: Uint8Array.of(I32, I64, F64, I32, F32) },
+    { func: 3, site: 3, slotTypes: [I32] },
+    { func: 9, site: 0, slotTypes: [] },
+  ];
+  test('accepts frames matching the site map', () => {
+    expect(() => checkFrames(readSnapshot(writeSnapshot(input())), sites)).not.toThrow();
+  });
+  test.each([
+    ['a site that does not exist', (f: Frame[]) => { f[0].site = 7; }, /no site 7/],
+    ['a slot count mismatch', (f: Frame[]) => { f[0].slots.push({ type: I32, bits: 0n }); }, /6 slots, the site has 5/],
+    ['a slot type mismatch', (f: Frame[]) => { f[0].slots[4].type = F64; }, /slot 4 is f64, the site's is f32/],
+    ['a frame at a trap', (f: Frame[]) => { f[0] = { func: 5, site: 0xffffffff, slots: [] }; }, /not at a site/],
+  ])('refuses %s', (name, change, re) => {
+    const fr = frames(3);
+    change(fr);
+    expect(() => checkFrames({ frames: fr }, sites)).toThrow(SnapshotError);
+    expect(() => checkFrames({ frames: fr }, sites)).toThrow(re);
+  });
+});
+
+describe('the writer refuses states that do not fit the module', () => {
+  test.each([
+    ['frames on a halted instance', { state: 'halted' }, /halted snapshot has no stack/],
+    ['a suspended instance without frames', { frames: [] }, /at least one frame/],
+    ['an imported function as a frame', { frames: [{ func: 0, site: 1, slots: [] }] }, /no such defined function/],
+    ['a function out of range', { frames: [{ func: 6, site: 1, slots: [] }] }, /no such defined function/],
+    ['a slot type that is no value type', { frames: [{ func: 3, site: 1, slots: [{ type: 0x40, bits: 0n }] }] }, /not i32, i64, f32 or f64/],
+    ['slots not matching the locals', { frames: [{ func: 3, site: 1, slots: [{ type: I64, bits: 0n }] }] }, /local 0 is i32/],
+    ['too few slots', { frames: [{ func: 2, site: 1, slots: [{ type: I32, bits: 0n }] }] }, /3 parameters and locals/],
+    ['locals at the entry site', { frames: [{ func: 2, site: 0, slots: [{ type: I32, bits: 0n }, { type: I64, bits: 0n }] }] }, /exactly the 1 parameters/],
+    ['a trap id on a suspended instance', { trapId: 3 }, /trap id 3 given/],
+    ['a trapped instance without a trap id', { state: 'trapped', frames: [] }, /trap id 0 is not/],
+    ['a wrong global count', { globals: [1n] }, /1 global values given, the module defines 5/],
+    ['no memory', { memory: null }, /defines a memory but none is given/],
+    ['memory below the minimum', { memory: { pages: 0, data: new Uint8Array(0) } }, /smaller than the module's minimum/],
+    ['memory above the maximum', { memory: { pages: 101, pageMap: new Map() } }, /more than the module's maximum/],
+    ['short memory data', { memory: { pages: 2, data: new Uint8Array(PAGE) } }, /2 pages need/],
+    ['a page outside the memory', { memory: { pages: 2, pageMap: new Map([[2, new Uint8Array(PAGE)]]) } }, /outside the memory/],
+    ['two buffers for one stream', { buffer: [{ fd: 0, direction: 'in', bytes: Uint8Array.of(1) }, { fd: 0, direction: 'in', bytes: Uint8Array.of(2) }] }, /two buffer entries/],
+    ['a site outside a trapped innermost frame', { frames: [{ func: 3, site: 0xffffffff, slots: [] }] }, /only the innermost frame of a trapped/],
+  ] as [string, Partial<SnapshotInput>, RegExp][])('%s', (name, over, re) => {
+    expect(() => writeSnapshot(input(over))).toThrow(SnapshotError);
+    expect(() => writeSnapshot(input(over))).toThrow(re);
+  });
+
+  test('an imported memory, a mutable imported global without its value', async () => {
+    const m1 = await wat('(module (import "env" "memory" (memory 1)))');
+    expect(() => writeSnapshot({ module: m1, state: 'halted', arch: 'x86-64', memory: { pages: 1, pageMap: new Map() }, globals: [], frames: [] })).toThrow(/imports its memory \(env.memory\)/);
+    const m2 = await wat('(module (import "env" "g" (global (mut i64))) (import "env" "k" (global f32)))', { mutable_globals: true });
+    expect(() => writeSnapshot({ module: m2, state: 'halted', arch: 'x86-64', memory: null, globals: [], frames: [] })).toThrow(/mutable global/);
+    const s = readSnapshot(writeSnapshot({ module: m2, state: 'halted', arch: 'x86-64', memory: null, globals: [], frames: [], importedGlobals: [-5n, 0x7fc00000n] }));
+    expect(s.importedGlobals).toEqual([{ type: I64, bits: 0xfffffffffffffffbn }, { type: F32, bits: 0x7fc00000n }]);
+    const m3 = await wat('(module (import "env" "k" (global f32)))');
+    expect(readSnapshot(writeSnapshot({ module: m3, state: 'halted', arch: 'x86-64', memory: null, globals: [], frames: [] })).importedGlobals).toBeNull();
+  });
+
+  test('not a module', () => {
+    expect(() => writeSnapshot(input({ module: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }))).toThrow(/bad magic/);
+  });
+});
