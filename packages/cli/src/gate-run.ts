@@ -1,25 +1,36 @@
-import { spawnSync } from 'child_process';
-import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants } from 'fs';
-import { delimiter, join } from 'path';
+import { spawn } from 'child_process';
+import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { basename, delimiter, join } from 'path';
 import yargs from 'yargs';
 import { imageArch, ImageError, HEADER_SIZE, type Arch } from '@wagc/linker';
 import { loaderPath } from '@wagc/loader-c';
 import { printError } from './output';
 import { UsageError } from './wagc';
+import { writeSnapshotFile } from './snapshot';
 
 /** Exit statuses of gate-run besides the program's own (documented in the README). */
 export const EXIT_TRAP = 134;
 export const EXIT_USAGE = 2;
+export const EXIT_SUSPENDED = 3;
 
-/** `gate-run IMG [-- ARGS...]`: runs the image's `_start`; returns the exit status. */
-export function main(argv: string[]): number {
+/** Where a suspended program's snapshot goes without --snapshot: beside the image's name, in the working directory. */
+export function defaultSnapshotPath(image: string): string {
+  return `${basename(image).replace(/\.img$/, '')}.snapshot.wasm`;
+}
+
+/** `gate-run IMG [-- ARGS...]`: runs the image's `_start`; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [-- ARGS...]\n\nRuns a wagc image. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
+    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
+    .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
+    .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
+    .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its result' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()
     .help()
@@ -45,6 +56,15 @@ export function main(argv: string[]): number {
   }
   const loaderArgs = [image];
   if (args['stack-size'] !== undefined) loaderArgs.push('--stack-size', String(args['stack-size']));
+  const after = args['suspend-after'];
+  if (after !== undefined) {
+    if (!Number.isInteger(after) || after <= 0) throw new UsageError('--suspend-after: a positive number of milliseconds');
+    loaderArgs.push('--suspend-after', String(after));
+  }
+  if (args.invoke !== undefined) loaderArgs.push('--invoke', args.invoke);
+  const stateDir = mkdtempSync(join(tmpdir(), 'gate-run-'));
+  const statePath = join(stateDir, 'state');
+  loaderArgs.push('--state-out', statePath);
   loaderArgs.push('--', ...progArgs);
   // an image for another CPU runs its loader (a static binary of that arch) under qemu user-mode
   // emulation, started explicitly: binfmt_misc may not be set up
@@ -59,16 +79,52 @@ export function main(argv: string[]): number {
     command = qemu;
     loaderArgs.unshift(loader);
   }
-  const r = spawnSync(command, loaderArgs, { stdio: 'inherit' });
-  if (r.error) {
-    printError('gate-run', `cannot start ${command === loader ? 'loader' : `${command} ${loader}`}: ${r.error.message}`);
-    return EXIT_USAGE;
+  try {
+    const r = await runLoader(command, loaderArgs);
+    if (r.error) {
+      printError('gate-run', `cannot start ${command === loader ? 'loader' : `${command} ${loader}`}: ${r.error.message}`);
+      return EXIT_USAGE;
+    }
+    if (r.signal) {
+      printError('gate-run', `loader killed by ${r.signal}`);
+      return 128 + (require('os').constants.signals[r.signal] ?? 0);
+    }
+    const status = r.status ?? EXIT_USAGE;
+    const suspended = status === EXIT_SUSPENDED;
+    if ((suspended || args.snapshot !== undefined) && existsSync(statePath)) {
+      const out = args.snapshot ?? defaultSnapshotPath(image);
+      try {
+        writeSnapshotFile(out, readFileSync(image), readFileSync(statePath));
+        if (suspended) process.stderr.write(`gate-run: suspended; snapshot written to ${out} (resume: wagc ${out} -o OUT.img [--arch A] && gate-run OUT.img)\n`);
+      } catch (e) {
+        printError('gate-run', `cannot write the snapshot ${out}: ${(e as Error).message}`);
+        return EXIT_USAGE;
+      }
+    }
+    return status;
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
   }
-  if (r.signal) {
-    printError('gate-run', `loader killed by ${r.signal}`);
-    return 128 + (require('os').constants.signals[r.signal] ?? 0);
-  }
-  return r.status ?? EXIT_USAGE;
+}
+
+/**
+ * Runs the loader with inherited stdio. SIGQUIT reaching gate-run (kill -QUIT, or Ctrl-\\, which
+ * the terminal sends to both) is passed on, and gate-run itself survives it to write the snapshot.
+ */
+function runLoader(command: string, args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'inherit' });
+    const forward = (): void => { child.kill('SIGQUIT'); };
+    process.on('SIGQUIT', forward);
+    child.on('error', (error) => {
+      process.off('SIGQUIT', forward);
+      resolve({ status: null, signal: null, error });
+    });
+    child.on('exit', (status, signal) => {
+      process.off('SIGQUIT', forward);
+      resolve({ status, signal });
+    });
+  });
 }
 
 /** How to run each arch's loader: natively on a host of that arch, else under this qemu-user binary. */

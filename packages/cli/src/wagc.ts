@@ -4,6 +4,8 @@ import { CompileError, CPU_FEATURE, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
+import { isSnapshot, resumeProgram } from './snapshot';
+import { SnapshotError } from '@wagc/snapshot-format';
 
 export const ARCHES: readonly Arch[] = ['x86-64', 'arm64'];
 
@@ -40,12 +42,22 @@ export function main(argv: string[]): number {
   }
   let image: Uint8Array;
   try {
-    image = compileProgram({
-      modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
-      arch: args.arch as Arch,
-      cpuFeatures,
-    });
+    if (isSnapshot(bytes)) {
+      // a snapshot: its module, with the stack rebuilt for this arch (DESIGN §6)
+      const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
+      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume });
+    } else {
+      image = compileProgram({
+        modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
+        arch: args.arch as Arch,
+        cpuFeatures,
+      });
+    }
   } catch (e) {
+    if (e instanceof SnapshotError) {
+      printError('wagc', `${input}: bad snapshot: ${e.message}`);
+      return 1;
+    }
     if (e instanceof CompileError || e instanceof LinkError) {
       printError('wagc', `${input}: ${e.name}: ${e.message}`);
       return 1;

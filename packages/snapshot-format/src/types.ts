@@ -38,6 +38,12 @@ export interface Slot {
 
 /** A portable frame (DESIGN §2). */
 export interface Frame {
+  /**
+   * Whose function: the snapshot's own module (absent or 'program'), or 'runtime', the WASI
+   * runtime library wagc links with every program (a program blocked in a read is suspended
+   * inside it).
+   */
+  module?: 'program' | 'runtime';
   /** Module function index (imports counted), of a defined function. */
   func: number;
   /** Per-function site index (0 = entry check); NO_SITE only for a trapped snapshot's innermost frame. */

@@ -1,0 +1,82 @@
+/**
+ * Between the loader's state file and snapshots (DESIGN §6, docs/snapshot-format.md): gate-run
+ * writes one after a run, wagc turns one back into an image that resumes it.
+ */
+import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type Arch } from '@wagc/linker';
+import { readSnapshot, restoreModule, writeSnapshot, SnapshotError, type Frame, type Snapshot } from '@wagc/snapshot-format';
+import { wasiModule } from '@wagc/abi';
+import { readState } from './state';
+
+/** The program's module in the images wagc writes (the runtime library is linked first). */
+const PROGRAM = 'main';
+const LIBRARY = 'wasi_snapshot_preview1';
+
+/** Writes the snapshot of an image's run (its state file) to `out`, atomically. */
+export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uint8Array): void {
+  const img = readImage(image);
+  const st = readState(stateFile);
+  const mods = img.modules;
+  if (!mods) throw new Error('the image does not record its modules (built by an older wagc?)');
+  const prog = mods.find((m) => m.name === PROGRAM);
+  if (!prog) throw new Error('the image has no program module');
+  const owner = (linked: number): ImageModule | undefined =>
+    mods.find((m) => linked >= m.funcBase && linked < m.funcBase + m.definedFuncs);
+  const frames: Frame[] = st.frames.map((f) => {
+    const m = owner(f.func);
+    if (!m) throw new Error(`state file: frame of unknown function ${f.func}`);
+    const slots = Array.from(f.slots, (bits, k) => ({ type: f.types[k], bits }));
+    const frame: Frame = { func: m.importedFuncs + f.func - m.funcBase, site: f.site, slots };
+    if (m !== prog) {
+      if (m.name !== LIBRARY) throw new Error(`state file: frame in module ${m.name}`);
+      frame.module = 'runtime';
+    }
+    return frame;
+  });
+  const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals));
+  const snap = writeSnapshot({
+    module: prog.bytes,
+    state: st.state,
+    trapId: st.state === 'trapped' ? st.trapId : undefined,
+    exitStatus: st.state === 'exited' ? st.exitStatus : undefined,
+    arch: img.arch,
+    memory: st.memoryPages || st.pages.size ? { pages: st.memoryPages, pageMap: st.pages } : null,
+    globals,
+    frames,
+  });
+  writeImageFile(out, snap);
+}
+
+/** True when `bytes` is a snapshot (a module with a gate.snapshot custom section). */
+export function isSnapshot(bytes: Uint8Array): boolean {
+  const needle = new TextEncoder().encode('gate.snapshot');
+  outer: for (let k = 8; k + needle.length <= bytes.length; k++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[k + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The program (runtime library + the snapshot's module with its exports back) and the stack to
+ * resume, for the linker. Only halted and suspended instances can continue.
+ */
+export function resumeProgram(bytes: Uint8Array, arch: Arch): {
+  modules: { name: string; bytes: Uint8Array }[];
+  resume: { state: 'halted' | 'suspended'; frames: ResumeFrame[] };
+  snapshot: Snapshot;
+} {
+  const snap = readSnapshot(bytes);
+  if (snap.state === 'trapped' || snap.state === 'exited') {
+    throw new SnapshotError(`the snapshot is of a ${snap.state} instance${snap.state === 'trapped' ? ` (trap ${snap.trapId})` : ` (status ${snap.exitStatus})`}: it cannot continue`);
+  }
+  const modules = [{ name: LIBRARY, bytes: wasiModule() }, { name: PROGRAM, bytes: restoreModule(snap) }];
+  const frames: ResumeFrame[] = snap.frames.map((f) => ({
+    module: f.module === 'runtime' ? 0 : 1,
+    func: f.func,
+    site: f.site,
+    types: Uint8Array.from(f.slots, (s) => s.type),
+    slots: BigUint64Array.from(f.slots, (s) => s.bits),
+  }));
+  void arch;
+  return { modules, resume: { state: snap.state, frames }, snapshot: snap };
+}
