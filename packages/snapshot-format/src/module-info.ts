@@ -1,4 +1,4 @@
-import { decodeModule, type Module } from '@wagc/frontend';
+import { decodeModule, validateModule, type Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { SnapshotError } from './errors';
 import { NO_SITE, type Frame, type SnapshotState } from './types';
@@ -10,13 +10,23 @@ export function typeName(t: number): string {
   return TYPE_NAMES[t] ?? `0x${t.toString(16).padStart(2, '0')}`;
 }
 
-/** decodeModule, with its errors (and any other exception on hostile input) as SnapshotErrors. */
+/**
+ * decodeModule and validateModule (module level: indices, types, limits; the bodies are the
+ * compiler's), with their errors (and any other exception on hostile input) as SnapshotErrors.
+ */
 export function decode(bytes: Uint8Array, what: string): Module {
+  let m: Module;
   try {
-    return decodeModule(bytes);
+    m = decodeModule(bytes);
   } catch (e) {
     throw new SnapshotError(`${what} does not decode: ${(e as Error).message}`);
   }
+  try {
+    validateModule(m);
+  } catch (e) {
+    throw new SnapshotError(`${what} is not valid: ${(e as Error).message}`);
+  }
+  return m;
 }
 
 /** The types of a defined function's parameters and declared locals, in canonical slot order. */
