@@ -45,4 +45,3 @@ describe('the largest memory and table run', () => {
     expect(r.status).toBe(42);
   });
 });
-

@@ -305,3 +305,18 @@ describe('linear time at the limits', () => {
     expect(Date.now() - t).toBeLessThan(30000);
   });
 });
+
+describe('custom sections', () => {
+  test('100,000 accepted, one more refused; the name section keeps only names a function can have', () => {
+    const custom = section(0, name('c'));
+    expect(() => decode(wasmModule(repeat(custom, LIMITS.customSections)))).not.toThrow();
+    expectLimit(timed(() => refused(() => decode(wasmModule(repeat(custom, LIMITS.customSections + 1))))), 'too many custom sections', LIMITS.customSections + 1, LIMITS.customSections, inSection('custom'));
+    // function names for index 0 and for an index past every possible function
+    const names = section(0, name('name'), [0x01], (() => {
+      const sub = cat(leb(2), leb(0), name('zero'), leb(LIMITS.functions), name('nobody'));
+      return cat(leb(sub.length), sub);
+    })());
+    const m = decodeModule(wasmModule(types(), funcs(1), code(body([], [])), names));
+    expect([...m.names.functions]).toEqual([[0, 'zero']]);
+  });
+});

@@ -32,6 +32,8 @@ export const LIMITS = {
   /** Elements of all element segments together. */
   elemEntries: 10_000_000,
   dataSegments: 100_000,
+  /** Each is kept (start, end, name) for the snapshot writer: a 3-byte section must not cost 100. */
+  customSections: 100_000,
   /** Bytes of an import, export or custom section name. */
   nameLength: 100_000,
   /** Bytes of one function body (locals declarations included). */

@@ -336,6 +336,7 @@ function customSection(rd: Reader, m: Module, end: number): void {
   // the name may not run past the section, nor the section past the input
   if (rd.pos > end || end > rd.end) rd.fail(EOS, Math.min(end, rd.end));
   const c: CustomSection = { name, start: rd.pos, end };
+  if (m.customs.length >= LIMITS.customSections) throw overLimit('too many custom sections', m.customs.length + 1, LIMITS.customSections, c.start, -1, 'custom');
   m.customs.push(c);
   if (name === 'name') {
     try {
@@ -357,7 +358,9 @@ function nameSection(rd: Reader, m: Module): void {
       const n = rd.u32();
       for (let k = 0; k < n; k++) {
         const idx = rd.u32();
-        m.names.functions.set(idx, rd.name());
+        const name = rd.name();
+        // no function has a larger index: the map stays within the function limit
+        if (idx < LIMITS.functions) m.names.functions.set(idx, name);
       }
     }
     rd.pos = end;
