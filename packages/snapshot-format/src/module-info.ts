@@ -57,7 +57,19 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
   const defined = m.functions.length;
   const cache = new Map<number, { params: number; types: number[] }>();
   frames.forEach((fr, k) => {
-    const at = `${where}: frame ${k} (function ${fr.func}, site ${fr.site})`;
+    const runtime = fr.module === 'runtime';
+    const at = `${where}: frame ${k} (${runtime ? 'runtime ' : ''}function ${fr.func}, site ${fr.site})`;
+    if (fr.module !== undefined && fr.module !== 'program' && !runtime) throw new SnapshotError(`${at}: module ${JSON.stringify(fr.module)} is neither 'program' nor 'runtime'`);
+    if (runtime) {
+      // the runtime library is not in the snapshot: only the site map (checkFrames) knows its frames
+      if (!Number.isInteger(fr.func) || fr.func < 0 || fr.func > 0xffffffff) throw new SnapshotError(`${at}: function index is not a u32`);
+      if (!Number.isInteger(fr.site) || fr.site < 0 || fr.site >= NO_SITE) throw new SnapshotError(`${at}: site index is not a u32 below 0xFFFFFFFF`);
+      fr.slots.forEach(({ type, bits }, s) => {
+        if (!VALUE_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not i32, i64, f32 or f64`);
+        if (typeof bits !== 'bigint') throw new SnapshotError(`${at}: slot ${s}'s bits are not a bigint`);
+      });
+      return;
+    }
     if (!Number.isInteger(fr.func) || fr.func < m.importedFuncs || fr.func >= m.importedFuncs + defined) {
       throw new SnapshotError(`${at}: no such defined function (the module has ${m.importedFuncs} imported and ${defined} defined functions)`);
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import type { Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { SnapshotError } from './errors';
@@ -138,19 +139,28 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
 
   // gate.stack
   const frames: Frame[] = [];
+  let runtimeDigest: Uint8Array | null = null;
   if (stackSec) {
     const s = cursor(bytes, stackSec);
-    const n = s.count(3, 'frames');
+    const digestAt = s.pos;
+    const digest = s.bytesN(s.u32());
+    if (digest.length !== 0 && digest.length !== 32) s.fail(`runtime digest of ${digest.length} bytes (SHA-256 has 32)`, digestAt);
+    const n = s.count(4, 'frames');
     if (n === 0) s.fail('no frames');
     for (let k = 0; k < n; k++) {
+      const ownerAt = s.pos;
+      const owner = s.u8();
+      if (owner > 1) s.fail(`frame ${k}: module ${owner} is neither 0 (the snapshot's) nor 1 (the runtime library)`, ownerAt);
       const func = s.u32();
       const site = s.u32();
       const nSlots = s.count(9, `slots of frame ${k}`);
       const slots: Slot[] = [];
       for (let j = 0; j < nSlots; j++) slots.push(readValue(s, `frame ${k} slot ${j}`));
-      frames.push({ func, site, slots });
+      frames.push(owner ? { module: 'runtime', func, site, slots } : { func, site, slots });
     }
     trailing(s);
+    if (digest.length && !frames.some((f) => f.module === 'runtime')) s.fail('a runtime digest without runtime frames', digestAt);
+    if (digest.length) runtimeDigest = digest;
     checkFramesAgainstModule(m, frames, state, 'gate.stack');
   }
 
@@ -182,7 +192,7 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
 
   return {
     version, state, trapId, exitStatus, arch, flags, memory,
-    globals, importedGlobals: nImported ? importedValues : null, frames, buffer, exportSection,
+    globals, importedGlobals: nImported ? importedValues : null, frames, runtimeDigest, buffer, exportSection,
     module: bytes, sections: raw.map(sectionInfo), functionNames: m.names.functions, importedFuncs: m.importedFuncs,
   };
 }
@@ -236,6 +246,8 @@ export function restoreModule(snapshot: Snapshot | Uint8Array, opts: RestoreOpti
 
 /** A site of the compiler's site map, in module function indices. */
 export interface SiteInfo {
+  /** The program's module (absent or 'program') or the runtime library's. */
+  module?: 'program' | 'runtime';
   func: number;
   site: number;
   slotTypes: ArrayLike<number>;
@@ -245,21 +257,31 @@ export interface SiteInfo {
  * Checks every frame against a site map (the compiler's, for the arch it builds): each frame's
  * (function, site) exists, with the same slot count and types. SnapshotError otherwise.
  */
-export function checkFrames(snapshot: Pick<Snapshot, 'frames'>, sites: Iterable<SiteInfo>): void {
-  const wanted = new Set(snapshot.frames.map((f) => f.func));
-  const map = new Map<number, Map<number, ArrayLike<number>>>();
+export function checkFrames(
+  snapshot: Pick<Snapshot, 'frames'> & { runtimeDigest?: Uint8Array | null },
+  sites: Iterable<SiteInfo>,
+  opts: { runtime?: Uint8Array } = {},
+): void {
+  const key = (module: string | undefined, func: number): string => `${module === 'runtime' ? 'r' : 'p'}${func}`;
+  const wanted = new Set(snapshot.frames.map((f) => key(f.module, f.func)));
+  const map = new Map<string, Map<number, ArrayLike<number>>>();
   for (const s of sites) {
-    if (!wanted.has(s.func)) continue;
-    let m = map.get(s.func);
-    if (!m) map.set(s.func, (m = new Map()));
+    const k = key(s.module, s.func);
+    if (!wanted.has(k)) continue;
+    let m = map.get(k);
+    if (!m) map.set(k, (m = new Map()));
     m.set(s.site, s.slotTypes);
   }
+  const digest = snapshot.runtimeDigest;
+  if (digest && opts.runtime && !Buffer.from(createHash('sha256').update(opts.runtime).digest()).equals(Buffer.from(digest))) {
+    throw new SnapshotError('the snapshot\'s runtime frames belong to another build of the runtime library than the one being linked: it cannot resume with this wagc');
+  }
   snapshot.frames.forEach((f, k) => {
-    const at = `frame ${k} (function ${f.func}, site ${f.site})`;
+    const at = `frame ${k} (${f.module === 'runtime' ? 'runtime ' : ''}function ${f.func}, site ${f.site})`;
     if (f.site === NO_SITE) throw new SnapshotError(`${at}: stopped at a trap, not at a site; it cannot resume`);
-    const types = map.get(f.func)?.get(f.site);
+    const types = map.get(key(f.module, f.func))?.get(f.site);
     if (!types) {
-      const n = map.get(f.func)?.size ?? 0;
+      const n = map.get(key(f.module, f.func))?.size ?? 0;
       throw new SnapshotError(`${at}: the function has no site ${f.site} (it has ${n} site${n === 1 ? '' : 's'})`);
     }
     if (types.length !== f.slots.length) throw new SnapshotError(`${at}: ${f.slots.length} slots, the site has ${types.length}`);

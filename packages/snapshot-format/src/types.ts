@@ -87,6 +87,12 @@ export interface SnapshotInput {
   importedGlobals?: bigint[];
   /** Innermost first; empty for halted, at least one for suspended. */
   frames: Frame[];
+  /**
+   * The runtime library module (wasi_snapshot_preview1) the image was linked with: its SHA-256
+   * goes into gate.stack when a frame is in the runtime, so a compiler linking another build of
+   * the library refuses to resume (checkFrames). Without it the digest is left empty.
+   */
+  runtime?: Uint8Array;
   /** Pending I/O; absent: none. */
   buffer?: PendingIO[];
 }
@@ -128,6 +134,8 @@ export interface Snapshot {
   importedGlobals: Slot[] | null;
   /** Innermost first. */
   frames: Frame[];
+  /** SHA-256 of the runtime library the runtime frames belong to (gate.stack), or null when not recorded. */
+  runtimeDigest: Uint8Array | null;
   buffer: PendingIO[];
   /** The `gate.export` payload (the original export section's contents), or null. */
   exportSection: Uint8Array | null;

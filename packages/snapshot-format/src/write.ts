@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { LIMITS, type ConstExpr, type Module } from '@wagc/frontend';
 import { ByteWriter, putSleb32, putUleb32, sleb32Size, uleb32Size } from './binary';
 import { SnapshotError } from './errors';
@@ -121,7 +122,10 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
     .u32(imported.length);
   imported.forEach((v, k) => snap.u8(importedGlobalTypes[k].type).fixed(maskBits(importedGlobalTypes[k].type, v), 8));
   out.push({ id: 0, name: SECTION.snapshot, payload: snap.done() });
-  if (hasStack) out.push({ id: 0, name: SECTION.stack, payload: stackSection(input.frames) });
+  if (input.runtime !== undefined && !(input.runtime instanceof Uint8Array)) throw new SnapshotError(`${W}: runtime is not the library module's bytes`);
+  const runtimeFrames = input.frames.some((f) => f.module === 'runtime');
+  const digest = runtimeFrames && input.runtime ? createHash('sha256').update(input.runtime).digest() : new Uint8Array(0);
+  if (hasStack) out.push({ id: 0, name: SECTION.stack, payload: stackSection(input.frames, digest) });
   const buf = new ByteWriter().u32(buffer.filter((b) => b.bytes.length > 0).length);
   for (const b of buffer) if (b.bytes.length) buf.u32(b.fd).u8(b.direction === 'in' ? 0 : 1).vecBytes(b.bytes);
   out.push({ id: 0, name: SECTION.buffer, payload: buf.done() });
@@ -166,10 +170,10 @@ function globalSection(m: Module, values: bigint[]): Uint8Array {
   return w.done();
 }
 
-function stackSection(frames: SnapshotInput['frames']): Uint8Array {
-  const w = new ByteWriter().u32(frames.length);
+function stackSection(frames: SnapshotInput['frames'], runtimeDigest: Uint8Array): Uint8Array {
+  const w = new ByteWriter().vecBytes(runtimeDigest).u32(frames.length);
   for (const f of frames) {
-    w.u32(f.func).u32(f.site).u32(f.slots.length);
+    w.u8(f.module === 'runtime' ? 1 : 0).u32(f.func).u32(f.site).u32(f.slots.length);
     for (const s of f.slots) w.u8(s.type).fixed(maskBits(s.type, s.bits), 8);
   }
   return w.done();

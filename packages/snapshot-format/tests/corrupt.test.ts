@@ -106,24 +106,27 @@ describe('corruptions are SnapshotErrors with a clear message', () => {
   });
 
   const frame = (w: ByteWriter, func: number, site: number, slots: [number, bigint][]): ByteWriter => {
-    w.u32(func).u32(site).u32(slots.length);
+    w.u8(0).u32(func).u32(site).u32(slots.length);
     for (const [t, b] of slots) w.u8(t).fixed(b, 8);
     return w;
   };
   const good: [number, bigint][] = [[I32, 3n], [I64, 4n], [F64, 5n]];
   test.each([
-    ['no frames', (w: ByteWriter) => w.u32(0), /gate.stack: no frames/],
-    ['a frame count larger than the frames', (w: ByteWriter) => frame(w.u32(3), 2, 1, good), /gate.stack: truncated/],
-    ['a frame count that cannot fit', (w: ByteWriter) => frame(w.u32(100000), 2, 1, good), /100000 frames cannot fit/],
-    ['a slot count larger than the slots', (w: ByteWriter) => w.u32(1).u32(2).u32(1).u32(4).u8(I32).fixed(0n, 8), /truncated/],
-    ['a slot count smaller than the slots', (w: ByteWriter) => w.u32(1).u32(2).u32(1).u32(1).u8(I32).fixed(0n, 8).u8(I64).fixed(0n, 8), /trailing bytes/],
-    ['a slot type that is no value type', (w: ByteWriter) => frame(w.u32(1), 2, 1, [[I32, 0n], [0x40, 0n], [F64, 0n]]), /frame 0 slot 1: type 0x40 is not i32/],
-    ['a slot type that is not the local\'s', (w: ByteWriter) => frame(w.u32(1), 2, 1, [[I32, 0n], [F64, 0n], [F64, 0n]]), /slot 1 is f64, but the function's local 1 is i64/],
-    ['an i32 with high bits', (w: ByteWriter) => frame(w.u32(1), 2, 1, [[I32, 1n << 40n], [I64, 0n], [F64, 0n]]), /i32 value with non-zero high bytes/],
-    ['a function that does not exist', (w: ByteWriter) => frame(w.u32(1), 77, 1, []), /function 77, site 1\): no such defined function/],
-    ['an imported function', (w: ByteWriter) => frame(w.u32(1), 0, 1, []), /function 0, site 1\): no such defined function/],
-    ['too few slots for the locals', (w: ByteWriter) => frame(w.u32(1), 2, 1, [[I32, 0n]]), /1 slots, but the function has 3 parameters and locals/],
-    ['a frame outside a site in a suspended snapshot', (w: ByteWriter) => frame(w.u32(1), 2, 0xffffffff, []), /only the innermost frame of a trapped/],
+    ['no frames', (w: ByteWriter) => w.u32(0).u32(0), /gate.stack: no frames/],
+    ['a frame count larger than the frames', (w: ByteWriter) => frame(w.u32(0).u32(3), 2, 1, good), /gate.stack: truncated/],
+    ['a frame count that cannot fit', (w: ByteWriter) => frame(w.u32(0).u32(100000), 2, 1, good), /100000 frames cannot fit/],
+    ['a slot count larger than the slots', (w: ByteWriter) => w.u32(0).u32(1).u8(0).u32(2).u32(1).u32(4).u8(I32).fixed(0n, 8), /truncated/],
+    ['a slot count smaller than the slots', (w: ByteWriter) => w.u32(0).u32(1).u8(0).u32(2).u32(1).u32(1).u8(I32).fixed(0n, 8).u8(I64).fixed(0n, 8), /trailing bytes/],
+    ['a slot type that is no value type', (w: ByteWriter) => frame(w.u32(0).u32(1), 2, 1, [[I32, 0n], [0x40, 0n], [F64, 0n]]), /frame 0 slot 1: type 0x40 is not i32/],
+    ['a slot type that is not the local\'s', (w: ByteWriter) => frame(w.u32(0).u32(1), 2, 1, [[I32, 0n], [F64, 0n], [F64, 0n]]), /slot 1 is f64, but the function's local 1 is i64/],
+    ['an i32 with high bits', (w: ByteWriter) => frame(w.u32(0).u32(1), 2, 1, [[I32, 1n << 40n], [I64, 0n], [F64, 0n]]), /i32 value with non-zero high bytes/],
+    ['a function that does not exist', (w: ByteWriter) => frame(w.u32(0).u32(1), 77, 1, []), /function 77, site 1\): no such defined function/],
+    ['an imported function', (w: ByteWriter) => frame(w.u32(0).u32(1), 0, 1, []), /function 0, site 1\): no such defined function/],
+    ['too few slots for the locals', (w: ByteWriter) => frame(w.u32(0).u32(1), 2, 1, [[I32, 0n]]), /1 slots, but the function has 3 parameters and locals/],
+    ['a frame outside a site in a suspended snapshot', (w: ByteWriter) => frame(w.u32(0).u32(1), 2, 0xffffffff, []), /only the innermost frame of a trapped/],
+    ['a bad module byte', (w: ByteWriter) => w.u32(0).u32(1).u8(2).u32(2).u32(1).u32(0), /frame 0: module 2 is neither/],
+    ['a digest of the wrong size', (w: ByteWriter) => frame(w.u32(1).u8(0).u32(1), 2, 1, good), /runtime digest of 1 bytes/],
+    ['a digest without runtime frames', (w: ByteWriter) => frame(w.vecBytes(new Uint8Array(32)).u32(1), 2, 1, good), /a runtime digest without runtime frames/],
   ])('gate.stack: %s', (name, f, re) => {
     rejects(replaceCustom(suspended, 'gate.stack', snapHeader(f)), re);
   });

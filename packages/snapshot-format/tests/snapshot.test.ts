@@ -240,6 +240,25 @@ describe('chains and data counts', () => {
   });
 });
 
+describe('frames in the runtime library', () => {
+  const runtime = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
+  const rt: Frame = { module: 'runtime', func: 12, site: 3, slots: [{ type: I64, bits: 9n }, { type: F32, bits: 1n }] };
+  test('round trip, with the library\'s digest; checkFrames compares it', () => {
+    const s = readSnapshot(writeSnapshot(input({ frames: [rt, ...frames(1)], runtime })));
+    expect(s.frames).toEqual([rt, ...frames(1)]);
+    expect(s.runtimeDigest!.length).toBe(32);
+    const sites = [{ module: 'runtime' as const, func: 12, site: 3, slotTypes: [I64, F32] }, { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32] }, { func: 3, site: 3, slotTypes: [I32] }];
+    expect(() => checkFrames(s, sites, { runtime })).not.toThrow();
+    expect(() => checkFrames(s, sites, { runtime: Uint8Array.of(1) })).toThrow(/another build of the runtime library/);
+    // the same function index in the program is another function
+    expect(() => checkFrames(s, sites.map((x) => ({ ...x, module: undefined })))).toThrow(/runtime function 12, site 3\): the function has no site 3/);
+  });
+  test('without the library, no digest', () => {
+    const s = readSnapshot(writeSnapshot(input({ frames: [rt, ...frames(1)] })));
+    expect(s.runtimeDigest).toBeNull();
+  });
+});
+
 describe('checkFrames', () => {
   const sites = [
     { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32] },
