@@ -88,6 +88,11 @@ const WAGC_TRAPS: Record<number, [string, string[]]> = {
   10: ['out of bounds table access', ['table index is out of bounds']],
 };
 
+/** Whether wagc's trap `id` is the trap V8 reports as `v8Kind`. */
+export function wagcTrapMatches(id: number, v8Kind: string): boolean {
+  return (WAGC_TRAPS[id]?.[1] ?? []).includes(v8Kind);
+}
+
 export function v8TrapKind(message: string): string {
   for (const [re, kind] of V8_TRAPS) if (re.test(message)) return kind;
   return `other: ${message}`;

@@ -42,6 +42,26 @@ export interface GenOptions {
    * features wagc implements: sign extension, saturating truncation, memory.copy/fill.
    */
   mvp?: boolean;
+  /**
+   * Import from this module's exports (by the name "lib") instead of spectest: its fuel global
+   * (shared, so calls between the two stay bounded), some functions and mutable globals, and
+   * maybe its memory and table. For two-instance programs (pair.ts).
+   */
+  importFrom?: ModuleExports;
+  /** Prefix of node ids (two modules of a pair have different ones). */
+  prefix?: string;
+  /** Mixed into the seed: the two modules of a pair differ. */
+  salt?: number;
+}
+
+/** What a generated module exports for another to import. */
+export interface ModuleExports {
+  funcs: { name: string; type: FuncType }[];
+  /** Mutable globals g<k>. */
+  globals: { name: string; type: ValType }[];
+  fuel: string;
+  memory: { min: number; max: number };
+  table: { min: number; max: number | null };
 }
 
 export interface GenNode {
@@ -53,9 +73,10 @@ export interface GenNode {
 export interface Generated {
   bytes: Uint8Array;
   nodes: GenNode[];
+  exports: ModuleExports;
 }
 
-interface FuncType { params: ValType[]; result: ValType | null }
+export interface FuncType { params: ValType[]; result: ValType | null }
 interface Global { type: ValType; mutable: boolean }
 interface Label { type: ValType | null }
 
@@ -204,7 +225,8 @@ interface ModuleInfo {
 
 export function generate(opts: GenOptions): Generated {
   const size = Math.max(1, Math.floor(opts.size));
-  const rng = new Rng(opts.seed, size);
+  const rng = new Rng(opts.seed, size + 1000 * (opts.salt ?? 0));
+  const lib = opts.importFrom;
 
   // types: a small pool, so that indirect calls often find a matching entry, plus a duplicate
   // (call_indirect compares types structurally)
@@ -222,14 +244,21 @@ export function generate(opts: GenOptions): Generated {
   types.push({ params: [], result: null });
 
   // imports from spectest (a quarter of the modules): functions, immutable globals, and the
-  // memory or table instead of defining them
-  const imports = rng.chance(0.25);
-  const importedFuncs = imports ? SPECTEST_FUNCS.filter(() => rng.chance(0.3)) : [];
-  const importedGlobals = imports ? SPECTEST_GLOBALS.filter(() => rng.chance(0.4)) : [];
+  // memory or table instead of defining them; or from `lib` (GenOptions.importFrom)
+  const imports = lib !== undefined || rng.chance(0.25);
+  const from = lib ? 'lib' : 'spectest';
+  const importedFuncs: { name: string; type: FuncType }[] = !imports ? []
+    : lib ? lib.funcs.filter(() => rng.chance(0.5))
+    : SPECTEST_FUNCS.filter(() => rng.chance(0.3)).map(([name, params]) => ({ name, type: { params, result: null } }));
+  // lib's fuel first: it is this module's fuel too
+  const importedGlobals: { name: string; type: ValType; mutable: boolean }[] = !imports ? []
+    : lib ? [{ name: lib.fuel, type: I32, mutable: true },
+      ...lib.globals.filter((g) => g.name !== lib.fuel && rng.chance(0.4)).map((g) => ({ ...g, mutable: true }))]
+    : SPECTEST_GLOBALS.filter(() => rng.chance(0.4)).map(([name, type]) => ({ name, type, mutable: false }));
   const importMemory = imports && rng.chance(0.5);
   const importTable = imports && rng.chance(0.5);
-  const importTypes = importedFuncs.map(([, params]) => {
-    types.push({ params, result: null });
+  const importTypes = importedFuncs.map(({ type }) => {
+    types.push(type);
     return types.length - 1;
   });
   const nImp = importedFuncs.length;
@@ -237,28 +266,32 @@ export function generate(opts: GenOptions): Generated {
   const nFuncs = rng.range(1, 1 + Math.min(8, Math.ceil(size / 3)));
   const funcTypes = [...importTypes, ...Array.from({ length: nFuncs }, () => rng.int(poolSize))];
 
-  const globals: Global[] = importedGlobals.map(([, type]) => ({ type, mutable: false }));
-  const fuel = globals.length, acc = fuel + 1;
-  globals.push({ type: I32, mutable: true }, { type: I64, mutable: true });
-  // an initial value: a constant, or { get } for global.get of an imported global
-  const globalInit: (number | bigint | { get: number })[] = [...globals.map(() => 0), 0, 0n].slice(0, globals.length);
-  globalInit[acc] = 0n;
+  const globals: Global[] = importedGlobals.map(({ type, mutable }) => ({ type, mutable }));
+  const firstDefinedGlobal = globals.length;
+  const fuel = lib ? 0 : globals.length;
+  if (!lib) globals.push({ type: I32, mutable: true });
+  const acc = globals.length;
+  globals.push({ type: I64, mutable: true });
+  // an initial value: a constant, or { get } for global.get of an (immutable) imported global
+  const globalInit: (number | bigint | { get: number })[] = globals.map((g) => (g.type === I64 ? 0n : 0));
   const nGlobals = rng.range(2, 7);
   for (let k = 0; k < nGlobals; k++) {
     const type = rng.pick(VALTYPES);
     globals.push({ type, mutable: rng.chance(0.8) });
-    const imported = importedGlobals.findIndex(([, t]) => t === type);
+    const imported = importedGlobals.findIndex((g) => g.type === type && !g.mutable);
     globalInit.push(imported >= 0 && rng.chance(0.4) ? { get: imported } : constValue(rng, type));
   }
 
   let memPages = rng.chance(0.05) ? 0 : rng.range(1, 2);
   let memMax = memPages + rng.int(3);
-  if (importMemory) [memPages, memMax] = [1, 2];
-  const tableSize = importTable ? 10 : nFuncs + rng.int(4);
+  if (importMemory) [memPages, memMax] = lib ? [lib.memory.min, lib.memory.max] : [1, 2];
+  const importedTable = lib ? lib.table : { min: 10, max: 20 };
+  const tableSize = importTable ? importedTable.min : nFuncs + rng.int(4);
   const table = Array.from({ length: tableSize }, () =>
     (rng.chance(0.8) ? (nImp && rng.chance(0.15) ? rng.int(nImp) : nImp + rng.int(nFuncs)) : null));
   const pTrap = rng.pick([0, 0.003, 0.01, 0.03, 0.08]);
 
+  const prefix = opts.prefix ?? '';
   const m: ModuleInfo = {
     types, funcTypes, firstDefined: nImp, fuel, acc, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
     extended: rng.chance(0.4) && !opts.mvp, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
@@ -271,7 +304,7 @@ export function generate(opts: GenOptions): Generated {
 
   const bodies: Bytes[] = [];
   for (let f = 0; f < nFuncs; f++) {
-    const g = new FuncGen(m, rng.fork(), `f${f}`, types[funcTypes[nImp + f]], rng.chance(0.1) ? rng.range(16, 60) : rng.int(5));
+    const g = new FuncGen(m, rng.fork(), `${prefix}f${f}`, types[funcTypes[nImp + f]], rng.chance(0.1) ? rng.range(16, 60) : rng.int(5));
     g.functionBody(2 + rng.int(2 + size));
     bodies.push(g.finish());
   }
@@ -281,7 +314,7 @@ export function generate(opts: GenOptions): Generated {
   const deepType = types.length;
   types.push({ params: [I64], result: I64 });
   const deep = rng.chance(0.04) ? nImp + nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
-  const run = new FuncGen(m, rng.fork(), 'run', types[runType], 0);
+  const run = new FuncGen(m, rng.fork(), `${prefix}run`, types[runType], 0);
   run.runBody(nFuncs + rng.int(nFuncs + 2), deep);
   bodies.push(run.finish());
   bodies.push(memhashBody());
@@ -289,7 +322,7 @@ export function generate(opts: GenOptions): Generated {
   for (const k of exported) bodies.push(getterBody(k, globals[k].type));
   // a start function runs at instantiation, with no fuel: its calls return zeros at once
   if (hasStart) {
-    const start = new FuncGen(m, rng.fork(), 'start', types[startType], rng.int(3));
+    const start = new FuncGen(m, rng.fork(), `${prefix}start`, types[startType], rng.int(3));
     start.functionBody(1 + rng.int(4), false);
     bodies.push(start.finish());
   }
@@ -310,10 +343,10 @@ export function generate(opts: GenOptions): Generated {
   mod.section(1, typeSec);
   if (imports) {
     const importSec = new Bytes().uleb(nImp + importedGlobals.length + (importMemory ? 1 : 0) + (importTable ? 1 : 0));
-    importedFuncs.forEach(([name], k) => importSec.name('spectest').name(name).u8(0x00).uleb(importTypes[k]));
-    if (importTable) limits(importSec.name('spectest').name('table').u8(0x01, 0x70), 10, 20);
-    if (importMemory) limits(importSec.name('spectest').name('memory').u8(0x02), 1, 2);
-    for (const [name, type] of importedGlobals) importSec.name('spectest').name(name).u8(0x03, type, 0x00);
+    importedFuncs.forEach(({ name }, k) => importSec.name(from).name(name).u8(0x00).uleb(importTypes[k]));
+    if (importTable) limits(importSec.name(from).name(lib ? 'tab' : 'table').u8(0x01, 0x70), importedTable.min, importedTable.max);
+    if (importMemory) limits(importSec.name(from).name(lib ? 'mem' : 'memory').u8(0x02), memPages, memMax);
+    for (const g of importedGlobals) importSec.name(from).name(g.name).u8(0x03, g.type, g.mutable ? 1 : 0);
     mod.section(2, importSec);
   }
   const funcSec = new Bytes().uleb(bodies.length);
@@ -327,9 +360,9 @@ export function generate(opts: GenOptions): Generated {
   const tableMax = rng.chance(0.5) ? tableSize + rng.int(3) : null;
   if (!importTable) mod.section(4, limits(new Bytes().uleb(1).u8(0x70), tableSize, tableMax));
   if (!importMemory) mod.section(5, limits(new Bytes().uleb(1), memPages, memMax));
-  const globalSec = new Bytes().uleb(globals.length - fuel);
+  const globalSec = new Bytes().uleb(globals.length - firstDefinedGlobal);
   globals.forEach((g, k) => {
-    if (k < fuel) return; // imported
+    if (k < firstDefinedGlobal) return; // imported
     globalSec.u8(g.type, g.mutable ? 1 : 0);
     const init = globalInit[k];
     if (typeof init === 'object') globalSec.u8(0x23).uleb(init.get).u8(0x0b);
@@ -338,7 +371,7 @@ export function generate(opts: GenOptions): Generated {
   mod.section(6, globalSec);
   const exportList: [string, number, number][] = [['run', 0, nImp + nFuncs], ['memhash', 0, nImp + nFuncs + 1], ['mem', 2, 0]];
   exported.forEach((k, j) => exportList.push([`g${k}`, 3, k], [`gbits${k}`, 0, nImp + nFuncs + 2 + j]));
-  exportList.push(['refuel', 0, refuel]);
+  exportList.push(['refuel', 0, refuel], ['tab', 1, 0]);
   for (let f = 0; f < nFuncs; f++) exportList.push([`f${f}`, 0, nImp + f]);
   const exportSec = new Bytes().uleb(exportList.length);
   for (const [name, kind, index] of exportList) exportSec.name(name).u8(kind).uleb(index);
@@ -366,7 +399,7 @@ export function generate(opts: GenOptions): Generated {
   mod.section(10, codeSec);
   const nData = memPages ? rng.int(4) : 0;
   const outOfBounds = rng.chance(0.02);
-  const globalI32 = importedGlobals.findIndex(([name]) => name === 'global_i32'); // 666
+  const globalI32 = importedGlobals.findIndex((g) => g.name === 'global_i32' && !g.mutable); // 666
   const dataSec = new Bytes().uleb(nData + (outOfBounds ? 1 : 0));
   for (let k = 0; k < nData; k++) {
     const len = rng.range(1, 64);
@@ -379,7 +412,14 @@ export function generate(opts: GenOptions): Generated {
   }
   if (outOfBounds) dataSec.uleb(0).u8(0x41).sleb(memPages * 65536 - 3).u8(0x0b).uleb(4).u8(1, 2, 3, 4);
   mod.section(11, dataSec);
-  return { bytes: mod.bytes(), nodes: m.nodes };
+  const exportsInfo: ModuleExports = {
+    funcs: Array.from({ length: nFuncs }, (_, f) => ({ name: `f${f}`, type: types[funcTypes[nImp + f]] })),
+    globals: exported.map((k) => ({ name: `g${k}`, type: globals[k].type })),
+    fuel: `g${fuel}`,
+    memory: { min: memPages, max: memMax },
+    table: { min: tableSize, max: importTable ? importedTable.max : tableMax },
+  };
+  return { bytes: mod.bytes(), nodes: m.nodes, exports: exportsInfo };
 }
 
 function limits(b: Bytes, min: number, max: number | null): Bytes {

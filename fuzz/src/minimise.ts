@@ -1,16 +1,17 @@
 /**
- * Shrinks a disagreeing generated module: greedily leaves out generator nodes (largest first;
+ * Shrinks a disagreeing generated program: greedily leaves out generator nodes (largest first;
  * statements vanish, expressions become zeros) while the same kind of disagreement persists.
  */
-import { generate, type GenOptions } from './gen';
-import { diffModule, type DiffOptions, type Verdict } from './diff';
+import type { GenNode } from './gen';
+
+/** A generated program: its modules' bytes and the generator nodes they were built from. */
+export interface Subject { files: Uint8Array[]; nodes: GenNode[] }
+export interface Check { differences: string[]; skipped?: string }
 
 export interface Minimised {
-  seed: number;
-  size: number;
   skip: string[];
-  bytes: Uint8Array;
-  verdict: Verdict;
+  files: Uint8Array[];
+  differences: string[];
   tries: number;
 }
 
@@ -19,17 +20,18 @@ export function signature(differences: string[]): string {
   return differences.map((d) => d.slice(0, d.indexOf(':'))).sort().join(',');
 }
 
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, k) => x === b[k]);
+const same = (a: Uint8Array[], b: Uint8Array[]): boolean =>
+  a.length === b.length && a.every((x, k) => Buffer.from(x).equals(Buffer.from(b[k])));
 
-export async function minimise(gen: GenOptions, first: Verdict, opts: DiffOptions, budgetMs: number,
-  log: (s: string) => void = () => undefined): Promise<Minimised> {
-  const { seed, size } = gen;
+export async function minimise(build: (skip: ReadonlySet<string>) => Subject, check: (files: Uint8Array[]) => Promise<Check>,
+  first: string[], budgetMs: number, log: (s: string) => void = () => undefined): Promise<Minimised> {
   const deadline = Date.now() + budgetMs;
-  const want = signature(first.differences);
+  const want = signature(first);
   let skip = new Set<string>();
-  let current = generate({ ...gen, skip });
-  let verdict = first;
+  let current = build(skip);
+  let differences = first;
   let tries = 0;
+  const bytes = (s: Subject): number => s.files.reduce((n, f) => n + f.length, 0);
   for (let pass = 0; Date.now() < deadline; pass++) {
     let progress = false;
     const candidates = [...current.nodes].sort((a, b) => b.size - a.size || a.id.length - b.id.length);
@@ -37,19 +39,19 @@ export async function minimise(gen: GenOptions, first: Verdict, opts: DiffOption
       if (Date.now() >= deadline) break;
       if (skip.has(node.id)) continue;
       const trial = new Set(skip).add(node.id);
-      const g = generate({ ...gen, skip: trial });
-      if (same(g.bytes, current.bytes)) continue; // inside a subtree already left out
+      const g = build(trial);
+      if (same(g.files, current.files)) continue; // inside a subtree already left out
       tries++;
-      const v = await diffModule(g.bytes, opts);
+      const v = await check(g.files);
       if (!v.skipped && v.differences.length && signature(v.differences) === want) {
         skip = trial;
         current = g;
-        verdict = v;
+        differences = v.differences;
         progress = true;
       }
     }
-    log(`minimise pass ${pass}: ${current.bytes.length} bytes, ${skip.size} nodes left out, ${tries} tries`);
+    log(`minimise pass ${pass}: ${bytes(current)} bytes, ${skip.size} nodes left out, ${tries} tries`);
     if (!progress) break;
   }
-  return { seed, size, skip: [...skip], bytes: current.bytes, verdict, tries };
+  return { skip: [...skip], files: current.files, differences, tries };
 }

@@ -7,24 +7,32 @@ import { join, resolve } from 'path';
 import { loaderPath } from '@wagc/loader-c';
 import { generate } from './gen';
 import { diffModule, V8Runner, WagcRunner } from './diff';
+import { generatePair, PairRunner } from './pair';
 
 const dir = resolve(__dirname, '../regressions');
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.wasm')).sort() : [];
+// <name>.wasm, with <name>.lib.wasm for a two-instance pair (pair.ts)
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.wasm') && !f.endsWith('.lib.wasm')).sort() : [];
 const haveLoader = existsSync(loaderPath('x86-64'));
 
 describe('fuzz regressions', () => {
   const v8 = new V8Runner();
   const wagc = new WagcRunner();
+  const pairs = new PairRunner();
   afterAll(() => {
     v8.close();
     wagc.close();
+    pairs.close();
   });
 
   (haveLoader ? test : test.skip)('the loader is built', () => undefined);
 
   for (const f of files) {
     (haveLoader ? test : test.skip)(f, async () => {
-      const verdict = await diffModule(new Uint8Array(readFileSync(join(dir, f))), { v8, wagc });
+      const bytes = new Uint8Array(readFileSync(join(dir, f)));
+      const lib = join(dir, f.replace(/\.wasm$/, '.lib.wasm'));
+      const verdict = existsSync(lib)
+        ? await pairs.diff(new Uint8Array(readFileSync(lib)), bytes)
+        : await diffModule(bytes, { v8, wagc });
       expect(verdict.skipped).toBeUndefined();
       expect(verdict.differences).toEqual([]);
     });
@@ -37,6 +45,19 @@ describe('generator', () => {
       const size = 1 + (seed % 30);
       const { bytes } = generate({ seed: seed * 7919 + 1, size });
       expect(() => new WebAssembly.Module(bytes)).not.toThrow();
+    }
+  });
+
+  test('two-instance pairs validate, and their main module imports from lib', () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const { lib, main } = generatePair({ seed, size: 1 + (seed % 24) });
+      const exports = WebAssembly.Module.exports(new WebAssembly.Module(lib)).map((e) => e.name);
+      const imports = WebAssembly.Module.imports(new WebAssembly.Module(main));
+      expect(imports.length).toBeGreaterThan(0);
+      for (const i of imports) {
+        expect(i.module).toBe('lib');
+        expect(exports).toContain(i.name);
+      }
     }
   });
 
