@@ -22,6 +22,7 @@ import { A64State, stateOf } from '../src/state';
 import { binary, compare, eqz } from '../src/binary';
 import { unary } from '../src/unary';
 import { convert } from '../src/convert';
+import { elf, LOAD, CODE_OFF } from './elf';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
 
@@ -149,8 +150,6 @@ function reference(fn: (x: bigint, y: bigint) => bigint, t: number, x: bigint, y
 
 // --- the program --------------------------------------------------------------------------------
 
-const BASE = 0x400000;
-const HEADER = 0x78;
 const CANARY_GP = 0x0123456789abcdefn, CANARY_FP = 0x7ff0123456789abcn;
 // Location combinations of the operands (the last one also for unary ops)
 const LOCS: [Loc, Loc][] = [[Loc.Reg, Loc.Reg], [Loc.Reg, Loc.Const], [Loc.Const, Loc.Reg], [Loc.Mem, Loc.Mem],
@@ -279,32 +278,6 @@ function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array 
   return b.bytes.slice(0, b.pos);
 }
 
-/** A static ELF: one RWX segment at BASE holding the header, the code, and zeroed data after it. */
-function elf(code: Uint8Array, memSize: number): Uint8Array {
-  const file = new Uint8Array(HEADER + code.length);
-  const v = new DataView(file.buffer);
-  file.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]);
-  v.setUint16(16, 2, true); // ET_EXEC
-  v.setUint16(18, 183, true); // EM_AARCH64
-  v.setUint32(20, 1, true);
-  v.setBigUint64(24, BigInt(BASE + HEADER), true); // entry
-  v.setBigUint64(32, 64n, true); // phoff
-  v.setUint16(52, 64, true);
-  v.setUint16(54, 56, true);
-  v.setUint16(56, 1, true);
-  // PT_LOAD
-  v.setUint32(64, 1, true);
-  v.setUint32(68, 7, true);
-  v.setBigUint64(72, 0n, true);
-  v.setBigUint64(80, BigInt(BASE), true);
-  v.setBigUint64(88, BigInt(BASE), true);
-  v.setBigUint64(96, BigInt(file.length), true);
-  v.setBigUint64(104, BigInt(memSize), true);
-  v.setBigUint64(112, 0x10000n, true);
-  file.set(code, HEADER);
-  return file;
-}
-
 function isNaNBits(t: number, v: bigint): boolean {
   if (t === F32) return (v & 0x7f800000n) === 0x7f800000n && (v & 0x7fffffn) !== 0n;
   if (t === F64) return (v & 0x7ff0000000000000n) === 0x7ff0000000000000n && (v & 0xfffffffffffffn) !== 0n;
@@ -331,12 +304,12 @@ maybe('macros under qemu-aarch64 agree with V8', () => {
       for (let y = 0; y < vals.length; y++) cases.push({ op, x: vals[x], y: vals[y], locs: LOCS[combo++ % LOCS.length] });
     }
   });
-  // code (~25 instructions a case) at BASE, results and a frame area far above it
-  const resultsAt = BASE + 0x8000000;
+  // code (~25 instructions a case) at LOAD + CODE_OFF, results and a frame area far above it
+  const resultsAt = LOAD + 0x8000000;
   const frameAt = resultsAt + cases.length * 32 + 0x10000;
   const code = program(cases, resultsAt, frameAt);
-  expect(HEADER + code.length).toBeLessThan(resultsAt - BASE);
-  const image = elf(code, frameAt + 0x1000 - BASE);
+  expect(CODE_OFF + code.length).toBeLessThan(resultsAt - LOAD);
+  const image = elf(code, new Uint8Array(0), frameAt + 0x1000 - LOAD);
   const dir = mkdtempSync(join(tmpdir(), 'wagc-macro-'));
   try {
     const exe = join(dir, 'macro');
