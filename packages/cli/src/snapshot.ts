@@ -6,6 +6,7 @@ import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type Arc
 import { readSnapshot, restoreModule, writeSnapshot, SnapshotError, type Frame, type Snapshot } from '@wagc/snapshot-format';
 import { wasiModule } from '@wagc/abi';
 import { readState } from './state';
+import { createHash } from 'crypto';
 
 /** The program's module in the images wagc writes (the runtime library is linked first). */
 const PROGRAM = 'main';
@@ -42,6 +43,7 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     memory: st.memoryPages || st.pages.size ? { pages: st.memoryPages, pageMap: st.pages } : null,
     globals,
     frames,
+    runtime: mods.find((m) => m.name === LIBRARY)?.bytes,
   });
   writeImageFile(out, snap);
 }
@@ -69,7 +71,15 @@ export function resumeProgram(bytes: Uint8Array, arch: Arch): {
   if (snap.state === 'trapped' || snap.state === 'exited') {
     throw new SnapshotError(`the snapshot is of a ${snap.state} instance${snap.state === 'trapped' ? ` (trap ${snap.trapId})` : ` (status ${snap.exitStatus})`}: it cannot continue`);
   }
-  const modules = [{ name: LIBRARY, bytes: wasiModule() }, { name: PROGRAM, bytes: restoreModule(snap) }];
+  const library = wasiModule();
+  if (snap.frames.some((f) => f.module === 'runtime')) {
+    // frames inside the runtime library only mean something for the same build of it
+    const digest = createHash('sha256').update(library).digest();
+    if (!snap.runtimeDigest || !digest.equals(Buffer.from(snap.runtimeDigest))) {
+      throw new SnapshotError('the snapshot was suspended inside another build of the runtime library: this wagc cannot resume it');
+    }
+  }
+  const modules = [{ name: LIBRARY, bytes: library }, { name: PROGRAM, bytes: restoreModule(snap) }];
   const frames: ResumeFrame[] = snap.frames.map((f) => ({
     module: f.module === 'runtime' ? 0 : 1,
     func: f.func,
