@@ -52,22 +52,23 @@ export function findRuns(mem: MemoryInput, splitWords: number): Run[] {
   let startByte = 0;
   let lastWord = -1; // global index of the last non-zero word
   let lastValue = 0;
-  const close = (): void => {
-    runs.push({ start: startByte, end: lastWord * 4 + 1 + ((31 - Math.clz32(lastValue)) >> 3) });
-    open = false;
-  };
   const pageList: number[] = 'data' in mem
     ? Array.from({ length: mem.pages }, (_, k) => k)
     : Array.from(mem.pageMap.keys()).sort((a, b) => a - b);
   for (const p of pageList) {
     const words = pageWords(mem, p, scratch);
     if (!words) continue;
+    // whole zero pages (most of a big memory) are skipped by memcmp, not by a loop in JS
+    if (Buffer.compare(Buffer.from(words.buffer, words.byteOffset, PAGE), ZERO_PAGE) === 0) continue;
     const base = p * WORDS_PER_PAGE;
     for (let w = 0; w < WORDS_PER_PAGE; w++) {
       const v = words[w];
       if (v === 0) continue;
       const g = base + w;
-      if (open && g - lastWord - 1 >= splitWords) close();
+      if (open && g - lastWord - 1 >= splitWords) {
+        runs.push({ start: startByte, end: lastWord * 4 + 1 + ((31 - Math.clz32(lastValue)) >> 3) });
+        open = false;
+      }
       if (!open) {
         open = true;
         startByte = g * 4 + ((31 - Math.clz32(v & -v)) >> 3);
@@ -76,9 +77,11 @@ export function findRuns(mem: MemoryInput, splitWords: number): Run[] {
       lastValue = v;
     }
   }
-  if (open) close();
+  if (open) runs.push({ start: startByte, end: lastWord * 4 + 1 + ((31 - Math.clz32(lastValue)) >> 3) });
   return runs;
 }
+
+const ZERO_PAGE = Buffer.alloc(PAGE);
 
 /** Merges runs separated by fewer than `gapBytes` bytes (used when there are too many). */
 export function mergeRuns(runs: Run[], gapBytes: number): Run[] {
