@@ -192,25 +192,34 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   return { offset: (f) => offsets.get(`${f.module === 'runtime' ? 0 : 1}:${f.func}:${f.site}`) ?? null, resumeProblem };
 }
 
-let libraryNames: Map<number, string> | null = null;
+/** Function names as the linker gives them: the name section, else an export's name, else func[N]. */
+function namer(m: { names: { functions: Map<number, string> }; exports: { kind: string; name: string; index: number }[] }): (f: number) => string {
+  const exported = new Map<number, string>();
+  for (const e of m.exports) if (e.kind === 'func' && !exported.has(e.index)) exported.set(e.index, e.name);
+  return (f) => m.names.functions.get(f) ?? exported.get(f) ?? `func[${f}]`;
+}
 
-function frameName(snap: Snapshot, f: Frame): string {
+let libraryName: ((f: number) => string) | null = null;
+
+function frameName(snap: Snapshot, programName: (f: number) => string, f: Frame): string {
   if (f.module === 'runtime') {
-    if (!libraryNames) libraryNames = decodeModule(wasiModule()).names.functions;
-    return `${LIBRARY}.${libraryNames.get(f.func) ?? `func[${f.func}]`}`;
+    if (!libraryName) libraryName = namer(decodeModule(wasiModule()));
+    return `${LIBRARY}.${libraryName(f.func)}`;
   }
-  return snap.functionNames.get(f.func) ?? `func[${f.func}]`;
+  return programName(f.func);
 }
 
 /** The report on a snapshot (throws SnapshotError when it is not one). */
 export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets?: boolean } = {}): Report {
   const snap = readSnapshot(bytes);
   const so = opts.offsets !== false && snap.frames.length ? siteOffsets(snap, snap.arch) : null;
+  const exportNames = snap.exportSection ? exportsOf(snap.exportSection) : decodeModule(snap.module).exports.map((e) => ({ name: e.name, kind: e.kind, index: e.index }));
+  const programName = namer({ names: { functions: snap.functionNames }, exports: exportNames });
   const stack = snap.frames.map((f, k) => ({
     index: k,
     module: f.module ?? 'program',
     func: f.func,
-    name: frameName(snap, f),
+    name: frameName(snap, programName, f),
     site: f.site === 0xffffffff ? null : f.site,
     wasmOffset: so ? so.offset(f) : null,
     slots: f.slots.map((s) => ({ type: typeName(s.type), bits: bitsHex(s.type, s.bits), value: formatValue(s.type, s.bits) })),
@@ -229,7 +238,6 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
     index: m.importedGlobals + k, type: typeName(g.type), mutable: g.mutable, bits: bitsHex(g.type, g.bits), value: formatValue(g.type, g.bits),
   }));
   const importedGlobals = snap.importedGlobals?.map((g, k) => ({ index: k, type: typeName(g.type), bits: bitsHex(g.type, g.bits), value: formatValue(g.type, g.bits) })) ?? null;
-  const exportNames = snap.exportSection ? exportsOf(snap.exportSection) : m.exports.map((e) => ({ name: e.name, kind: e.kind, index: e.index }));
   const json = {
     kind: 'snapshot',
     file,

@@ -111,6 +111,18 @@ describe('snapshots', () => {
     expect(j.stack[0].wasmOffset).toBeNull();
   });
 
+  test('frames in the runtime library are named after it', () => {
+    const lib = require('@wagc/frontend').decodeModule(wasiModule());
+    const fdRead = lib.exports.find((e: any) => e.name === 'fd_read').index;
+    const s = writeSnapshot({
+      module: program, state: 'suspended', arch: 'x86-64', memory: { pages: 1, pageMap: new Map() }, globals: [0n, 0n],
+      frames: [{ module: 'runtime', func: fdRead, site: 999, slots: [] }, { func: 2, site: 1, slots: [] }], runtime: wasiModule(),
+    });
+    const j = inspectSnapshot('rt.wasm', s).json as any;
+    expect(j.stack.map((f: any) => [f.module, f.name])).toEqual([['runtime', expect.stringMatching(/^wasi_snapshot_preview1\./)], ['program', 'main']]);
+    expect(j.resumable).toMatch(/runtime function \d+, site 999\): the function has no site 999/);
+  });
+
   test('trapped, exited and halted snapshots', () => {
     const t = inspectSnapshot('t', writeSnapshot({ module: program, state: 'trapped', trapId: 2, arch: 'arm64', memory: { pages: 1, pageMap: new Map() }, globals: [0n, 0n], frames: [] }));
     expect((t.json as any).trap).toEqual({ id: 2, message: 'integer divide by zero' });
