@@ -56,12 +56,14 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
   }
 
   // memory
-  const mem = input.memory;
+  const limits0 = m.memories[0] ?? null;
+  // a memory of minimum 0 that never grew may be given as null (a state file without pages)
+  const mem: MemoryInput | null = input.memory ?? (limits0 && limits0.min === 0 ? { pages: 0, pageMap: new Map() } : null);
   if (m.importedMemories > 0) {
     const imp = m.imports.find((i) => i.desc.kind === 'memory')!;
     throw new SnapshotError(`${W}: the module imports its memory (${imp.module}.${imp.name}); snapshots need a module that defines it`);
   }
-  const limits = m.memories[0] ?? null;
+  const limits = limits0;
   if (!limits !== !mem) throw new SnapshotError(`${W}: ${limits ? 'the module defines a memory but none is given' : 'memory given, but the module has none'}`);
   if (limits && mem) {
     checkMemoryInput(mem);

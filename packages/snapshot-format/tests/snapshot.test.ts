@@ -318,6 +318,12 @@ describe('the writer refuses states that do not fit the module', () => {
     expect(readSnapshot(writeSnapshot({ module: m3, state: 'halted', arch: 'x86-64', memory: null, globals: [], frames: [] })).importedGlobals).toBeNull();
   });
 
+  test('null memory for a module whose memory has minimum 0: 0 pages', async () => {
+    const m = await wat('(module (memory 0 5))');
+    const s = readSnapshot(writeSnapshot({ module: m, state: 'halted', arch: 'x86-64', memory: null, globals: [], frames: [] }));
+    expect(s.memory).toEqual({ pages: 0, maxPages: 5, segments: [] });
+  });
+
   test('not a module', () => {
     expect(() => writeSnapshot(input({ module: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }))).toThrow(/bad magic/);
   });
