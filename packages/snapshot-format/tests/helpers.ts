@@ -5,7 +5,20 @@ import { join } from 'path';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const wabtInit = require('wabt');
-let wabt: { parseWat(name: string, text: string, features?: object): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void } } | null = null;
+let wabt: {
+  parseWat(name: string, text: string, features?: object): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void };
+  readWasm(bytes: Uint8Array, o: object): { validate(): void; destroy(): void };
+} | null = null;
+
+/** npm wabt's validator (loaded by a first `wat` call): throws on an invalid module. */
+export function wabtValidate(bytes: Uint8Array): void {
+  const m = wabt!.readWasm(bytes, { readDebugNames: false, bulk_memory: true });
+  try {
+    m.validate();
+  } finally {
+    m.destroy();
+  }
+}
 
 export async function wat(text: string, features: object = {}): Promise<Uint8Array> {
   if (!wabt) wabt = await wabtInit();

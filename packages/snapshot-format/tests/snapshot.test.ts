@@ -2,7 +2,7 @@ import { decodeModule } from '@wagc/frontend';
 import {
   checkFrames, memoryPages, readSnapshot, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
 } from '@wagc/snapshot-format';
-import { PROGRAM, wasmObjdump, wasmValidate, wat } from './helpers';
+import { PROGRAM, wabtValidate, wasmObjdump, wasmValidate, wat } from './helpers';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
 const PAGE = 65536;
@@ -49,6 +49,7 @@ function input(over: Partial<SnapshotInput> = {}): SnapshotInput {
 
 function expectValid(snap: Uint8Array): void {
   expect(WebAssembly.validate(snap)).toBe(true);
+  expect(() => wabtValidate(snap)).not.toThrow();
   const v = wasmValidate(snap);
   if (v) expect(v).toEqual({ ok: true, out: '' });
 }
