@@ -34,3 +34,40 @@ wagc "$out/trap.wasm" -o "$out/trap.img"
 set +e
 gate_run "$out/trap.img"
 echo "exit status $?"
+set -e
+
+# --- portable snapshots: freeze on x86-64, inspect, thaw on ARM64 --------------------------------
+gate_inspect() { node packages/cli/bin/gate-inspect.js "$@"; }
+say "a long-running program on x86-64: the longest Collatz chains below 3,000,000"
+wat2wasm --debug-names examples/collatz.wat -o "$out/collatz.wasm"
+wagc "$out/collatz.wasm" -o "$out/collatz.img" --arch x86-64
+gate_run "$out/collatz.img" > "$out/collatz.expected"
+echo "(uninterrupted, for comparison: $(wc -l < "$out/collatz.expected") lines, last: $(tail -1 "$out/collatz.expected"))"
+say "gate-run $out/collatz.img --snapshot $out/collatz.snapshot.wasm   # then SIGQUIT (Ctrl-\\)"
+rm -f "$out/collatz.snapshot.wasm"
+set +e
+node packages/cli/bin/gate-run.js "$out/collatz.img" --snapshot "$out/collatz.snapshot.wasm" > "$out/collatz.part1" &
+pid=$!
+# (as Ctrl-\ would, once the program has printed its first line)
+while [ ! -s "$out/collatz.part1" ]; do sleep 0.05; done
+sleep 0.3
+kill -QUIT "$pid"
+wait "$pid"
+status=$?
+set -e
+cat "$out/collatz.part1"
+echo "exit status $status (3: suspended)"
+say "gate-inspect $out/collatz.snapshot.wasm"
+gate_inspect "$out/collatz.snapshot.wasm"
+say "wasm-objdump -h $out/collatz.snapshot.wasm   # an ordinary WebAssembly module"
+wasm-objdump -h "$out/collatz.snapshot.wasm" | tail -n +5
+wasm-validate "$out/collatz.snapshot.wasm" && echo "wasm-validate: valid"
+say "wagc $out/collatz.snapshot.wasm -o $out/collatz.arm64.img --arch arm64 && gate-run $out/collatz.arm64.img   # under qemu-aarch64"
+wagc "$out/collatz.snapshot.wasm" -o "$out/collatz.arm64.img" --arch arm64
+gate_run "$out/collatz.arm64.img" | tee "$out/collatz.part2"
+if cat "$out/collatz.part1" "$out/collatz.part2" | cmp -s - "$out/collatz.expected"; then
+  echo "x86-64 output + arm64 output = the uninterrupted run's output"
+else
+  echo "MISMATCH: the resumed run's output differs from the uninterrupted run's" >&2
+  exit 1
+fi

@@ -21,6 +21,14 @@ export function defaultSnapshotPath(image: string): string {
 
 /** `gate-run IMG [-- ARGS...]`: runs the image's `_start`; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  // from the start: a SIGQUIT meant to suspend the program must never kill gate-run itself
+  // (bin/gate-run.js listens before loading anything; otherwise listen here, for good)
+  quit = (globalThis as { gateRunQuit?: QuitHook }).gateRunQuit ?? null;
+  if (!quit) {
+    const hook: QuitHook = { early: false, handler: null };
+    process.on('SIGQUIT', () => { if (hook.handler) hook.handler(); else hook.early = true; });
+    quit = hook;
+  }
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
@@ -107,21 +115,42 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The loader's arguments with `--suspend-after 1` before the program's `--`. */
+function suspendNow(args: string[]): string[] {
+  const dash = args.indexOf('--');
+  return [...args.slice(0, dash), '--suspend-after', '1', ...args.slice(dash)];
+}
+
+/** Where SIGQUIT goes: `early` until the loader runs, then `handler` (bin/gate-run.js). */
+interface QuitHook { early: boolean; handler: (() => void) | null }
+let quit: QuitHook | null = null;
+
 /**
  * Runs the loader with inherited stdio. SIGQUIT reaching gate-run (kill -QUIT, or Ctrl-\\, which
  * the terminal sends to both) is passed on, and gate-run itself survives it to write the snapshot.
  */
 function runLoader(command: string, args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'inherit' });
-    const forward = (): void => { child.kill('SIGQUIT'); };
-    process.on('SIGQUIT', forward);
+    // a SIGQUIT that came before the loader ran: it suspends at the first check
+    const child = spawn(command, quit?.early ? suspendNow(args) : args, { stdio: 'inherit' });
+    const started = Date.now();
+    // the loader may not listen yet (its handler is installed after mapping the image): say it
+    // again a little later, which is harmless once it is suspending
+    const forward = (): void => {
+      child.kill('SIGQUIT');
+      if (Date.now() - started < 1000) setTimeout(() => child.kill('SIGQUIT'), 200).unref();
+    };
+    if (quit) quit.handler = forward;
+    const done = (): void => {
+      // later ones are ignored: the snapshot is being written
+      if (quit) quit.handler = () => undefined;
+    };
     child.on('error', (error) => {
-      process.off('SIGQUIT', forward);
+      done();
       resolve({ status: null, signal: null, error });
     });
     child.on('exit', (status, signal) => {
-      process.off('SIGQUIT', forward);
+      done();
       resolve({ status, signal });
     });
   });

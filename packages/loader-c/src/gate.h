@@ -121,6 +121,7 @@ int store_in_memory(uint64_t addr);
 const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
 /* suspend.c */
+void suspend_early(void);
 int suspend_install(const char *state_path, uint64_t after_ms);
 int suspend_requested(void);
 void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);

@@ -175,6 +175,7 @@ int main(int argc, char **argv) {
   int batch_mode = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0;
   int dash = argc;
+  suspend_early();
   for (int k = 1; k < argc; k++) {
     if (strcmp(argv[k], "--") == 0) { dash = k; break; }
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;

@@ -21,9 +21,16 @@ static int state_fd = -1;
 
 #define FIELD64(off) (*(volatile uint64_t *)(inst.vmctx + (off)))
 
+static volatile sig_atomic_t early_request;
+
 static void on_suspend_signal(int sig, siginfo_t *info, void *uc) {
   (void)sig;
   (void)info;
+  if (!inst.vmctx) {
+    /* before the instance exists: applied by suspend_install */
+    early_request = 1;
+    return;
+  }
   FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
   FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
   uint64_t pc, sp, fp;
@@ -31,14 +38,7 @@ static void on_suspend_signal(int sig, siginfo_t *info, void *uc) {
   if (pc >= (uint64_t)inst.text && pc < (uint64_t)inst.text + img.text_size) arch_set_stack_limit(uc, ~0ull);
 }
 
-int suspend_install(const char *state_path, uint64_t after_ms) {
-  if (state_path) {
-    state_fd = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (state_fd < 0) {
-      fprintf(stderr, "gate-run: cannot write %s: %s\n", state_path, strerror(errno));
-      return -1;
-    }
-  }
+static void install_handlers(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_suspend_signal;
@@ -48,6 +48,25 @@ int suspend_install(const char *state_path, uint64_t after_ms) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGQUIT, &sa, NULL);
   sigaction(SIGALRM, &sa, NULL);
+}
+
+/* First thing in main: a SIGQUIT that comes while the image is still being mapped suspends the
+ * program at its first check instead of killing the loader. */
+void suspend_early(void) { install_handlers(); }
+
+int suspend_install(const char *state_path, uint64_t after_ms) {
+  if (state_path) {
+    state_fd = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (state_fd < 0) {
+      fprintf(stderr, "gate-run: cannot write %s: %s\n", state_path, strerror(errno));
+      return -1;
+    }
+  }
+  install_handlers();
+  if (early_request) {
+    FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
+    FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
+  }
   if (after_ms) {
     struct itimerval t = { { 0, 0 }, { (time_t)(after_ms / 1000), (suseconds_t)(after_ms % 1000) * 1000 } };
     setitimer(ITIMER_REAL, &t, NULL);
