@@ -6,6 +6,7 @@
  */
 import { CompileError, CodeBuffer, LIMITS, decodeModule, validateModule } from '@wagc/frontend';
 import { linkProgram } from '@wagc/linker';
+import { A64Backend } from '@wagc/arm64';
 
 // --- a small binary emitter ---------------------------------------------------------------------
 
@@ -273,6 +274,10 @@ describe('image-wide limits', () => {
     }
   });
 
+  test('arm64 text stays within the reach of bl (128 MiB)', () => {
+    expect(new A64Backend().maxCodeSize).toBe(128 * 1024 * 1024);
+  });
+
   test('machine code size', () => {
     const saved = CodeBuffer.maxSize;
     try {
@@ -280,6 +285,9 @@ describe('image-wide limits', () => {
       expect(() => compile(calls(1000))).not.toThrow();
       const e = refused(() => compile(calls(200000)));
       expect(e.message).toMatch(/^compiled code too large: more than the compiler limit of 1048576 bytes \(in code section, in function 0, at offset \d+\)$/);
+      // arm64 the same, through its backend
+      const a64 = refused(() => linkProgram({ modules: [{ name: 'main', bytes: calls(200000) }], arch: 'arm64', unresolved: 'trap' }));
+      expect(a64.reason).toBe('compiled code too large: more than the compiler limit of 1048576 bytes');
     } finally {
       CodeBuffer.maxSize = saved;
     }

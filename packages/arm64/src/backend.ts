@@ -16,6 +16,8 @@ export class A64Backend implements Backend {
   readonly gprMask = GPR_MASK;
   readonly fprMask = FPR_MASK;
   readonly usedCpuFeatures = 0;
+  /** bl reaches ±128 MiB: the whole text stays within that (a CompileError, not a failed patch). */
+  readonly maxCodeSize = 128 * 1024 * 1024;
   private readonly state = new A64State();
 
   prologue(fc: FunctionCompiler): void {

@@ -119,6 +119,7 @@ export function compileProgram(opts: ProgramOptions): Uint8Array {
 export function linkProgram(opts: ProgramOptions): ImageInput {
   const { backend, stubs } = backendFor(opts.arch, opts.cpuFeatures ?? 0);
   const out = new CompileOutput();
+  out.buf.limit = Math.min(out.buf.limit, backend.maxCodeSize ?? Infinity);
   out.stubs = stubs.emitStubs(out.buf);
   const typeIds = new Map<string, number>();
   const typeId = (t: FuncType): number => {

@@ -17,6 +17,8 @@ export interface Backend {
    * and the loader checks them. Absent: baseline only.
    */
   readonly usedCpuFeatures?: number;
+  /** The most bytes of text the arch's direct calls reach (the image's code stays under it). */
+  readonly maxCodeSize?: number;
 
   // --- frame ---------------------------------------------------------------------------------
   /** Entry check (site 0), frame pointer, zeroed declared locals. Stack: empty. */

@@ -16,8 +16,10 @@ export class CodeSizeError extends CompileError {
  * forward references (branches, calls) in place; nothing else ever rewrites emitted code.
  */
 export class CodeBuffer {
-  /** The most bytes a buffer may hold (LIMITS.codeSize; a test may lower it). */
+  /** The most bytes a new buffer may hold (LIMITS.codeSize; a test may lower it). */
   static maxSize: number = LIMITS.codeSize;
+  /** The most bytes this buffer may hold: lower when the arch's calls reach less far. */
+  limit = CodeBuffer.maxSize;
   bytes: Uint8Array;
   pos = 0;
 
@@ -28,10 +30,10 @@ export class CodeBuffer {
   /** Makes room for at least `n` more bytes. */
   reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
-    if (this.pos + n > CodeBuffer.maxSize) throw new CodeSizeError(CodeBuffer.maxSize);
+    if (this.pos + n > this.limit) throw new CodeSizeError(this.limit);
     let cap = this.bytes.length * 2;
     while (cap < this.pos + n) cap *= 2;
-    cap = Math.min(cap, CodeBuffer.maxSize);
+    cap = Math.min(cap, this.limit);
     const next = new Uint8Array(cap);
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;
