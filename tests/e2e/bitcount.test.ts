@@ -181,3 +181,24 @@ describe('the loader refuses an image its CPU cannot run', () => {
     expect(r.status).toBe(2);
   });
 });
+
+describe('wagc --cpu-features', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseCpuFeatures, UsageError } = require('../../packages/cli/src/wagc') as typeof import('../../packages/cli/src/wagc');
+  const cpuinfo = (flags: string) => (): string => `processor\t: 0\nflags\t\t: fpu sse2 ${flags}\nbugs\t\t:\n`;
+
+  test('baseline, lists, native', () => {
+    expect(parseCpuFeatures('baseline')).toBe(0);
+    expect(parseCpuFeatures('popcnt')).toBe(CPU_FEATURE.popcnt);
+    expect(parseCpuFeatures('bmi1,lzcnt')).toBe(CPU_FEATURE.bmi1 | CPU_FEATURE.lzcnt);
+    expect(parseCpuFeatures('native', cpuinfo('popcnt abm bmi1 bmi2'))).toBe(CPU_FEATURES_KNOWN);
+    // LZCNT is the flag "abm"; a kernel that does not list it costs speed only
+    expect(parseCpuFeatures('native', cpuinfo('popcnt bmi1'))).toBe(CPU_FEATURE.popcnt | CPU_FEATURE.bmi1);
+    expect(parseCpuFeatures('native', () => '')).toBe(0);
+  });
+
+  test('an unknown name is a usage error naming the known ones', () => {
+    expect(() => parseCpuFeatures('popcnt,avx512')).toThrow(UsageError);
+    expect(() => parseCpuFeatures('avx512')).toThrow('unknown CPU feature "avx512" (known: baseline, native, popcnt, lzcnt, bmi1)');
+  });
+});
