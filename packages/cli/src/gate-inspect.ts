@@ -180,7 +180,9 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
     const owner = byLinked.get(s.func);
     if (!owner) continue;
     offsets.set(`${owner.module}:${owner.func}:${s.site}`, owner.module === 1 ? s.wasmOffset + delta : s.wasmOffset);
-    sites.push({ module: owner.module === 0 ? 'runtime' : 'program', func: owner.func, site: s.site, slotTypes: s.slotTypes });
+    // the compiler's site records say whether a site is a check (linkProgram hands them over as they are)
+    const check = (s as { check?: boolean }).check;
+    sites.push({ module: owner.module === 0 ? 'runtime' : 'program', func: owner.func, site: s.site, slotTypes: s.slotTypes, ...(check !== undefined ? { check } : {}) });
   }
   let resumeProblem: string | null = null;
   try {

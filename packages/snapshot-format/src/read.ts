@@ -251,6 +251,11 @@ export interface SiteInfo {
   func: number;
   site: number;
   slotTypes: ArrayLike<number>;
+  /**
+   * An entry or loop check (true) or a call (false); when given, the innermost frame must be at a
+   * check and every other frame at a call (a suspended stack waits in calls below its check).
+   */
+  check?: boolean;
 }
 
 /**
@@ -264,13 +269,13 @@ export function checkFrames(
 ): void {
   const key = (module: string | undefined, func: number): string => `${module === 'runtime' ? 'r' : 'p'}${func}`;
   const wanted = new Set(snapshot.frames.map((f) => key(f.module, f.func)));
-  const map = new Map<string, Map<number, ArrayLike<number>>>();
+  const map = new Map<string, Map<number, SiteInfo>>();
   for (const s of sites) {
     const k = key(s.module, s.func);
     if (!wanted.has(k)) continue;
     let m = map.get(k);
     if (!m) map.set(k, (m = new Map()));
-    m.set(s.site, s.slotTypes);
+    m.set(s.site, s);
   }
   const digest = snapshot.runtimeDigest;
   if (digest && opts.runtime && !Buffer.from(createHash('sha256').update(opts.runtime).digest()).equals(Buffer.from(digest))) {
@@ -279,8 +284,9 @@ export function checkFrames(
   snapshot.frames.forEach((f, k) => {
     const at = `frame ${k} (${f.module === 'runtime' ? 'runtime ' : ''}function ${f.func}, site ${f.site})`;
     if (f.site === NO_SITE) throw new SnapshotError(`${at}: stopped at a trap, not at a site; it cannot resume`);
-    const types = map.get(key(f.module, f.func))?.get(f.site);
-    if (!types) {
+    const site = map.get(key(f.module, f.func))?.get(f.site);
+    const types = site?.slotTypes;
+    if (!site || !types) {
       const n = map.get(key(f.module, f.func))?.size ?? 0;
       throw new SnapshotError(`${at}: the function has no site ${f.site} (it has ${n} site${n === 1 ? '' : 's'})`);
     }
@@ -289,6 +295,9 @@ export function checkFrames(
       if (types[s] !== f.slots[s].type) {
         throw new SnapshotError(`${at}: slot ${s} is ${typeName(f.slots[s].type)}, the site's is ${typeName(types[s])}`);
       }
+    }
+    if (site.check !== undefined && site.check !== (k === 0)) {
+      throw new SnapshotError(`${at}: ${k === 0 ? 'the innermost frame must be at an entry or loop check, this site is a call' : 'an outer frame must wait in a call, this site is a check'}`);
     }
   });
 }

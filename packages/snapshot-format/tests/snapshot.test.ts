@@ -267,6 +267,17 @@ describe('checkFrames', () => {
     { func: 3, site: 3, slotTypes: [I32] },
     { func: 9, site: 0, slotTypes: [] },
   ];
+  test('with site kinds: the innermost frame at a check, the others at calls', () => {
+    const fr = frames(1); // fib at site 1, main at site 3
+    const kinds = (inner: boolean, outer: boolean) => [
+      { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32], check: inner },
+      { func: 3, site: 3, slotTypes: [I32], check: outer },
+    ];
+    expect(() => checkFrames({ frames: fr }, kinds(true, false))).not.toThrow();
+    expect(() => checkFrames({ frames: fr }, kinds(false, false))).toThrow(/innermost frame must be at an entry or loop check/);
+    expect(() => checkFrames({ frames: fr }, kinds(true, true))).toThrow(/frame 1 .*an outer frame must wait in a call/);
+  });
+
   test('accepts frames matching the site map', () => {
     expect(() => checkFrames(readSnapshot(writeSnapshot(input())), sites)).not.toThrow();
   });
