@@ -20,7 +20,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { CPU_FEATURE, decodeModule } from '@wagc/frontend';
-import { compileProgram } from '@wagc/linker';
+import { compileProgram, type Arch } from '@wagc/linker';
 import { spectestModule } from '@wagc/abi';
 import { loaderPath } from '@wagc/loader-c';
 import { LoaderProcess } from '../../conformance/dist/loader';
@@ -231,11 +231,19 @@ function exportNames(bytes: Uint8Array): { funcs: Set<string>; globals: string[]
   return { funcs, globals };
 }
 
+/** What wagc compiles for and how its loader runs (under qemu-aarch64 for arm64 on x86-64). */
+export interface Target { arch: Arch; loader: string; prefix: string[] }
+
+export function defaultTarget(arch: Arch = 'x86-64', loader = loaderPath(arch)): Target {
+  const foreign = arch === 'arm64' ? process.arch !== 'arm64' : process.arch !== 'x64';
+  return { arch, loader, prefix: foreign && arch === 'arm64' ? ['qemu-aarch64'] : [] };
+}
+
 export class WagcRunner {
   private dir = mkdtempSync(join(tmpdir(), 'wagc-fuzz-'));
   private count = 0;
 
-  constructor(private loader = loaderPath('x86-64')) {}
+  constructor(private target: Target = defaultTarget()) {}
 
   async run(bytes: Uint8Array, calls: HostCall[], timeoutMs: number): Promise<Outcome> {
     const out: Outcome = { globals: {} };
@@ -244,8 +252,9 @@ export class WagcRunner {
     try {
       const spectest = decodeModule(bytes).imports.length ? [{ name: 'spectest', bytes: spectestModule() }] : [];
       // half of the modules (by a bit of their bytes) use the optional instructions the host has
-      const cpuFeatures = bytes.reduce((h, b) => (h * 31 + b) >>> 0, 7) & 1 ? HOST_CPU_FEATURES : 0;
-      image = compileProgram({ modules: [...spectest, { name: 'main', bytes }], arch: 'x86-64', cpuFeatures });
+      const x64 = this.target.arch === 'x86-64';
+      const cpuFeatures = x64 && bytes.reduce((h, b) => (h * 31 + b) >>> 0, 7) & 1 ? HOST_CPU_FEATURES : 0;
+      image = compileProgram({ modules: [...spectest, { name: 'main', bytes }], arch: this.target.arch, cpuFeatures });
       names = exportNames(bytes);
     } catch (e) {
       out.compileError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -254,7 +263,7 @@ export class WagcRunner {
     // a fresh file per module: the loader maps the image, rewriting it in place would be seen
     const path = join(this.dir, `m${this.count++}.img`);
     writeFileSync(path, image);
-    const proc = new LoaderProcess(this.loader, path);
+    const proc = new LoaderProcess(this.target.loader, path, this.target.prefix);
     try {
       const first = await proc.next(timeoutMs);
       if (first !== 'ready') {

@@ -16,11 +16,10 @@ import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { decodeModule } from '@wagc/frontend';
 import { compileProgram } from '@wagc/linker';
-import { loaderPath } from '@wagc/loader-c';
 import { spectestModule } from '@wagc/abi';
 import { LoaderProcess } from '../../conformance/dist/loader';
 import { generate, type GenNode, type GenOptions } from './gen';
-import { v8TrapKind, wagcTrapMatches } from './diff';
+import { defaultTarget, v8TrapKind, wagcTrapMatches, type Target } from './diff';
 
 export interface Pair { lib: Uint8Array; main: Uint8Array; nodes: GenNode[] }
 
@@ -92,7 +91,7 @@ export class PairRunner {
   private dir = mkdtempSync(join(tmpdir(), 'wagc-fuzz-pair-'));
   private count = 0;
 
-  constructor(private loader = loaderPath('x86-64')) {}
+  constructor(private target: Target = defaultTarget()) {}
 
   private v8(lib: Uint8Array, main: Uint8Array, steps: Step[], timeoutMs: number): Promise<PairOutcome> {
     if (!this.worker) {
@@ -122,7 +121,7 @@ export class PairRunner {
     try {
       const spectest = decodeModule(lib).imports.length ? [{ name: 'spectest', bytes: spectestModule() }] : [];
       image = compileProgram({
-        modules: [...spectest, { name: 'lib', bytes: lib }, { name: 'main', bytes: main }], arch: 'x86-64', store: true,
+        modules: [...spectest, { name: 'lib', bytes: lib }, { name: 'main', bytes: main }], arch: this.target.arch, store: true,
       });
     } catch (e) {
       return { answers: [`compile: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`] };
@@ -130,7 +129,7 @@ export class PairRunner {
     const first = decodeModule(lib).imports.length ? 1 : 0; // spectest is instance 0 when present
     const path = join(this.dir, `p${this.count++}.img`);
     writeFileSync(path, image);
-    const proc = new LoaderProcess(this.loader, path);
+    const proc = new LoaderProcess(this.target.loader, path, this.target.prefix);
     const ask = async (line: string): Promise<string> => {
       const a = await proc.request(line, timeoutMs);
       if (a !== null) return a;

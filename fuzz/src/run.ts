@@ -2,7 +2,8 @@
  * A differential fuzzing campaign (fuzz/README.md):
  *
  *   npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T]
- *                   [--keep-going] [--out DIR] [--mvp] [--pairs F] [--module SEED:SIZE[:pair]]
+ *                   [--keep-going] [--out DIR] [--mvp] [--pairs F] [--arch x86-64|arm64]
+ *                   [--module SEED:SIZE[:pair]]
  *
  * Prints the campaign seed first (a fresh one unless --seed), then a summary. Case k of the
  * campaign has seed S + k and size sizeOf(S + k); a fraction F (default 0.25, by seed) of the
@@ -10,15 +11,17 @@
  * rebuilt from the numbers printed. On a disagreement it stops, minimises, writes
  * <DIR>/<name>.wasm (and <name>.lib.wasm for a pair) and .txt (DIR: fuzz/regressions) and
  * exits 1. --keep-going writes each disagreeing case as found (not minimised) and goes on.
- * --mvp: WebAssembly 1.0 modules only. --module checks (and minimises) one case.
+ * --mvp: WebAssembly 1.0 modules only. --arch arm64 compiles for arm64 and runs gate-run-aarch64
+ * (under qemu-aarch64 on other hosts). --module checks (and minimises) one case.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, relative, resolve } from 'path';
+import { basename, join, relative, resolve } from 'path';
 import { randomInt } from 'crypto';
 import { loaderPath } from '@wagc/loader-c';
 import { generate } from './gen';
-import { diffModule, V8Runner, WagcRunner } from './diff';
+import { defaultTarget, diffModule, V8Runner, WagcRunner } from './diff';
+import type { Arch } from '@wagc/linker';
 import { generatePair, PairRunner } from './pair';
 import { minimise, type Check, type Subject } from './minimise';
 import { Rng } from './rng';
@@ -29,7 +32,7 @@ const opt = (n: string): string | undefined => {
   return k >= 0 && k + 1 < argv.length ? argv[k + 1] : undefined;
 };
 if (argv.includes('--help')) {
-  console.log('usage: npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T] [--keep-going] [--out DIR] [--mvp] [--pairs F] [--module SEED:SIZE[:pair]]');
+  console.log('usage: npm run fuzz -- [--seconds N] [--seed S] [--jobs J] [--max-size M] [--minimise-seconds T] [--keep-going] [--out DIR] [--mvp] [--pairs F] [--arch x86-64|arm64] [--module SEED:SIZE[:pair]]');
   process.exit(0);
 }
 const seconds = Number(opt('seconds') ?? 60);
@@ -44,9 +47,14 @@ const outDir = resolve(opt('out') ?? resolve(__dirname, '../regressions'));
 
 // The campaign's own copy of the loader: its image reader must stay the one that matches the
 // linker this process loaded, even when the tree is rebuilt during a long campaign.
+const arch = (opt('arch') ?? 'x86-64') as Arch;
+if (arch !== 'x86-64' && arch !== 'arm64') {
+  console.error(`fuzz: unknown arch ${arch}`);
+  process.exit(2);
+}
 const privateDir = mkdtempSync(join(tmpdir(), 'wagc-fuzz-loader-'));
-const loader = join(privateDir, 'gate-run-x86_64');
-copyFileSync(loaderPath('x86-64'), loader);
+const target = defaultTarget(arch, join(privateDir, basename(loaderPath(arch))));
+copyFileSync(loaderPath(arch), target.loader);
 process.on('exit', () => rmSync(privateDir, { recursive: true, force: true }));
 
 /** The size of case `seed`: small sizes are as common as large ones. */
@@ -64,8 +72,8 @@ interface Failure { c: Case; differences: string[] }
 
 class Runners {
   private v8 = new V8Runner();
-  private wagc = new WagcRunner(loader);
-  private pairs = new PairRunner(loader);
+  private wagc = new WagcRunner(target);
+  private pairs = new PairRunner(target);
 
   build(c: Case, skip: ReadonlySet<string> = new Set()): Subject {
     if (c.pair) {
@@ -118,7 +126,7 @@ async function main(): Promise<void> {
 }
 
 async function campaign(): Promise<Failure[]> {
-  console.log(`fuzz: seed ${campaignSeed} (replay with --seed ${campaignSeed}), ${seconds} s, ${jobs} job(s), sizes 1..${maxSize}, pairs ${pairFraction}`);
+  console.log(`fuzz: seed ${campaignSeed} (replay with --seed ${campaignSeed}), ${arch}, ${seconds} s, ${jobs} job(s), sizes 1..${maxSize}, pairs ${pairFraction}`);
   const start = Date.now();
   let deadline = start + seconds * 1000;
   // ^C or kill: finish the cases in flight and print the summary
