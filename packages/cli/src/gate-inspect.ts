@@ -5,7 +5,7 @@ import { decodeModule, TRAP_MESSAGES } from '@wagc/frontend';
 import { linkProgram, readImage, ImageError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
-  checkFrames, memoryPages, readSnapshot, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
+  checkFrames, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
 import { printError } from './output';
 import { UsageError } from './wagc';
@@ -226,12 +226,11 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
     wasmOffset: so ? so.offset(f) : null,
     slots: f.slots.map((s) => ({ type: typeName(s.type), bits: bitsHex(s.type, s.bits), value: formatValue(s.type, s.bits) })),
   }));
-  const pages = snap.memory ? memoryPages(snap) : new Map<number, Uint8Array>();
   const memory = snap.memory && {
     pages: snap.memory.pages,
     maxPages: snap.memory.maxPages,
     bytes: snap.memory.pages * 65536,
-    residentPages: pages.size,
+    residentPages: residentPages(snap),
     segments: snap.memory.segments.length,
     dataBytes: snap.memory.segments.reduce((n, s) => n + s.bytes.length, 0),
   };

@@ -320,3 +320,24 @@ export function memoryPages(snapshot: Pick<Snapshot, 'memory'>): Map<number, Uin
   for (const [p, page] of pages) if (page.every((v) => v === 0)) pages.delete(p);
   return pages;
 }
+
+const ZERO = new Uint8Array(PAGE);
+
+/** How many pages of the snapshot's memory hold a non-zero byte, without assembling them. */
+export function residentPages(snapshot: Pick<Snapshot, 'memory'>): number {
+  const found = new Set<number>();
+  for (const seg of snapshot.memory?.segments ?? []) {
+    let a = seg.address;
+    const end = seg.address + seg.bytes.length;
+    while (a < end) {
+      const p = Math.floor(a / PAGE);
+      const b = Math.min(end, (p + 1) * PAGE);
+      if (!found.has(p)) {
+        const part = seg.bytes.subarray(a - seg.address, b - seg.address);
+        if (Buffer.compare(Buffer.from(part.buffer, part.byteOffset, part.length), Buffer.from(ZERO.buffer, 0, part.length)) !== 0) found.add(p);
+      }
+      a = b;
+    }
+  }
+  return found.size;
+}

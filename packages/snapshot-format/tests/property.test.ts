@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { memoryPages, readSnapshot, SnapshotError, writeSnapshot, type Frame } from '@wagc/snapshot-format';
+import { memoryPages, readSnapshot, residentPages, SnapshotError, writeSnapshot, type Frame } from '@wagc/snapshot-format';
 import { emitModule } from '../src/sections';
 import { PROGRAM, wat } from './helpers';
 
@@ -47,6 +47,7 @@ test('write → read gives the same state back, and V8 validates every snapshot'
       expect(s.globals.map((x) => x.bits)).toEqual(globals);
       const back = memoryPages(s);
       expect([...back.keys()].sort((a, b) => a - b)).toEqual([...pageMap.keys()]);
+      expect(residentPages(s)).toBe(pageMap.size);
       for (const [p, page] of pageMap) expect(Buffer.from(back.get(p)!).equals(Buffer.from(page))).toBe(true);
     },
   ), { numRuns: 60 });

@@ -1,6 +1,6 @@
 import { decodeModule } from '@wagc/frontend';
 import {
-  checkFrames, memoryPages, readSnapshot, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
+  checkFrames, memoryPages, readSnapshot, residentPages, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
 } from '@wagc/snapshot-format';
 import { PROGRAM, wabtValidate, wasmObjdump, wasmValidate, wat } from './helpers';
 
@@ -88,6 +88,7 @@ describe('round trips', () => {
     expect(s.memory!.pages).toBe(2);
     expect(s.memory!.maxPages).toBe(100);
     sameMemory(memoryPages(s), memoryData(2));
+    expect(residentPages(s)).toBe(memoryPages(s).size);
     expect(s.buffer.map((b) => [b.fd, b.direction, Array.from(b.bytes)])).toEqual(inp.buffer!.map((b) => [b.fd, b.direction, Array.from(b.bytes)]));
     expect(s.functionNames.get(2)).toBe('fib');
     const customs = s.sections.filter((x) => x.id === 0).map((x) => x.name);
