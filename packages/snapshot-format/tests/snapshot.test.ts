@@ -167,6 +167,21 @@ describe('round trips', () => {
     expect(WebAssembly.validate(bytes)).toBe(true);
   });
 
+  test('addresses past 2 GiB (negative i32 offsets) and the last page of 4 GiB', async () => {
+    const m = await wat('(module (memory 1))');
+    const page = new Uint8Array(PAGE);
+    page[5] = 1;
+    page[PAGE - 1] = 2;
+    const pageMap = new Map([[40000, page], [65535, page]]);
+    const bytes = writeSnapshot({ module: m, state: 'halted', arch: 'x86-64', memory: { pages: 65536, pageMap }, globals: [], frames: [] });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const s = readSnapshot(bytes);
+    expect(s.memory!.segments.map((x) => x.address)).toEqual([40000 * PAGE + 5, 40000 * PAGE + PAGE - 1, 65535 * PAGE + 5, 65535 * PAGE + PAGE - 1]);
+    const back = memoryPages(s);
+    expect([...back.keys()]).toEqual([40000, 65535]);
+    expect(Buffer.from(back.get(65535)!).equals(Buffer.from(page))).toBe(true);
+  });
+
   test('memory grown past the module minimum; the maximum is kept', () => {
     const s = readSnapshot(writeSnapshot(input({ memory: { pages: 100, pageMap: new Map([[99, new Uint8Array(PAGE).fill(9)]]) } })));
     expect(s.memory!.pages).toBe(100);
