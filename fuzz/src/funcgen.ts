@@ -1,0 +1,655 @@
+/**
+ * The function generator of gen.ts: a function body as a tree of typed expressions and
+ * statements, each a node with its own forked PRNG and a path id (GenOptions.skip).
+ */
+import { Bytes } from './bytes';
+import { Rng, weighted } from './rng';
+import {
+  I32, I64, F32, F64, VALTYPES, VOID, UNARY, BINARY, DIVISION, EQZ, COMPARE, CONVERSIONS, SATURATING,
+  SIGN_EXTEND, LOADS, STORES, constInstr, constValue, f32Bits, f64Bits,
+  type ValType, type FuncType, type Conversion, type Access,
+} from './ops';
+import type { GenNode } from './gen';
+
+export interface Global { type: ValType; mutable: boolean }
+interface Label { type: ValType | null }
+
+export const FUEL_PER_CALL = 40;
+export const MIX = 0x100000001b3n; // FNV-1a 64-bit prime
+
+/** What the function generator needs to know of its module. */
+export interface ModuleInfo {
+  types: FuncType[];
+  /** Type index of every function in the index space: imports, then the generated functions. */
+  funcTypes: number[];
+  /** Index of the first generated function (= imported functions). */
+  firstDefined: number;
+  /** Global indices of `fuel` and `acc` (after the imported globals). */
+  fuel: number;
+  acc: number;
+  globals: Global[];
+  table: (number | null)[];
+  memPages: number;
+  memMax: number;
+  pTrap: number;
+  /** Weight of constants among the leaves: the code generator folds and uses immediates. */
+  constBias: number;
+  /** Post-1.0 features in use (GenOptions.mvp). */
+  extended: boolean;
+  /** Rare shapes that outgrow the compiler's initial arrays: deep nesting, tall stacks. */
+  stress: boolean;
+  skip: ReadonlySet<string>;
+  nodes: GenNode[];
+  limits: { exprDepth: number; nest: number; stmts: number };
+}
+
+
+export class FuncGen {
+  private code = new Bytes();
+  /** Innermost last; [0] is the function's own label. */
+  private labels: Label[];
+  private locals: ValType[];
+  private readonly scratchF32: number;
+  private readonly scratchF64: number;
+  private counters = 0;
+  private child = 0;
+
+  constructor(private m: ModuleInfo, private rng: Rng, private path: string, private type: FuncType, declared: number) {
+    this.labels = [{ type: type.result }];
+    this.locals = [...type.params];
+    for (let k = 0; k < declared; k++) this.locals.push(rng.pick(VALTYPES));
+    this.scratchF32 = this.locals.length;
+    this.scratchF64 = this.locals.length + 1;
+  }
+
+  /** Local declarations + code + end. */
+  finish(): Bytes {
+    const b = new Bytes();
+    const decl = this.locals.slice(this.type.params.length);
+    b.uleb(decl.length + 2 + (this.counters ? 1 : 0));
+    for (const t of decl) b.uleb(1).u8(t);
+    b.uleb(1).u8(F32).uleb(1).u8(F64);
+    if (this.counters) b.uleb(this.counters).u8(I32);
+    return b.append(this.code).u8(0x0b);
+  }
+
+  functionBody(stmts: number, fuel = true): void {
+    const c = this.code;
+    if (fuel) {
+      // a function called with no fuel left returns zeros
+      c.u8(0x23).uleb(this.m.fuel).u8(0x45, 0x04, VOID);
+      if (this.type.result !== null) this.zero(this.type.result);
+      c.u8(0x0f, 0x0b);
+      c.u8(0x23).uleb(this.m.fuel).u8(0x41, 1, 0x6b, 0x24).uleb(this.m.fuel);
+    }
+    for (let k = 0; k < stmts; k++) this.stmt(this.m.limits.exprDepth);
+    if (this.type.result !== null) this.expr(this.type.result, this.m.limits.exprDepth);
+  }
+
+  runBody(calls: number, deep: number | null): void {
+    const first = this.m.firstDefined;
+    const nFuncs = this.m.funcTypes.length - first;
+    for (let k = 0; k < calls; k++) {
+      this.node(() => undefined, () => {
+        this.code.u8(0x41).sleb(FUEL_PER_CALL).u8(0x24).uleb(this.m.fuel);
+        const f = first + (k < nFuncs ? k : this.rng.int(nFuncs));
+        let result: ValType | null | undefined;
+        if (k >= nFuncs && this.rng.chance(0.3)) result = this.callIndirect(null, 1);
+        if (result === undefined) {
+          const t = this.m.types[this.m.funcTypes[f]];
+          for (const p of t.params) this.expr(p, 1);
+          this.code.u8(0x10).uleb(f);
+          result = t.result;
+        }
+        if (result === null) this.code.u8(0x42).sleb(k + 1);
+        else this.toI64(result);
+        this.mixAcc();
+      });
+    }
+    if (deep !== null) {
+      this.code.u8(0x42, 0, 0x10).uleb(deep);
+      this.mixAcc();
+    }
+    this.code.u8(0x23).uleb(this.m.acc);
+  }
+
+  // ---- nodes
+
+  private node(skipped: () => void, body: () => void): void {
+    const id = `${this.path}.${this.child++}`;
+    const rng = this.rng.fork();
+    if (this.m.skip.has(id)) {
+      skipped();
+      return;
+    }
+    const saved = { rng: this.rng, path: this.path, child: this.child };
+    this.rng = rng;
+    this.path = id;
+    this.child = 0;
+    const start = this.code.length;
+    body();
+    this.m.nodes.push({ id, size: this.code.length - start });
+    this.rng = saved.rng;
+    this.path = saved.path;
+    this.child = saved.child;
+  }
+
+  /** Pushes one value of type t. */
+  private expr(t: ValType, depth: number): void {
+    this.node(() => this.zero(t), () => this.exprBody(t, depth));
+  }
+
+  /** Leaves the operand stack as it was (or unreachable). */
+  private stmt(depth: number): void {
+    this.node(() => undefined, () => this.stmtBody(depth));
+  }
+
+  // ---- helpers
+
+  private trap(): boolean {
+    return this.m.pTrap > 0 && this.rng.chance(this.m.pTrap);
+  }
+
+  private zero(t: ValType): void {
+    constInstr(this.code, t, t === I64 || t === F64 ? 0n : 0);
+  }
+
+  private constant(t: ValType): void {
+    constInstr(this.code, t, constValue(this.rng, t));
+  }
+
+  private nest(): number {
+    return this.labels.length - 1;
+  }
+
+  private localsOf(t: ValType): number[] {
+    const r: number[] = [];
+    this.locals.forEach((l, k) => l === t && r.push(k));
+    return r;
+  }
+
+  private globalsOf(t: ValType, mutable: boolean): number[] {
+    const r: number[] = [];
+    this.m.globals.forEach((g, k) => g.type === t && (!mutable || (g.mutable && k !== this.m.fuel)) && r.push(k));
+    return r;
+  }
+
+  private blockType(t: ValType | null): number {
+    return t === null ? VOID : t;
+  }
+
+  /**
+   * Where a float's bits become observable (reinterpret, store, global.set, copysign's sign,
+   * mixing into acc), a NaN is replaced by the canonical NaN: the spec leaves the payload and
+   * sign of NaN results open, and V8 uses that freedom (constant folding, its f32.min/max).
+   */
+  private canonicalNaN(t: ValType): void {
+    if (t !== F32 && t !== F64) return;
+    const tmp = t === F32 ? this.scratchF32 : this.scratchF64;
+    this.code.u8(0x22).uleb(tmp);
+    if (t === F32) this.code.u8(0x43).f32bits(0x7fc00000);
+    else this.code.u8(0x44).f64bits(0x7ff8000000000000n);
+    this.code.u8(0x20).uleb(tmp).u8(0x20).uleb(tmp).u8(t === F32 ? 0x5b : 0x61, 0x1b);
+  }
+
+  private toI64(t: ValType): void {
+    this.canonicalNaN(t);
+    if (t === I32) this.code.u8(0xad);
+    else if (t === F32) this.code.u8(0xbc, 0xad);
+    else if (t === F64) this.code.u8(0xbd);
+  }
+
+  private mixAcc(): void {
+    this.code.u8(0x23).uleb(this.m.acc).u8(0x85, 0x42).sleb(BigInt.asIntN(64, MIX)).u8(0x7e, 0x24).uleb(this.m.acc);
+  }
+
+  private memarg(a: Access, guarded: boolean): void {
+    const natural = Math.log2(a.bytes);
+    this.code.uleb(this.rng.int(natural + 1));
+    if (guarded) this.code.uleb(this.rng.chance(0.5) ? 0 : this.rng.int(1024));
+    else this.code.uleb(this.rng.pick([0, a.bytes - 1, 65535, 65536 - a.bytes, 0xfffffff0, this.rng.u32(), this.rng.int(70000)]));
+  }
+
+  /** An address: guarded ones stay within the first 32 KiB (+ offset < 1 KiB). */
+  private address(a: Access, depth: number): boolean {
+    const guarded = this.m.memPages > 0 && !this.trap();
+    if (guarded) {
+      this.expr(I32, depth - 1);
+      this.code.u8(0x41).sleb(this.rng.pick([0xff, 0xfff, 0x7fff, 0x7ff8])).u8(0x71);
+    } else {
+      const k = this.rng.int(4);
+      if (k === 0) this.expr(I32, depth - 1);
+      else if (k === 1) this.code.u8(0x41).sleb(this.m.memPages * 65536 - this.rng.int(2 * a.bytes));
+      else if (k === 2) this.code.u8(0x41).sleb(this.rng.int(this.m.memMax * 65536 + 16)); // grown pages
+      else this.code.u8(0x41).sleb(this.rng.u32() | 0);
+    }
+    return guarded;
+  }
+
+  // ---- expressions
+
+  private exprBody(t: ValType, depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const locals = this.localsOf(t);
+    const globals = this.globalsOf(t, false);
+    const deep = depth > 0;
+    const canNest = deep && this.nest() < this.m.limits.nest;
+    const leaf = 2 + 6 * (1 - depth / this.m.limits.exprDepth);
+    const conversions = (this.m.extended ? [...CONVERSIONS, ...SATURATING] : CONVERSIONS).filter((cv) => cv.to === t);
+    const branchable = this.labels.some((l) => l.type === t);
+    const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].result === t);
+    const w = [
+      leaf * this.m.constBias, // 0 const
+      locals.length ? leaf : 0, // 1 local.get
+      globals.length ? leaf / 3 : 0, // 2 global.get
+      deep ? 2 : 0, // 3 unary
+      deep ? 5 : 0, // 4 binary
+      deep && t === I32 ? 2.5 : 0, // 5 compare
+      deep ? 2 : 0, // 6 conversion
+      deep ? 2 : 0, // 7 load
+      deep && t === I32 ? 0.4 : 0, // 8 memory.size / grow
+      deep && locals.length ? 1 : 0, // 9 local.tee
+      deep ? 1 : 0, // 10 select
+      canNest ? 1 : 0, // 11 block
+      canNest ? 1 : 0, // 12 if
+      canNest ? 0.6 : 0, // 13 loop
+      deep && callees.length ? 1 : 0, // 14 call
+      deep ? 0.6 : 0, // 15 call_indirect
+      deep && branchable ? 0.5 : 0, // 16 br_if
+      deep ? 0.25 : 0, // 17 polymorphic: br, br_table, return, unreachable
+      deep ? 0.4 : 0, // 18 wide: many values live at once (register pressure, spills)
+      deep && this.m.stress ? 0.3 : 0, // 19 tower of blocks / a very tall operand stack
+    ];
+    switch (weighted(rng, w)) {
+      case 0: return this.constant(t);
+      case 1: c.u8(0x20).uleb(rng.pick(locals)); return;
+      case 2: c.u8(0x23).uleb(rng.pick(globals)); return;
+      case 3:
+        this.expr(t, depth - 1);
+        c.u8(rng.pick(this.m.extended && SIGN_EXTEND[t] ? [...UNARY[t], ...SIGN_EXTEND[t]!] : UNARY[t]));
+        return;
+      case 4: {
+        const op = rng.pick(BINARY[t]);
+        const division = DIVISION.has(op);
+        // MIN / -1 and MIN % -1 are the cases x86's idiv faults on
+        if (division && rng.chance(0.2)) constInstr(c, t, t === I32 ? -0x80000000 : -0x8000000000000000n);
+        else this.expr(t, depth - 1);
+        if (division && !this.trap()) this.divisor(t, op, depth - 1);
+        else if (division && rng.chance(0.3)) constInstr(c, t, rng.chance(0.5) ? 0 : t === I32 ? -1 : -1n);
+        else this.expr(t, depth - 1);
+        if (op === 0x98 || op === 0xa6) this.canonicalNaN(t); // copysign takes the sign of a NaN
+        c.u8(op);
+        return;
+      }
+      case 5: {
+        const s = rng.pick(VALTYPES);
+        if (EQZ[s] !== undefined && rng.chance(0.25)) {
+          this.expr(s, depth - 1);
+          c.u8(EQZ[s]!);
+        } else {
+          this.expr(s, depth - 1);
+          this.expr(s, depth - 1);
+          c.u8(rng.pick(COMPARE[s]));
+        }
+        return;
+      }
+      case 6: {
+        if (!conversions.length) return this.constant(t);
+        const cv = rng.pick(conversions);
+        this.expr(cv.from, depth - 1);
+        if (cv.trunc && !this.trap()) this.truncGuard(cv);
+        if (cv.sat) c.u8(0xfc).uleb(cv.op);
+        else {
+          if (cv.op === 0xbc || cv.op === 0xbd) this.canonicalNaN(cv.from);
+          c.u8(cv.op);
+        }
+        return;
+      }
+      case 7: {
+        const a = rng.pick(LOADS.filter((l) => l.type === t));
+        const guarded = this.address(a, depth);
+        c.u8(a.op);
+        this.memarg(a, guarded);
+        return;
+      }
+      case 8:
+        if (rng.chance(0.5)) c.u8(0x3f, 0x00);
+        else {
+          if (rng.chance(0.8)) c.u8(0x41).sleb(rng.int(3));
+          else this.expr(I32, depth - 1);
+          c.u8(0x40, 0x00);
+        }
+        return;
+      case 9: this.expr(t, depth - 1); c.u8(0x22).uleb(rng.pick(locals)); return;
+      case 10:
+        this.expr(t, depth - 1);
+        this.expr(t, depth - 1);
+        this.expr(I32, depth - 1);
+        c.u8(0x1b);
+        return;
+      case 11: return this.block(t, depth);
+      case 12: return this.ifElse(t, depth);
+      case 13: return this.loop(t, depth);
+      case 14: {
+        const [f, ti] = rng.pick(callees);
+        for (const p of this.m.types[ti].params) this.expr(p, depth - 1);
+        c.u8(0x10).uleb(f);
+        return;
+      }
+      case 15:
+        if (this.callIndirect(t, depth) !== t) this.constant(t);
+        return;
+      case 16: {
+        const targets = this.labels.map((l, k) => k).filter((k) => this.labels[k].type === t);
+        this.expr(t, depth - 1);
+        this.expr(I32, depth - 1);
+        c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
+        return;
+      }
+      case 17:
+        return this.polymorphic(depth);
+      case 19: {
+        if (rng.chance(0.5)) {
+          const n = rng.range(1000, 1600);
+          for (let k = 0; k < n; k++) this.constant(t);
+          for (let k = 1; k < n; k++) c.u8(rng.pick(BINARY[t].filter((op) => !DIVISION.has(op) && op !== 0x98 && op !== 0xa6)));
+          return;
+        }
+        // block (t) nested n deep; the innermost branches out to any of them
+        const n = rng.range(40, 300);
+        for (let k = 0; k < n; k++) {
+          c.u8(0x02, t);
+          this.labels.push({ type: t });
+        }
+        this.expr(t, 1);
+        const targets = this.labels.map((l, k) => k).filter((k) => this.labels[k].type === t);
+        if (rng.chance(0.5)) {
+          this.expr(I32, 1);
+          c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
+        } else {
+          this.expr(I32, 1);
+          const m = rng.range(1, 600);
+          c.u8(0x0e).uleb(m);
+          for (let k = 0; k <= m; k++) c.uleb(this.nest() - rng.pick(targets));
+        }
+        for (let k = 0; k < n; k++) {
+          this.labels.pop();
+          c.u8(0x0b);
+        }
+        return;
+      }
+      default: {
+        // v1 … vn pushed, then folded from the top: all n live together
+        const n = rng.range(4, 20);
+        // no copysign: its sign operand could be an uncanonicalised NaN
+        const ops = BINARY[t].filter((op) => !DIVISION.has(op) && op !== 0x98 && op !== 0xa6);
+        for (let k = 0; k < n; k++) this.expr(t, rng.chance(0.7) ? 0 : depth - 2);
+        for (let k = 1; k < n; k++) c.u8(rng.pick(ops));
+        return;
+      }
+    }
+  }
+
+  /** A divisor that is not 0, and not -1 for div_s (rem_s of MIN by -1 is 0, not a trap). */
+  private divisor(t: ValType, op: number, depth: number): void {
+    const c = this.code;
+    const divS = op === 0x6d || op === 0x7f;
+    const i32 = t === I32;
+    if (this.rng.chance(0.4)) {
+      let v = this.rng.chance(0.2) ? (i32 ? -1 : -1n) : constValue(this.rng, t);
+      if (v === 0 || v === 0n || (divS && (v === -1 || v === -1n))) v = i32 ? 7 : 7n;
+      constInstr(c, t, v);
+      return;
+    }
+    this.expr(t, depth);
+    const k = this.rng.int(divS ? 2 : 3);
+    const imm = (v: number): void => void (i32 ? c.u8(0x41).sleb(v) : c.u8(0x42).sleb(BigInt(v)));
+    if (k === 0) { // (x & -2) | 2: even, either sign
+      imm(-2);
+      c.u8(i32 ? 0x71 : 0x83);
+      imm(2);
+    } else if (k === 1) { // (x >>> 1) | 1: positive, odd
+      imm(1);
+      c.u8(i32 ? 0x76 : 0x88);
+      imm(1);
+    } else imm(1); // x | 1: -1 possible
+    c.u8(i32 ? 0x72 : 0x84);
+  }
+
+  /** Replaces an out-of-range operand of a truncation by 0 (select on a range check). */
+  private truncGuard(cv: Conversion): void {
+    const c = this.code;
+    const f32 = cv.from === F32;
+    const tmp = f32 ? this.scratchF32 : this.scratchF64;
+    const bits = cv.to === I32 ? 32 : 64;
+    const lo = cv.trunc === 's' ? -(2 ** (bits - 1)) - (bits === 32 ? 1 : 0) : -1;
+    const hi = cv.trunc === 's' ? 2 ** (bits - 1) : 2 ** bits;
+    const fc = (x: number): void => {
+      if (f32) c.u8(0x43).f32bits(f32Bits(x));
+      else c.u8(0x44).f64bits(f64Bits(x));
+    };
+    c.u8(0x22).uleb(tmp);
+    fc(0);
+    c.u8(0x20).uleb(tmp);
+    fc(hi);
+    c.u8(f32 ? 0x5d : 0x63); // lt
+    c.u8(0x20).uleb(tmp);
+    fc(lo);
+    c.u8(f32 ? 0x5e : 0x64, 0x71, 0x1b); // gt, and, select
+  }
+
+  private block(t: ValType | null, depth: number): void {
+    this.code.u8(0x02, this.blockType(t));
+    this.labels.push({ type: t });
+    this.stmts(depth);
+    if (t !== null) this.expr(t, depth - 1);
+    this.labels.pop();
+    this.code.u8(0x0b);
+  }
+
+  private ifElse(t: ValType | null, depth: number): void {
+    this.expr(I32, depth - 1);
+    this.code.u8(0x04, this.blockType(t));
+    this.labels.push({ type: t });
+    this.stmts(depth);
+    if (t !== null) this.expr(t, depth - 1);
+    if (t !== null || this.rng.chance(0.5)) {
+      this.code.u8(0x05);
+      this.stmts(depth);
+      if (t !== null) this.expr(t, depth - 1);
+    }
+    this.labels.pop();
+    this.code.u8(0x0b);
+  }
+
+  /**
+   * block $B (t) ; loop $L [t] ; exit to $B when the counter is 0 ; counter-- ; body ;
+   * br_if $L ; [t] end ; [t] end. The counter local is this loop's alone.
+   */
+  private loop(t: ValType | null, depth: number): void {
+    const c = this.code;
+    const counter = this.scratchF64 + 1 + this.counters++;
+    c.u8(0x41).sleb(this.rng.int(5)).u8(0x21).uleb(counter);
+    c.u8(0x02, this.blockType(t));
+    this.labels.push({ type: t });
+    const valued = t !== null && this.rng.chance(0.5);
+    c.u8(0x03, valued ? t! : VOID);
+    this.labels.push({ type: null });
+    if (t !== null) this.zero(t);
+    c.u8(0x20).uleb(counter).u8(0x45, 0x0d, 1);
+    if (t !== null) c.u8(0x1a);
+    c.u8(0x20).uleb(counter).u8(0x41, 1, 0x6b, 0x21).uleb(counter);
+    this.stmts(depth);
+    if (this.rng.chance(0.5)) c.u8(0x20).uleb(counter);
+    else this.expr(I32, depth - 1);
+    c.u8(0x0d, 0);
+    if (valued) this.expr(t!, depth - 1);
+    this.labels.pop();
+    c.u8(0x0b);
+    if (t !== null && !valued) this.expr(t, depth - 1);
+    this.labels.pop();
+    c.u8(0x0b);
+  }
+
+  private stmts(depth: number): void {
+    const n = this.rng.int(1 + Math.max(1, this.m.limits.stmts - 2 * this.nest()));
+    for (let k = 0; k < n; k++) this.stmt(depth - 1);
+  }
+
+  /**
+   * call_indirect with a type whose result is `want` (any type when null). Usually through an
+   * entry known to match; sometimes (trap budget) a random index. Returns the result type, or
+   * `undefined` when it emitted nothing.
+   */
+  private callIndirect(want: ValType | null, depth: number): ValType | null | undefined {
+    const rng = this.rng;
+    const { types, table } = this.m;
+    const typeIdx = types.map((t, k) => k).filter((k) => want === null || types[k].result === want);
+    if (!typeIdx.length) return undefined;
+    const ti = rng.pick(typeIdx);
+    const key = (k: number): string => `${types[k].params.join(',')}:${types[k].result}`;
+    const matching = table.map((f, k) => k).filter((k) => table[k] !== null && key(this.m.funcTypes[table[k]!]) === key(ti));
+    const wild = this.trap();
+    if (!wild && !matching.length) return undefined;
+    for (const p of types[ti].params) this.expr(p, depth - 1);
+    if (!wild) this.code.u8(0x41).sleb(rng.pick(matching));
+    else if (rng.chance(0.5)) this.code.u8(0x41).sleb(rng.int(table.length + 3));
+    else this.expr(I32, depth - 1);
+    this.code.u8(0x11).uleb(ti).u8(0x00);
+    return types[ti].result;
+  }
+
+  /** br, br_table, return or unreachable: the stack becomes polymorphic. */
+  private polymorphic(depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const k = weighted(rng, [3, 2, 1, this.m.pTrap > 0 ? 0.5 : 0]);
+    if (k === 0) {
+      const target = rng.int(this.labels.length);
+      const lt = this.labels[target].type;
+      if (lt !== null) this.expr(lt, depth - 1);
+      c.u8(0x0c).uleb(this.nest() - target);
+    } else if (k === 1) {
+      const lt = rng.pick(this.labels).type;
+      const targets = this.labels.map((l, j) => j).filter((j) => this.labels[j].type === lt);
+      if (lt !== null) this.expr(lt, depth - 1);
+      if (rng.chance(0.5)) c.u8(0x41).sleb(rng.int(7));
+      else this.expr(I32, depth - 1);
+      const n = rng.int(5);
+      c.u8(0x0e).uleb(n);
+      for (let j = 0; j <= n; j++) c.uleb(this.nest() - rng.pick(targets));
+    } else if (k === 2) {
+      if (this.type.result !== null) this.expr(this.type.result, depth - 1);
+      c.u8(0x0f);
+    } else c.u8(0x00);
+  }
+
+  // ---- statements
+
+  private stmtBody(depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const canNest = depth > 0 && this.nest() < this.m.limits.nest;
+    const mutables = this.m.globals.map((g, k) => k).filter((k) => k !== this.m.fuel && this.m.globals[k].mutable);
+    const w = [
+      3, // 0 local.set
+      mutables.length ? 2 : 0, // 1 global.set
+      3, // 2 store
+      1, // 3 drop
+      1.5, // 4 mix into acc
+      canNest ? 1 : 0, // 5 block
+      canNest ? 1.5 : 0, // 6 if
+      canNest ? 1 : 0, // 7 loop
+      1, // 8 call
+      0.5, // 9 call_indirect
+      1, // 10 br_if
+      0.2, // 11 polymorphic
+      0.3, // 12 memory.grow
+      this.m.extended ? 0.8 : 0, // 13 memory.copy / memory.fill
+    ];
+    switch (weighted(rng, w)) {
+      case 0: {
+        const l = rng.int(this.locals.length);
+        if (this.locals.length === 0) return;
+        this.expr(this.locals[l], depth);
+        c.u8(0x21).uleb(l);
+        return;
+      }
+      case 1: {
+        const g = rng.pick(mutables);
+        this.expr(this.m.globals[g].type, depth);
+        this.canonicalNaN(this.m.globals[g].type);
+        c.u8(0x24).uleb(g);
+        return;
+      }
+      case 2: {
+        const a = rng.pick(STORES);
+        const guarded = this.address(a, depth);
+        this.expr(a.type, depth - 1);
+        this.canonicalNaN(a.type);
+        c.u8(a.op);
+        this.memarg(a, guarded);
+        return;
+      }
+      case 3: this.expr(rng.pick(VALTYPES), depth); c.u8(0x1a); return;
+      case 4: {
+        const t = rng.pick(VALTYPES);
+        this.expr(t, depth);
+        this.toI64(t);
+        this.mixAcc();
+        return;
+      }
+      case 5: return this.block(null, depth);
+      case 6: return this.ifElse(null, depth);
+      case 7: return this.loop(null, depth);
+      case 8: {
+        const f = rng.int(this.m.funcTypes.length);
+        const t = this.m.types[this.m.funcTypes[f]];
+        for (const p of t.params) this.expr(p, depth - 1);
+        c.u8(0x10).uleb(f);
+        if (t.result !== null) c.u8(0x1a);
+        return;
+      }
+      case 9: {
+        const r = this.callIndirect(null, depth);
+        if (r !== null && r !== undefined) c.u8(0x1a);
+        return;
+      }
+      case 10: {
+        const target = rng.int(this.labels.length);
+        const lt = this.labels[target].type;
+        if (lt !== null) this.expr(lt, depth - 1);
+        this.expr(I32, depth - 1);
+        c.u8(0x0d).uleb(this.nest() - target);
+        if (lt !== null) c.u8(0x1a);
+        return;
+      }
+      case 11: return this.polymorphic(depth);
+      case 12:
+        if (rng.chance(0.8)) c.u8(0x41).sleb(rng.int(2));
+        else this.expr(I32, depth - 1);
+        c.u8(0x40, 0x00, 0x1a);
+        return;
+      default: {
+        // dst, src or value, length: guarded ones stay within the first 33 KiB
+        const guarded = this.m.memPages > 0 && !this.trap();
+        const operand = (mask: number): void => {
+          if (rng.chance(0.3)) c.u8(0x41).sleb(guarded ? rng.int(mask + 1) : rng.int(this.m.memMax * 65536 + 64));
+          else {
+            this.expr(I32, depth - 1);
+            if (guarded) c.u8(0x41).sleb(mask).u8(0x71);
+          }
+        };
+        const copy = rng.chance(0.5);
+        operand(0x7fff);
+        if (copy) operand(0x7fff);
+        else this.expr(I32, depth - 1);
+        operand(rng.pick([0xf, 0xff, 0x3ff]));
+        c.u8(0xfc).uleb(copy ? 10 : 11);
+        if (copy) c.u8(0x00, 0x00);
+        else c.u8(0x00);
+      }
+    }
+  }
+}
