@@ -327,6 +327,12 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     index: k, name: f.name, codeStart: f.codeStart, codeEnd: f.codeEnd, frameSize: f.frameSize, params: f.paramCount, wasmOffset: f.wasmOffset, sites: sitesOf.get(k) ?? 0,
   }));
   const resident = img.memory ? img.memory.pages.size : 0;
+  // an image built from a snapshot: its frames (outermost first in the image) by site
+  const siteAt = new Map(img.sites.map((s) => [s.codeOffset, s]));
+  const resumeFrames = (img.resume?.frames ?? []).slice().reverse().map((f, k) => {
+    const s = siteAt.get(f.codeOffset);
+    return { index: k, name: s ? img.functions[s.func]?.name ?? `func[${s.func}]` : null, site: s ? s.site : null, wasmOffset: s ? s.wasmOffset : null, slots: f.slots.length };
+  });
   let disasm: { func: number; name: string; lines: { address: number; text: string; site?: { site: number; wasmOffset: number } }[] } | null = null;
   if (opts.disasm !== undefined) disasm = await disassembleFunction(img, opts.disasm);
   const json: Record<string, unknown> = {
@@ -343,7 +349,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     exports: img.exports.map((e) => ({ name: e.name, kind: e.kind, index: e.index, params: Array.from(e.params, typeName), results: Array.from(e.results, typeName) })),
     starts: img.starts,
     modules: img.modules?.map((m) => m.name) ?? null,
-    resume: img.resume ? { state: img.resume.state, frames: img.resume.frames.length } : null,
+    resume: img.resume ? { state: img.resume.state, frames: resumeFrames } : null,
     size: bytes.length,
   };
   if (opts.functions) json.functionList = functions;
@@ -360,6 +366,9 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     L.push(`${label('table')}${img.table ? `${img.table.initialSize} entries` : 'none'}`);
     L.push(`${label('globals')}${img.globalTypes.length}`);
     if (img.resume) L.push(`${label('resumes')}${img.resume.state} snapshot, ${img.resume.frames.length} frame${img.resume.frames.length === 1 ? '' : 's'}`);
+    for (const f of resumeFrames) {
+      L.push(`  #${f.index}  ${c.cyan(f.name ?? '?')}  ${f.site !== null ? `site ${f.site} (wasm offset ${hex(f.wasmOffset!)})` : 'at no known site'}, ${f.slots} slot${f.slots === 1 ? '' : 's'}`);
+    }
     L.push(`${label('exports')}${img.exports.length ? img.exports.map((e) => `${e.name} (${e.kind} ${e.index})`).join(', ') : 'none'}`);
     if (opts.functions) {
       L.push(c.bold('functions:'));

@@ -174,6 +174,15 @@ describe('images', () => {
     expect(text).toContain(`arch          ${arch}`);
   });
 
+  (built ? test : test.skip)('an image built from a snapshot shows the frames it resumes', async () => {
+    const file = join(dir, 'snap.img');
+    const status = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'wagc.js'), snapFile, '-o', file, '--arch', 'arm64'], { encoding: 'utf8' });
+    if (status.status !== 0) throw new Error(status.stderr);
+    const j = (await inspectImage('snap.img', require('fs').readFileSync(file))).json as any;
+    expect(j.resume.state).toBe('suspended');
+    expect(j.resume.frames.map((f: any) => [f.name, f.site, f.slots])).toEqual([['spin', 1, 3], ['main', 1, 0]]);
+  });
+
   test('an unknown function for --disasm; --disasm on a snapshot', async () => {
     const file = join(dir, 'p.img');
     writeFileSync(file, compileProgram({ modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes: program }], arch: 'x86-64' }));
