@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
     .option('disasm', { type: 'string', describe: 'image: disassemble function FUNC (name, or linked index) with site markers' })
     .option('functions', { type: 'boolean', default: false, describe: 'image: list every function' })
+    .option('arch', { type: 'string', choices: ['x86-64', 'arm64'], describe: 'snapshot: the arch whose site map gives offsets and says whether the frames resume (default: the arch it was taken on)' })
     .option('offsets', { type: 'boolean', default: true, describe: 'snapshot: compile the module for the arch it was taken on to find the wasm offset of each frame\'s site (--no-offsets: site indices only)' })
     .demandCommand(1, 1, 'gate-inspect: expected one file', 'gate-inspect: expected one file')
     .strict()
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     let report: Report;
     if (isWasm(bytes)) {
       if (args.disasm !== undefined) throw new UsageError('--disasm needs an image, not a snapshot (compile it with wagc first)');
-      report = inspectSnapshot(file, bytes, { offsets: args.offsets });
+      report = inspectSnapshot(file, bytes, { offsets: args.offsets, arch: args.arch as Arch | undefined });
     } else if (isImage(bytes)) {
       report = await inspectImage(file, bytes, { disasm: args.disasm, functions: args.functions });
     } else {
@@ -212,9 +213,10 @@ function frameName(snap: Snapshot, programName: (f: number) => string, f: Frame)
 }
 
 /** The report on a snapshot (throws SnapshotError when it is not one). */
-export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets?: boolean } = {}): Report {
+export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets?: boolean; arch?: Arch } = {}): Report {
   const snap = readSnapshot(bytes);
-  const so = opts.offsets !== false && snap.frames.length ? siteOffsets(snap, snap.arch) : null;
+  const arch = opts.arch ?? snap.arch;
+  const so = opts.offsets !== false && snap.frames.length ? siteOffsets(snap, arch) : null;
   const exportNames = snap.exportSection ? exportsOf(snap.exportSection) : decodeModule(snap.module).exports.map((e) => ({ name: e.name, kind: e.kind, index: e.index }));
   const programName = namer({ names: { functions: snap.functionNames }, exports: exportNames });
   const stack = snap.frames.map((f, k) => ({
@@ -248,7 +250,7 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
     exitStatus: snap.state === 'exited' ? snap.exitStatus : null,
     arch: snap.arch,
     stack,
-    siteOffsets: so ? (so.error ?? `from ${snap.arch}'s site map`) : 'not computed',
+    siteOffsets: so ? (so.error ?? `from ${arch}'s site map`) : 'not computed',
     resumable: snap.state === 'suspended' ? (so && !so.error ? (so.resumeProblem === null ? true : so.resumeProblem) : null) : snap.state === 'halted',
     memory,
     globals,
@@ -269,7 +271,7 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
     L.push(`${label('taken on')}${snap.arch}`);
     if (snap.state === 'suspended') {
       const r = json.resumable;
-      L.push(`${label('resumable')}${r === true ? c.green(`yes (frames match the ${snap.arch} site map)`) : r === null ? 'not checked' : c.red(`no: ${r}`)}`);
+      L.push(`${label('resumable')}${r === true ? c.green(`yes (frames match the ${arch} site map)`) : r === null ? 'not checked' : c.red(`no: ${r}`)}`);
     } else L.push(`${label('resumable')}${snap.state === 'halted' ? 'no stack: its exports can be invoked' : c.red('no (it ended)')}`);
     if (stack.length) {
       L.push(c.bold(`stack (innermost first, ${stack.length} frame${stack.length === 1 ? '' : 's'}):`));

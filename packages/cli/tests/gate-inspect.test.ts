@@ -101,6 +101,14 @@ describe('snapshots', () => {
     expect(text).not.toMatch(/\x1b\[/);
   });
 
+  test('--arch: offsets and resumability from the other arch\'s site map (the same sites)', () => {
+    const x = inspectSnapshot('snap.wasm', snapBytes).json as any;
+    const a = inspectSnapshot('snap.wasm', snapBytes, { arch: 'arm64' }).json as any;
+    expect(a.siteOffsets).toBe("from arm64's site map");
+    expect(a.resumable).toBe(true);
+    expect(a.stack.map((f: any) => f.wasmOffset)).toEqual(x.stack.map((f: any) => f.wasmOffset));
+  });
+
   test('a frame that is not at a site of the arch: not resumable, with the reason', () => {
     const bad = writeSnapshot({
       module: program, state: 'suspended', arch: 'arm64', memory: { pages: 1, pageMap: new Map() }, globals: [0n, 0n],
