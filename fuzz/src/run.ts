@@ -18,6 +18,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { basename, join, relative, resolve } from 'path';
 import { randomInt } from 'crypto';
+import { spawnSync } from 'child_process';
 import { loaderPath } from '@wagc/loader-c';
 import { generate } from './gen';
 import { defaultTarget, diffModule, V8Runner, WagcRunner } from './diff';
@@ -183,11 +184,19 @@ async function campaign(): Promise<Failure[]> {
   return failures;
 }
 
+/** The text format of a module when wabt's wasm2wat is installed (for the .txt only). */
+function wat(bytes: Uint8Array): string | null {
+  const r = spawnSync('wasm2wat', ['--no-check', '-'], { input: bytes, encoding: 'utf8', maxBuffer: 1 << 24 });
+  return r.status === 0 ? r.stdout : null;
+}
+
 /** Writes <name>.wasm (the main module), <name>.lib.wasm for a pair, and <name>.txt. */
-function save(name: string, files: Uint8Array[], lines: string[]): void {
+function save(name: string, files: Uint8Array[], lines: string[], withText = false): void {
   mkdirSync(outDir, { recursive: true });
   if (files.length === 2) writeFileSync(join(outDir, `${name}.lib.wasm`), files[0]);
   writeFileSync(join(outDir, `${name}.wasm`), files[files.length - 1]);
+  const text = withText ? files.map(wat) : [];
+  if (text.every((t) => t !== null)) text.forEach((t, k) => lines.push('', `${['lib', 'main'][k + 2 - files.length]} module:`, t!));
   writeFileSync(join(outDir, `${name}.txt`), lines.join('\n') + '\n');
   const size = files.reduce((n, f) => n + f.length, 0);
   console.log(`fuzz: reproducer ${relative(process.cwd(), join(outDir, name))}.wasm${files.length === 2 ? ' (+ .lib.wasm)' : ''} (${size} bytes)`);
@@ -208,7 +217,7 @@ async function report(f: Failure): Promise<void> {
     ...min.differences.map((d) => `  ${d}`),
     'original disagreement:',
     ...f.differences.map((d) => `  ${d}`),
-  ]);
+  ], true);
   for (const d of min.differences) console.log(`  ${d}`);
   process.exitCode = 1;
 }
