@@ -1,0 +1,111 @@
+/**
+ * The snapshot paths of the CLIs: what each end state leaves, what wagc accepts back, and that
+ * snapshots are modules V8 and wabt accept.
+ */
+import { spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { readSnapshot } from '@wagc/snapshot-format';
+import { wat } from '../e2e/helpers';
+
+const root = resolve(__dirname, '../..');
+const node = (bin: string, args: string[], input = '') =>
+  spawnSync('node', [join(root, 'packages/cli/bin', bin), ...args], { encoding: 'utf8', input, timeout: 120000 });
+
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'wagc-snapcli-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const imports = `(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))`;
+
+async function image(name: string, text: string): Promise<string> {
+  const wasm = join(dir, `${name}.wasm`);
+  writeFileSync(wasm, await wat(text));
+  const img = join(dir, `${name}.img`);
+  const r = node('wagc.js', [wasm, '-o', img]);
+  expect(r.stderr).toBe('');
+  return img;
+}
+
+describe('snapshots through the CLIs', () => {
+  test('a halted instance keeps its exports: --invoke calls them with the state the run left', async () => {
+    const img = await image('counter', `(module (memory (export "memory") 1)
+      (global $n (mut i64) (i64.const 0))
+      (func (export "_start") (global.set $n (i64.const 40)) (i64.store (i32.const 64) (i64.const 2)))
+      (func (export "next") (param $by i64) (result i64)
+        (global.set $n (i64.add (global.get $n) (i64.add (local.get $by) (i64.load (i32.const 64)))))
+        (global.get $n)))`);
+    const snap = join(dir, 'counter.snapshot.wasm');
+    const r = node('gate-run.js', [img, '--snapshot', snap]);
+    expect(r.status).toBe(0);
+    const s = readSnapshot(readFileSync(snap));
+    expect(s.state).toBe('halted');
+    expect(s.frames).toHaveLength(0);
+    expect(WebAssembly.validate(readFileSync(snap))).toBe(true);
+    for (const arch of ['x86-64', 'arm64']) {
+      const out = join(dir, `counter.${arch}.img`);
+      expect(node('wagc.js', [snap, '-o', out, '--arch', arch]).status).toBe(0);
+      // nothing runs without --invoke: the entry already returned
+      const idle = node('gate-run.js', [out]);
+      expect(idle.stdout).toBe('');
+      expect(idle.status).toBe(0);
+      const inv = node('gate-run.js', [out, '--invoke', 'next', '--', '100']);
+      expect(inv.stderr).toBe('');
+      expect(inv.stdout).toBe('142\n');
+      expect(inv.status).toBe(0);
+    }
+  }, 120000);
+
+  test('trapped and exited instances record why, and refuse to resume', async () => {
+    const trap = await image('trap', `(module (memory (export "memory") 1)
+      (func (export "_start") (drop (i32.div_u (i32.const 1) (i32.const 0)))))`);
+    const ts = join(dir, 'trap.snapshot.wasm');
+    expect(node('gate-run.js', [trap, '--snapshot', ts]).status).toBe(134);
+    const t = readSnapshot(readFileSync(ts));
+    expect(t.state).toBe('trapped');
+    expect(t.trapId).toBe(2);
+    const tw = node('wagc.js', [ts, '-o', join(dir, 'x.img')]);
+    expect(tw.status).toBe(1);
+    expect(tw.stderr).toMatch(/^wagc: error: .*trapped instance.*cannot continue\n$/);
+
+    const exit = await image('exit', `(module ${imports} (memory (export "memory") 1)
+      (func (export "_start") (call $exit (i32.const 7))))`);
+    const es = join(dir, 'exit.snapshot.wasm');
+    expect(node('gate-run.js', [exit, '--snapshot', es]).status).toBe(7);
+    const e = readSnapshot(readFileSync(es));
+    expect(e.state).toBe('exited');
+    expect(e.exitStatus).toBe(7);
+    const ew = node('wagc.js', [es, '-o', join(dir, 'y.img')]);
+    expect(ew.status).toBe(1);
+    expect(ew.stderr).toMatch(/exited instance/);
+  }, 120000);
+
+  test('a corrupted snapshot is one line from wagc, never an image', async () => {
+    const img = await image('spin', `(module (memory (export "memory") 1)
+      (func (export "_start") (local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))`);
+    const snap = join(dir, 'spin.snapshot.wasm');
+    const r = node('gate-run.js', [img, '--suspend-after', '100', '--snapshot', snap]);
+    expect(r.status).toBe(3);
+    const good = readFileSync(snap);
+    expect(WebAssembly.validate(good)).toBe(true);
+    expect(new WebAssembly.Module(good)).toBeDefined();
+    expect(WebAssembly.Module.exports(new WebAssembly.Module(good))).toEqual([]);
+    // truncations and byte flips: each a one-line error (exit 1) or, if still a valid snapshot, an image
+    let refused = 0;
+    for (let k = 0; k < 16; k++) {
+      const bad = Buffer.from(good);
+      if (k % 2) bad[Math.floor((k * 7919) % bad.length)] ^= 0x5a;
+      const cut = k % 2 ? bad : bad.subarray(0, Math.floor((bad.length * k) / 16));
+      const p = join(dir, `bad${k}.wasm`);
+      writeFileSync(p, cut);
+      const w = node('wagc.js', [p, '-o', join(dir, `bad${k}.img`)]);
+      expect([0, 1]).toContain(w.status);
+      if (w.status === 1) {
+        refused++;
+        expect(w.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      }
+    }
+    expect(refused).toBeGreaterThan(8);
+  }, 300000);
+});
