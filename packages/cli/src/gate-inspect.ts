@@ -53,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       printError('gate-inspect', `${file}: neither a snapshot (WebAssembly) nor a wagc image`);
       return 1;
     }
+    // `gate-inspect … | head` closes the pipe early: that is not an error
+    if (!process.stdout.listeners('error').includes(ignoreEpipe)) process.stdout.on('error', ignoreEpipe);
     process.stdout.write(args.json ? `${JSON.stringify(report.json)}\n` : report.text(c));
     return 0;
   } catch (e) {
@@ -66,6 +68,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+function ignoreEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') throw e;
 }
 
 /** Bad input found while inspecting (one line, exit 1). */
