@@ -141,7 +141,7 @@ export class FunctionCompiler {
     if (out.sites.length >= LIMITS.sites) this.failLimit('too many sites (calls, loops and function entries) in the image', out.sites.length + 1, LIMITS.sites);
     out.siteSlots += slotCount;
     if (out.siteSlots > LIMITS.siteSlots) this.failLimit('too many frame slots at the sites of the image', out.siteSlots, LIMITS.siteSlots);
-    const types = new Uint8Array(slotCount);
+    const types = out.slotTypes(slotCount);
     const nl = this.nParams + this.nLocals;
     for (let s = 0; s < slotCount; s++) {
       types[s] = s < nl ? this.localTypes[s] : this.stack.type[s - nl];

@@ -27,6 +27,22 @@ export class CompileOutput {
   sites: SiteRecord[] = [];
   /** Slot types of all sites together (LIMITS.siteSlots). */
   siteSlots = 0;
+  private slotBlock = new Uint8Array(0);
+  private slotBlockUsed = 0;
+
+  /**
+   * Room for one site's `n` slot types: views of shared 64 KiB blocks, since a buffer per site
+   * (a million calls: a million buffers) kept the collector busy for most of the compile.
+   */
+  slotTypes(n: number): Uint8Array {
+    if (this.slotBlockUsed + n > this.slotBlock.length) {
+      this.slotBlock = new Uint8Array(Math.max(n, 65536));
+      this.slotBlockUsed = 0;
+    }
+    const at = this.slotBlockUsed;
+    this.slotBlockUsed += n;
+    return this.slotBlock.subarray(at, at + n);
+  }
   /** Pairs (rel32 position, linked function index) of direct calls. */
   callFixups: number[] = [];
   /** rel32 positions that must point at the function table. */
