@@ -34,11 +34,12 @@ export async function main(argv: string[]): Promise<number> {
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
+    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [--env K=V]... [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
     .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
     .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its result' })
+    .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()
     .help()
@@ -70,6 +71,10 @@ export async function main(argv: string[]): Promise<number> {
     loaderArgs.push('--suspend-after', String(after));
   }
   if (args.invoke !== undefined) loaderArgs.push('--invoke', args.invoke);
+  for (const kv of args.env ?? []) {
+    if (!String(kv).includes('=')) throw new UsageError(`--env: expected K=V, got "${kv}"`);
+    loaderArgs.push('--env', String(kv));
+  }
   const stateDir = mkdtempSync(join(tmpdir(), 'gate-run-'));
   const statePath = join(stateDir, 'state');
   loaderArgs.push('--state-out', statePath);
@@ -98,7 +103,8 @@ export async function main(argv: string[]): Promise<number> {
       return 128 + (require('os').constants.signals[r.signal] ?? 0);
     }
     const status = r.status ?? EXIT_USAGE;
-    const suspended = status === EXIT_SUSPENDED;
+    // status 3 is also what a program may pass to proc_exit: the state file says which it was
+    const suspended = status === EXIT_SUSPENDED && stateIs(statePath, STATE_SUSPENDED);
     if ((suspended || args.snapshot !== undefined) && existsSync(statePath)) {
       const out = args.snapshot ?? defaultSnapshotPath(image);
       try {
@@ -112,6 +118,17 @@ export async function main(argv: string[]): Promise<number> {
     return status;
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The state file's state word (docs/image-format.md, "State dump"): 1 suspended. */
+const STATE_SUSPENDED = 1;
+function stateIs(path: string, state: number): boolean {
+  try {
+    const b = readFileSync(path);
+    return b.length >= 16 && b.readUInt32LE(12) === state;
+  } catch {
+    return false;
   }
 }
 

@@ -98,6 +98,15 @@ function typeKey(t: FuncType): string {
   return `${Array.from(t.params).join(',')}:${Array.from(t.results).join(',')}`;
 }
 
+const VALTYPE_NAMES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+
+/** A function type in text format: `func (param i32 i64) (result i32)`. */
+function typeText(t: FuncType): string {
+  const names = (v: Uint8Array): string => Array.from(v, (c) => VALTYPE_NAMES[c] ?? `0x${c.toString(16)}`).join(' ');
+  const parts = [t.params.length ? `(param ${names(t.params)})` : '', t.results.length ? `(result ${names(t.results)})` : ''].filter(Boolean);
+  return ['func', ...parts].join(' ');
+}
+
 function sameType(a: FuncType, b: FuncType): boolean {
   return typeKey(a) === typeKey(b);
 }
@@ -172,6 +181,16 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     return undefined;
   };
 
+  // names the import, what it was imported as, and why nothing provides it
+  const unknownImport = (k: number, module: string, name: string, as: string): string => {
+    const to = opts.modules[k].links?.get(module);
+    const provider = to !== undefined ? (to < k ? linked[to] : undefined) : linked.slice(0, k).reverse().find((l) => l.name === module);
+    const why = provider
+      ? `module "${module}" has no export "${name}"`
+      : `no module "${module}" is linked${k > 0 ? ` (linked: ${linked.slice(0, k).map((l) => `"${l.name}"`).join(', ')})` : ''}`;
+    return `unknown import ${module}.${name} (${as}): ${why}`;
+  };
+
   for (let k = 0; k < decoded.length; k++) {
     const m = decoded[k];
     const pm = opts.modules[k];
@@ -202,8 +221,10 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
           lm.funcLinked.push(unresolvedFunc());
           continue;
         }
-        if (!ext) throw new LinkError(`unknown import ${what}`);
-        if (ext.kind !== 'func' || !sameType(ext.type, want)) throw new LinkError(`incompatible import type for ${what}`);
+        if (!ext) throw new LinkError(unknownImport(k, imp.module, imp.name, typeText(want)));
+        if (ext.kind !== 'func' || !sameType(ext.type, want)) {
+          throw new LinkError(`incompatible import type for ${what}: imported as ${typeText(want)}, ${ext.kind === 'func' ? `provided as ${typeText(ext.type)}` : `provided as a ${ext.kind}`}`);
+        }
         lm.funcLinked.push(ext.linked);
       } else if (d.kind === 'global') {
         const ext = resolve(k, imp.module, imp.name);

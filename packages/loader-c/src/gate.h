@@ -132,6 +132,10 @@ void stack_trace(uint64_t pc, const uint64_t *fp);
 
 /* hostcall.c */
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
+void hostcall_add_arg(const char *s);
+void hostcall_add_env(const char *kv);
+/* before the sandbox (and after the arguments): reads the status of fds 0-2 */
+void hostcall_init(void);
 
 /* arch */
 int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp);

@@ -10,7 +10,7 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [-- ARGS...]\n", stderr);
+        "       [--invoke EXPORT] [--env K=V]... [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -186,10 +186,18 @@ int main(int argc, char **argv) {
       if (*end || !suspend_after) usage();
     } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
+    else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
+      if (!strchr(argv[k + 1], '=')) usage();
+      hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */
+    }
     else if (argv[k][0] == '-' || path) usage();
     else path = argv[k];
   }
   if (!path) usage();
+  /* the program's argv: the image, then the arguments after -- */
+  hostcall_add_arg(path);
+  for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
+  hostcall_init();
   if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
   stack_size = (stack_size + 65535) & ~65535ull;
   if (image_load(path) < 0) return EXIT_BAD_IMAGE;

@@ -90,4 +90,13 @@ export const HOSTCALLS: readonly { name: string; id: number; params: number[]; r
   { name: 'exit', id: 0, params: [0x7f], results: [] },
   { name: 'write', id: 1, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
   { name: 'read', id: 2, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'args_sizes', id: 3, params: [0x7f], results: [0x7e] },
+  { name: 'args_get', id: 4, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'clock_time', id: 5, params: [0x7f], results: [0x7e] },
+  { name: 'clock_res', id: 6, params: [0x7f], results: [0x7e] },
+  { name: 'random', id: 7, params: [0x7f, 0x7f], results: [0x7f] },
+  { name: 'poll', id: 8, params: [0x7f, 0x7e], results: [0x7e] },
+  { name: 'fd_stat', id: 9, params: [0x7f], results: [0x7e] },
+  { name: 'close', id: 10, params: [0x7f], results: [0x7f] },
+  { name: 'sched_yield', id: 11, params: [], results: [] },
 ];
