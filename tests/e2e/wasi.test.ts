@@ -8,13 +8,14 @@
 import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { basename, join } from 'path';
 import { compileProgram, LinkError } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { loaderPath } from '@wagc/loader-c';
 import { wat } from './helpers';
 
 const root = join(__dirname, '../..');
+const gateRun = join(root, 'packages/cli/bin/gate-run.js');
 const dir = mkdtempSync(join(tmpdir(), 'wagc-wasi-'));
 let counter = 0;
 
@@ -423,7 +424,6 @@ describe('WASI runtime library (x86-64)', () => {
         (call $clock_sub (i32.const 1024) (i64.const 1) (i32.const 1) (i64.const 1500000000) (i32.const 0))
         (drop (call $poll_oneoff (i32.const 1024) (i32.const 2048) (i32.const 1) (i32.const 208)))
         (call $write (i32.const 307) (i32.const 6)))`);
-    const gateRun = join(root, 'packages/cli/bin/gate-run.js');
     const snap = join(dir, 'sleep.snapshot.wasm');
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [gateRun, p.img, '--suspend-after', '200', '--snapshot', snap], { encoding: 'utf8' });
@@ -444,6 +444,7 @@ describe('WASI runtime library (x86-64)', () => {
 
 /* A C program (wasi-libc, clang --target=wasm32-wasi) run by gate-run and by node:wasi. */
 const cSource = join(__dirname, 'wasi-c/env-clock.c');
+const haveArm = existsSync(join(root, 'packages/loader-c/build/gate-run-aarch64')) && spawnSync('qemu-aarch64', ['--version']).status === 0;
 const haveClang = spawnSync('clang', ['--version']).status === 0 && existsSync('/usr/include/wasm32-wasi/stdio.h');
 (haveClang ? describe : describe.skip)('a wasi-libc C program: gate-run prints what node:wasi prints', () => {
   test('printf, args, environment, clocks, random, sleep, stdin', () => {
@@ -458,5 +459,27 @@ const haveClang = spawnSync('clang', ['--version']).status === 0 && existsSync('
     expect(r.stdout).toBe(n.stdout);
     expect(r.status).toBe(n.status);
     expect(r.stdout).toContain('GREETING=hello');
+    // the arguments make it exit with 3, which gate-run must not take for a suspension
+    expect(r.status).toBe(3);
+    const viaCli = spawnSync(process.execPath, [gateRun, p.img, '--env', 'GREETING=hello', '--env', 'N=3', '--', ...opts.args], { encoding: 'utf8', input: opts.input, cwd: dir });
+    expect(viaCli.stdout).toBe(n.stdout);
+    expect(viaCli.stderr).toBe('to stderr\n');
+    expect(viaCli.status).toBe(3);
+    expect(existsSync(join(dir, `${basename(p.img, '.img')}.snapshot.wasm`))).toBe(false);
+  });
+
+  (haveArm ? test : test.skip)('the same on ARM64 (qemu-aarch64)', () => {
+    const wasm = join(dir, 'env-clock-arm.wasm');
+    const cc = spawnSync('clang', ['--target=wasm32-wasi', '-O2', cSource, '-o', wasm], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    const img = join(dir, 'env-clock-arm.img');
+    const c = spawnSync(process.execPath, [join(root, 'packages/cli/bin/wagc.js'), wasm, '-o', img, '--arch', 'arm64'], { encoding: 'utf8' });
+    expect(c.stderr).toBe('');
+    const opts = { args: ['alpha', 'beta gamma', '42'], env: ['GREETING=hello', 'N=3'], input: 'line one\nline two\n' };
+    const r = spawnSync(process.execPath, [gateRun, img, '--env', 'GREETING=hello', '--env', 'N=3', '--', ...opts.args], { encoding: 'utf8', input: opts.input, cwd: dir });
+    const n = runNode(wasm, img, opts);
+    expect(r.stdout).toBe(n.stdout);
+    expect(r.stderr).toBe(n.stderr);
+    expect(r.status).toBe(n.status);
   });
 });
