@@ -95,7 +95,7 @@ function compileCli(input: string, output: string, arch: Arch): number {
 /** The command line running the loader for `arch` (under qemu-aarch64 when emulated). */
 function loaderCommand(arch: Arch, loaderArgs: string[]): [string, string[]] {
   if (arch === 'x86-64') return [loaderPath('x86-64'), loaderArgs];
-  return ['qemu-aarch64', [loaderPath('arm64'), ...loaderArgs]];
+  return ['qemu-aarch64', [loaderPath('arm64'), '--emulated', ...loaderArgs]];
 }
 
 interface Suspension { ms: number; status: number | null; signal: string | null; stdout: string; stderr: string }

@@ -13,7 +13,8 @@ export class LoaderProcess {
   stderr = '';
 
   constructor(loader: string, image: string, prefix: string[] = []) {
-    const [cmd, ...args] = [...prefix, loader, image, '--batch'];
+    // under an emulator (qemu-user cannot apply seccomp) the loader runs only when told so
+    const [cmd, ...args] = [...prefix, loader, image, '--batch', ...(prefix.length ? ['--emulated'] : [])];
     this.proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d: string) => {

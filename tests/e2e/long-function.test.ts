@@ -47,7 +47,7 @@ test('functions longer than ±1 MiB of arm64 code branch correctly on both arche
     if (arch === 'arm64') expect(text).toBeGreaterThan(1 << 21);
     const path = join(dir, `${arch}.img`);
     writeFileSync(path, image);
-    const cmd = arch === 'arm64' && process.arch !== 'arm64' ? ['qemu-aarch64', loaderPath(arch)] : [loaderPath(arch)];
+    const cmd = arch === 'arm64' && process.arch !== 'arm64' ? ['qemu-aarch64', loaderPath(arch), '--emulated'] : [loaderPath(arch)];
     const input = [0, 1, 2, 3, 4, 5, 9].map((n) => `invoke ${hex('f')} ${n.toString(16)}\n`).join('');
     const r = spawnSync(cmd[0], [...cmd.slice(1), path, '--batch'], { input, encoding: 'utf8', timeout: 120000 });
     const got = r.stdout.trim().split('\n');

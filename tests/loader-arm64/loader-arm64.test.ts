@@ -44,7 +44,8 @@ function needLoader(): void {
 /** Runs the aarch64 loader itself (under qemu-aarch64 unless the host is arm64). */
 function runLoader(args: string[], input?: string): SpawnSyncReturns<string> {
   needLoader();
-  const [cmd, argv] = NATIVE ? [A64, args] : ['qemu-aarch64', [A64, ...args]];
+  // qemu-user cannot apply seccomp: the loader refuses to run unconfined unless told it is emulated
+  const [cmd, argv] = NATIVE ? [A64, args] : ['qemu-aarch64', [A64, '--emulated', ...args]];
   return spawnSync(cmd, argv, { encoding: 'utf8', timeout: 30000, input });
 }
 

@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
     .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
+    .option('sandbox-report', { type: 'boolean', describe: 'say on stderr which namespaces the loader entered and which it could not, and whether the seccomp filter is in (also GATE_SANDBOX_REPORT=1)' })
     .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its result' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!String(kv).includes('=')) throw new UsageError(`--env: expected K=V, got "${kv}"`);
     loaderArgs.push('--env', String(kv));
   }
+  if (args['sandbox-report']) loaderArgs.push('--sandbox-report');
   const stateDir = mkdtempSync(join(tmpdir(), 'gate-run-'));
   const statePath = join(stateDir, 'state');
   loaderArgs.push('--state-out', statePath);
@@ -90,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     command = qemu;
-    loaderArgs.unshift(loader);
+    // qemu-user cannot apply seccomp (docs/sandbox.md): the loader runs unconfined only when told
+    loaderArgs.unshift(loader, '--emulated');
   }
   try {
     const r = await runLoader(command, loaderArgs);

@@ -130,6 +130,14 @@ int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);
 
+/* sandbox.c (docs/sandbox.md) */
+int sandbox_enter(int emulated, int report);
+void sandbox_print_whitelist(void);
+/* Keeps fd (> 2) open through sandbox_enter, which closes every other fd above 2. */
+void sandbox_keep_fd(int fd);
+unsigned store_reservations(uint64_t *bases, unsigned max);
+int suspend_state_fd(void);
+
 /* hostcall.c */
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
 void hostcall_add_arg(const char *s);

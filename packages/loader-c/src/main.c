@@ -10,7 +10,7 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [--env K=V]... [-- ARGS...]\n", stderr);
+        "       [--invoke EXPORT] [--env K=V]... [--emulated] [--sandbox-report] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -172,13 +172,16 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL;
-  int batch_mode = 0;
+  int batch_mode = 0, emulated = 0, sandbox_report = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0;
   int dash = argc;
   suspend_early();
   for (int k = 1; k < argc; k++) {
     if (strcmp(argv[k], "--") == 0) { dash = k; break; }
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
+    else if (strcmp(argv[k], "--emulated") == 0) emulated = 1;
+    else if (strcmp(argv[k], "--sandbox-report") == 0) sandbox_report = 1;
+    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) { sandbox_print_whitelist(); return 0; }
     else if (strcmp(argv[k], "--state-out") == 0 && k + 1 < argc) state_path = argv[++k];
     else if (strcmp(argv[k], "--suspend-after") == 0 && k + 1 < argc) {
       char *end;
@@ -211,6 +214,8 @@ int main(int argc, char **argv) {
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
   if (suspend_install(state_path, suspend_after) < 0) return EXIT_BAD_IMAGE;
+  /* from here on only the seccomp whitelist's system calls (docs/sandbox.md) */
+  if (sandbox_enter(emulated, sandbox_report) < 0) return EXIT_BAD_IMAGE;
   if (img.store && batch_mode) {
     /* instances are instantiated on request ("instantiate K") */
     printf("ready\n");

@@ -149,6 +149,13 @@ int store_create(void) {
   return 0;
 }
 
+/* The bases of the store's memory reservations (for the sandbox's mprotect rule). */
+unsigned store_reservations(uint64_t *bases, unsigned max) {
+  unsigned n = 0;
+  for (uint32_t k = 0; k < nmem && k < MAX_MEMORIES && n < max; k++) if (reservations[k]) bases[n++] = (uint64_t)reservations[k];
+  return n;
+}
+
 int store_in_memory(uint64_t addr) {
   for (uint32_t k = 0; k < nmem && k < MAX_MEMORIES; k++) {
     if (reservations[k] && addr >= (uint64_t)reservations[k] && addr < (uint64_t)reservations[k] + RESERVATION) return 1;

@@ -74,6 +74,9 @@ int suspend_install(const char *state_path, uint64_t after_ms) {
   return 0;
 }
 
+/* The --state-out file's fd (kept open by the sandbox), or -1. */
+int suspend_state_fd(void) { return state_fd; }
+
 int suspend_requested(void) { return FIELD64(VMCTX_SUSPEND_REQUESTED) != 0; }
 
 static int put(const void *p, size_t n) {
