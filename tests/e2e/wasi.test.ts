@@ -223,7 +223,7 @@ describe('WASI runtime library (x86-64)', () => {
     const lines = r.stdout.trim().split('\n');
     const slept = Number(lines[0]);
     expect(slept).toBeGreaterThanOrEqual(300);
-    expect(slept).toBeLessThan(1500);
+    expect(slept).toBeLessThan(3000);
     expect(lines.slice(1, 3)).toEqual(['1', '77 0 0 0']);
     expect(Math.abs(Number(lines[3]) - Date.now())).toBeLessThan(10000);
     for (const res of [lines[4], lines[5]]) {
@@ -421,7 +421,7 @@ describe('WASI runtime library (x86-64)', () => {
       (data (i32.const 300) "before\\nafter\\n")
       (func (export "_start")
         (call $write (i32.const 300) (i32.const 7))
-        (call $clock_sub (i32.const 1024) (i64.const 1) (i32.const 1) (i64.const 1500000000) (i32.const 0))
+        (call $clock_sub (i32.const 1024) (i64.const 1) (i32.const 1) (i64.const 4000000000) (i32.const 0))
         (drop (call $poll_oneoff (i32.const 1024) (i32.const 2048) (i32.const 1) (i32.const 208)))
         (call $write (i32.const 307) (i32.const 6)))`);
     const snap = join(dir, 'sleep.snapshot.wasm');
@@ -429,7 +429,8 @@ describe('WASI runtime library (x86-64)', () => {
     const r = spawnSync(process.execPath, [gateRun, p.img, '--suspend-after', '200', '--snapshot', snap], { encoding: 'utf8' });
     expect(r.status).toBe(3);
     expect(r.stdout).toBe('before\n');
-    expect(Date.now() - t0).toBeLessThan(1400);
+    // far less than the 4 s sleep, even with node's start-up on a loaded machine
+    expect(Date.now() - t0).toBeLessThan(3500);
     const resumed = join(dir, 'sleep.resumed.img');
     const c = spawnSync(process.execPath, [join(root, 'packages/cli/bin/wagc.js'), snap, '-o', resumed], { encoding: 'utf8' });
     expect(c.stderr).toBe('');
@@ -438,7 +439,7 @@ describe('WASI runtime library (x86-64)', () => {
     expect(s.stdout).toBe('after\n');
     expect(s.status).toBe(0);
     // a relative timeout restarts at its full length
-    expect(Date.now() - t1).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(4000);
   });
 });
 
