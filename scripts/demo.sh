@@ -38,25 +38,25 @@ set -e
 
 # --- portable snapshots: freeze on x86-64, inspect, thaw on ARM64 --------------------------------
 gate_inspect() { node packages/cli/bin/gate-inspect.js "$@"; }
-say "a long-running program on x86-64: the longest Collatz chains below 3,000,000"
+say "a long-running program on x86-64: the longest Collatz chains below 10,000,000"
 wat2wasm --debug-names examples/collatz.wat -o "$out/collatz.wasm"
 wagc "$out/collatz.wasm" -o "$out/collatz.img" --arch x86-64
 gate_run "$out/collatz.img" > "$out/collatz.expected"
 echo "(uninterrupted, for comparison: $(wc -l < "$out/collatz.expected") lines, last: $(tail -1 "$out/collatz.expected"))"
 say "gate-run $out/collatz.img --snapshot $out/collatz.snapshot.wasm   # then SIGQUIT (Ctrl-\\)"
-rm -f "$out/collatz.snapshot.wasm"
+rm -f "$out/collatz.snapshot.wasm" "$out/collatz.part1"
 set +e
 node packages/cli/bin/gate-run.js "$out/collatz.img" --snapshot "$out/collatz.snapshot.wasm" > "$out/collatz.part1" &
 pid=$!
 # (as Ctrl-\ would, once the program has printed its first line)
-while [ ! -s "$out/collatz.part1" ]; do sleep 0.05; done
-sleep 0.3
+while [ ! -s "$out/collatz.part1" ]; do sleep 0.02; done
 kill -QUIT "$pid"
 wait "$pid"
 status=$?
 set -e
 cat "$out/collatz.part1"
 echo "exit status $status (3: suspended)"
+if [ "$status" != 3 ]; then echo "the program was not suspended (it ended first?)" >&2; exit 1; fi
 say "gate-inspect $out/collatz.snapshot.wasm"
 gate_inspect "$out/collatz.snapshot.wasm"
 say "wasm-objdump -h $out/collatz.snapshot.wasm   # an ordinary WebAssembly module"
