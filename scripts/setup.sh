@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # gcc-aarch64-linux-gnu, libc6-dev-arm64-cross: the static aarch64 loader (packages/loader-c);
 # qemu-user: gate-run runs it under qemu-aarch64 on x86-64 hosts (docs/image-format.md, "Loader")
-packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+# clang, lld, wasi-libc, libclang-rt-14-dev-wasm32: C programs built for wasm32-wasi (tests/e2e/wasi-c,
+# bench/programs/build.sh), so the wasi-libc test runs in CI instead of being skipped
+packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  clang lld wasi-libc libclang-rt-14-dev-wasm32)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
