@@ -6,6 +6,7 @@ export { CodeBuffer, CodeSizeError } from './codegen/codebuf';
 export * from './runtime/vmctx';
 export * from './codegen/backend';
 export * from './codegen/output';
+export * from './codegen/outofline';
 export * from './codegen/function';
 export * from './codegen/valuestack';
 export * from './codegen/opcodes';
