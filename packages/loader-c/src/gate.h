@@ -129,6 +129,8 @@ _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp);
 int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);
+/* The frames above fp (callers whose return addresses are sites), as stack traces walk them. */
+uint64_t stack_callers(const uint64_t *fp);
 
 /* sandbox.c (docs/sandbox.md) */
 int sandbox_enter(int emulated, int report);

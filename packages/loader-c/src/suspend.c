@@ -98,22 +98,6 @@ static int64_t slot_offset(uint32_t s, uint32_t n) {
   return s < n ? 8 * (int64_t)(n - s) : -8 * (int64_t)(s - n + 1);
 }
 
-/* The frames from the innermost (at site `site`, frame pointer fp) out to the entry stub. */
-static uint32_t count_frames(const site_entry *site, const uint64_t *fp) {
-  uint64_t lo = (uint64_t)inst.stack_base, hi = lo + inst.stack_size;
-  uint32_t n = 0;
-  while (site && (uint64_t)fp >= lo && (uint64_t)fp + 8 <= hi) {
-    n++;
-    uint64_t ret = *fp;
-    if (ret < (uint64_t)inst.text || ret >= (uint64_t)inst.text + img.text_size) break;
-    const site_entry *caller = image_site_at(ret - (uint64_t)inst.text);
-    if (!caller) break;
-    fp = (const uint64_t *)((uint64_t)fp + 8 + caller->fp_offset);
-    site = caller;
-  }
-  return n;
-}
-
 /*
  * The state file (docs/image-format.md, "State dump"): "WAGCSTAT", version, state, trap id,
  * exit status; the global slots; memory (page count, then the non-zero pages); the frames,
@@ -147,7 +131,8 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
     bad |= put32(0);
     bad |= put(w, 65536);
   }
-  uint32_t nframes = site ? count_frames(site, fp) : 0;
+  /* the innermost frame, then its callers out to the entry stub (trap.c's walk) */
+  uint32_t nframes = site ? 1 + (uint32_t)stack_callers(fp) : 0;
   bad |= put32(nframes);
   for (uint32_t k = 0; k < nframes; k++) {
     const func_entry *f = &img.funcs[site->func];

@@ -58,6 +58,8 @@ static uint64_t walk(const uint64_t *fp, uint64_t total, int print) {
   return depth;
 }
 
+uint64_t stack_callers(const uint64_t *fp) { return walk(fp, 0, 0); }
+
 void stack_trace(uint64_t pc, const uint64_t *fp) {
   const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
   if (f) frame_line(f, f->wasm_offset);
