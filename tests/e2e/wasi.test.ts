@@ -460,6 +460,7 @@ const haveClang = spawnSync('clang', ['--version']).status === 0 && existsSync('
     expect(r.stdout).toBe(n.stdout);
     expect(r.status).toBe(n.status);
     expect(r.stdout).toContain('GREETING=hello');
+    expect(r.stdout).toContain('slept >= 25 ms: yes');
     // the arguments make it exit with 3, which gate-run must not take for a suspension
     expect(r.status).toBe(3);
     const viaCli = spawnSync(process.execPath, [gateRun, p.img, '--env', 'GREETING=hello', '--env', 'N=3', '--', ...opts.args], { encoding: 'utf8', input: opts.input, cwd: dir });

@@ -29,14 +29,16 @@ int main(int argc, char **argv) {
   /* formatting */
   printf("[%8.3f] [%-6d] [%+.2e] [%x] [%o] [%c] [%5s] [%lld]\n", 3.14159265, 42, 12345.678, 0xbeefu, 8u, 'z', "ab", -9007199254740993LL);
 
-  /* clocks: monotonic never goes back, a 30 ms sleep takes at least 30 ms */
+  /* clocks: monotonic never goes back, a 30 ms sleep takes at least 25 ms. Not 30: node:wasi
+   * (uvwasi) times the sleep with a libuv timer whose start is read from CLOCK_MONOTONIC_COARSE
+   * truncated to milliseconds, so it can wake up to a jiffy (4 ms) early; CI saw it. */
   struct timespec a, b, res;
   clock_gettime(CLOCK_MONOTONIC, &a);
   struct timespec d = { 0, 30 * 1000 * 1000 };
   int s = nanosleep(&d, NULL);
   clock_gettime(CLOCK_MONOTONIC, &b);
   long long ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
-  printf("nanosleep %d, slept >= 30 ms: %s\n", s, ns >= 30000000 ? "yes" : "no");
+  printf("nanosleep %d, slept >= 25 ms: %s\n", s, ns >= 25000000 ? "yes" : "no");
   clock_getres(CLOCK_MONOTONIC, &res);
   printf("monotonic resolution <= 1 ms: %s\n", res.tv_sec == 0 && res.tv_nsec <= 1000000 ? "yes" : "no");
   time_t now = time(NULL);
