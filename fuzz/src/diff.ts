@@ -75,7 +75,7 @@ const V8_TRAPS: [RegExp, string][] = [
   [/Maximum call stack size exceeded/, 'call stack exhausted'],
 ];
 /** wagc's trap ids (docs/ARCHITECTURE.md) and the V8 kinds each may correspond to. */
-const WAGC_TRAPS: Record<number, [string, string[]]> = {
+export const WAGC_TRAPS: Record<number, [string, string[]]> = {
   1: ['unreachable', ['unreachable']],
   2: ['integer divide by zero', ['divide by zero']],
   3: ['integer overflow', ['divide result unrepresentable', 'float unrepresentable']],
@@ -217,7 +217,7 @@ function hostCpuFeatures(): number {
   return (flags.has('popcnt') ? CPU_FEATURE.popcnt : 0) | (flags.has('abm') ? CPU_FEATURE.lzcnt : 0) |
     (flags.has('bmi1') ? CPU_FEATURE.bmi1 : 0);
 }
-const HOST_CPU_FEATURES = process.arch === 'x64' ? hostCpuFeatures() : 0;
+export const HOST_CPU_FEATURES = process.arch === 'x64' ? hostCpuFeatures() : 0;
 
 /** Exported names of a module: functions and globals. */
 function exportNames(bytes: Uint8Array): { funcs: Set<string>; globals: string[] } {

@@ -51,6 +51,11 @@ export interface GenOptions {
   prefix?: string;
   /** Mixed into the seed: the two modules of a pair differ. */
   salt?: number;
+  /**
+   * Import nothing (no spectest): a module wagc links with the runtime library alone, as it
+   * does a snapshot's, for the migrating cases (migrate.ts).
+   */
+  noImports?: boolean;
 }
 
 /** What a generated module exports for another to import. */
@@ -107,7 +112,8 @@ export function generate(opts: GenOptions): Generated {
 
   // imports from spectest (a quarter of the modules): functions, immutable globals, and the
   // memory or table instead of defining them; or from `lib` (GenOptions.importFrom)
-  const imports = lib !== undefined || rng.chance(0.25);
+  // (drawn even with noImports, so that the rest of the module is the same)
+  const imports = lib !== undefined || (rng.chance(0.25) && !opts.noImports);
   const from = lib ? 'lib' : 'spectest';
   const importedFuncs: { name: string; type: FuncType }[] = !imports ? []
     : lib ? lib.funcs.filter(() => rng.chance(0.5))

@@ -14,6 +14,11 @@ const LIBRARY = 'wasi_snapshot_preview1';
 
 /** Writes the snapshot of an image's run (its state file) to `out`, atomically. */
 export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uint8Array): void {
+  writeImageFile(out, snapshotOf(image, stateFile));
+}
+
+/** The snapshot (bytes) of an image's run, from the loader's state file. */
+export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array {
   const img = readImage(image);
   const st = readState(stateFile);
   const mods = img.modules;
@@ -34,7 +39,7 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     return frame;
   });
   const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals));
-  const snap = writeSnapshot({
+  return writeSnapshot({
     module: prog.bytes,
     state: st.state,
     trapId: st.state === 'trapped' ? st.trapId : undefined,
@@ -45,7 +50,6 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     frames,
     runtime: mods.find((m) => m.name === LIBRARY)?.bytes,
   });
-  writeImageFile(out, snap);
 }
 
 /**

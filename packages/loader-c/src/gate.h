@@ -122,7 +122,16 @@ const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
 /* suspend.c */
 void suspend_early(void);
-int suspend_install(const char *state_path, uint64_t after_ms);
+int suspend_install(const char *state_path, uint64_t after_ms, uint64_t at_check);
+/* --suspend-at-check: from here on every check is counted (run_to_end, before the entry call). */
+void suspend_arm_checks(void);
+/* From rt_check with --suspend-at-check: 1 when the check passes (counted; suspends at the Nth),
+ * 0 for a real stack overflow. */
+int suspend_counted_check(uint64_t *sp, uint64_t *fp);
+/* With --suspend-at-check, when the run ends without suspending: "checks N" on stderr. */
+void suspend_report_checks(void);
+/* The linked function of a resumed stack's outermost frame, or 0xffffffff. */
+uint32_t resume_outermost_func(void);
 int suspend_requested(void);
 void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);
 _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp);

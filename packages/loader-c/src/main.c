@@ -10,7 +10,7 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [--env K=V]... [--emulated] [--sandbox-report] [-- ARGS...]\n", stderr);
+        "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--emulated] [--sandbox-report] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -157,14 +157,17 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
   int id = sigsetjmp(trap_jump, 1);
   if (id) {
     trap_jump_armed = 0;
+    suspend_report_checks();
     state_write(STATE_TRAPPED, (uint32_t)id, 0, NULL, NULL);
     return EXIT_TRAP;
   }
   trap_jump_armed = 1;
+  suspend_arm_checks();
   if (func < 0) {
     if (resume_run() < 0) return EXIT_BAD_IMAGE;
   } else instance_call((uint32_t)func, args, nargs);
   trap_jump_armed = 0;
+  suspend_report_checks();
   if (print) print_result(print);
   state_write(STATE_HALTED, 0, 0, NULL, NULL);
   return 0;
@@ -173,7 +176,7 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL;
   int batch_mode = 0, emulated = 0, sandbox_report = 0;
-  uint64_t stack_size = 8ull << 20, suspend_after = 0;
+  uint64_t stack_size = 8ull << 20, suspend_after = 0, suspend_at_check = 0;
   int dash = argc;
   suspend_early();
   for (int k = 1; k < argc; k++) {
@@ -187,6 +190,11 @@ int main(int argc, char **argv) {
       char *end;
       suspend_after = strtoull(argv[++k], &end, 10);
       if (*end || !suspend_after) usage();
+    } else if (strcmp(argv[k], "--suspend-at-check") == 0 && k + 1 < argc) {
+      /* tests only (docs/image-format.md, "Loader"); gate-run does not pass it on */
+      char *end;
+      suspend_at_check = strtoull(argv[++k], &end, 10);
+      if (*end || !suspend_at_check) usage();
     } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
@@ -213,7 +221,7 @@ int main(int argc, char **argv) {
   if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
-  if (suspend_install(state_path, suspend_after) < 0) return EXIT_BAD_IMAGE;
+  if (suspend_install(state_path, suspend_after, suspend_at_check) < 0) return EXIT_BAD_IMAGE;
   /* from here on only the seccomp whitelist's system calls (docs/sandbox.md) */
   if (sandbox_enter(emulated, sandbox_report) < 0) return EXIT_BAD_IMAGE;
   if (img.store && batch_mode) {
@@ -269,7 +277,17 @@ int main(int argc, char **argv) {
     }
     return run_to_end(e->index, args, n, e);
   }
-  if (img.resume == 1) return run_to_end(-1, NULL, 0, NULL);
+  if (img.resume == 1) {
+    /* a call suspended under --invoke prints its result when it ends here, as it would have
+     * there (the export of the outermost frame's function; _start has none) */
+    const export_entry *print = NULL;
+    uint32_t outer = resume_outermost_func();
+    for (uint32_t k = 0; k < img.nexports && !print; k++) {
+      const export_entry *e = &img.exports[k];
+      if (e->kind == 0 && e->index == outer && e->result_count) print = e;
+    }
+    return run_to_end(-1, NULL, 0, print);
+  }
   if (img.resume == 2) {
     /* a halted snapshot: its entry already returned; exports run with --invoke */
     state_write(STATE_HALTED, 0, 0, NULL, NULL);

@@ -54,7 +54,23 @@ static void install_handlers(void) {
  * program at its first check instead of killing the loader. */
 void suspend_early(void) { install_handlers(); }
 
-int suspend_install(const char *state_path, uint64_t after_ms) {
+/* --suspend-at-check N (a test option, docs/image-format.md "Loader"): every entry and loop check
+ * fails into rt_check, which redoes the stack check itself, counts the checks that pass and
+ * suspends at the Nth. Unlike a timer it stops at the same point of the wasm execution on every
+ * run and on both arches (checks are wasm function entries and loop headers). Only the checks of
+ * the entry call count (from suspend_arm_checks), not those of start functions: a snapshot
+ * taken in a start function would resume it and forget the call. */
+static uint64_t check_target, checks_passed, real_stack_limit;
+static int counting;
+
+void suspend_arm_checks(void) {
+  if (!check_target || counting) return;
+  counting = 1;
+  real_stack_limit = FIELD64(VMCTX_STACK_LIMIT);
+  FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
+}
+
+int suspend_install(const char *state_path, uint64_t after_ms, uint64_t at_check) {
   if (state_path) {
     state_fd = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (state_fd < 0) {
@@ -63,6 +79,7 @@ int suspend_install(const char *state_path, uint64_t after_ms) {
     }
   }
   install_handlers();
+  check_target = at_check;
   if (early_request) {
     FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
     FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
@@ -72,6 +89,23 @@ int suspend_install(const char *state_path, uint64_t after_ms) {
     setitimer(ITIMER_REAL, &t, NULL);
   }
   return 0;
+}
+
+int suspend_counted_check(uint64_t *sp, uint64_t *fp) {
+  if (!counting) return 0;
+  const site_entry *site = image_site_at(*sp - (uint64_t)inst.text);
+  if (!site) return 0;
+  /* the generated check: the frame's lowest address below the limit is a stack overflow */
+  if ((uint64_t)fp - img.funcs[site->func].frame_size < real_stack_limit) return 0;
+  if (++checks_passed == check_target) suspend_now(sp, fp);
+  return 1;
+}
+
+void suspend_report_checks(void) {
+  if (!counting) return;
+  char line[64];
+  int n = snprintf(line, sizeof line, "checks %llu\n", (unsigned long long)checks_passed);
+  (void)!write(2, line, n);
 }
 
 /* The --state-out file's fd (kept open by the sandbox), or -1. */
@@ -235,6 +269,12 @@ static int resume_build(void) {
   resume_sp = (uint64_t *)(fp - prev_fp_offset);
   resume_pc = (uint8_t *)ret;
   return 0;
+}
+
+uint32_t resume_outermost_func(void) {
+  if (!resume_sec || !nframes_resume) return 0xffffffffu;
+  const site_entry *s = image_site_at(rd32(resume_sec + 16));
+  return s ? s->func : 0xffffffffu;
 }
 
 /* Runs the resumed stack to its end (the outermost function's return); 0, or -1. */
