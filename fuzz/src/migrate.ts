@@ -23,6 +23,7 @@ import { decodeModule } from '@wagc/frontend';
 import { compileProgram, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { snapshotOf, resumeProgram } from '@wagc/cli';
+import { memoryPages, readSnapshot, restoreModule, writeSnapshot } from '@wagc/snapshot-format';
 import { compareOutcomes, defaultTarget, HOST_CPU_FEATURES, type Outcome, type RunResult, type Target, type V8Runner, WAGC_TRAPS } from './diff';
 import { Rng } from './rng';
 
@@ -244,6 +245,23 @@ export function describeHops(o: MigrateOutcome): string {
   if (!o.hops.length) return 'no hop';
   const arches = [...o.hops.map((h) => h.arch), other(o.hops[o.hops.length - 1].arch)].join('→');
   return `${o.hops.length} hop${o.hops.length > 1 ? 's' : ''} ${arches} at checks ${o.hops.map((h) => h.check).join(', ')} of ${o.checks}`;
+}
+
+/**
+ * A damaged snapshot for tests (MigrateOptions.tamper): the last slot of every frame zeroed (the
+ * top operand-stack value, or the last local when the stack is empty), as a resume that dropped
+ * a value would leave it.
+ */
+export function zeroLastSlots(snapshot: Uint8Array): Uint8Array {
+  const s = readSnapshot(snapshot);
+  return writeSnapshot({
+    module: restoreModule(s),
+    state: s.state,
+    arch: s.arch,
+    memory: s.memory ? { pages: s.memory.pages, pageMap: memoryPages(s) } : null,
+    globals: s.globals.map((g) => g.bits),
+    frames: s.frames.map((f) => ({ ...f, slots: f.slots.map((v, k) => (k === f.slots.length - 1 ? { ...v, bits: 0n } : v)) })),
+  });
 }
 
 export type { RunResult };
