@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { readSnapshot } from '@wagc/snapshot-format';
+import { snapshotOf } from '@wagc/cli';
+import { loaderPath } from '@wagc/loader-c';
 import { wat } from '../e2e/helpers';
 
 const root = resolve(__dirname, '../..');
@@ -79,6 +81,37 @@ describe('snapshots through the CLIs', () => {
     const ew = node('wagc.js', [es, '-o', join(dir, 'y.img')]);
     expect(ew.status).toBe(1);
     expect(ew.stderr).toMatch(/exited instance/);
+  }, 120000);
+
+  test('a call suspended under --invoke prints its result when it ends on the other arch', async () => {
+    // sum of i·i for i < n, in a loop whose header is a check
+    const img = await image('sum', `(module (memory (export "memory") 1)
+      (func (export "sum") (param $n i64) (result i64) (local $i i64) (local $s i64)
+        (block $done (loop $l
+          (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+          (local.set $s (i64.add (local.get $s) (i64.mul (local.get $i) (local.get $i))))
+          (local.set $i (i64.add (local.get $i) (i64.const 1)))
+          (br $l)))
+        (local.get $s)))`);
+    const whole = node('gate-run.js', [img, '--invoke', 'sum', '--', '1000']);
+    expect(whole.stdout).toBe('332833500\n');
+    // the loader's test option: suspended at the 400th check (the entry, then the loop header
+    // with i = 0 … 398): i = 398, s = 0² + … + 397²
+    const state = join(dir, 'sum.state');
+    const r = spawnSync(loaderPath('x86-64'), [img, '--invoke', 'sum', '--state-out', state, '--suspend-at-check', '400', '--', '1000'], { encoding: 'utf8' });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('');
+    const snap = join(dir, 'sum.snapshot.wasm');
+    writeFileSync(snap, snapshotOf(readFileSync(img), readFileSync(state)));
+    expect(readSnapshot(readFileSync(snap)).frames[0].slots.map((s) => s.bits)).toEqual([1000n, 398n, BigInt((397 * 398 * 795) / 6)]);
+    for (const arch of ['x86-64', 'arm64']) {
+      const out = join(dir, `sum.${arch}.img`);
+      expect(node('wagc.js', [snap, '-o', out, '--arch', arch]).status).toBe(0);
+      const resumed = node('gate-run.js', [out]);
+      expect(resumed.stderr).toBe('');
+      expect(resumed.stdout).toBe('332833500\n');
+      expect(resumed.status).toBe(0);
+    }
   }, 120000);
 
   test('a corrupted snapshot is one line from wagc, never an image', async () => {
