@@ -9,9 +9,10 @@
  * campaign has seed S + k and size sizeOf(S + k); a fraction F (default 0.25, by seed) of the
  * cases are two-instance pairs (pair.ts), a fraction M (--migrate, default 0.1; 1 without a
  * number) migrating cases (migrate.ts: suspended and finished on the other arch), the others
- * single modules, so every case can be rebuilt from the numbers printed. On a disagreement it stops, minimises, writes
- * <DIR>/<name>.wasm (and <name>.lib.wasm for a pair) and .txt (DIR: fuzz/regressions) and
- * exits 1 (a migrating case also writes <name>.migrate.json, its hop plan). --keep-going writes each disagreeing case as found (not minimised) and goes on.
+ * single modules, so every case can be rebuilt from the numbers printed. On a disagreement it
+ * stops, minimises, writes <DIR>/<name>.wasm (and <name>.lib.wasm for a pair, <name>.migrate.json
+ * for a migrating case: its hop plan) and .txt (DIR: fuzz/regressions) and exits 1.
+ * --keep-going writes each disagreeing case as found (not minimised) and goes on.
  * --mvp: WebAssembly 1.0 modules only. --arch arm64 compiles for arm64 and runs gate-run-aarch64
  * (under qemu-aarch64 on other hosts). --module checks (and minimises) one case.
  */
