@@ -407,10 +407,6 @@ export class FunctionCompiler {
     this.linkedIndex = linkedIndex;
     const body = m.bodies[funcIndex - m.importedFuncs];
     const type = env.funcType(funcIndex);
-    if (type.results.length > 1) {
-      this.opOffset = body.start;
-      this.unsupported('multi-value', 'function with several results');
-    }
     const rd = (this.rd = new Reader(m.bytes, body.start, body.end));
     this.opOffset = body.start;
 
@@ -564,6 +560,14 @@ export class FunctionCompiler {
     this.stack.setReg(i, reg);
   }
 
+  /**
+   * Pushes the results a call left in memory: the home slots of the positions its arguments
+   * started at (docs/ARCHITECTURE.md, "Several results").
+   */
+  pushResults(results: Uint8Array): void {
+    for (let k = 0; k < results.length; k++) this.push(results[k]);
+  }
+
   private memarg(op: number): number {
     const rd = this.rd;
     const align = rd.u32();
@@ -663,7 +667,7 @@ export class FunctionCompiler {
             this.resetRegs();
             this.ctlUnreachable[d] = 0;
           }
-          if (!this.ctlUnreachable[d]) be.emitReturn(this, results.length ? results[0] : 0);
+          if (!this.ctlUnreachable[d]) be.emitReturn(this, results);
           if (rd.pos !== rd.end) {
             this.opOffset = rd.pos;
             this.fail('section size mismatch');
@@ -747,7 +751,7 @@ export class FunctionCompiler {
       case 0x0f: { // return
         const results = this.ctlResults[0];
         this.checkTop(results);
-        if (!dead) be.emitReturn(this, results.length ? results[0] : 0);
+        if (!dead) be.emitReturn(this, results);
         this.setUnreachable();
         return false;
       }
@@ -766,7 +770,7 @@ export class FunctionCompiler {
         s.height += type.params.length;
         this.spillAll();
         this.resetRegs();
-        be.call(this, this.env.linkedFunc(f), type.params.length, type.results.length ? type.results[0] : 0, site, this.opOffset);
+        be.call(this, this.env.linkedFunc(f), type.params.length, type.results, site, this.opOffset);
         return false;
       }
       case 0x11: { // call_indirect
@@ -788,7 +792,7 @@ export class FunctionCompiler {
         s.height += type.params.length + 1; // arguments and the callee index
         this.spillAll();
         this.resetRegs();
-        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results.length ? type.results[0] : 0, site, this.opOffset);
+        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results, site, this.opOffset);
         return false;
       }
       case 0x1a: // drop
@@ -919,7 +923,6 @@ export class FunctionCompiler {
   }
 
   private checkCallTypes(type: FuncType): void {
-    if (type.results.length > 1) this.unsupported('multi-value', 'call of a function with several results');
     for (let k = 0; k < type.params.length; k++) this.checkValType(type.params[k]);
     for (let k = 0; k < type.results.length; k++) this.checkValType(type.results[k]);
   }
