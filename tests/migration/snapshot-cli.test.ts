@@ -35,7 +35,9 @@ describe('snapshots through the CLIs', () => {
       (func (export "_start") (global.set $n (i64.const 40)) (i64.store (i32.const 64) (i64.const 2)))
       (func (export "next") (param $by i64) (result i64)
         (global.set $n (i64.add (global.get $n) (i64.add (local.get $by) (i64.load (i32.const 64)))))
-        (global.get $n)))`);
+        (global.get $n))
+      (func (export "parts") (param $x f64) (result i64 f64 i32 f32)
+        (global.get $n) (f64.mul (local.get $x) (f64.const 0.5)) (i32.const -7) (f32.const 1.25)))`);
     const snap = join(dir, 'counter.snapshot.wasm');
     const r = node('gate-run.js', [img, '--snapshot', snap]);
     expect(r.status).toBe(0);
@@ -54,6 +56,10 @@ describe('snapshots through the CLIs', () => {
       expect(inv.stderr).toBe('');
       expect(inv.stdout).toBe('142\n');
       expect(inv.status).toBe(0);
+      // several results (returned in memory), one a line
+      const parts = node('gate-run.js', [out, '--invoke', 'parts', '--', '3']);
+      expect(parts.stderr).toBe('');
+      expect(parts.stdout).toBe('40\n1.5\n-7\n1.25\n');
     }
   }, 120000);
 
