@@ -65,6 +65,14 @@ export interface Backend {
   /** memory.copy / memory.fill: operands at i, i+1, i+2, every value already in memory. */
   memoryCopy(fc: FunctionCompiler, i: number): void;
   memoryFill(fc: FunctionCompiler, i: number): void;
+  /**
+   * memory.init: d, s, n at i, i+1, i+2, every value in memory; copies from the bytes of the data
+   * segment whose state is global slot `slot` (FunctionEnv.dataSlot), trapping "out of bounds
+   * memory access" before anything is written when s + n passes its current length or d + n the memory.
+   */
+  memoryInit(fc: FunctionCompiler, i: number, slot: number): void;
+  /** data.drop: the segment's current length (low half of global slot `slot`) becomes 0. */
+  dataDrop(fc: FunctionCompiler, slot: number): void;
   /** a = i, b = i+1, cond = i+2 → i. */
   select(fc: FunctionCompiler, i: number): void;
 

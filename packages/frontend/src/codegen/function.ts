@@ -36,6 +36,12 @@ export interface FunctionEnv {
   switchMemory: boolean;
   /** Memory descriptor offset of the instance a linked function belongs to; -1: none. */
   funcMemoryDesc(linkedFunc: number): number;
+  /**
+   * Global slot holding data segment `index`'s state (docs/ARCHITECTURE.md, "Data segments"):
+   * low u32 its current length (0 once dropped, and for an active one after instantiation), high
+   * u32 the text offset of its bytes. Only asked for a module with a data count section.
+   */
+  dataSlot(index: number): number;
 }
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
@@ -913,6 +919,27 @@ export class FunctionCompiler {
           }
           return false;
         }
+        if (sub === 8 || sub === 9) { // memory.init, data.drop
+          const seg = this.dataIndex();
+          if (sub === 9) {
+            if (!dead) be.dataDrop(this, this.env.dataSlot(seg));
+            return false;
+          }
+          if (rd.u8() !== 0) this.fail('zero byte expected');
+          if (this.env.memoryCount === 0) this.fail('unknown memory 0');
+          this.pop(I32);
+          this.pop(I32);
+          this.pop(I32);
+          const i = s.height;
+          if (!dead) {
+            s.height = i + 3;
+            this.spillAll();
+            this.resetRegs();
+            be.memoryInit(this, i, this.env.dataSlot(seg));
+            s.height = i;
+          }
+          return false;
+        }
         if (sub < fcNames.length) {
           this.unsupported(sub <= 11 ? 'bulk-memory' : 'reference-types', `${fcNames[sub]}, opcode 0xfc ${sub}`);
         }
@@ -930,6 +957,15 @@ export class FunctionCompiler {
   private checkValType(t: number): void {
     if (t === 0x7b) this.unsupported('simd', 'v128 value');
     if (t === 0x70 || t === 0x6f) this.unsupported('reference-types', 'reference value');
+  }
+
+  /** A data segment index: only with a data count section, which bounds it (spec 2.0 §3.4.7). */
+  private dataIndex(): number {
+    const x = this.rd.u32();
+    const count = this.env.module.dataCount;
+    if (count === null) this.fail('data count section required');
+    if (x >= count) this.fail(`unknown data segment ${x}`);
+    return x;
   }
 
   private localIndex(): number {
