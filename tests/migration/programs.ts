@@ -2,7 +2,7 @@
  * Programs for the migration tests (issue 5): each prints what it computed, so an interrupted
  * run's output can be compared with an uninterrupted one. Sizes keep an x86-64 run near 0.3 s.
  */
-const prelude = `
+export const prelude = `
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 4)
@@ -146,3 +146,24 @@ export const PROGRAMS: Record<string, string> = {
         (br_if $l (i32.lt_u (local.get $k) (i32.const 50000))))
       (call $print (local.get $sum))))`,
 };
+
+/**
+ * One call with more results than parameters whose callee runs long (a loop of 100,000,000
+ * trips, a value pending below the call): a suspension a little after the start lands in it.
+ */
+export const SPLIT_PROGRAM = `(module ${prelude}
+  (func $split (param $x i64) (result i32 i64 f64 i32) (local $i i32) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (i64.rotl (local.get $acc) (i64.const 7)) (i64.xor (local.get $x) (i64.extend_i32_u (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 100000000))))
+    (i32.wrap_i64 (local.get $acc))
+    (local.get $acc)
+    (f64.convert_i64_s (i64.shr_s (local.get $acc) (i64.const 11)))
+    (i32.const 3))
+  (func (export "_start") (local $a i32) (local $b i64) (local $c f64) (local $d i32)
+    (i64.const 1000)
+    (call $split (i64.const 12345))
+    (local.set $d) (local.set $c) (local.set $b) (local.set $a)
+    (call $print (i64.add (i64.add (local.get $b) (i64.extend_i32_u (i32.add (local.get $a) (local.get $d)))) (i64.trunc_f64_s (local.get $c))))
+    (call $print)))`;
