@@ -307,7 +307,8 @@ static void test_try(void) {
   else if (strcmp(what, "mprotect-memory") == 0) r = mprotect(inst.memory + (4ull << 30) - PAGE, PAGE, PROT_READ | PROT_WRITE);
   else if (strcmp(what, "sigaction-segv") == 0) r = signal(SIGSEGV, SIG_DFL) == SIG_ERR ? -1 : 0;
   else if (strcmp(what, "sigaction-usr1") == 0) r = signal(SIGUSR1, SIG_DFL) == SIG_ERR ? -1 : 0;
-  fprintf(stderr, "gate-run: test: %s returned %ld\n", what, r);
+  if (r < 0) fprintf(stderr, "gate-run: test: %s returned %ld (%s)\n", what, r, strerror(errno));
+  else fprintf(stderr, "gate-run: test: %s returned %ld\n", what, r);
 }
 #endif
 
