@@ -86,9 +86,6 @@ typedef struct {
   uint64_t reservation;
 } instance;
 
-/* the stack-limit the entry and loop checks compare with when no suspension is requested */
-#define STACK_LIMIT_NORMAL() ((uint64_t)(inst.stack_base + 4096))
-
 extern image img;
 extern instance inst;
 extern sigjmp_buf trap_jump;
@@ -105,6 +102,8 @@ const export_entry *image_export(const char *name, size_t len);
 int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
 uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
+/* the stack limit the entry and loop checks compare with when no suspension is requested */
+uint64_t instance_stack_limit(void);
 
 /* trap.c */
 void trap_install(void);

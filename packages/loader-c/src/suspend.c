@@ -191,7 +191,7 @@ void suspend_at_check(uint64_t *sp, uint64_t *fp) {
   sigprocmask(SIG_BLOCK, &block, &old);
   deferred = 1;
   FIELD64(VMCTX_SUSPEND_REQUESTED) = 0;
-  FIELD64(VMCTX_STACK_LIMIT) = STACK_LIMIT_NORMAL();
+  FIELD64(VMCTX_STACK_LIMIT) = instance_stack_limit();
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
