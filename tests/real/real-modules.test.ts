@@ -1,7 +1,8 @@
 /**
  * Issue 7: real-world modules from npm (bench/src/real-modules.ts: flite, ruby, esbuild, binaryen)
  * compile unmodified for both arches with equal site tables (DESIGN §2), except those listed in
- * known-failures.json with their exact CompileError; and flite, run by gate-run with a --dir
+ * known-failures.json with their exact CompileError; compiled in two worker threads
+ * (linkProgramParallel) they give the same image, byte for byte; and flite, run by gate-run with a --dir
  * preopen, writes the same wav bytes as node:wasi on x86-64 and on ARM64 (qemu).
  *
  * Imports of hosts that are not WASI (esbuild's gojs, ruby's rb-js-abi-host, binaryen's
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CompileError } from '@wagc/frontend';
-import { linkProgram, compileProgram, type ImageSite } from '@wagc/linker';
+import { linkProgram, linkProgramParallel, compileProgram, writeImage, type ImageSite } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { realModules } from '../../bench/src/real-modules';
 
@@ -36,7 +37,7 @@ describe('real modules compile for both arches with equal site tables', () => {
     for (const name of Object.keys(known)) expect(modules.map((m) => m.name)).toContain(name);
   });
 
-  test.each(modules.map((m) => [m.name, m] as const))('%s', (_name, m) => {
+  test.each(modules.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
     const bytes = new Uint8Array(readFileSync(m.path));
     const program = (arch: 'x86-64' | 'arm64') => ({
       modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }], arch, unresolved: 'trap' as const,
@@ -44,10 +45,21 @@ describe('real modules compile for both arches with equal site tables', () => {
     const results: { sites?: string[]; error?: string }[] = [];
     for (const arch of ['x86-64', 'arm64'] as const) {
       try {
-        results.push({ sites: siteKeys(linkProgram(program(arch)).sites) });
+        const input = linkProgram(program(arch));
+        results.push({ sites: siteKeys(input.sites) });
+        // the functions compiled in worker threads: the same image
+        const image = writeImage(input);
+        const report = { chunks: 0, fellBack: true };
+        const parallel = writeImage(await linkProgramParallel(program(arch), 2, report));
+        expect(report.fellBack).toBe(false);
+        expect(report.chunks).toBeGreaterThan(1);
+        expect(parallel.length).toBe(image.length);
+        expect(Buffer.from(parallel).equals(Buffer.from(image))).toBe(true);
       } catch (e) {
         if (!(e instanceof CompileError)) throw e;
         results.push({ error: e.message });
+        // a compile error: the same one from the worker-thread compile
+        await expect(linkProgramParallel(program(arch), 2)).rejects.toThrow(e.message);
       }
     }
     const [x86, arm] = results;
