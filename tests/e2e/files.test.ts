@@ -61,8 +61,9 @@ function node(wasm: string, preopens: Record<string, string>, args: string[]) {
 
 /**
  * Lines where node:wasi (uvwasi) is not the oracle: it opens a symlink's target when told not to
- * follow it (so `link-out` unfollowed would leave the preopen), and answers ENOENT where a path
- * leaves the preopen. gate-run answers ELOOP (O_NOFOLLOW) and ENOTCAPABLE, as the spec intends.
+ * follow it (so `link-out` unfollowed would leave the preopen), answers ENOENT where a path
+ * leaves the preopen, and EINVAL for an empty path. gate-run answers ELOOP (O_NOFOLLOW),
+ * ENOTCAPABLE, as the spec intends, and ENOENT, as POSIX does for an empty path.
  */
 const OURS: Record<string, string> = {
   'path_open(link-in, follow 0)': 'Symbolic link loop',
@@ -70,13 +71,14 @@ const OURS: Record<string, string> = {
   'path_open(abs-out, follow 1)': 'Capabilities insufficient',
   'path_open(../outside.txt, follow 1)': 'Capabilities insufficient',
   'path_open(/etc/hostname, follow 1)': 'Capabilities insufficient',
+  'path_open(, follow 1)': 'No such file or directory',
 };
 
 function split(out: string): { common: string[]; ours: Record<string, string> } {
   const common: string[] = [];
   const ours: Record<string, string> = {};
   for (const line of out.trimEnd().split('\n')) {
-    const k = line.slice(0, line.indexOf(':'));
+    const k = line.slice(0, line.indexOf('):') + 1 || line.indexOf(':'));
     if (k in OURS) ours[k] = line.slice(k.length + 2);
     else common.push(line);
   }

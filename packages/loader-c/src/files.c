@@ -157,6 +157,7 @@ typedef struct {
   int stack[MAX_DEPTH]; /* stack[0] is the starting directory (not ours to close) */
   int depth;
   char last[NAME_MAX + 1];
+  int dir_only; /* the path ended in a slash: the last component must be a directory */
 } walk;
 
 static void walk_release(walk *w, int keep_top) {
@@ -177,10 +178,12 @@ static int walk_path(walk *w, int base, const uint8_t *path, uint32_t len, int f
   static char work[2 * PATH_MAX + 2], spliced[2 * PATH_MAX + 2];
   if (len > PATH_MAX) return -ENAMETOOLONG;
   if (memchr(path, 0, len)) return -EINVAL;
+  if (len == 0) return -ENOENT;
   memcpy(work, path, len);
   work[len] = 0;
   w->stack[0] = base;
   w->depth = 0;
+  w->dir_only = 0;
   int links = 0;
   const char *p = work;
   if (*p == '/') return -E_NOTCAPABLE;
@@ -212,21 +215,20 @@ static int walk_path(walk *w, int base, const uint8_t *path, uint32_t len, int f
       p = rest;
       continue;
     }
-    int fd = -1;
-    /* a trailing slash asks for a directory, and follows a symlink as POSIX does */
-    int want_dir = !is_last || *end == '/';
-    if (is_last && !want_dir) {
+    if (is_last) {
+      /* a trailing slash asks for a directory, and follows a symlink, as POSIX does */
+      int dir_only = *end == '/';
       struct stat st;
-      if (!follow || fstatat(WALK_DIR(w), comp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
+      if (!(follow || dir_only) || fstatat(WALK_DIR(w), comp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
         memcpy(w->last, comp, n + 1);
+        w->dir_only = dir_only;
         return 0;
       }
     } else {
-      fd = openat(WALK_DIR(w), comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = openat(WALK_DIR(w), comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
         if (w->depth + 1 >= MAX_DEPTH) { close(fd); walk_release(w, 0); return -ENAMETOOLONG; }
         w->stack[++w->depth] = fd;
-        if (is_last) { strcpy(w->last, "."); return 0; }
         p = rest;
         continue;
       }
@@ -282,6 +284,7 @@ int64_t files_path_open(uint32_t dir, uint32_t lookup, const uint8_t *path, uint
   int r = walk_path(&w, base, path, len, lookup & 1);
   if (r < 0) return r;
   int flags = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW; /* the walk followed what it was asked to */
+  if (w.dir_only) flags |= O_DIRECTORY;
   if (oflags & 1) flags |= O_CREAT;
   if (oflags & 2) flags |= O_DIRECTORY;
   if (oflags & 4) flags |= O_EXCL;
@@ -362,6 +365,7 @@ int64_t files_path_filestat(uint32_t dir, uint32_t lookup, const uint8_t *path, 
   struct stat st;
   r = fstatat(WALK_DIR(&w), w.last, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
   walk_release(&w, 0);
+  if (r == 0 && w.dir_only && !S_ISDIR(st.st_mode)) r = -ENOTDIR;
   if (r == 0) put_filestat(out, &st);
   return r;
 }
@@ -374,6 +378,13 @@ int64_t files_path_op(uint32_t op, uint32_t dir, const uint8_t *path, uint32_t l
   walk w;
   int r = walk_path(&w, base, path, len, 0);
   if (r < 0) return r;
+  struct stat st;
+  if (op == 1 && w.dir_only) {
+    /* unlink("x/"): not a file, whatever x is */
+    r = fstatat(WALK_DIR(&w), w.last, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
+    walk_release(&w, 0);
+    return r;
+  }
   if (op == 0) r = mkdirat(WALK_DIR(&w), w.last, 0755);
   else r = unlinkat(WALK_DIR(&w), w.last, op == 2 ? AT_REMOVEDIR : 0);
   r = r < 0 ? -errno : 0;
@@ -391,7 +402,9 @@ int64_t files_rename(uint32_t dir1, const uint8_t *p1, uint32_t len1, uint32_t d
   if (r < 0) return r;
   r = walk_path(&w2, b2, p2, len2, 0);
   if (r < 0) { walk_release(&w1, 0); return r; }
-  r = syscall(__NR_renameat2, WALK_DIR(&w1), w1.last, WALK_DIR(&w2), w2.last, 0) < 0 ? -errno : 0;
+  struct stat st;
+  if ((w1.dir_only || w2.dir_only) && fstatat(WALK_DIR(&w1), w1.last, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) r = -ENOTDIR;
+  else r = syscall(__NR_renameat2, WALK_DIR(&w1), w1.last, WALK_DIR(&w2), w2.last, 0) < 0 ? -errno : 0;
   walk_release(&w1, 0);
   walk_release(&w2, 0);
   return r;

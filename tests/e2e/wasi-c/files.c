@@ -104,6 +104,12 @@ int main(int argc, char **argv) {
   raw_open("sub2/../in.txt", 1);
   raw_open("./in.txt", 1);
   raw_open("in.txt/", 1);
+  /* trailing slashes: a directory is asked for */
+  printf("mkdir sub3/: %s\n", mkdir(at(root, "sub3/"), 0755) ? strerror(errno) : "ok");
+  printf("stat in.txt/: %s\n", stat(at(root, "in.txt/"), &st) ? strerror(errno) : "ok");
+  printf("unlink in.txt/: %s\n", unlink(at(root, "in.txt/")) ? strerror(errno) : "ok");
+  printf("rmdir sub3/: %s\n", rmdir(at(root, "sub3/")) ? strerror(errno) : "ok");
+  raw_open("", 1);
   printf("unlink out.txt: %d\n", unlink(at(root, "out.txt")));
   list(root);
   return 0;
