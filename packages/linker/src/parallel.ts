@@ -164,7 +164,7 @@ function planRanges(opts: ProgramOptions, n: number): [number, number][] {
   return ranges;
 }
 
-/** What a worker is given (parallel-worker.ts). */
+/** A job for a worker (parallel-worker.ts). */
 export interface WorkerInput {
   opts: ProgramOptions;
   ranges: [number, number][];
@@ -172,8 +172,8 @@ export interface WorkerInput {
   counter: SharedArrayBuffer;
 }
 
-/** What a worker posts: a chunk, or why it stopped. */
-export type WorkerMessage = { chunk: Chunk } | { error: string };
+/** What a worker posts: a chunk; at the end of a job `end`, or why it stopped. */
+export type WorkerMessage = { chunk: Chunk } | { end: true } | { error: string };
 
 /** What linkProgramParallel did: how many chunks the workers compiled, and whether it compiled on
  * the calling thread after all (a worker failed, a compile error, a limit). */
@@ -189,6 +189,50 @@ function workerPath(): string {
 }
 
 /**
+ * Workers live from one call to the next, so that their compiler is warm (JIT-compiled) after the
+ * first, as V8's compile threads always are; they are unref'd between calls, so they never keep
+ * the process alive.
+ */
+const pool: Worker[] = [];
+
+function poolWorker(k: number): Worker {
+  while (pool.length <= k) {
+    const w = new Worker(workerPath());
+    w.unref();
+    w.on('exit', () => {
+      const i = pool.indexOf(w);
+      if (i >= 0) pool.splice(i, 1);
+    });
+    pool.push(w);
+  }
+  return pool[k];
+}
+
+/** Runs a job on one pool worker; resolves when it ended it (false: it failed). */
+function runJob(w: Worker, input: WorkerInput, chunks: Chunk[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+      w.unref();
+      resolve(ok);
+    };
+    const onMessage = (m: WorkerMessage) => {
+      if ('chunk' in m) chunks.push(m.chunk);
+      else done('end' in m);
+    };
+    const onError = () => done(false);
+    const onExit = () => done(false);
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+    w.ref();
+    w.postMessage(input);
+  });
+}
+
+/**
  * linkProgram with the functions compiled in `jobs` worker threads (each takes ranges of about
  * 1/(4·jobs) of the code until none is left). The same image as linkProgram.
  */
@@ -199,19 +243,9 @@ export async function linkProgramParallel(opts: ProgramOptions, jobs: number, re
   }
   if (jobs <= 1 || opts.resume) return link(opts, null, null)!;
   const ranges = planRanges(opts, 4 * jobs);
-  const counter = new SharedArrayBuffer(4);
+  const input: WorkerInput = { opts: { ...opts, resume: undefined }, ranges, counter: new SharedArrayBuffer(4) };
   const chunks: Chunk[] = [];
-  let failed = false;
-  const input: WorkerInput = { opts: { ...opts, resume: undefined }, ranges, counter };
-  await Promise.all(Array.from({ length: Math.min(jobs, ranges.length) }, () => new Promise<void>((resolve) => {
-    const w = new Worker(workerPath(), { workerData: input });
-    w.on('message', (m: WorkerMessage) => {
-      if ('chunk' in m) chunks.push(m.chunk);
-      else failed = true;
-    });
-    w.on('error', () => { failed = true; });
-    w.on('exit', () => resolve());
-  })));
-  const image = link(opts, null, failed ? null : chunks, report)!;
-  return image;
+  const n = Math.min(jobs, ranges.length);
+  const ok = await Promise.all(Array.from({ length: n }, (_, k) => runJob(poolWorker(k), input, chunks)));
+  return link(opts, null, ok.every(Boolean) ? chunks : null, report)!;
 }
