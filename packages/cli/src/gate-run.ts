@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('sandbox-report', { type: 'boolean', describe: 'say on stderr which namespaces the loader entered and which it could not, and whether the seccomp filter is in (also GATE_SANDBOX_REPORT=1)' })
     .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its results, one a line' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
-    .option('dir', { type: 'string', array: true, describe: 'HOST::GUEST: preopen host directory HOST as GUEST for the program\'s WASI path functions (repeatable; fds 3.. in this order). Paths cannot leave it (.., absolute paths and symlinks out are refused), and Landlock confines the loader to these directories. A suspension waits until the program has closed its files' })
+    .option('dir', { type: 'string', array: true, describe: 'HOST::GUEST: preopen host directory HOST as GUEST for the program\'s WASI path functions (repeatable; fds 3.. in this order). Paths cannot leave it (.., absolute paths and symlinks out are refused), and Landlock confines the loader to these directories (not under qemu, which has no Landlock: there the loader\'s path walk alone does). A suspension waits until the program has closed its files' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()
     .help()
