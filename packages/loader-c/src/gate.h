@@ -10,6 +10,10 @@
 #define EXIT_TRAP 134
 #define EXIT_BAD_IMAGE 2
 #define EXIT_SUSPENDED 3
+/* --timeout ran out (as timeout(1)) */
+#define EXIT_TIMEOUT 124
+/* --timeout ran out (as timeout(1)) */
+#define EXIT_TIMEOUT 124
 
 /* the state file's states (docs/image-format.md, "State dump") */
 #define STATE_HALTED 0
@@ -49,6 +53,7 @@ typedef struct {
   const uint8_t *file; /* the whole image, mapped read-only */
   size_t file_size;
   int fd; /* memfd holding the image */
+  int src_fd; /* the image file itself, until instance_create (--instance-file clones from it) */
   uint32_t arch;
   uint64_t text_off, text_size;
   const func_entry *funcs;
@@ -103,6 +108,14 @@ int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
 uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
 
+/* instance_file.c: --instance-file */
+void instance_file_set(const char *path, int report);
+int instance_file_wanted(void);
+int instance_file_create(uint64_t size, uint64_t mem_off);
+
+/* timeout.c: --timeout */
+int timeout_arm(const char *seconds);
+
 /* trap.c */
 void trap_install(void);
 _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip_first);
@@ -134,6 +147,8 @@ uint64_t stack_callers(const uint64_t *fp);
 
 /* sandbox.c (docs/sandbox.md) */
 int sandbox_enter(int emulated, int report);
+/* --sandbox-report or GATE_SANDBOX_REPORT=1 */
+int want_report(int flag);
 void sandbox_print_whitelist(void);
 /* Keeps fd (> 2) open through sandbox_enter, which closes every other fd above 2. */
 void sandbox_keep_fd(int fd);

@@ -1,5 +1,6 @@
-/* The running instance: all mutable state (vmctx with globals and table, the wasm stack, linear
- * memory) lives in one memfd mapped MAP_SHARED (DESIGN §5). */
+/* The running instance: all mutable state (linear memory, vmctx with globals and table, the wasm
+ * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (DESIGN §5).
+ * Linear memory comes first, at offset 0, so that an instance file reads as the memory it holds. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -27,13 +28,23 @@ int instance_create(uint64_t stack_size) {
   if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
   uint64_t ctx_size = align_up(ctx_need, PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
-  uint64_t mem_off = ctx_size + stack_size;
-  int fd = memfd_create("gate-instance", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, mem_off + (img.has_memory ? max_pages * PAGE : 0)) < 0) {
-    perror("gate-run: instance memfd");
-    return -1;
+  uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
+  uint64_t size = ctx_off + ctx_size + stack_size;
+  int fd;
+  if (instance_file_wanted()) {
+    /* the image's pages are put in the file (reflink or sparse copy), not copied below */
+    fd = instance_file_create(size, mem_off);
+    if (fd < 0) return -1;
+  } else {
+    fd = memfd_create("gate-instance", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+      perror("gate-run: instance memfd");
+      return -1;
+    }
   }
-  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (img.src_fd >= 0) close(img.src_fd);
+  img.src_fd = -1;
+  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ctx_off);
   if (state == MAP_FAILED) { perror("gate-run: map instance"); return -1; }
   inst.vmctx = state;
   inst.stack_base = state + ctx_size;
@@ -57,7 +68,7 @@ int instance_create(uint64_t stack_size) {
       perror("gate-run: memory");
       return -1;
     }
-    for (uint32_t k = 0; k < img.npages; k++) {
+    for (uint32_t k = 0; !instance_file_wanted() && k < img.npages; k++) {
       uint32_t page;
       uint64_t at;
       memcpy(&page, img.memory_index + 16 * k, 4);

@@ -1,6 +1,7 @@
 /* gate-run's native loader: maps an image, instantiates it, and runs `_start` or answers the
  * batch protocol the conformance runner speaks (docs/image-format.md, "Loader"). */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [--env K=V]... [--emulated] [--sandbox-report] [-- ARGS...]\n", stderr);
+        "       [--invoke EXPORT] [--env K=V]... [--instance-file PATH] [--timeout SECONDS] [--emulated]\n"
+        "       [--sandbox-report] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -171,11 +173,14 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 }
 
 int main(int argc, char **argv) {
-  const char *path = NULL, *state_path = NULL, *invoke = NULL;
+  const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
   int batch_mode = 0, emulated = 0, sandbox_report = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0;
   int dash = argc;
   suspend_early();
+  /* a reader that went away is the program's business (fd_write returns EPIPE, as under node:wasi),
+   * not a signal that kills the loader; set here since an ignored SIGPIPE is inherited */
+  signal(SIGPIPE, SIG_IGN);
   for (int k = 1; k < argc; k++) {
     if (strcmp(argv[k], "--") == 0) { dash = k; break; }
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
@@ -188,6 +193,8 @@ int main(int argc, char **argv) {
       suspend_after = strtoull(argv[++k], &end, 10);
       if (*end || !suspend_after) usage();
     } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
+    else if (strcmp(argv[k], "--instance-file") == 0 && k + 1 < argc) instance_path = argv[++k];
+    else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) timeout = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
@@ -197,6 +204,7 @@ int main(int argc, char **argv) {
     else path = argv[k];
   }
   if (!path) usage();
+  if (timeout && timeout_arm(timeout) < 0) return EXIT_BAD_IMAGE;
   /* the program's argv: the image, then the arguments after -- */
   hostcall_add_arg(path);
   for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
@@ -211,6 +219,13 @@ int main(int argc, char **argv) {
     return EXIT_BAD_IMAGE;
   }
   if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
+  if (instance_path) {
+    if (img.store) {
+      fprintf(stderr, "gate-run: --instance-file: unsupported for an image of several modules (a store)\n");
+      return EXIT_BAD_IMAGE;
+    }
+    instance_file_set(instance_path, want_report(sandbox_report));
+  }
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
   if (suspend_install(state_path, suspend_after) < 0) return EXIT_BAD_IMAGE;
