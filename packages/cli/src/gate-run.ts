@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('sandbox-report', { type: 'boolean', describe: 'say on stderr which namespaces the loader entered and which it could not, and whether the seccomp filter is in (also GATE_SANDBOX_REPORT=1)' })
     .option('instance-file', { type: 'string', describe: 'keep the running instance\'s state (linear memory at offset 0, then vmctx and stack) in PATH instead of an anonymous memfd; its memory pages are cloned from the image by reflink where the filesystem can (XFS, Btrfs), else copied sparse' })
     .option('timeout', { type: 'string', describe: `stop the program after SECONDS of wall-clock time (decimals allowed): one line on stderr, exit status ${EXIT_TIMEOUT}` })
-    .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its result' })
+    .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its results, one a line' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()

@@ -34,6 +34,10 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     return frame;
   });
   const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals));
+  // a data segment's state slot (docs/ARCHITECTURE.md, "Data segments"): low u32 its current
+  // length, 0 once dropped (or applied: an active one, written empty anyway)
+  const droppedData: number[] = [];
+  for (let x = 0; x < prog.dataSegments; x++) if ((st.globals[prog.dataBase + x] & 0xffffffffn) === 0n) droppedData.push(x);
   const snap = writeSnapshot({
     module: prog.bytes,
     state: st.state,
@@ -44,6 +48,7 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     globals,
     frames,
     runtime: mods.find((m) => m.name === LIBRARY)?.bytes,
+    droppedData,
   });
   writeImageFile(out, snap);
 }

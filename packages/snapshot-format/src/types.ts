@@ -95,6 +95,11 @@ export interface SnapshotInput {
   runtime?: Uint8Array;
   /** Pending I/O; absent: none. */
   buffer?: PendingIO[];
+  /**
+   * Indices of the module's data segments that `data.drop` dropped (instance state: with a data
+   * count section they are written as empty passive segments). Absent: none.
+   */
+  droppedData?: number[];
 }
 
 /** A data segment of the snapshot holding memory contents. */
