@@ -120,6 +120,18 @@ uint32_t store_instance_count(void);
 int store_in_memory(uint64_t addr);
 const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
+/* tables.c: tables and element segments (docs/image-format.md, section 12) */
+int tables_load(const uint8_t *p, uint64_t size);
+uint64_t tables_vmctx_end(void);
+uint64_t tables_entry_bytes(void);
+void tables_create(uint8_t *area);
+uint32_t tables_count(void);
+uint32_t tables_desc(uint32_t k);
+uint32_t tables_segment_count(void);
+int tables_segment_dropped(uint32_t k);
+void tables_set_segment_dropped(uint32_t k, int d);
+uint64_t rt_table(uint64_t op, uint64_t *args, uint64_t a, uint64_t b, uint8_t *vmctx);
+
 /* suspend.c */
 void suspend_early(void);
 int suspend_install(const char *state_path, uint64_t after_ms);

@@ -71,7 +71,7 @@ static uint64_t result_bits(uint8_t type) {
   uint64_t f = *(uint64_t *)(inst.vmctx + VMCTX_RESULT_FLOAT);
   switch (type) {
     case 0x7f: return i & 0xffffffffu;
-    case 0x7e: return i;
+    case 0x7e: case 0x70: case 0x6f: return i; /* references are words in the integer register */
     case 0x7d: return f & 0xffffffffu;
     default: return f;
   }
