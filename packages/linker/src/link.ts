@@ -61,6 +61,7 @@ export interface ResumeFrame {
   func: number;
   site: number;
   types: Uint8Array;
+  /** Slot bits; a non-null funcref is `module << 32 | function index + 1` (module: index in `modules`). */
   slots: BigUint64Array;
 }
 
@@ -464,7 +465,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     importedGlobals: lm.m.importedGlobals,
     definedGlobals: lm.m.globals.length,
   }));
-  const resume = opts.resume ? resumeFrames(opts.resume, linked, out) : undefined;
+  const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
 
   let instances: ImageInstance[] | null = null;
   if (store) {
@@ -527,7 +528,8 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
 }
 
 /** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */
-function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput): ImageResume {
+function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput,
+  funcRef: (lm: LinkedModule, f: number) => bigint): ImageResume {
   const byKey = new Map<string, (typeof out.sites)[number]>();
   for (const s of out.sites) byKey.set(`${s.func}:${s.site}`, s);
   const frames: ImageResume['frames'] = [];
@@ -543,7 +545,15 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
     }
     // a stack is suspended at a check: every frame but the innermost waits in a call
     if (site.check !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
-    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots: f.slots });
+    // a funcref slot is `module << 32 | function index + 1` (0: null): this link's table word
+    const slots = f.slots.map((bits, j) => {
+      if (f.types[j] !== 0x70 || bits === 0n) return bits;
+      const owner = linked[Number(bits >> 32n)];
+      const fi = Number(bits & 0xffffffffn) - 1;
+      if (!owner || fi >= owner.funcLinked.length) throw new LinkError(`${where}: slot ${j} refers to no function`);
+      return funcRef(owner, fi);
+    });
+    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots });
   });
   frames.reverse();
   return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };
