@@ -119,7 +119,9 @@ export function writeImage(img: ImageInput): Uint8Array {
     tables.u32(img.tables.tables.length);
     tables.u32(img.tables.segments.length);
     for (const t of img.tables.tables) {
-      for (const v of [t.descOff, t.initialSize, t.maxSize ?? NONE, t.entries ? words(t.entries) : NONE, t.elemType, 0]) tables.u32(v);
+      // all-null initial entries (most tables, and every large one in practice) take no bytes
+      const init = t.entries && t.entries.some((w) => w !== 0n) ? words(t.entries) : NONE;
+      for (const v of [t.descOff, t.initialSize, t.maxSize ?? NONE, init, t.elemType, 0]) tables.u32(v);
     }
     for (const sg of img.tables.segments) {
       tables.u32(sg.words.length); tables.u32(words(sg.words)); tables.u32(sg.dropped ? 1 : 0);
