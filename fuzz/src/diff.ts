@@ -48,7 +48,7 @@ export interface Outcome {
 }
 
 /** A call of an exported function from the host, with argument bit patterns (hex). */
-export interface HostCall { name: string; params: number[]; result: number | null; args: string[] }
+export interface HostCall { name: string; params: number[]; results: number[]; args: string[] }
 
 export interface Verdict {
   v8: Outcome;
@@ -149,7 +149,11 @@ parentPort.on('message', ({ bytes, calls }) => {
       out.calls = [];
       for (const c of calls) {
         ex.refuel();
-        try { out.calls.push({ value: fromJs(c.result, ex[c.name](...c.args.map((a, k) => toJs(c.params[k], a)))) }); }
+        try {
+          const v = ex[c.name](...c.args.map((a, k) => toJs(c.params[k], a)));
+          // several results come back as an array, one value a hex word as the batch protocol says
+          out.calls.push({ value: c.results.length > 1 ? c.results.map((t, k) => fromJs(t, v[k])).join(' ') : fromJs(c.results[0], v) });
+        }
         catch (e) { out.calls.push({ trap: '', text: String(e && e.message) }); }
       }
       out.memhashAfter = hex(ex.memhash());
@@ -273,8 +277,8 @@ export class WagcRunner {
       const answer = async (line: string): Promise<RunResult> => {
         const a = await proc.request(line, timeoutMs);
         if (a === null) return proc.stderr ? { crash: proc.stderr.trim().split('\n').slice(0, 3).join(' | ') } : { timeout: true };
-        const ok = /^ok(?: ([0-9a-f]{16}))?$/.exec(a);
-        if (ok) return { value: ok[1] ?? '' };
+        const ok = /^ok((?: [0-9a-f]{16})*)$/.exec(a);
+        if (ok) return { value: ok[1].slice(1) };
         const trap = /^trap (\d+) (.*)$/.exec(a);
         if (trap) return { trap: WAGC_TRAPS[Number(trap[1])]?.[0] ?? `other: ${trap[2]}`, text: trap[2], id: Number(trap[1]) };
         return { crash: `unexpected answer "${a}"` };
@@ -298,7 +302,7 @@ export class WagcRunner {
         for (const c of calls) {
           await answer(`invoke ${hexName('refuel')}`);
           const r = await answer(`invoke ${hexName(c.name)} ${c.args.join(' ')}`);
-          if ('value' in r && r.value && isNaNBits(c.result, r.value)) r.value = 'nan';
+          if ('value' in r && r.value) r.value = r.value.split(' ').map((h, k) => (isNaNBits(c.results[k], h) ? 'nan' : h)).join(' ');
           out.calls.push(r);
           if ('crash' in r || 'timeout' in r) return out;
         }
@@ -321,7 +325,7 @@ export class WagcRunner {
   }
 }
 
-function isNaNBits(t: number | null, h: string): boolean {
+function isNaNBits(t: number | undefined, h: string): boolean {
   const v = BigInt('0x' + h);
   if (t === 0x7d) return (v & 0x7f800000n) === 0x7f800000n && (v & 0x7fffffn) !== 0n;
   if (t === 0x7c) return (v & 0x7ff0000000000000n) === 0x7ff0000000000000n && (v & 0xfffffffffffffn) !== 0n;
@@ -361,7 +365,7 @@ export function hostCalls(bytes: Uint8Array): HostCall[] {
       else v = CALL_INTS[next(CALL_INTS.length)] & (p === 0x7f ? 0xffffffffn : 0xffffffffffffffffn);
       return v.toString(16);
     });
-    calls.push({ name: e.name, params, result: t.results.length ? t.results[0] : null, args });
+    calls.push({ name: e.name, params, results: Array.from(t.results), args });
   }
   return calls;
 }

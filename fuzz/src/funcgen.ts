@@ -12,7 +12,10 @@ import {
 import type { GenNode } from './gen';
 
 export interface Global { type: ValType; mutable: boolean }
-interface Label { type: ValType | null }
+/** A branch to the label carries these values (a loop's parameters, a block's results). */
+interface Label { types: ValType[] }
+
+const key = (types: ValType[]): string => types.join(',');
 
 export const FUEL_PER_CALL = 40;
 export const MIX = 0x100000001b3n; // FNV-1a 64-bit prime
@@ -20,6 +23,8 @@ export const MIX = 0x100000001b3n; // FNV-1a 64-bit prime
 /** What the function generator needs to know of its module. */
 export interface ModuleInfo {
   types: FuncType[];
+  /** Types before the block types the bodies add: call_indirect picks among these. */
+  funcTypeCount: number;
   /** Type index of every function in the index space: imports, then the generated functions. */
   funcTypes: number[];
   /** Index of the first generated function (= imported functions). */
@@ -36,6 +41,10 @@ export interface ModuleInfo {
   constBias: number;
   /** Post-1.0 features in use (GenOptions.mvp). */
   extended: boolean;
+  /** Multi-value: block types with parameters and several results (type indices added to `types`). */
+  multi: boolean;
+  /** Lengths of the passive data segments, indices 0 … n−1 (memory.init, data.drop). */
+  passive: number[];
   /** Rare shapes that outgrow the compiler's initial arrays: deep nesting, tall stacks. */
   stress: boolean;
   skip: ReadonlySet<string>;
@@ -55,7 +64,7 @@ export class FuncGen {
   private child = 0;
 
   constructor(private m: ModuleInfo, private rng: Rng, private path: string, private type: FuncType, declared: number) {
-    this.labels = [{ type: type.result }];
+    this.labels = [{ types: type.results }];
     this.locals = [...type.params];
     for (let k = 0; k < declared; k++) this.locals.push(rng.pick(VALTYPES));
     this.scratchF32 = this.locals.length;
@@ -78,12 +87,12 @@ export class FuncGen {
     if (fuel) {
       // a function called with no fuel left returns zeros
       c.u8(0x23).uleb(this.m.fuel).u8(0x45, 0x04, VOID);
-      if (this.type.result !== null) this.zero(this.type.result);
+      for (const t of this.type.results) this.zero(t);
       c.u8(0x0f, 0x0b);
       c.u8(0x23).uleb(this.m.fuel).u8(0x41, 1, 0x6b, 0x24).uleb(this.m.fuel);
     }
     for (let k = 0; k < stmts; k++) this.stmt(this.m.limits.exprDepth);
-    if (this.type.result !== null) this.expr(this.type.result, this.m.limits.exprDepth);
+    for (const t of this.type.results) this.expr(t, this.m.limits.exprDepth);
   }
 
   runBody(calls: number, deep: number | null): void {
@@ -93,16 +102,17 @@ export class FuncGen {
       this.node(() => undefined, () => {
         this.code.u8(0x41).sleb(FUEL_PER_CALL).u8(0x24).uleb(this.m.fuel);
         const f = first + (k < nFuncs ? k : this.rng.int(nFuncs));
-        let result: ValType | null | undefined;
-        if (k >= nFuncs && this.rng.chance(0.3)) result = this.callIndirect(null, 1);
-        if (result === undefined) {
+        let results: ValType[] | undefined;
+        if (k >= nFuncs && this.rng.chance(0.3)) results = this.callIndirect(null, 1);
+        if (results === undefined) {
           const t = this.m.types[this.m.funcTypes[f]];
           for (const p of t.params) this.expr(p, 1);
           this.code.u8(0x10).uleb(f);
-          result = t.result;
+          results = t.results;
         }
-        if (result === null) this.code.u8(0x42).sleb(k + 1);
-        else this.toI64(result);
+        if (results.length === 0) this.code.u8(0x42).sleb(k + 1);
+        else this.keepFirst(results);
+        if (results.length) this.toI64(results[0]);
         this.mixAcc();
       });
     }
@@ -178,6 +188,39 @@ export class FuncGen {
     return t === null ? VOID : t;
   }
 
+  /** A block type for params → results: the short forms, else a type index (s33) of `types`. */
+  private blockTypeOf(params: ValType[], results: ValType[]): void {
+    if (!params.length && results.length <= 1) {
+      this.code.u8(results.length ? results[0] : VOID);
+      return;
+    }
+    const types = this.m.types;
+    let k = types.findIndex((t) => key(t.params) === key(params) && key(t.results) === key(results));
+    if (k < 0) {
+      k = types.length;
+      types.push({ params, results });
+    }
+    this.code.sleb(k);
+  }
+
+  /** Results after the first are mixed into acc, top first: one value (the first) stays. */
+  private keepFirst(results: ValType[]): void {
+    for (let k = results.length - 1; k >= 1; k--) {
+      this.toI64(results[k]);
+      this.mixAcc();
+    }
+  }
+
+  /** Pushes a value of each type, in order. */
+  private exprs(types: ValType[], depth: number): void {
+    for (const t of types) this.expr(t, depth);
+  }
+
+  /** Random value types, `min` … `max` of them. */
+  private valtypes(min: number, max: number): ValType[] {
+    return Array.from({ length: this.rng.range(min, max) }, () => this.rng.pick(VALTYPES));
+  }
+
   /**
    * Where a float's bits become observable (reinterpret, store, global.set, copysign's sign,
    * mixing into acc), a NaN is replaced by the canonical NaN: the spec leaves the payload and
@@ -237,8 +280,8 @@ export class FuncGen {
     const canNest = deep && this.nest() < this.m.limits.nest;
     const leaf = 2 + 6 * (1 - depth / this.m.limits.exprDepth);
     const conversions = (this.m.extended ? [...CONVERSIONS, ...SATURATING] : CONVERSIONS).filter((cv) => cv.to === t);
-    const branchable = this.labels.some((l) => l.type === t);
-    const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].result === t);
+    const branchable = this.labels.some((l) => key(l.types) === key([t]));
+    const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].results[0] === t);
     const w = [
       leaf * this.m.constBias, // 0 const
       locals.length ? leaf : 0, // 1 local.get
@@ -260,6 +303,7 @@ export class FuncGen {
       deep ? 0.25 : 0, // 17 polymorphic: br, br_table, return, unreachable
       deep ? 0.4 : 0, // 18 wide: many values live at once (register pressure, spills)
       deep && this.m.stress ? 0.3 : 0, // 19 tower of blocks / a very tall operand stack
+      canNest && this.m.multi ? 1.2 : 0, // 20 multi-value block or loop with parameters
     ];
     switch (weighted(rng, w)) {
       case 0: return this.constant(t);
@@ -335,13 +379,19 @@ export class FuncGen {
         const [f, ti] = rng.pick(callees);
         for (const p of this.m.types[ti].params) this.expr(p, depth - 1);
         c.u8(0x10).uleb(f);
+        this.keepFirst(this.m.types[ti].results);
         return;
       }
-      case 15:
-        if (this.callIndirect(t, depth) !== t) this.constant(t);
+      case 15: {
+        const results = this.callIndirect(t, depth);
+        if (results === undefined) this.constant(t);
+        else this.keepFirst(results);
         return;
+      }
+      case 20:
+        return this.multiBlock(t, depth);
       case 16: {
-        const targets = this.labels.map((l, k) => k).filter((k) => this.labels[k].type === t);
+        const targets = this.labels.map((l, k) => k).filter((k) => key(this.labels[k].types) === key([t]));
         this.expr(t, depth - 1);
         this.expr(I32, depth - 1);
         c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
@@ -360,10 +410,10 @@ export class FuncGen {
         const n = rng.range(40, 300);
         for (let k = 0; k < n; k++) {
           c.u8(0x02, t);
-          this.labels.push({ type: t });
+          this.labels.push({ types: [t] });
         }
         this.expr(t, 1);
-        const targets = this.labels.map((l, k) => k).filter((k) => this.labels[k].type === t);
+        const targets = this.labels.map((l, k) => k).filter((k) => key(this.labels[k].types) === key([t]));
         if (rng.chance(0.5)) {
           this.expr(I32, 1);
           c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
@@ -441,7 +491,7 @@ export class FuncGen {
 
   private block(t: ValType | null, depth: number): void {
     this.code.u8(0x02, this.blockType(t));
-    this.labels.push({ type: t });
+    this.labels.push({ types: t === null ? [] : [t] });
     this.stmts(depth);
     if (t !== null) this.expr(t, depth - 1);
     this.labels.pop();
@@ -451,7 +501,7 @@ export class FuncGen {
   private ifElse(t: ValType | null, depth: number): void {
     this.expr(I32, depth - 1);
     this.code.u8(0x04, this.blockType(t));
-    this.labels.push({ type: t });
+    this.labels.push({ types: t === null ? [] : [t] });
     this.stmts(depth);
     if (t !== null) this.expr(t, depth - 1);
     if (t !== null || this.rng.chance(0.5)) {
@@ -472,10 +522,10 @@ export class FuncGen {
     const counter = this.scratchF64 + 1 + this.counters++;
     c.u8(0x41).sleb(this.rng.int(5)).u8(0x21).uleb(counter);
     c.u8(0x02, this.blockType(t));
-    this.labels.push({ type: t });
+    this.labels.push({ types: t === null ? [] : [t] });
     const valued = t !== null && this.rng.chance(0.5);
     c.u8(0x03, valued ? t! : VOID);
-    this.labels.push({ type: null });
+    this.labels.push({ types: [] });
     if (t !== null) this.zero(t);
     c.u8(0x20).uleb(counter).u8(0x45, 0x0d, 1);
     if (t !== null) c.u8(0x1a);
@@ -492,6 +542,107 @@ export class FuncGen {
     c.u8(0x0b);
   }
 
+  /**
+   * A block, if or loop whose type is a type index: parameters P, pushed before it, and results
+   * R, the first of type t (the others are mixed into acc after it). Inside, P is mixed into acc,
+   * top first, before or after its statements. A loop (block $B (P → R) (loop $L (P → R) …)) exits
+   * to $B when its counter is 0 (with zeros for R) and branches back with new values for P.
+   */
+  private multiBlock(t: ValType, depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const P = this.valtypes(0, 3);
+    const R = [t, ...this.valtypes(P.length ? 0 : 1, 3)];
+    const mixParams = (): void => {
+      for (let k = P.length - 1; k >= 0; k--) {
+        this.toI64(P[k]);
+        this.mixAcc();
+      }
+    };
+    const body = (): void => {
+      const early = rng.chance(0.5);
+      if (early) mixParams();
+      this.stmts(depth);
+      if (!early) mixParams();
+      this.exprs(R, depth - 1);
+    };
+    const kind = rng.int(3);
+    if (kind === 2) {
+      const counter = this.scratchF64 + 1 + this.counters++;
+      c.u8(0x41).sleb(rng.int(5)).u8(0x21).uleb(counter);
+      this.exprs(P, depth - 1);
+      c.u8(0x02);
+      this.blockTypeOf(P, R);
+      this.labels.push({ types: R });
+      c.u8(0x03);
+      this.blockTypeOf(P, R);
+      this.labels.push({ types: P });
+      mixParams();
+      for (const r of R) this.zero(r);
+      c.u8(0x20).uleb(counter).u8(0x45, 0x0d, 1);
+      for (const _ of R) c.u8(0x1a);
+      c.u8(0x20).uleb(counter).u8(0x41, 1, 0x6b, 0x21).uleb(counter);
+      this.stmts(depth);
+      // the back edge, with new parameters
+      if (rng.chance(0.5)) c.u8(0x20).uleb(counter);
+      else this.expr(I32, depth - 1);
+      c.u8(0x04, VOID);
+      this.labels.push({ types: [] });
+      this.exprs(P, depth - 1);
+      c.u8(0x0c, 1, 0x0b);
+      this.labels.pop();
+      this.exprs(R, depth - 1);
+      this.labels.pop();
+      c.u8(0x0b);
+      this.labels.pop();
+      c.u8(0x0b);
+    } else {
+      this.exprs(P, depth - 1);
+      if (kind === 1) this.expr(I32, depth - 1);
+      c.u8(kind === 1 ? 0x04 : 0x02);
+      this.blockTypeOf(P, R);
+      this.labels.push({ types: R });
+      body();
+      if (kind === 1) {
+        // an if with parameters needs its else: its arm starts from the same parameters
+        c.u8(0x05);
+        body();
+      }
+      this.labels.pop();
+      c.u8(0x0b);
+    }
+    this.keepFirst(R);
+  }
+
+  /**
+   * memory.init of a passive segment (guarded: inside the segment and the first 33 KiB of
+   * memory), or now and then data.drop: then the segment traps for any later n > 0.
+   */
+  private memoryInit(depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const seg = rng.int(this.m.passive.length);
+    if (rng.chance(0.1)) {
+      c.u8(0xfc).uleb(9).uleb(seg);
+      return;
+    }
+    const len = this.m.passive[seg];
+    const guarded = !this.trap();
+    if (rng.chance(0.3)) c.u8(0x41).sleb(guarded ? rng.int(0x8000) : rng.int(this.m.memMax * 65536 + 64));
+    else {
+      this.expr(I32, depth - 1);
+      if (guarded) c.u8(0x41).sleb(0x7fff).u8(0x71);
+    }
+    if (guarded) {
+      const s = rng.int(len + 1);
+      c.u8(0x41).sleb(s).u8(0x41).sleb(rng.int(len - s + 1));
+    } else {
+      c.u8(0x41).sleb(rng.chance(0.5) ? rng.int(len + 4) : rng.u32() | 0);
+      c.u8(0x41).sleb(rng.chance(0.5) ? rng.int(len + 4) : rng.u32() | 0);
+    }
+    c.u8(0xfc).uleb(8).uleb(seg).u8(0x00);
+  }
+
   private stmts(depth: number): void {
     const n = this.rng.int(1 + Math.max(1, this.m.limits.stmts - 2 * this.nest()));
     for (let k = 0; k < n; k++) this.stmt(depth - 1);
@@ -499,17 +650,18 @@ export class FuncGen {
 
   /**
    * call_indirect with a type whose result is `want` (any type when null). Usually through an
-   * entry known to match; sometimes (trap budget) a random index. Returns the result type, or
+   * entry known to match; sometimes (trap budget) a random index. Returns the result types, or
    * `undefined` when it emitted nothing.
    */
-  private callIndirect(want: ValType | null, depth: number): ValType | null | undefined {
+  private callIndirect(want: ValType | null, depth: number): ValType[] | undefined {
     const rng = this.rng;
     const { types, table } = this.m;
-    const typeIdx = types.map((t, k) => k).filter((k) => want === null || types[k].result === want);
+    // the module's function types (block types come later and would shift the choice)
+    const typeIdx = types.slice(0, this.m.funcTypeCount).map((t, k) => k).filter((k) => want === null || types[k].results[0] === want);
     if (!typeIdx.length) return undefined;
     const ti = rng.pick(typeIdx);
-    const key = (k: number): string => `${types[k].params.join(',')}:${types[k].result}`;
-    const matching = table.map((f, k) => k).filter((k) => table[k] !== null && key(this.m.funcTypes[table[k]!]) === key(ti));
+    const sig = (k: number): string => `${key(types[k].params)}:${key(types[k].results)}`;
+    const matching = table.map((f, k) => k).filter((k) => table[k] !== null && sig(this.m.funcTypes[table[k]!]) === sig(ti));
     const wild = this.trap();
     if (!wild && !matching.length) return undefined;
     for (const p of types[ti].params) this.expr(p, depth - 1);
@@ -517,7 +669,7 @@ export class FuncGen {
     else if (rng.chance(0.5)) this.code.u8(0x41).sleb(rng.int(table.length + 3));
     else this.expr(I32, depth - 1);
     this.code.u8(0x11).uleb(ti).u8(0x00);
-    return types[ti].result;
+    return types[ti].results;
   }
 
   /** br, br_table, return or unreachable: the stack becomes polymorphic. */
@@ -527,20 +679,19 @@ export class FuncGen {
     const k = weighted(rng, [3, 2, 1, this.m.pTrap > 0 ? 0.5 : 0]);
     if (k === 0) {
       const target = rng.int(this.labels.length);
-      const lt = this.labels[target].type;
-      if (lt !== null) this.expr(lt, depth - 1);
+      this.exprs(this.labels[target].types, depth - 1);
       c.u8(0x0c).uleb(this.nest() - target);
     } else if (k === 1) {
-      const lt = rng.pick(this.labels).type;
-      const targets = this.labels.map((l, j) => j).filter((j) => this.labels[j].type === lt);
-      if (lt !== null) this.expr(lt, depth - 1);
+      const lt = rng.pick(this.labels).types;
+      const targets = this.labels.map((l, j) => j).filter((j) => key(this.labels[j].types) === key(lt));
+      this.exprs(lt, depth - 1);
       if (rng.chance(0.5)) c.u8(0x41).sleb(rng.int(7));
       else this.expr(I32, depth - 1);
       const n = rng.int(5);
       c.u8(0x0e).uleb(n);
       for (let j = 0; j <= n; j++) c.uleb(this.nest() - rng.pick(targets));
     } else if (k === 2) {
-      if (this.type.result !== null) this.expr(this.type.result, depth - 1);
+      this.exprs(this.type.results, depth - 1);
       c.u8(0x0f);
     } else c.u8(0x00);
   }
@@ -567,7 +718,8 @@ export class FuncGen {
       0.2, // 11 polymorphic
       0.3, // 12 memory.grow
       this.m.extended ? 0.8 : 0, // 13 memory.copy / memory.fill
-      this.m.extended ? 0.8 : 0, // 14 table 0: get/set/size/grow/fill/copy, references (tableOp)
+      this.m.passive.length ? 0.8 : 0, // 14 memory.init / data.drop
+      this.m.extended ? 0.8 : 0, // 15 table 0: get/set/size/grow/fill/copy, references (tableOp)
     ];
     switch (weighted(rng, w)) {
       case 0: {
@@ -609,21 +761,21 @@ export class FuncGen {
         const t = this.m.types[this.m.funcTypes[f]];
         for (const p of t.params) this.expr(p, depth - 1);
         c.u8(0x10).uleb(f);
-        if (t.result !== null) c.u8(0x1a);
+        for (const r of t.results) c.u8(0x1a);
         return;
       }
       case 9: {
         const r = this.callIndirect(null, depth);
-        if (r !== null && r !== undefined) c.u8(0x1a);
+        if (r !== undefined) for (const _ of r) c.u8(0x1a);
         return;
       }
       case 10: {
         const target = rng.int(this.labels.length);
-        const lt = this.labels[target].type;
-        if (lt !== null) this.expr(lt, depth - 1);
+        const lt = this.labels[target].types;
+        this.exprs(lt, depth - 1);
         this.expr(I32, depth - 1);
         c.u8(0x0d).uleb(this.nest() - target);
-        if (lt !== null) c.u8(0x1a);
+        for (const _ of lt) c.u8(0x1a);
         return;
       }
       case 11: return this.polymorphic(depth);
@@ -632,7 +784,8 @@ export class FuncGen {
         else this.expr(I32, depth - 1);
         c.u8(0x40, 0x00, 0x1a);
         return;
-      case 14: return this.tableOp(depth);
+      case 14: return this.memoryInit(depth);
+      case 15: return this.tableOp(depth);
       default: {
         // dst, src or value, length: guarded ones stay within the first 33 KiB
         const guarded = this.m.memPages > 0 && !this.trap();

@@ -89,6 +89,9 @@ export function generate(opts: GenOptions): Generated {
   const size = Math.max(1, Math.floor(opts.size));
   const rng = new Rng(opts.seed, size + 1000 * (opts.salt ?? 0));
   const lib = opts.importFrom;
+  // multi-value (several results, block parameters) and passive data segments, as WebAssembly 2.0
+  const multi = !opts.mvp && rng.chance(0.4);
+  const bulkData = !opts.mvp && rng.chance(0.3);
 
   // types: a small pool, so that indirect calls often find a matching entry, plus a duplicate
   // (call_indirect compares types structurally)
@@ -96,14 +99,16 @@ export function generate(opts: GenOptions): Generated {
   const nTypes = rng.range(1, 3 + Math.min(3, size >> 3));
   for (let k = 0; k < nTypes; k++) {
     const params = Array.from({ length: rng.chance(0.15) ? rng.range(4, 7) : rng.int(4) }, () => rng.pick(VALTYPES));
-    types.push({ params, result: rng.chance(0.75) ? rng.pick(VALTYPES) : null });
+    const results = multi && rng.chance(0.35) ? Array.from({ length: rng.range(2, 4) }, () => rng.pick(VALTYPES))
+      : rng.chance(0.75) ? [rng.pick(VALTYPES)] : [];
+    types.push({ params, results });
   }
   if (rng.chance(0.5)) types.push({ ...rng.pick(types) });
   const poolSize = types.length;
   const runType = types.length;
-  types.push({ params: [], result: I64 });
+  types.push({ params: [], results: [I64] });
   const startType = types.length;
-  types.push({ params: [], result: null });
+  types.push({ params: [], results: [] });
 
   // imports from spectest (a quarter of the modules): functions, immutable globals, and the
   // memory or table instead of defining them; or from `lib` (GenOptions.importFrom)
@@ -111,7 +116,7 @@ export function generate(opts: GenOptions): Generated {
   const from = lib ? 'lib' : 'spectest';
   const importedFuncs: { name: string; type: FuncType }[] = !imports ? []
     : lib ? lib.funcs.filter(() => rng.chance(0.5))
-    : SPECTEST_FUNCS.filter(() => rng.chance(0.3)).map(([name, params]) => ({ name, type: { params, result: null } }));
+    : SPECTEST_FUNCS.filter(() => rng.chance(0.3)).map(([name, params]) => ({ name, type: { params, results: [] } }));
   // lib's fuel first: it is this module's fuel too
   const importedGlobals: { name: string; type: ValType; mutable: boolean }[] = !imports ? []
     : lib ? [{ name: lib.fuel, type: I32, mutable: true },
@@ -152,11 +157,13 @@ export function generate(opts: GenOptions): Generated {
   const table = Array.from({ length: tableSize }, () =>
     (rng.chance(0.8) ? (nImp && rng.chance(0.15) ? rng.int(nImp) : nImp + rng.int(nFuncs)) : null));
   const pTrap = rng.pick([0, 0.003, 0.01, 0.03, 0.08]);
+  // passive data segments (lengths; their bytes come with the data section), before the active ones
+  const passive = bulkData && memPages > 0 ? Array.from({ length: rng.range(1, 3) }, () => rng.int(48)) : [];
 
   const prefix = opts.prefix ?? '';
   const m: ModuleInfo = {
-    types, funcTypes, firstDefined: nImp, fuel, acc, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
-    extended: rng.chance(0.4) && !opts.mvp, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
+    types, funcTypeCount: types.length, funcTypes, firstDefined: nImp, fuel, acc, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
+    extended: rng.chance(0.4) && !opts.mvp, multi, passive, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
       nest: Math.min(4, 1 + Math.floor(size / 6)),
@@ -174,7 +181,7 @@ export function generate(opts: GenOptions): Generated {
   const exportedCount = globals.filter((g) => g.mutable).length;
   const hasStart = rng.chance(0.3);
   const deepType = types.length;
-  types.push({ params: [I64], result: I64 });
+  types.push({ params: [I64], results: [I64] });
   const deep = rng.chance(0.04) ? nImp + nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
   const run = new FuncGen(m, rng.fork(), `${prefix}run`, types[runType], 0);
   run.runBody(nFuncs + rng.int(nFuncs + 2), deep);
@@ -198,9 +205,7 @@ export function generate(opts: GenOptions): Generated {
   const mod = new Bytes().u8(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const typeSec = new Bytes().uleb(types.length);
   for (const t of types) {
-    typeSec.u8(0x60).uleb(t.params.length).u8(...t.params);
-    if (t.result === null) typeSec.uleb(0);
-    else typeSec.uleb(1).u8(t.result);
+    typeSec.u8(0x60).uleb(t.params.length).u8(...t.params).uleb(t.results.length).u8(...t.results);
   }
   mod.section(1, typeSec);
   if (imports) {
@@ -256,13 +261,20 @@ export function generate(opts: GenOptions): Generated {
     for (const f of fs) elemSec.uleb(f);
   }
   mod.section(9, elemSec);
+  const nData = memPages ? rng.int(4) : 0;
+  const outOfBounds = rng.chance(0.02);
+  const dataCount = passive.length + nData + (outOfBounds ? 1 : 0);
+  // memory.init and data.drop need the data count section
+  if (passive.length) mod.section(12, new Bytes().uleb(dataCount));
   const codeSec = new Bytes().uleb(bodies.length);
   for (const b of bodies) codeSec.uleb(b.length).append(b);
   mod.section(10, codeSec);
-  const nData = memPages ? rng.int(4) : 0;
-  const outOfBounds = rng.chance(0.02);
   const globalI32 = importedGlobals.findIndex((g) => g.name === 'global_i32' && !g.mutable); // 666
-  const dataSec = new Bytes().uleb(nData + (outOfBounds ? 1 : 0));
+  const dataSec = new Bytes().uleb(dataCount);
+  for (const len of passive) {
+    dataSec.uleb(1).uleb(len);
+    for (let j = 0; j < len; j++) dataSec.u8(rng.int(256));
+  }
   for (let k = 0; k < nData; k++) {
     const len = rng.range(1, 64);
     if (globalI32 >= 0 && rng.chance(0.3)) dataSec.uleb(0).u8(0x23).uleb(globalI32).u8(0x0b).uleb(len);

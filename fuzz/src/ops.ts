@@ -9,7 +9,8 @@ export type ValType = 0x7f | 0x7e | 0x7d | 0x7c;
 export const VALTYPES: readonly ValType[] = [I32, I64, F32, F64];
 export const VOID = 0x40;
 
-export interface FuncType { params: ValType[]; result: ValType | null }
+/** Several results (multi-value) only in modules that use post-1.0 features (GenOptions.mvp). */
+export interface FuncType { params: ValType[]; results: ValType[] }
 
 // ---------------------------------------------------------------------------------------------
 // opcode tables

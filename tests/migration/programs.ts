@@ -2,7 +2,7 @@
  * Programs for the migration tests (issue 5): each prints what it computed, so an interrupted
  * run's output can be compared with an uninterrupted one. Sizes keep an x86-64 run near 0.3 s.
  */
-const prelude = `
+export const prelude = `
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 4)
@@ -141,4 +141,62 @@ export const PROGRAMS: Record<string, string> = {
         (br_if $more (local.get $n)))
       (call $print (local.get $total))
       (call $print (local.get $sum))))`,
+  // several results (issue 7): a callee with more results than parameters (one lands on its
+  // return address slot), suspended inside its loop with a value pending below the call;
+  // recursion whose every frame waits for two results, combined by a block with parameters
+  multivalue: `(module ${prelude}
+    (func $split (param $x i64) (result i32 i64 f64 i32) (local $i i32) (local $acc i64)
+      (loop $l
+        (local.set $acc (i64.add (i64.rotl (local.get $acc) (i64.const 7)) (i64.xor (local.get $x) (i64.extend_i32_u (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 400))))
+      (i32.wrap_i64 (local.get $acc))
+      (local.get $acc)
+      (f64.convert_i64_s (i64.shr_s (local.get $acc) (i64.const 11)))
+      (i32.const 3))
+    (func $rec (param $n i32) (param $x i64) (result i64 i64) (local $p i64)
+      (if (result i64 i64) (i32.eqz (local.get $n))
+        (then (local.get $x) (i64.mul (local.get $x) (i64.const 3)))
+        (else
+          (call $rec (i32.sub (local.get $n) (i32.const 1)) (i64.add (local.get $x) (i64.extend_i32_u (local.get $n))))
+          (block (param i64 i64) (result i64 i64)
+            (local.set $x)
+            (local.set $p)
+            (i64.xor (local.get $x) (i64.mul (local.get $p) (i64.const 6364136223846793005)))
+            (i64.add (local.get $p) (i64.extend_i32_u (local.get $n)))))))
+    (func (export "_start") (local $k i32) (local $sum i64) (local $a i32) (local $b i64) (local $c f64) (local $d i32)
+      (loop $l
+        (local.get $sum)
+        (call $split (i64.extend_i32_u (local.get $k)))
+        (local.set $d) (local.set $c) (local.set $b) (local.set $a)
+        (i64.add (i64.add (local.get $b) (i64.extend_i32_u (i32.add (local.get $a) (local.get $d)))) (i64.trunc_f64_s (local.get $c)))
+        (i64.add)
+        (call $rec (i32.and (local.get $k) (i32.const 255)) (i64.extend_i32_u (local.get $k)))
+        (i64.xor)
+        (i64.add)
+        (local.set $sum)
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $k) (i32.const 50000))))
+      (call $print (local.get $sum))))`,
 };
+
+/**
+ * One call with more results than parameters whose callee runs long (a loop of 100,000,000
+ * trips, a value pending below the call): a suspension a little after the start lands in it.
+ */
+export const SPLIT_PROGRAM = `(module ${prelude}
+  (func $split (param $x i64) (result i32 i64 f64 i32) (local $i i32) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (i64.rotl (local.get $acc) (i64.const 7)) (i64.xor (local.get $x) (i64.extend_i32_u (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 100000000))))
+    (i32.wrap_i64 (local.get $acc))
+    (local.get $acc)
+    (f64.convert_i64_s (i64.shr_s (local.get $acc) (i64.const 11)))
+    (i32.const 3))
+  (func (export "_start") (local $a i32) (local $b i64) (local $c f64) (local $d i32)
+    (i64.const 1000)
+    (call $split (i64.const 12345))
+    (local.set $d) (local.set $c) (local.set $b) (local.set $a)
+    (call $print (i64.add (i64.add (local.get $b) (i64.extend_i32_u (i32.add (local.get $a) (local.get $d)))) (i64.trunc_f64_s (local.get $c))))
+    (call $print)))`;

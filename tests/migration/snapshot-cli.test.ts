@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { readSnapshot } from '@wagc/snapshot-format';
+import { decodeModule } from '@wagc/frontend';
 import { wat } from '../e2e/helpers';
 
 const root = resolve(__dirname, '../..');
@@ -35,7 +36,9 @@ describe('snapshots through the CLIs', () => {
       (func (export "_start") (global.set $n (i64.const 40)) (i64.store (i32.const 64) (i64.const 2)))
       (func (export "next") (param $by i64) (result i64)
         (global.set $n (i64.add (global.get $n) (i64.add (local.get $by) (i64.load (i32.const 64)))))
-        (global.get $n)))`);
+        (global.get $n))
+      (func (export "parts") (param $x f64) (result i64 f64 i32 f32)
+        (global.get $n) (f64.mul (local.get $x) (f64.const 0.5)) (i32.const -7) (f32.const 1.25)))`);
     const snap = join(dir, 'counter.snapshot.wasm');
     const r = node('gate-run.js', [img, '--snapshot', snap]);
     expect(r.status).toBe(0);
@@ -54,6 +57,10 @@ describe('snapshots through the CLIs', () => {
       expect(inv.stderr).toBe('');
       expect(inv.stdout).toBe('142\n');
       expect(inv.status).toBe(0);
+      // several results (returned in memory), one a line
+      const parts = node('gate-run.js', [out, '--invoke', 'parts', '--', '3']);
+      expect(parts.stderr).toBe('');
+      expect(parts.stdout).toBe('40\n1.5\n-7\n1.25\n');
     }
   }, 120000);
 
@@ -168,5 +175,57 @@ describe('snapshots through the CLIs', () => {
       }
     }
     expect(refused).toBeGreaterThan(8);
+  }, 300000);
+
+  test('a dropped data segment is instance state: the snapshot keeps it dropped, the other one intact', async () => {
+    // memory.init of the kept segment prints 8 of its bytes; of the dropped one, 0 bytes pass and 1 traps
+    const img = await image('segments', `(module ${imports}
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data $keep "kept: passive!\\n")
+      (data $gone "dropped bytes")
+      (data (i32.const 2000) "active")
+      (func $write (param $at i32) (param $len i32)
+        (i32.store (i32.const 200) (local.get $at))
+        (i32.store (i32.const 204) (local.get $len))
+        (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208))))
+      (func (export "_start") (local $i i32)
+        (data.drop $gone)
+        (loop $l
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 200000000))))
+        (memory.init $keep (i32.const 3000) (i32.const 0) (i32.const 15))
+        (call $write (i32.const 3000) (i32.const 15))
+        (memory.init $gone (i32.const 3000) (i32.const 0) (i32.const 0))
+        (call $write (i32.const 2000) (i32.const 6))
+        (memory.init $gone (i32.const 3000) (i32.const 0) (i32.const 1))
+        (call $exit (i32.const 9))))`);
+    const want = node('gate-run.js', [img]);
+    expect(want.stdout).toBe('kept: passive!\nactive');
+    expect(want.stderr).toMatch(/^trap: out of bounds memory access\n/);
+    expect(want.status).toBe(134);
+    const snap = join(dir, 'segments.snapshot.wasm');
+    let s = null;
+    for (let after = 40; after < 2000 && !s; after *= 2) {
+      const r = node('gate-run.js', [img, '--suspend-after', String(after), '--snapshot', snap]);
+      expect(r.status).toBe(3);
+      const got = readSnapshot(readFileSync(snap));
+      if (got.frames[0].site !== 0) s = got; // suspended in the loop, after the drop
+    }
+    expect(s).not.toBeNull();
+    expect(WebAssembly.validate(readFileSync(snap))).toBe(true);
+    // the originals keep their indices: the kept segment as it was, the dropped and the active one empty
+    const data = decodeModule(readFileSync(snap)).data;
+    const bytes = readFileSync(snap);
+    expect(data.slice(0, 3).map((d) => [d.mode, Buffer.from(bytes.subarray(d.start, d.end)).toString()]))
+      .toEqual([['passive', 'kept: passive!\n'], ['passive', ''], ['passive', '']]);
+    for (const arch of ['x86-64', 'arm64']) {
+      const out = join(dir, `segments.${arch}.img`);
+      expect(node('wagc.js', [snap, '-o', out, '--arch', arch]).status).toBe(0);
+      const r = node('gate-run.js', [out]);
+      expect(r.stdout).toBe(want.stdout);
+      expect(r.stderr).toMatch(/^trap: out of bounds memory access\n/);
+      expect(r.status).toBe(134);
+    }
   }, 300000);
 });

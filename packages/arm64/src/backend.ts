@@ -45,6 +45,8 @@ export class A64Backend implements Backend {
   memoryGrow = memory.memoryGrow;
   memoryCopy = memory.memoryCopy;
   memoryFill = memory.memoryFill;
+  memoryInit = memory.memoryInit;
+  dataDrop = memory.dataDrop;
   select = branch.select;
   jump = branch.jump;
   branchIf = branch.branchIf;

@@ -2,7 +2,7 @@ import { Loc, Trap, VMCTX, isFloat, CompileError, type FunctionCompiler, type Co
 import { a } from './encode/flat';
 import { AddSub, Cond, Extend, MemOp } from './encode';
 import { ADDR, FP, LR, MEM_BASE, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG, WSP, invert } from './regs';
-import { copyToReg, fmovRR, ldstAt } from './move';
+import { copyToReg, fmovRR, ldstAt, storeValue } from './move';
 import { stateOf } from './state';
 
 /**
@@ -139,11 +139,19 @@ export function trap(fc: FunctionCompiler, trapId: number): void {
   a.patchBranch(b, at, fc.env.stubs.traps[trapId]);
 }
 
-export function emitReturn(fc: FunctionCompiler, resultType: number): void {
+export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
   const b = fc.out.buf;
-  if (resultType !== 0) copyToReg(fc, fc.stack.height - 1, 0);
+  const m = results.length;
+  if (m === 1) copyToReg(fc, fc.stack.height - 1, 0);
   a.movRR(b, 8, WSP, FP);
   a.ldstIndexed(b, MemOp.LDR_X, LR, WSP, 8, false);
+  if (m > 1) {
+    // several results: result k goes to fp + 8·(n − k), where the caller's operand position of
+    // argument k is (docs/ARCHITECTURE.md, "Several results"). In increasing k no store reaches
+    // a value still to be read; the return address is in x30 already, as one may land on its slot.
+    const first = fc.stack.height - m;
+    for (let k = 0; k < m; k++) storeValue(fc, first + k, FP, 8 * (fc.nParams - k));
+  }
   a.ret(b);
 }
 
@@ -193,7 +201,7 @@ export function finishFunction(fc: FunctionCompiler): void {
  * Calls with x28 at the last argument's slot; records the site; restores the frame pointer and
  * x28; pushes the result.
  */
-function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, calleeMemory: number): void {
+function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, calleeMemory: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const env = fc.env;
@@ -209,24 +217,25 @@ function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number,
     ldstAt(b, MemOp.LDR_X, MEM_BASE, VMCTX_REG, env.memoryDesc);
   }
   s.height = depth - nArgs;
-  if (resultType !== 0) {
-    const r = fc.allocReg(resultType);
-    if (isFloat(resultType)) {
+  if (results.length === 1) {
+    const t = results[0];
+    const r = fc.allocReg(t);
+    if (isFloat(t)) {
       if (r !== 0) fmovRR(b, r, 0);
     } else if (r !== 0) a.movRR(b, 8, r, 0);
-    fc.pushReg(resultType, r);
-  }
+    fc.pushReg(t, r);
+  } else fc.pushResults(results); // in their home slots already
 }
 
-export function call(fc: FunctionCompiler, func: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+export function call(fc: FunctionCompiler, func: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
   const b = fc.out.buf;
   callSequence(fc, () => {
     const at = a.branchLink(b);
     fc.out.callFixups.push(at, func);
-  }, nArgs, resultType, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
+  }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, tableDesc: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
@@ -255,7 +264,7 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   a.addSubReg(b, AddSub.ADD, 8, ADDR, SCRATCH2, ADDR);
   a.ldstReg(b, MemOp.LDR_W, SCRATCH, ADDR, SCRATCH, Extend.UXTX, true);
   a.addSubReg(b, AddSub.ADD, 8, SCRATCH, SCRATCH2, SCRATCH);
-  callSequence(fc, () => a.blr(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset, -2);
+  callSequence(fc, () => a.blr(b, SCRATCH), nArgs, results, siteIndex, wasmOffset, -2);
 }
 
 export { Loc };

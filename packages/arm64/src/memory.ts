@@ -1,8 +1,8 @@
-import { Loc, Trap, isFloat, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, Trap, VMCTX, isFloat, type FunctionCompiler } from '@wagc/frontend';
 import { a } from './encode/flat';
 import { AddSub, Cond, Extend, MemOp } from './encode';
 import { ADDR, FP, MEM_BASE, SCRATCH, SCRATCH2, VMCTX_REG, ZR } from './regs';
-import { ldstAt } from './move';
+import { globalOffset, ldstAt } from './move';
 import { trapIf } from './frame';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
@@ -155,4 +155,38 @@ export function memoryFill(fc: FunctionCompiler, i: number): void {
   a.addSubImm(b, AddSub.SUBS, 8, 2, 2, 1);
   a.patchBranch(b, a.branchCond(b, Cond.NE), loop);
   a.patchBranch(b, empty, b.pos);
+}
+
+/**
+ * memory.init d s n from the data segment whose state is global `slot` (low u32: current length,
+ * high u32: text offset of its bytes); values at i, i+1, i+2 in their home slots.
+ */
+export function memoryInit(fc: FunctionCompiler, i: number, slot: number): void {
+  const b = fc.out.buf;
+  const state = globalOffset(slot);
+  ldstAt(b, MemOp.LDR_W, 2, FP, fc.homeOffset(i + 2));
+  // s + n ≤ the segment's current length (64-bit sums: no wrap)
+  ldstAt(b, MemOp.LDR_W, 1, FP, fc.homeOffset(i + 1));
+  a.addSubReg(b, AddSub.ADD, 8, SCRATCH, 1, 2);
+  ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, state);
+  a.addSubReg(b, AddSub.SUBS, 8, ZR, SCRATCH, SCRATCH2);
+  trapIf(fc, Cond.HI, Trap.OutOfBoundsMemory);
+  boundsCheck(fc, i, 0);
+  ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, state + 4);
+  ldstAt(b, MemOp.LDR_X, SCRATCH, VMCTX_REG, VMCTX.textBase);
+  a.addSubReg(b, AddSub.ADD, 8, 1, 1, SCRATCH2);
+  a.addSubReg(b, AddSub.ADD, 8, 1, 1, SCRATCH);
+  a.addSubReg(b, AddSub.ADD, 8, 0, MEM_BASE, 0);
+  const empty = a.cbz(b, 8, 2);
+  const loop = b.pos;
+  a.ldstIndexed(b, MemOp.LDRB, 3, 1, 1, false);
+  a.ldstIndexed(b, MemOp.STRB, 3, 0, 1, false);
+  a.addSubImm(b, AddSub.SUBS, 8, 2, 2, 1);
+  a.patchBranch(b, a.branchCond(b, Cond.NE), loop);
+  a.patchBranch(b, empty, b.pos);
+}
+
+/** data.drop: the segment's current length becomes 0 (its text offset stays, unused). */
+export function dataDrop(fc: FunctionCompiler, slot: number): void {
+  ldstAt(fc.out.buf, MemOp.STR_W, ZR, VMCTX_REG, globalOffset(slot));
 }

@@ -354,6 +354,8 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     memory: img.memory && { initialPages: img.memory.initialPages, maxPages: img.memory.maxPages, residentPages: resident },
     table: img.table && { initialSize: img.table.initialSize, maxSize: img.table.maxSize },
     globals: img.globalTypes.length,
+    // of the global slots, those holding data segments' states (memory.init, data.drop)
+    dataSegmentStates: img.modules?.reduce((n, m) => n + m.dataSegments, 0) ?? 0,
     exports: img.exports.map((e) => ({ name: e.name, kind: e.kind, index: e.index, params: Array.from(e.params, typeName), results: Array.from(e.results, typeName) })),
     starts: img.starts,
     modules: img.modules?.map((m) => m.name) ?? null,
@@ -372,7 +374,8 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     L.push(`${label('sites')}${img.sites.length}`);
     L.push(`${label('memory')}${img.memory ? `${img.memory.initialPages} pages${img.memory.maxPages !== null ? `, max ${img.memory.maxPages}` : ''}, ${resident} stored (non-zero) page${resident === 1 ? '' : 's'}` : 'none'}`);
     L.push(`${label('table')}${img.table ? `${img.table.initialSize} entries` : 'none'}`);
-    L.push(`${label('globals')}${img.globalTypes.length}`);
+    const states = json.dataSegmentStates as number;
+    L.push(`${label('globals')}${img.globalTypes.length}${states ? ` slots (${states} of them data segment states)` : ''}`);
     if (img.resume) L.push(`${label('resumes')}${img.resume.state} snapshot, ${img.resume.frames.length} frame${img.resume.frames.length === 1 ? '' : 's'}`);
     for (const f of resumeFrames) {
       L.push(`  #${f.index}  ${c.cyan(f.name ?? '?')}  ${f.site !== null ? `site ${f.site} (wasm offset ${hex(f.wasmOffset!)})` : 'at no known site'}, ${f.slots} slot${f.slots === 1 ? '' : 's'}`);

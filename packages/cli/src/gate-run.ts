@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
     .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
     .option('sandbox-report', { type: 'boolean', describe: 'say on stderr which namespaces the loader entered and which it could not, and whether the seccomp filter is in (also GATE_SANDBOX_REPORT=1)' })
-    .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its result' })
+    .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its results, one a line' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()

@@ -48,6 +48,10 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
   const tableTypes = img.tables?.tables ?? [];
   if (st.tables.length !== tableTypes.length) throw new Error('state file: table count differs from the image');
   const tables = st.tables.map((words, k) => words.map((w) => portable(tableTypes[k].elemType, w)));
+  // a data segment's state slot (docs/ARCHITECTURE.md, "Data segments"): low u32 its current
+  // length, 0 once dropped (or applied: an active one, written empty anyway)
+  const droppedData: number[] = [];
+  for (let x = 0; x < prog.dataSegments; x++) if ((st.globals[prog.dataBase + x] & 0xffffffffn) === 0n) droppedData.push(x);
   const snap = writeSnapshot({
     module: prog.bytes,
     state: st.state,
@@ -58,6 +62,7 @@ export function writeSnapshotFile(out: string, image: Uint8Array, stateFile: Uin
     globals,
     frames,
     runtime: mods.find((m) => m.name === LIBRARY)?.bytes,
+    droppedData,
     ...(tables.length || st.droppedSegments.length ? { tables, droppedSegments: st.droppedSegments } : {}),
   });
   writeImageFile(out, snap);

@@ -95,6 +95,8 @@ interface LinkedModule {
   /** linked index of each of the module's element segments */
   elems: number[];
   checks: { mem: number; tab: number; min: number }[];
+  /** global slot of data segment 0's state (docs/ARCHITECTURE.md, "Data segments"); -1: none */
+  dataBase: number;
 }
 
 function typeKey(t: FuncType): string {
@@ -204,7 +206,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   for (let k = 0; k < decoded.length; k++) {
     const m = decoded[k];
     const pm = opts.modules[k];
-    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], elems: [], checks: [] };
+    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], elems: [], checks: [], dataBase: -1 };
     for (const imp of m.imports) {
       const what = `${imp.module}.${imp.name}`;
       const d = imp.desc;
@@ -304,6 +306,15 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       globalInit.push(evalConst(g.init, lm, globalInit));
       globalTypes.push(g.type.type);
     }
+    // memory.init and data.drop name segments only with a data count section: then each segment
+    // gets a slot for its state after the globals (filled in once its bytes have a text offset)
+    if (m.dataCount !== null && m.data.length) {
+      lm.dataBase = globalInit.length;
+      for (let x = 0; x < m.data.length; x++) {
+        globalInit.push(0n);
+        globalTypes.push(I64);
+      }
+    }
     if (store) {
       if (m.memories.length) {
         lm.mem = linkedMems.length;
@@ -378,6 +389,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       funcTypeId: (fi) => typeId(funcTypeOf(m, fi)),
       switchMemory: store,
       funcMemoryDesc: (li) => funcMem[li],
+      dataSlot: (x) => lm.dataBase + x,
     };
     for (let f = 0; f < m.functions.length; f++) {
       const fi = m.importedFuncs + f;
@@ -396,6 +408,18 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   out.buf.align(16, 0xcc);
   const funcTable = out.buf.pos;
   for (const f of functions) out.buf.emit32(f.codeStart);
+  // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
+  // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
+  for (const lm of linked) {
+    if (lm.dataBase < 0) continue;
+    lm.m.data.forEach((seg, x) => {
+      if (seg.mode !== 'passive' || seg.end === seg.start) return;
+      out.buf.align(8, 0);
+      const at = out.buf.pos;
+      out.buf.emitBytes(lm.m.bytes.subarray(seg.start, seg.end));
+      globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
+    });
+  }
   for (const at of out.tableFixups) stubs.patchCall(out.buf, at, funcTable);
   for (let k = 0; k < out.callFixups.length; k += 2) {
     stubs.patchCall(out.buf, out.callFixups[k], functions[out.callFixups[k + 1]].codeStart);
@@ -464,6 +488,8 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     globalBase: lm.m.globals.length ? lm.globalSlots[lm.m.importedGlobals] : 0,
     importedGlobals: lm.m.importedGlobals,
     definedGlobals: lm.m.globals.length,
+    dataBase: Math.max(lm.dataBase, 0),
+    dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
   }));
   const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
 

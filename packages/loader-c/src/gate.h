@@ -17,6 +17,10 @@
 #define STATE_TRAPPED 2
 #define STATE_EXITED 3
 
+/* the most results an export may have (the compiler's limit of a type, LIMITS.results): several
+ * come back in the top of the wasm stack, which is far larger than 8 bytes a result */
+#define MAX_RESULTS 1000
+
 /* image header arch tags (ARCH_TAG in packages/linker/src/image/format.ts) and this build's own:
  * a loader runs only images of the arch it was compiled for */
 #define IMAGE_ARCH_X86_64 1

@@ -130,7 +130,7 @@ int image_load(const char *path) {
     if ((uint64_t)e->name_off + e->name_len > img.strings_size) return bad("export name outside the string table");
     if ((uint64_t)e->types_off + e->param_count + e->result_count > img.strings_size) return bad("export types outside the string table");
     if (e->kind == 0 ? e->index >= img.nfuncs : e->index >= img.nglobals) return bad("export index");
-    if (e->result_count > 1) return bad("export with several results");
+    if (e->result_count > MAX_RESULTS) return bad("export results");
   }
 
   p = section(6, &off, &size);

@@ -66,15 +66,16 @@ static long unhex(char *s) {
   return (long)(n / 2);
 }
 
-static uint64_t result_bits(uint8_t type) {
-  uint64_t i = *(uint64_t *)(inst.vmctx + VMCTX_RESULT_INT);
-  uint64_t f = *(uint64_t *)(inst.vmctx + VMCTX_RESULT_FLOAT);
-  switch (type) {
-    case 0x7f: return i & 0xffffffffu;
-    case 0x7e: case 0x70: case 0x6f: return i; /* references are words in the integer register */
-    case 0x7d: return f & 0xffffffffu;
-    default: return f;
-  }
+/* Result k of an export that just returned: one result comes back in rax/xmm0 (the entry stub
+ * stored them in the vmctx), several in memory, result k in the slot argument k was pushed to,
+ * 8·(k + 1) bytes below the stack top (docs/ARCHITECTURE.md, "Several results"). */
+static uint64_t result_bits(const export_entry *e, uint32_t k) {
+  uint8_t type = img.strings[e->types_off + e->param_count + k];
+  uint64_t v;
+  if (e->result_count > 1) v = *(const uint64_t *)(inst.stack_base + inst.stack_size - 8ull * (k + 1));
+  /* references (0x70, 0x6f) are words in the integer register */
+  else v = *(uint64_t *)(inst.vmctx + (type == 0x7d || type == 0x7c ? VMCTX_RESULT_FLOAT : VMCTX_RESULT_INT));
+  return type == 0x7f || type == 0x7d ? v & 0xffffffffu : v;
 }
 
 static void batch(void) {
@@ -108,7 +109,6 @@ static void batch(void) {
     const export_entry *e = !img.store ? image_export(name, (size_t)len)
                             : current >= 0 ? store_export((uint32_t)current, name, (size_t)len) : NULL;
     if (!e) { printf("error no export\n"); fflush(stdout); continue; }
-    const uint8_t *types = img.strings + e->types_off;
     if (strcmp(cmd, "get") == 0) {
       if (e->kind != 1) { printf("error not a global\n"); fflush(stdout); continue; }
       uint64_t v = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * e->index);
@@ -133,21 +133,23 @@ static void batch(void) {
     trap_jump_armed = 1;
     instance_call(e->index, args, n);
     trap_jump_armed = 0;
-    if (e->result_count) printf("ok %016llx\n", (unsigned long long)result_bits(types[e->param_count]));
-    else printf("ok\n");
+    fputs("ok", stdout);
+    for (uint32_t k = 0; k < e->result_count; k++) printf(" %016llx", (unsigned long long)result_bits(e, k));
+    putchar('\n');
     fflush(stdout);
   }
 }
 
-/* --invoke: the export's result as text (i32/i64 signed decimal, floats %.17g). */
+/* --invoke: the export's results as text, one a line (i32/i64 signed decimal, floats %.17g). */
 static void print_result(const export_entry *e) {
-  if (!e->result_count) return;
-  uint8_t t = img.strings[e->types_off + e->param_count];
-  uint64_t v = result_bits(t);
-  if (t == 0x7f) printf("%d\n", (int32_t)v);
-  else if (t == 0x7e) printf("%lld\n", (long long)v);
-  else if (t == 0x7d) { float f; uint32_t w = (uint32_t)v; memcpy(&f, &w, 4); printf("%.9g\n", f); }
-  else { double d; memcpy(&d, &v, 8); printf("%.17g\n", d); }
+  for (uint32_t k = 0; k < e->result_count; k++) {
+    uint8_t t = img.strings[e->types_off + e->param_count + k];
+    uint64_t v = result_bits(e, k);
+    if (t == 0x7f) printf("%d\n", (int32_t)v);
+    else if (t == 0x7e) printf("%lld\n", (long long)v);
+    else if (t == 0x7d) { float f; uint32_t w = (uint32_t)v; memcpy(&f, &w, 4); printf("%.9g\n", f); }
+    else { double d; memcpy(&d, &v, 8); printf("%.17g\n", d); }
+  }
   fflush(stdout);
 }
 

@@ -101,7 +101,7 @@ int store_load(void) {
     const export_entry *e = &exps[k];
     if (!in_strings(e->name_off, e->name_len) || !in_strings(e->types_off, (uint64_t)e->param_count + e->result_count)) return bad("export outside the string table");
     if (e->kind == 0 ? e->index >= img.nfuncs : e->index >= img.nglobals) return bad("export index");
-    if (e->result_count > 1) return bad("export with several results");
+    if (e->result_count > MAX_RESULTS) return bad("export results");
   }
   for (uint32_t k = 0; k < nelem; k++) {
     const store_elem *s = &elems[k];

@@ -103,6 +103,11 @@ export interface SnapshotInput {
   tables?: BigUint64Array[];
   /** Which of the module's element segments are dropped; required with `tables`. */
   droppedSegments?: boolean[];
+  /**
+   * Indices of the module's data segments that `data.drop` dropped (instance state: with a data
+   * count section they are written as empty passive segments). Absent: none.
+   */
+  droppedData?: number[];
 }
 
 /** A data segment of the snapshot holding memory contents. */

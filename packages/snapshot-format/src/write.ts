@@ -124,7 +124,12 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
     const elems = elementSection(m, input.tables, input.droppedSegments);
     if (elems) insertInOrder(out, { id: ID.element, payload: elems });
   }
-  const dataSection = dataSectionFor(m, mem, hasDataCount, raw.some((s) => s.id === 0 && s.name === SECTION.snapshot));
+  const dropped = new Set(input.droppedData ?? []);
+  for (const x of dropped) {
+    if (!Number.isInteger(x) || x < 0 || x >= m.data.length) throw new SnapshotError(`${W}: dropped data segment ${x}: the module has ${m.data.length} data segments`);
+    if (!hasDataCount) throw new SnapshotError(`${W}: dropped data segment ${x}: the module has no data count section, so nothing can drop a segment`);
+  }
+  const dataSection = dataSectionFor(m, mem, hasDataCount, raw.some((s) => s.id === 0 && s.name === SECTION.snapshot), dropped);
   if (dataSection) insertInOrder(out, dataSection);
   if (hasDataCount) insertInOrder(out, { id: ID.dataCount, payload: new ByteWriter().u32(dataSection ? dataSection.count! : 0).done() });
 
@@ -249,7 +254,7 @@ function stackSection(frames: SnapshotInput['frames'], runtimeDigest: Uint8Array
  * data count section, then memory runs. Written straight into the output (memory is not copied
  * twice). Null when there is no segment at all.
  */
-function dataSectionFor(m: Module, mem: MemoryInput | null, keepOriginals: boolean, inputIsSnapshot: boolean): (OutSection & { count: number }) | null {
+function dataSectionFor(m: Module, mem: MemoryInput | null, keepOriginals: boolean, inputIsSnapshot: boolean, dropped: Set<number>): (OutSection & { count: number }) | null {
   // a snapshot's own active segments are memory (written anew), after its kept passive ones
   let originals = keepOriginals ? m.data : [];
   if (inputIsSnapshot) {
@@ -262,13 +267,16 @@ function dataSectionFor(m: Module, mem: MemoryInput | null, keepOriginals: boole
   const count = originals.length + runs.length;
   if (count === 0) return null;
   let size = uleb32Size(count);
-  for (const d of originals) size += d.mode === 'active' ? 2 : 1 + uleb32Size(d.end - d.start) + (d.end - d.start);
+  // active (applied at instantiation) and dropped segments are empty passive ones
+  const empty = (d: (typeof originals)[number], x: number): boolean => d.mode === 'active' || dropped.has(x);
+  originals.forEach((d, x) => { size += empty(d, x) ? 2 : 1 + uleb32Size(d.end - d.start) + (d.end - d.start); });
   for (const r of runs) size += 1 + 1 + sleb32Size(r.start) + 1 + uleb32Size(r.end - r.start) + (r.end - r.start);
   const write = (out: Uint8Array, pos: number): void => {
     pos = putUleb32(out, pos, count);
-    for (const d of originals) {
+    for (let x = 0; x < originals.length; x++) {
+      const d = originals[x];
       out[pos++] = 1; // passive
-      if (d.mode === 'active') out[pos++] = 0; // dropped at instantiation: empty
+      if (empty(d, x)) out[pos++] = 0; // dropped (at instantiation or by data.drop): empty
       else {
         pos = putUleb32(out, pos, d.end - d.start);
         out.set(m.bytes.subarray(d.start, d.end), pos);

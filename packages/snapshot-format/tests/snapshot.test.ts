@@ -255,6 +255,19 @@ describe('chains and data counts', () => {
       mod = snap;
     }
   });
+
+  test('a dropped passive segment is written empty at its index; a bad index is refused', async () => {
+    const m = await wat(`(module (memory 1) (data "first") (data (i32.const 0) "ab") (data "third")
+      (func (export "f") (data.drop 0) (memory.init 2 (i32.const 0) (i32.const 0) (i32.const 0))))`);
+    const base = { module: m, state: 'suspended' as const, arch: 'x86-64' as const, memory: { pages: 1, data: new Uint8Array(PAGE) }, globals: [], frames: [{ func: 0, site: 0, slots: [] }] };
+    const snap = writeSnapshot({ ...base, droppedData: [0] });
+    expectValid(snap);
+    const d = decodeModule(snap);
+    expect(d.data.map((x) => [x.mode, Buffer.from(snap.subarray(x.start, x.end)).toString()])).toEqual([['passive', ''], ['passive', ''], ['passive', 'third']]);
+    expect(() => writeSnapshot({ ...base, droppedData: [3] })).toThrow(/dropped data segment 3: the module has 3 data segments/);
+    const noCount = await wat('(module (memory 1) (data "x"))');
+    expect(() => writeSnapshot({ ...base, module: noCount, globals: [], frames: [], state: 'halted', droppedData: [0] })).toThrow(/no data count section/);
+  });
 });
 
 describe('frames in the runtime library', () => {

@@ -2,7 +2,7 @@ import { Loc, isFloat, DESC, VMCTX, Trap, type FunctionCompiler } from '@wagc/fr
 import { x } from './encode/flat';
 import { Reg, Cond, NO_INDEX } from './encode';
 import { FP, MEM_BASE, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
-import { copyToReg } from './move';
+import { copyToReg, storeValue } from './move';
 import { stateOf } from './state';
 
 /** Placeholder that forces a disp32 encoding; patched with −frameSize at the function's end. */
@@ -59,14 +59,30 @@ export function trap(fc: FunctionCompiler, trapId: number): void {
   x.patchRel32(b, at, fc.env.stubs.traps[trapId]);
 }
 
-export function emitReturn(fc: FunctionCompiler, resultType: number): void {
+export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
   const b = fc.out.buf;
-  if (resultType !== 0) {
-    const i = fc.stack.height - 1;
-    copyToReg(fc, i, isFloat(resultType) ? 0 : Reg.RAX);
+  const m = results.length;
+  if (m <= 1) {
+    if (m === 1) copyToReg(fc, fc.stack.height - 1, isFloat(results[0]) ? 0 : Reg.RAX);
+    x.movRR(b, 8, Reg.RSP, FP);
+    x.ret(b);
+    return;
   }
-  x.movRR(b, 8, Reg.RSP, FP);
-  x.ret(b);
+  // several results: result k goes to fp + 8·(n − k), where the caller's operand position of
+  // argument k is (docs/ARCHITECTURE.md, "Several results"). In increasing k no store reaches a
+  // value still to be read; with more results than parameters one lands on the return address.
+  const n = fc.nParams;
+  const over = m > n;
+  if (over) x.load(b, 8, SCRATCH2, FP, NO_INDEX, 1, 0);
+  const first = fc.stack.height - m;
+  for (let k = 0; k < m; k++) storeValue(fc, first + k, FP, 8 * (n - k));
+  if (over) {
+    x.lea(b, 8, Reg.RSP, FP, NO_INDEX, 1, 8);
+    x.jmpR(b, SCRATCH2);
+  } else {
+    x.movRR(b, 8, Reg.RSP, FP);
+    x.ret(b);
+  }
 }
 
 export function loopCheck(fc: FunctionCompiler, siteIndex: number, wasmOffset: number): void {
@@ -117,7 +133,7 @@ export function finishFunction(fc: FunctionCompiler): void {
  * Calls through rel32 or a register, with rsp at the last argument's slot; records the site;
  * restores the frame pointer and rsp; pushes the result.
  */
-function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, calleeMemory: number): void {
+function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, calleeMemory: number): void {
   const b = fc.out.buf;
   const env = fc.env;
   const s = fc.stack;
@@ -133,24 +149,25 @@ function callSequence(fc: FunctionCompiler, emitCall: () => void, nArgs: number,
     x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, env.memoryDesc + DESC.base);
   }
   s.height = depth - nArgs;
-  if (resultType !== 0) {
-    const r = fc.allocReg(resultType);
-    if (isFloat(resultType)) {
+  if (results.length === 1) {
+    const t = results[0];
+    const r = fc.allocReg(t);
+    if (isFloat(t)) {
       if (r !== 0) x.fmovRR(b, r, 0);
     } else x.movRR(b, 8, r, Reg.RAX);
-    fc.pushReg(resultType, r);
-  }
+    fc.pushReg(t, r);
+  } else fc.pushResults(results); // in their home slots already
 }
 
-export function call(fc: FunctionCompiler, func: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void {
+export function call(fc: FunctionCompiler, func: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
   const b = fc.out.buf;
   callSequence(fc, () => {
     const at = x.callRel32(b);
     fc.out.callFixups.push(at, func);
-  }, nArgs, resultType, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
+  }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, tableDesc: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
@@ -172,7 +189,7 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   fc.out.tableFixups.push(at);
   x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 4, 0);
   x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, VMCTX.textBase);
-  callSequence(fc, () => x.callR(b, SCRATCH), nArgs, resultType, siteIndex, wasmOffset, -2);
+  callSequence(fc, () => x.callR(b, SCRATCH), nArgs, results, siteIndex, wasmOffset, -2);
 }
 
 export { Loc };

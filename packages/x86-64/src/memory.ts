@@ -1,9 +1,9 @@
-import { Loc, DESC, Trap, type FunctionCompiler } from '@wagc/frontend';
+import { Loc, DESC, Trap, VMCTX, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
 import { trapIf } from './frame';
 import { FP, MEM_BASE, SCRATCH, VMCTX_REG } from './regs';
-import { fitsImm32 } from './move';
+import { fitsImm32, globalOffset } from './move';
 import { leaFrameBottom } from './frame';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
@@ -150,4 +150,32 @@ export function memoryFill(fc: FunctionCompiler, i: number): void {
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
   x.load(b, 4, Reg.RAX, FP, NO_INDEX, 1, fc.homeOffset(i + 1));
   x.repStosb(b);
+}
+
+/**
+ * memory.init d s n from the data segment whose state is global `slot` (low u32: current length,
+ * high u32: text offset of its bytes); values at i, i+1, i+2 in their home slots.
+ */
+export function memoryInit(fc: FunctionCompiler, i: number, slot: number): void {
+  const b = fc.out.buf;
+  const state = globalOffset(slot);
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
+  // s + n ≤ the segment's current length (64-bit sums: no wrap)
+  x.load(b, 4, Reg.RSI, FP, NO_INDEX, 1, fc.homeOffset(i + 1));
+  x.lea(b, 8, Reg.RAX, Reg.RSI, Reg.RDX, 1, 0);
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, state);
+  x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
+  trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);
+  boundsCheck(fc, i, Reg.RDI);
+  x.load(b, 4, Reg.RCX, VMCTX_REG, NO_INDEX, 1, state + 4);
+  x.aluRR(b, Alu.ADD, 8, Reg.RSI, Reg.RCX);
+  x.aluRM(b, Alu.ADD, 8, Reg.RSI, VMCTX_REG, NO_INDEX, 1, VMCTX.textBase);
+  x.movRR(b, 8, Reg.RCX, Reg.RDX);
+  x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
+  x.repMovsb(b);
+}
+
+/** data.drop: the segment's current length becomes 0 (its text offset stays, unused). */
+export function dataDrop(fc: FunctionCompiler, slot: number): void {
+  x.storeImm(fc.out.buf, 4, VMCTX_REG, NO_INDEX, 1, globalOffset(slot), 0);
 }

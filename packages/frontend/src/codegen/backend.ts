@@ -25,8 +25,12 @@ export interface Backend {
   prologue(fc: FunctionCompiler): void;
   /** Out-of-line trap calls and check slow paths; fixes the frame size. */
   finishFunction(fc: FunctionCompiler): void;
-  /** Moves the top value (if `resultType` ≠ 0) to the result register and returns. */
-  emitReturn(fc: FunctionCompiler, resultType: number): void;
+  /**
+   * Returns the top `results.length` values: one in the result register, several in memory, result
+   * k in the slot of parameter k (for k ≥ parameter count: the slots below it, over the return
+   * address and the dead frame; docs/ARCHITECTURE.md, "Several results").
+   */
+  emitReturn(fc: FunctionCompiler, results: Uint8Array): void;
 
   // --- value movement ------------------------------------------------------------------------
   /**
@@ -61,6 +65,14 @@ export interface Backend {
   /** memory.copy / memory.fill: operands at i, i+1, i+2, every value already in memory. */
   memoryCopy(fc: FunctionCompiler, i: number): void;
   memoryFill(fc: FunctionCompiler, i: number): void;
+  /**
+   * memory.init: d, s, n at i, i+1, i+2, every value in memory; copies from the bytes of the data
+   * segment whose state is global slot `slot` (FunctionEnv.dataSlot), trapping "out of bounds
+   * memory access" before anything is written when s + n passes its current length or d + n the memory.
+   */
+  memoryInit(fc: FunctionCompiler, i: number, slot: number): void;
+  /** data.drop: the segment's current length (low half of global slot `slot`) becomes 0. */
+  dataDrop(fc: FunctionCompiler, slot: number): void;
   /** a = i, b = i+1, cond = i+2 → i. */
   select(fc: FunctionCompiler, i: number): void;
 
@@ -83,13 +95,16 @@ export interface Backend {
   trap(fc: FunctionCompiler, trapId: number): void;
 
   // --- calls: arguments are the top `nArgs` values, every value is in memory -----------------
-  /** Direct call of linked function `func`; pops the arguments, pushes the result (type 0: none); records the site. */
-  call(fc: FunctionCompiler, func: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number): void;
+  /**
+   * Direct call of linked function `func`; pops the arguments, pushes the results (one from the
+   * result register, several as Mem entries at the positions the arguments started at); records the site.
+   */
+  call(fc: FunctionCompiler, func: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void;
   /**
    * Indirect call through the table whose descriptor is at vmctx + `tableDesc`; the callee index
    * is the top value, above the arguments.
    */
-  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, resultType: number, siteIndex: number, wasmOffset: number, tableDesc: number): void;
+  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void;
 
   // --- tables --------------------------------------------------------------------------------
   /**

@@ -61,6 +61,13 @@ export class CodeBuffer {
     this.pos = p;
   }
 
+  /** Bytes as they are (passive data segments after the code). */
+  emitBytes(src: Uint8Array): void {
+    this.reserve(src.length);
+    this.bytes.set(src, this.pos);
+    this.pos += src.length;
+  }
+
   /** 64-bit value given as two 32-bit halves (keeps the hot path free of BigInt). */
   emit64(lo: number, hi: number): void {
     this.emit32(lo);

@@ -9,7 +9,7 @@ import { declaredFuncs } from '../validate/module';
 import type { Backend, StubOffsets } from './backend';
 import { CompileOutput, SiteRecord } from './output';
 import { ValueStack, Loc, UNKNOWN, isFloat, lowestBit } from './valuestack';
-import { Cat, opCat, opIn, opOut, opAlign, opName, opFeature, SAT_BASE, satIn, satOut, fcNames } from './opcodes';
+import { Cat, opCat, opIn, opOut, opAlign, opName, opFeature, SAT_BASE, satIn, satOut } from './opcodes';
 
 /** What a function body may refer to, resolved by the linker. */
 export interface FunctionEnv {
@@ -44,6 +44,12 @@ export interface FunctionEnv {
   switchMemory: boolean;
   /** Memory descriptor offset of the instance a linked function belongs to; -1: none. */
   funcMemoryDesc(linkedFunc: number): number;
+  /**
+   * Global slot holding data segment `index`'s state (docs/ARCHITECTURE.md, "Data segments"):
+   * low u32 its current length (0 once dropped, and for an active one after instantiation), high
+   * u32 the text offset of its bytes. Only asked for a module with a data count section.
+   */
+  dataSlot(index: number): number;
 }
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, FUNCREF = 0x70, EXTERNREF = 0x6f;
@@ -423,10 +429,6 @@ export class FunctionCompiler {
     this.linkedIndex = linkedIndex;
     const body = m.bodies[funcIndex - m.importedFuncs];
     const type = env.funcType(funcIndex);
-    if (type.results.length > 1) {
-      this.opOffset = body.start;
-      this.unsupported('multi-value', 'function with several results');
-    }
     const rd = (this.rd = new Reader(m.bytes, body.start, body.end));
     this.opOffset = body.start;
 
@@ -579,6 +581,14 @@ export class FunctionCompiler {
     this.stack.setReg(i, reg);
   }
 
+  /**
+   * Pushes the results a call left in memory: the home slots of the positions its arguments
+   * started at (docs/ARCHITECTURE.md, "Several results").
+   */
+  pushResults(results: Uint8Array): void {
+    for (let k = 0; k < results.length; k++) this.push(results[k]);
+  }
+
   private memarg(op: number): number {
     const rd = this.rd;
     const align = rd.u32();
@@ -678,7 +688,7 @@ export class FunctionCompiler {
             this.resetRegs();
             this.ctlUnreachable[d] = 0;
           }
-          if (!this.ctlUnreachable[d]) be.emitReturn(this, results.length ? results[0] : 0);
+          if (!this.ctlUnreachable[d]) be.emitReturn(this, results);
           if (rd.pos !== rd.end) {
             this.opOffset = rd.pos;
             this.fail('section size mismatch');
@@ -762,7 +772,7 @@ export class FunctionCompiler {
       case 0x0f: { // return
         const results = this.ctlResults[0];
         this.checkTop(results);
-        if (!dead) be.emitReturn(this, results.length ? results[0] : 0);
+        if (!dead) be.emitReturn(this, results);
         this.setUnreachable();
         return false;
       }
@@ -781,7 +791,7 @@ export class FunctionCompiler {
         s.height += type.params.length;
         this.spillAll();
         this.resetRegs();
-        be.call(this, this.env.linkedFunc(f), type.params.length, type.results.length ? type.results[0] : 0, site, this.opOffset);
+        be.call(this, this.env.linkedFunc(f), type.params.length, type.results, site, this.opOffset);
         return false;
       }
       case 0x11: { // call_indirect
@@ -802,7 +812,7 @@ export class FunctionCompiler {
         s.height += type.params.length + 1; // arguments and the callee index
         this.spillAll();
         this.resetRegs();
-        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results.length ? type.results[0] : 0, site, this.opOffset, this.env.tableDesc(tableIndex));
+        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results, site, this.opOffset, this.env.tableDesc(tableIndex));
         return false;
       }
       case 0x1a: // drop
@@ -984,11 +994,31 @@ export class FunctionCompiler {
           }
           return false;
         }
+        if (sub === 8 || sub === 9) { // memory.init, data.drop
+          const seg = this.dataIndex();
+          if (sub === 9) {
+            if (!dead) be.dataDrop(this, this.env.dataSlot(seg));
+            return false;
+          }
+          if (rd.u8() !== 0) this.fail('zero byte expected');
+          if (this.env.memoryCount === 0) this.fail('unknown memory 0');
+          this.pop(I32);
+          this.pop(I32);
+          this.pop(I32);
+          const i = s.height;
+          if (!dead) {
+            s.height = i + 3;
+            this.spillAll();
+            this.resetRegs();
+            be.memoryInit(this, i, this.env.dataSlot(seg));
+            s.height = i;
+          }
+          return false;
+        }
         if (sub >= 12 && sub <= 17) {
           this.tableInstr(sub);
           return false;
         }
-        if (sub < fcNames.length) this.unsupported('bulk-memory', `${fcNames[sub]}, opcode 0xfc ${sub}`);
         this.fail(`illegal opcode 0xfc ${sub}`);
       }
     }
@@ -996,7 +1026,6 @@ export class FunctionCompiler {
   }
 
   private checkCallTypes(type: FuncType): void {
-    if (type.results.length > 1) this.unsupported('multi-value', 'call of a function with several results');
     for (let k = 0; k < type.params.length; k++) this.checkValType(type.params[k]);
     for (let k = 0; k < type.results.length; k++) this.checkValType(type.results[k]);
   }
@@ -1081,6 +1110,15 @@ export class FunctionCompiler {
       this.be.tableCall(this, op, a, b, i, resultType);
     }
     if (resultType !== 0) this.pushed(i, resultType);
+  }
+
+  /** A data segment index: only with a data count section, which bounds it (spec 2.0 §3.4.7). */
+  private dataIndex(): number {
+    const x = this.rd.u32();
+    const count = this.env.module.dataCount;
+    if (count === null) this.fail('data count section required');
+    if (x >= count) this.fail(`unknown data segment ${x}`);
+    return x;
   }
 
   private localIndex(): number {

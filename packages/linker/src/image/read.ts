@@ -192,11 +192,14 @@ export function readImage(bytes: Uint8Array): ImageInput {
   if (sections.has(Section.Modules)) {
     const mv = need(Section.Modules, 4);
     const n = mv.getUint32(0, true);
-    if (4 + 40 * n > mv.byteLength) throw new ImageError('truncated module list');
+    if (4 + 48 * n > mv.byteLength) throw new ImageError('truncated module list');
     modules = [];
     for (let k = 0; k < n; k++) {
-      const u = (i: number): number => mv.getUint32(4 + 40 * k + 4 * i, true);
-      modules.push({ name: decodeName(sub(u(0), u(1))), bytes: sub(u(2), u(3)), funcBase: u(4), importedFuncs: u(5), definedFuncs: u(6), globalBase: u(7), importedGlobals: u(8), definedGlobals: u(9) });
+      const u = (i: number): number => mv.getUint32(4 + 48 * k + 4 * i, true);
+      modules.push({
+        name: decodeName(sub(u(0), u(1))), bytes: sub(u(2), u(3)), funcBase: u(4), importedFuncs: u(5), definedFuncs: u(6),
+        globalBase: u(7), importedGlobals: u(8), definedGlobals: u(9), dataBase: u(10), dataSegments: u(11),
+      });
     }
   }
   let resume: ImageResume | undefined;

@@ -94,6 +94,12 @@ export interface ImageModule {
   globalBase: number;
   importedGlobals: number;
   definedGlobals: number;
+  /**
+   * Global slot of data segment 0's state, and the number of segments with one (0 without a data
+   * count section): low u32 of a state is the segment's current length, 0 once dropped.
+   */
+  dataBase: number;
+  dataSegments: number;
 }
 
 export interface ImageResume {

@@ -140,7 +140,7 @@ export function writeImage(img: ImageInput): Uint8Array {
     for (const m of img.modules) {
       const [no, nl] = str(m.name);
       const [bo, bl] = str(m.bytes);
-      for (const v of [no, nl, bo, bl, m.funcBase, m.importedFuncs, m.definedFuncs, m.globalBase, m.importedGlobals, m.definedGlobals]) mods.u32(v);
+      for (const v of [no, nl, bo, bl, m.funcBase, m.importedFuncs, m.definedFuncs, m.globalBase, m.importedGlobals, m.definedGlobals, m.dataBase, m.dataSegments]) mods.u32(v);
     }
     extra.push([Section.Modules, mods.done()]);
   }
