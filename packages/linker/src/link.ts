@@ -7,6 +7,7 @@ import { X64Backend, x64Stubs } from '@wagc/x86-64';
 import { A64Backend, a64Stubs } from '@wagc/arm64';
 import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance, ImageModule, ImageResume } from './image/types';
 import { writeImage } from './image';
+import { placeChunks, takeChunk, type Chunk, type ChunkSource, type ParallelReport } from './parallel';
 
 /** An import that does not resolve, or resolves to something of the wrong type. */
 export class LinkError extends Error {
@@ -131,6 +132,16 @@ export function compileProgram(opts: ProgramOptions): Uint8Array {
 }
 
 export function linkProgram(opts: ProgramOptions): ImageInput {
+  return link(opts, null, null)!;
+}
+
+/**
+ * linkProgram; in a worker thread (`chunks` given) only its first half and the compiling of the
+ * function ranges `chunks` hands out (null then: each went to chunks.done); with `compiled`, the
+ * chunks the workers compiled are put in place instead of compiling (parallel.ts), or, when they
+ * cannot be (a worker failed, a limit is passed), compiled here after all.
+ */
+export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled: Chunk[] | null, report?: ParallelReport): ImageInput | null {
   const { backend, stubs } = backendFor(opts.arch, opts.cpuFeatures ?? 0);
   const out = new CompileOutput();
   out.buf.limit = Math.min(out.buf.limit, backend.maxCodeSize ?? Infinity);
@@ -171,6 +182,9 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
     validateModule(m);
     return m;
   });
+  // call_indirect's type ids, numbered up front in module and type order rather than at first
+  // use, so that functions compiled apart (parallel.ts) agree on them
+  for (const m of decoded) for (const t of m.types) typeId(t);
 
   let memory: Limits | null = null;
   let table: { limits: Limits; elemType: number } | null = null;
@@ -368,11 +382,12 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
   const funcMem = new Int32Array(functions.length).fill(-1);
   if (store) for (const lm of linked) for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) funcMem[lm.funcLinked[f]] = memDesc(lm.mem);
 
-  // compile every defined function
+  // compile every defined function: here, or in worker threads (parallel.ts) when asked; either
+  // way the code lands where the one-thread compile puts it, byte for byte
   const fc = new FunctionCompiler(backend, out);
-  for (const lm of linked) {
+  const envs = linked.map((lm): FunctionEnv => {
     const m = lm.m;
-    const env: FunctionEnv = {
+    return {
       module: m,
       funcType: (fi) => funcTypeOf(m, fi),
       linkedFunc: (fi) => lm.funcLinked[fi],
@@ -391,18 +406,38 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       funcMemoryDesc: (li) => funcMem[li],
       dataSlot: (x) => lm.dataBase + x,
     };
-    for (let f = 0; f < m.functions.length; f++) {
-      const fi = m.importedFuncs + f;
-      const li = lm.funcLinked[fi];
+  });
+  // defined functions in compile order: (module, function index) of ordinal k
+  const order: [number, number][] = [];
+  for (let k = 0; k < linked.length; k++) for (let f = 0; f < linked[k].m.functions.length; f++) order.push([k, linked[k].m.importedFuncs + f]);
+  const compileRange = (from: number, to: number): void => {
+    for (let o = from; o < to; o++) {
+      const [k, fi] = order[o];
+      const li = linked[k].funcLinked[fi];
       out.buf.align(16, 0xcc);
       const start = out.buf.pos;
-      fc.compile(env, fi, li);
+      fc.compile(envs[k], fi, li);
       const rec = functions[li];
       rec.codeStart = start;
       rec.codeEnd = out.buf.pos;
       rec.frameSize = fc.frameSize;
     }
+  };
+  let usedCpuFeatures = 0;
+  if (chunks) {
+    // a worker thread: compile each range asked for, hand over its code and records, start over
+    out.buf.align(16, 0xcc);
+    const base = out.buf.pos;
+    for (let range = chunks.next(); range; range = chunks.next()) {
+      compileRange(range[0], range[1]);
+      chunks.done(takeChunk(out, functions, range, base, (o) => linked[order[o][0]].funcLinked[order[o][1]], backend.usedCpuFeatures ?? 0));
+    }
+    return null;
   }
+  if (compiled && placeChunks(compiled, order.length, out, stubs, functions, (o) => linked[order[o][0]].funcLinked[order[o][1]], report)) {
+    for (const c of compiled) usedCpuFeatures |= c.usedCpuFeatures;
+  } else compileRange(0, order.length);
+  usedCpuFeatures |= backend.usedCpuFeatures ?? 0;
 
   // the function table: text offsets by linked index, for call_indirect
   out.buf.align(16, 0xcc);
@@ -549,7 +584,7 @@ export function linkProgram(opts: ProgramOptions): ImageInput {
       tables: linkedTabs.map((t, k) => ({ descOff: tabDesc(k), entriesOff: tabEntries[k], initialSize: t.limits.min, maxSize: t.limits.max })),
       instances,
     } : undefined,
-    cpuFeatures: backend.usedCpuFeatures ?? 0,
+    cpuFeatures: usedCpuFeatures,
   };
 }
 

@@ -70,7 +70,7 @@ int instance_create(uint64_t stack_size) {
   }
   close(fd);
 
-  FIELD64(VMCTX_STACK_LIMIT) = (uint64_t)(inst.stack_base + 4096);
+  FIELD64(VMCTX_STACK_LIMIT) = instance_stack_limit();
   FIELD64(VMCTX_MEMORY_BASE) = (uint64_t)inst.memory;
   FIELD32(VMCTX_MEMORY_PAGES) = img.has_memory ? img.memory_initial : 0;
   FIELD32(VMCTX_MEMORY_MAX_PAGES) = img.has_memory ? (uint32_t)max_pages : 0;
@@ -112,3 +112,5 @@ uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc) {
   *(uint32_t *)(vmctx + desc + 8) = old + delta;
   return old;
 }
+
+uint64_t instance_stack_limit(void) { return (uint64_t)(inst.stack_base + 4096); }

@@ -10,7 +10,8 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [--env K=V]... [--emulated] [--sandbox-report] [-- ARGS...]\n", stderr);
+        "       [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--emulated] [--sandbox-report]\n"
+        "       [--seccomp-whitelist] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -174,7 +175,7 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL;
-  int batch_mode = 0, emulated = 0, sandbox_report = 0;
+  int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0;
   int dash = argc;
   suspend_early();
@@ -183,7 +184,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
     else if (strcmp(argv[k], "--emulated") == 0) emulated = 1;
     else if (strcmp(argv[k], "--sandbox-report") == 0) sandbox_report = 1;
-    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) { sandbox_print_whitelist(); return 0; }
+    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) print_whitelist = 1;
     else if (strcmp(argv[k], "--state-out") == 0 && k + 1 < argc) state_path = argv[++k];
     else if (strcmp(argv[k], "--suspend-after") == 0 && k + 1 < argc) {
       char *end;
@@ -194,15 +195,19 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
       hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */
+    } else if (strcmp(argv[k], "--dir") == 0 && k + 1 < argc) {
+      if (files_add_dir(argv[++k]) < 0) return EXIT_BAD_IMAGE;
     }
     else if (argv[k][0] == '-' || path) usage();
     else path = argv[k];
   }
+  /* the whitelist of a run with these options (--dir adds the file system calls) */
+  if (print_whitelist) { sandbox_print_whitelist(); return 0; }
   if (!path) usage();
   /* the program's argv: the image, then the arguments after -- */
   hostcall_add_arg(path);
   for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
-  hostcall_init();
+  if (hostcall_init() < 0) return EXIT_BAD_IMAGE;
   if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
   stack_size = (stack_size + 65535) & ~65535ull;
   if (image_load(path) < 0) return EXIT_BAD_IMAGE;

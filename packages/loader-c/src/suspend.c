@@ -181,6 +181,41 @@ _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
   _exit(EXIT_SUSPENDED);
 }
 
+/* A snapshot records no open files (docs/snapshot-format.md, "Open files"): a request that comes
+ * while the program has a file open waits until it has closed the last one. The check's slow
+ * path returns with the ordinary stack limit back, the request is forgotten by the host calls
+ * (a blocked read must not keep returning EINTR), and the close that ends the last file makes
+ * it again, so the program suspends at its next check. The stack trace etc. come then. */
+static volatile sig_atomic_t deferred;
+
+void suspend_at_check(uint64_t *sp, uint64_t *fp) {
+  if (files_open_count() == 0) suspend_now(sp, fp);
+  if (!deferred) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "gate-run: suspension deferred until the program closes its files (fd %d is open): a snapshot records no open files\n",
+                     files_first_open());
+    (void)!write(2, line, (size_t)n);
+  }
+  /* the suspend signals blocked: one between the two stores would leave a failing limit with no
+   * request, which the next check would take for a stack overflow */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGQUIT);
+  sigaddset(&block, SIGALRM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  deferred = 1;
+  FIELD64(VMCTX_SUSPEND_REQUESTED) = 0;
+  FIELD64(VMCTX_STACK_LIMIT) = instance_stack_limit();
+  sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void suspend_files_closed(void) {
+  if (!deferred) return;
+  deferred = 0;
+  FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
+  FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
+}
+
 /* ---- resumption (section 11) -------------------------------------------------------------- */
 
 typedef void (*resume_fn)(void *vmctx, uint64_t *fp, uint64_t *sp, void *pc);

@@ -119,4 +119,16 @@ export const HOSTCALLS: readonly { name: string; id: number; params: number[]; r
   { name: 'fd_stat', id: 9, params: [0x7f], results: [0x7e] },
   { name: 'close', id: 10, params: [0x7f], results: [0x7f] },
   { name: 'sched_yield', id: 11, params: [], results: [] },
+  // files (--dir preopens; docs/ARCHITECTURE.md, "Host calls")
+  { name: 'prestat', id: 12, params: [0x7f], results: [0x7e] },
+  { name: 'prestat_name', id: 13, params: [0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'path_open', id: 14, params: [0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'seek', id: 15, params: [0x7f, 0x7e, 0x7f], results: [0x7e] },
+  { name: 'filestat', id: 16, params: [0x7f, 0x7f], results: [0x7f] },
+  { name: 'path_filestat', id: 17, params: [0x7f, 0x7f, 0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'readdir', id: 18, params: [0x7f, 0x7f, 0x7f, 0x7e], results: [0x7f] },
+  { name: 'path_op', id: 19, params: [0x7f, 0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'rename', id: 20, params: [0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f], results: [0x7f] },
+  { name: 'sync', id: 21, params: [0x7f, 0x7f], results: [0x7f] },
+  { name: 'truncate', id: 22, params: [0x7f, 0x7e], results: [0x7f] },
 ];
