@@ -3,12 +3,14 @@
 ;; with ordinary wasm loads and stores before a loader routine (module "gate", docs/ARCHITECTURE.md
 ;; "Host calls") sees it: a bad pointer traps here with "out of bounds memory access".
 ;;
-;; Implemented: fd_write, fd_read, fd_close, fd_fdstat_get, fd_seek (ESPIPE: every fd is a
-;; stream to this runtime), fd_prestat_get / fd_prestat_dir_name (EBADF: no preopens), proc_exit,
-;; args_sizes_get/args_get, environ_sizes_get/environ_get, clock_time_get/clock_res_get (realtime,
-;; monotonic, process and thread CPU time), random_get, poll_oneoff (clock timeouts, fd
-;; readiness), sched_yield. Every other preview1 function is exported with its exact signature
-;; and returns ENOSYS (52), so any preview1 program links.
+;; Implemented: fd_write, fd_read, fd_close, fd_fdstat_get, fd_seek/fd_tell (ESPIPE on stdio),
+;; proc_exit, args_sizes_get/args_get, environ_sizes_get/environ_get, clock_time_get/clock_res_get
+;; (realtime, monotonic, process and thread CPU time), random_get, poll_oneoff (clock timeouts, fd
+;; readiness), sched_yield; and on the directories gate-run preopens with --dir (fd 3 on, EBADF
+;; without): fd_prestat_get/fd_prestat_dir_name, path_open, fd_filestat_get, path_filestat_get,
+;; fd_readdir, path_create_directory, path_unlink_file, path_remove_directory, path_rename,
+;; fd_sync, fd_datasync, fd_filestat_set_size. Every other preview1 function is exported with its
+;; exact signature and returns ENOSYS (52), so any preview1 program links.
 ;;
 ;; A host call blocked in the loader (read, write, poll, getrandom) returns -EINTR (-4) when a
 ;; suspend request interrupts it; the library then calls again from a loop, whose header check
@@ -35,6 +37,25 @@
   (import "gate" "fd_stat" (func $fd_stat (param i32) (result i64)))
   (import "gate" "close" (func $close (param i32) (result i32)))
   (import "gate" "sched_yield" (func $sched_yield))
+  ;; files (docs/ARCHITECTURE.md, "Host calls"): paths are (ptr, len) ranges checked here first
+  ;; (fd) -> the preopen's name length, or -EBADF
+  (import "gate" "prestat" (func $prestat (param i32) (result i64)))
+  (import "gate" "prestat_name" (func $prestat_name (param i32 i32 i32) (result i32)))
+  ;; (dirfd, lookupflags, path, len, oflags, fdflags, access: 1 read | 2 write) -> new fd, or -errno
+  (import "gate" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  ;; (fd, offset, whence) -> new offset, or -errno
+  (import "gate" "seek" (func $seek (param i32 i64 i32) (result i64)))
+  ;; (fd, out: 64-byte filestat) / (dirfd, lookupflags, path, len, out)
+  (import "gate" "filestat" (func $filestat (param i32 i32) (result i32)))
+  (import "gate" "path_filestat" (func $path_filestat (param i32 i32 i32 i32 i32) (result i32)))
+  ;; (fd, buf, len, cookie) -> bytes used, or -errno
+  (import "gate" "readdir" (func $readdir (param i32 i32 i32 i64) (result i32)))
+  ;; (op: 0 mkdir, 1 unlink, 2 rmdir; dirfd, path, len)
+  (import "gate" "path_op" (func $path_op (param i32 i32 i32 i32) (result i32)))
+  (import "gate" "rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  ;; (fd, data only)
+  (import "gate" "sync" (func $sync (param i32 i32) (result i32)))
+  (import "gate" "truncate" (func $truncate (param i32 i64) (result i32)))
 
   ;; WASI errno for a negative Linux errno; EIO for one a stream should not give
   (func $errno (param $e i32) (result i32)
@@ -54,6 +75,22 @@
     (if (i32.eq (local.get $e) (i32.const 38)) (then (return (i32.const 52))))  ;; ENOSYS
     (if (i32.eq (local.get $e) (i32.const 1)) (then (return (i32.const 63))))   ;; EPERM
     (if (i32.eq (local.get $e) (i32.const 13)) (then (return (i32.const 2))))   ;; EACCES
+    (if (i32.eq (local.get $e) (i32.const 2)) (then (return (i32.const 44))))   ;; ENOENT
+    (if (i32.eq (local.get $e) (i32.const 17)) (then (return (i32.const 20))))  ;; EEXIST
+    (if (i32.eq (local.get $e) (i32.const 20)) (then (return (i32.const 54))))  ;; ENOTDIR
+    (if (i32.eq (local.get $e) (i32.const 39)) (then (return (i32.const 55))))  ;; ENOTEMPTY
+    (if (i32.eq (local.get $e) (i32.const 40)) (then (return (i32.const 32))))  ;; ELOOP
+    (if (i32.eq (local.get $e) (i32.const 36)) (then (return (i32.const 37))))  ;; ENAMETOOLONG
+    (if (i32.eq (local.get $e) (i32.const 24)) (then (return (i32.const 33))))  ;; EMFILE
+    (if (i32.eq (local.get $e) (i32.const 18)) (then (return (i32.const 75))))  ;; EXDEV
+    (if (i32.eq (local.get $e) (i32.const 30)) (then (return (i32.const 69))))  ;; EROFS
+    (if (i32.eq (local.get $e) (i32.const 16)) (then (return (i32.const 10))))  ;; EBUSY
+    (if (i32.eq (local.get $e) (i32.const 105)) (then (return (i32.const 42)))) ;; ENOBUFS
+    (if (i32.eq (local.get $e) (i32.const 75)) (then (return (i32.const 61))))  ;; EOVERFLOW
+    (if (i32.eq (local.get $e) (i32.const 31)) (then (return (i32.const 34))))  ;; EMLINK
+    (if (i32.eq (local.get $e) (i32.const 26)) (then (return (i32.const 74))))  ;; ETXTBSY
+    ;; the loader's own code for a path that would leave its preopen: ENOTCAPABLE
+    (if (i32.eq (local.get $e) (i32.const 1000)) (then (return (i32.const 76))))
     (i32.const 29))
 
   ;; Checks that [ptr, ptr+len) lies in memory by touching its last byte (traps otherwise). A
@@ -142,7 +179,7 @@
 
   ;; fdstat: fs_filetype u8 @0, fs_flags u16 @2, fs_rights_base u64 @8, fs_rights_inheriting u64 @16
   (func (export "fd_fdstat_get") (param $fd i32) (param $out i32) (result i32)
-    (local $st i64) (local $type i32) (local $rights i64)
+    (local $st i64) (local $type i32) (local $rights i64) (local $inheriting i64)
     (drop (i64.load offset=16 (local.get $out)))
     (local.set $st (call $fd_stat (local.get $fd)))
     (if (i64.lt_s (local.get $st) (i64.const 0)) (then (return (call $errno (i32.wrap_i64 (local.get $st))))))
@@ -155,6 +192,12 @@
           (i64.eqz (i64.and (local.get $st) (i64.const 0x40000)))
           (i32.ne (local.get $type) (i32.const 6)))
       (then (local.set $rights (i64.or (local.get $rights) (i64.const 0x24)))))
+    ;; a preopen or a file path_open opened: every right of preview1 (0x1fffffff), and
+    ;; directories pass them all on to what they open (wasi-libc's open asks for no more)
+    (if (i64.ne (i64.and (local.get $st) (i64.const 0x100000)) (i64.const 0))
+      (then
+        (local.set $rights (i64.const 0x1fffffff))
+        (if (i32.eq (local.get $type) (i32.const 3)) (then (local.set $inheriting (i64.const 0x1fffffff))))))
     (if (i64.eqz (i64.and (local.get $st) (i64.const 0x10000)))
       (then (local.set $rights (i64.and (local.get $rights) (i64.const -3)))))   ;; not readable: no fd_read
     (if (i64.eqz (i64.and (local.get $st) (i64.const 0x20000)))
@@ -163,25 +206,114 @@
     (i32.store8 (local.get $out) (local.get $type))
     (i32.store16 offset=2 (local.get $out) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $st) (i64.const 8))) (i32.const 0xff)))
     (i64.store offset=8 (local.get $out) (local.get $rights))
-    (i64.store offset=16 (local.get $out) (i64.const 0))
+    (i64.store offset=16 (local.get $out) (local.get $inheriting))
     (i32.const 0))
 
   (func (export "fd_seek") (param $fd i32) (param $offset i64) (param $whence i32) (param $out i32) (result i32)
-    (local $st i64)
+    (local $st i64) (local $r i64)
     (drop (i64.load (local.get $out)))
     (local.set $st (call $fd_stat (local.get $fd)))
     (if (i64.lt_s (local.get $st) (i64.const 0)) (then (return (call $errno (i32.wrap_i64 (local.get $st))))))
     (if (i32.gt_u (local.get $whence) (i32.const 2)) (then (return (i32.const 28))))  ;; EINVAL
-    (i32.const 70))  ;; ESPIPE
+    ;; stdio is a stream to this runtime: ESPIPE from the loader; files seek
+    (local.set $r (call $seek (local.get $fd) (local.get $offset) (local.get $whence)))
+    (if (i64.lt_s (local.get $r) (i64.const 0)) (then (return (call $errno (i32.wrap_i64 (local.get $r))))))
+    (i64.store (local.get $out) (local.get $r))
+    (i32.const 0))
 
-  ;; no preopened directories: EBADF ends wasi-libc's scan at fd 3
-  (func (export "fd_prestat_get") (param $fd i32) (param $out i32) (result i32)
+  (func (export "fd_tell") (param $fd i32) (param $out i32) (result i32)
+    (local $r i64)
     (drop (i64.load (local.get $out)))
-    (i32.const 8))
+    (local.set $r (call $seek (local.get $fd) (i64.const 0) (i32.const 1)))
+    (if (i64.lt_s (local.get $r) (i64.const 0)) (then (return (call $errno (i32.wrap_i64 (local.get $r))))))
+    (i64.store (local.get $out) (local.get $r))
+    (i32.const 0))
+
+  ;; ---- files (--dir) ---------------------------------------------------------------------------
+  ;; The preopens are fds 3.. (EBADF past the last ends wasi-libc's scan); every path is resolved
+  ;; by the loader beneath the directory fd it is relative to (docs/sandbox.md, "Files").
+
+  ;; prestat: tag u8 @0 (0: directory), name length u32 @4
+  (func (export "fd_prestat_get") (param $fd i32) (param $out i32) (result i32)
+    (local $n i64)
+    (drop (i64.load (local.get $out)))
+    (local.set $n (call $prestat (local.get $fd)))
+    (if (i64.lt_s (local.get $n) (i64.const 0)) (then (return (call $errno (i32.wrap_i64 (local.get $n))))))
+    (i64.store (local.get $out) (i64.const 0))
+    (i32.store offset=4 (local.get $out) (i32.wrap_i64 (local.get $n)))
+    (i32.const 0))
 
   (func (export "fd_prestat_dir_name") (param $fd i32) (param $path i32) (param $len i32) (result i32)
+    (local $r i32)
     (call $check (local.get $path) (local.get $len))
-    (i32.const 8))
+    (local.set $r (call $prestat_name (local.get $fd) (local.get $path) (local.get $len)))
+    (if (result i32) (local.get $r) (then (call $errno (local.get $r))) (else (i32.const 0))))
+
+  ;; 0, or the WASI errno of a negative host result
+  (func $status (param $r i32) (result i32)
+    (if (result i32) (i32.lt_s (local.get $r) (i32.const 0)) (then (call $errno (local.get $r))) (else (i32.const 0))))
+
+  (func (export "path_open") (param $fd i32) (param $dirflags i32) (param $path i32) (param $len i32)
+      (param $oflags i32) (param $base i64) (param $inheriting i64) (param $fdflags i32) (param $out i32) (result i32)
+    (local $access i32) (local $r i32)
+    (call $check (local.get $path) (local.get $len))
+    (drop (i32.load (local.get $out)))
+    ;; the access mode from the rights asked for, as node:wasi (uvwasi): fd_read or fd_readdir
+    ;; read; fd_datasync, fd_write, fd_allocate or fd_filestat_set_size write
+    (if (i64.ne (i64.and (local.get $base) (i64.const 0x4002)) (i64.const 0))
+      (then (local.set $access (i32.const 1))))
+    (if (i64.ne (i64.and (local.get $base) (i64.const 0x400141)) (i64.const 0))
+      (then (local.set $access (i32.or (local.get $access) (i32.const 2)))))
+    (local.set $r (call $path_open (local.get $fd) (local.get $dirflags) (local.get $path) (local.get $len)
+      (local.get $oflags) (local.get $fdflags) (local.get $access)))
+    (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (call $errno (local.get $r)))))
+    (i32.store (local.get $out) (local.get $r))
+    (i32.const 0))
+
+  (func (export "fd_filestat_get") (param $fd i32) (param $out i32) (result i32)
+    (call $check (local.get $out) (i32.const 64))
+    (call $status (call $filestat (local.get $fd) (local.get $out))))
+
+  (func (export "path_filestat_get") (param $fd i32) (param $flags i32) (param $path i32) (param $len i32) (param $out i32) (result i32)
+    (call $check (local.get $path) (local.get $len))
+    (call $check (local.get $out) (i32.const 64))
+    (call $status (call $path_filestat (local.get $fd) (local.get $flags) (local.get $path) (local.get $len) (local.get $out))))
+
+  (func (export "fd_readdir") (param $fd i32) (param $buf i32) (param $len i32) (param $cookie i64) (param $out i32) (result i32)
+    (local $r i32)
+    (call $check (local.get $buf) (local.get $len))
+    (drop (i32.load (local.get $out)))
+    (local.set $r (call $readdir (local.get $fd) (local.get $buf) (local.get $len) (local.get $cookie)))
+    (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (call $errno (local.get $r)))))
+    (i32.store (local.get $out) (local.get $r))
+    (i32.const 0))
+
+  (func $path_op_checked (param $op i32) (param $fd i32) (param $path i32) (param $len i32) (result i32)
+    (call $check (local.get $path) (local.get $len))
+    (call $status (call $path_op (local.get $op) (local.get $fd) (local.get $path) (local.get $len))))
+
+  (func (export "path_create_directory") (param $fd i32) (param $path i32) (param $len i32) (result i32)
+    (call $path_op_checked (i32.const 0) (local.get $fd) (local.get $path) (local.get $len)))
+
+  (func (export "path_unlink_file") (param $fd i32) (param $path i32) (param $len i32) (result i32)
+    (call $path_op_checked (i32.const 1) (local.get $fd) (local.get $path) (local.get $len)))
+
+  (func (export "path_remove_directory") (param $fd i32) (param $path i32) (param $len i32) (result i32)
+    (call $path_op_checked (i32.const 2) (local.get $fd) (local.get $path) (local.get $len)))
+
+  (func (export "path_rename") (param $fd i32) (param $old i32) (param $oldlen i32) (param $newfd i32) (param $new i32) (param $newlen i32) (result i32)
+    (call $check (local.get $old) (local.get $oldlen))
+    (call $check (local.get $new) (local.get $newlen))
+    (call $status (call $rename (local.get $fd) (local.get $old) (local.get $oldlen) (local.get $newfd) (local.get $new) (local.get $newlen))))
+
+  (func (export "fd_sync") (param $fd i32) (result i32)
+    (call $status (call $sync (local.get $fd) (i32.const 0))))
+
+  (func (export "fd_datasync") (param $fd i32) (result i32)
+    (call $status (call $sync (local.get $fd) (i32.const 1))))
+
+  (func (export "fd_filestat_set_size") (param $fd i32) (param $size i64) (result i32)
+    (call $status (call $truncate (local.get $fd) (local.get $size))))
 
   ;; ---- process -------------------------------------------------------------------------------
 
@@ -399,28 +531,16 @@
   ;; ---- the rest of preview1: ENOSYS ----------------------------------------------------------
   (func (export "fd_advise") (param i32 i64 i64 i32) (result i32) (i32.const 52))
   (func (export "fd_allocate") (param i32 i64 i64) (result i32) (i32.const 52))
-  (func (export "fd_datasync") (param i32) (result i32) (i32.const 52))
   (func (export "fd_fdstat_set_flags") (param i32 i32) (result i32) (i32.const 52))
   (func (export "fd_fdstat_set_rights") (param i32 i64 i64) (result i32) (i32.const 52))
-  (func (export "fd_filestat_get") (param i32 i32) (result i32) (i32.const 52))
-  (func (export "fd_filestat_set_size") (param i32 i64) (result i32) (i32.const 52))
   (func (export "fd_filestat_set_times") (param i32 i64 i64 i32) (result i32) (i32.const 52))
   (func (export "fd_pread") (param i32 i32 i32 i64 i32) (result i32) (i32.const 52))
   (func (export "fd_pwrite") (param i32 i32 i32 i64 i32) (result i32) (i32.const 52))
-  (func (export "fd_readdir") (param i32 i32 i32 i64 i32) (result i32) (i32.const 52))
   (func (export "fd_renumber") (param i32 i32) (result i32) (i32.const 52))
-  (func (export "fd_sync") (param i32) (result i32) (i32.const 52))
-  (func (export "fd_tell") (param i32 i32) (result i32) (i32.const 52))
-  (func (export "path_create_directory") (param i32 i32 i32) (result i32) (i32.const 52))
-  (func (export "path_filestat_get") (param i32 i32 i32 i32 i32) (result i32) (i32.const 52))
   (func (export "path_filestat_set_times") (param i32 i32 i32 i32 i64 i64 i32) (result i32) (i32.const 52))
   (func (export "path_link") (param i32 i32 i32 i32 i32 i32 i32) (result i32) (i32.const 52))
-  (func (export "path_open") (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32) (i32.const 52))
   (func (export "path_readlink") (param i32 i32 i32 i32 i32 i32) (result i32) (i32.const 52))
-  (func (export "path_remove_directory") (param i32 i32 i32) (result i32) (i32.const 52))
-  (func (export "path_rename") (param i32 i32 i32 i32 i32 i32) (result i32) (i32.const 52))
   (func (export "path_symlink") (param i32 i32 i32 i32 i32) (result i32) (i32.const 52))
-  (func (export "path_unlink_file") (param i32 i32 i32) (result i32) (i32.const 52))
   (func (export "proc_raise") (param i32) (result i32) (i32.const 52))
   (func (export "sock_accept") (param i32 i32 i32) (result i32) (i32.const 52))
   (func (export "sock_recv") (param i32 i32 i32 i32 i32 i32) (result i32) (i32.const 52))

@@ -28,6 +28,9 @@ const CONDITIONAL = [
 /** x86-64 also has poll (glibc's poll() uses it there; aarch64 has only ppoll). */
 const X86_WHITELIST = [...PLAIN.slice(0, 3), 'poll', ...PLAIN.slice(3), ...CONDITIONAL];
 const A64_WHITELIST = [...PLAIN, ...CONDITIONAL];
+/** What --dir adds, and only --dir (docs/sandbox.md, "Files"); Landlock confines their paths. */
+const DIR_ADDITIONS = ['openat', 'newfstatat', 'readlinkat', 'lseek', 'getdents64', 'mkdirat', 'unlinkat', 'renameat2', 'fsync', 'fdatasync', 'ftruncate']
+  .map((n) => `${n} (--dir)`);
 
 const HELLO = `(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -67,6 +70,27 @@ nativeX86('seccomp whitelist (x86-64)', () => {
     const r = run(X86, ['--seccomp-whitelist']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(X86_WHITELIST);
+  });
+
+  test('with --dir, the whitelist is the same plus the file calls', () => {
+    const r = run(X86, ['--dir', `${dir}::/d`, '--seccomp-whitelist']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([...X86_WHITELIST, ...DIR_ADDITIONS]);
+  });
+
+  test('with --dir, openat outside the preopen is refused by Landlock (EACCES), not SIGSYS; the program runs', () => {
+    const r = run(X86_TEST, [images['hello-x86-64'], '--dir', `${dir}::/d`], { GATE_RUN_TEST_SANDBOX_TRY: 'openat' });
+    expect(r).toMatchObject({ status: 0, stdout: 'hello, world\n', stderr: 'gate-run: test: openat returned -1 (Permission denied)\n' });
+    // while socket and getpid stay forbidden
+    for (const what of ['socket', 'getpid']) {
+      expect(run(X86_TEST, [images['hello-x86-64'], '--dir', `${dir}::/d`], { GATE_RUN_TEST_SANDBOX_TRY: what }).signal).toBe('SIGSYS');
+    }
+  });
+
+  test('with --dir, the report names Landlock and the fd budget', () => {
+    const r = run(X86, [images['hello-x86-64'], '--dir', `${dir}::/d`, '--sandbox-report']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/rlimits NOFILE=\d+ CORE=0; no_new_privs, seccomp filter installed, Landlock \(ABI \d+\) on 1 directory\n$/);
   });
 
   test('a program runs under the filter, and /proc shows it with no_new_privs', () => {
@@ -195,6 +219,11 @@ nativeX86('the running loader, seen from /proc (x86-64)', () => {
 const withQemu = NATIVE_X86 && HAVE_QEMU && existsSync(A64) ? describe : describe.skip;
 
 withQemu('the aarch64 loader under qemu-user (which cannot apply seccomp)', () => {
+  test('prints the same --dir additions', () => {
+    const r = run('qemu-aarch64', [A64, '--dir', `${dir}::/d`, '--seccomp-whitelist']);
+    expect(r.stdout.trim().split('\n')).toEqual([...A64_WHITELIST, ...DIR_ADDITIONS]);
+  });
+
   test('prints the same whitelist, less poll', () => {
     const r = run('qemu-aarch64', [A64, '--seccomp-whitelist']);
     expect(r.status).toBe(0);

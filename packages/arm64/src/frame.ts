@@ -134,9 +134,15 @@ export function trapIfZero(fc: FunctionCompiler, w: number, r: number, trap: num
 }
 
 export function trap(fc: FunctionCompiler, trapId: number): void {
+  callStub(fc, fc.env.stubs.traps[trapId]);
+}
+
+/** A bl into a shared stub, recorded in out.stubRefs (code compiled in a worker is moved). */
+export function callStub(fc: FunctionCompiler, target: number): void {
   const b = fc.out.buf;
   const at = a.branchLink(b);
-  a.patchBranch(b, at, fc.env.stubs.traps[trapId]);
+  a.patchBranch(b, at, target);
+  fc.out.stubRefs.push(at, target);
 }
 
 export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
@@ -175,20 +181,20 @@ export function finishFunction(fc: FunctionCompiler): void {
   const stubs = fc.env.stubs;
   // entry check failed: stack exhausted or suspend requested (x28 = fp: the return address slot)
   patchBranchOrFail(fc, st.entryJump, b.pos);
-  a.patchBranch(b, a.branchLink(b), stubs.check);
+  callStub(fc, stubs.check);
   st.entrySite!.codeOffset = b.pos;
   a.patchBranch(b, a.branch(b), st.entryResume);
   for (let k = 0; k < st.checkJumps.length; k++) {
     patchBranchOrFail(fc, st.checkJumps[k], b.pos);
     subImm(b, WSP, FP, fc.siteFpOffset(st.checkDepth[k]));
-    a.patchBranch(b, a.branchLink(b), stubs.check);
+    callStub(fc, stubs.check);
     st.checkSites[k].codeOffset = b.pos;
     frameBottom(fc, WSP, FP);
     a.patchBranch(b, a.branch(b), st.checkResume[k]);
   }
   for (let k = 0; k < st.trapJumpCount; k++) {
     patchBranchOrFail(fc, st.trapJumps[2 * k], b.pos);
-    a.patchBranch(b, a.branchLink(b), stubs.traps[st.trapJumps[2 * k + 1]]);
+    callStub(fc, stubs.traps[st.trapJumps[2 * k + 1]]);
   }
   // frame: declared locals and the deepest operand stack, plus the slot a call's return address takes
   const frameSize = 8 * (fc.nLocals + fc.maxDepth) + 8;
@@ -235,14 +241,14 @@ export function call(fc: FunctionCompiler, func: number, nArgs: number, results:
   }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
   copyToReg(fc, idx, SCRATCH2);
   s.height--;
   // table descriptor: u64 entries, u32 size; entry: low u32 = type id + 1 (0: null), high u32 = linked function
-  const table = fc.env.tableDesc;
+  const table = tableDesc;
   ldstAt(b, MemOp.LDR_W, SCRATCH, VMCTX_REG, table + 8);
   a.addSubReg(b, AddSub.SUBS, 4, 31, SCRATCH2, SCRATCH);
   trapIf(fc, Cond.HS, Trap.UndefinedElement);

@@ -3,7 +3,7 @@ import { a } from './encode/flat';
 import { AddSub, Cond, Extend, MemOp } from './encode';
 import { ADDR, FP, MEM_BASE, SCRATCH, SCRATCH2, VMCTX_REG, ZR } from './regs';
 import { globalOffset, ldstAt } from './move';
-import { trapIf } from './frame';
+import { callStub, trapIf } from './frame';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
 
@@ -92,7 +92,7 @@ export function memoryGrow(fc: FunctionCompiler, i: number): void {
   const b = fc.out.buf;
   ldstAt(b, MemOp.LDR_W, 0, FP, fc.homeOffset(i));
   a.movConst(b, 8, 2, fc.env.memoryDesc, 0); // which memory grows
-  a.patchBranch(b, a.branchLink(b), fc.env.stubs.grow);
+  callStub(fc, fc.env.stubs.grow);
   const r = fc.allocReg(I32);
   if (r !== 0) a.movRR(b, 4, r, 0);
   fc.stack.setReg(i, r);

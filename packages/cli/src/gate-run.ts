@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [--env K=V]... [--instance-file PATH] [--timeout SECONDS] [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_TIMEOUT} when --timeout ran out, ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
+    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS] [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_TIMEOUT} when --timeout ran out, ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
     .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('timeout', { type: 'string', describe: `stop the program after SECONDS of wall-clock time (decimals allowed): one line on stderr, exit status ${EXIT_TIMEOUT}` })
     .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its results, one a line' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
+    .option('dir', { type: 'string', array: true, describe: 'HOST::GUEST: preopen host directory HOST as GUEST for the program\'s WASI path functions (repeatable; fds 3.. in this order). Paths cannot leave it (.., absolute paths and symlinks out are refused), and Landlock confines the loader to these directories (not under qemu, which has no Landlock: there the loader\'s path walk alone does). A suspension waits until the program has closed its files' })
     .demandCommand(1, 1, 'gate-run: expected one image', 'gate-run: expected one image')
     .strict()
     .help()
@@ -84,6 +85,12 @@ export async function main(argv: string[]): Promise<number> {
   for (const kv of args.env ?? []) {
     if (!String(kv).includes('=')) throw new UsageError(`--env: expected K=V, got "${kv}"`);
     loaderArgs.push('--env', String(kv));
+  }
+  for (const dir of args.dir ?? []) {
+    const spec = String(dir);
+    const sep = spec.indexOf('::');
+    if (sep <= 0 || sep + 2 >= spec.length) throw new UsageError(`--dir: expected HOST::GUEST, got "${spec}"`);
+    loaderArgs.push('--dir', spec);
   }
   if (args['sandbox-report']) loaderArgs.push('--sandbox-report');
   const stateDir = mkdtempSync(join(tmpdir(), 'gate-run-'));

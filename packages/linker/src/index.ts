@@ -1,2 +1,3 @@
 export * from './link';
 export * from './image';
+export { linkProgramParallel, type ParallelReport } from './parallel';

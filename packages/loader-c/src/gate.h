@@ -111,6 +111,8 @@ const export_entry *image_export(const char *name, size_t len);
 int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
 uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
+/* the stack limit the entry and loop checks compare with when no suspension is requested */
+uint64_t instance_stack_limit(void);
 
 /* instance_file.c: --instance-file */
 void instance_file_set(const char *path, int report);
@@ -137,12 +139,28 @@ uint32_t store_instance_count(void);
 int store_in_memory(uint64_t addr);
 const export_entry *store_export(uint32_t k, const char *name, size_t len);
 
+/* tables.c: tables and element segments (docs/image-format.md, section 12) */
+int tables_load(const uint8_t *p, uint64_t size);
+uint64_t tables_vmctx_end(void);
+uint64_t tables_entry_bytes(void);
+void tables_create(uint8_t *area);
+uint32_t tables_count(void);
+uint32_t tables_desc(uint32_t k);
+uint32_t tables_segment_count(void);
+int tables_segment_dropped(uint32_t k);
+void tables_set_segment_dropped(uint32_t k, int d);
+uint64_t rt_table(uint64_t op, uint64_t *args, uint64_t a, uint64_t b, uint8_t *vmctx);
+
 /* suspend.c */
 void suspend_early(void);
 int suspend_install(const char *state_path, uint64_t after_ms);
 int suspend_requested(void);
 void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);
 _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp);
+/* rt_check with a suspend request: suspends, or (files open) defers it and returns */
+void suspend_at_check(uint64_t *sp, uint64_t *fp);
+/* files.c: the program has no file open any more; a deferred request suspends at the next check */
+void suspend_files_closed(void);
 int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);
@@ -163,8 +181,48 @@ int suspend_state_fd(void);
 uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx);
 void hostcall_add_arg(const char *s);
 void hostcall_add_env(const char *kv);
-/* before the sandbox (and after the arguments): reads the status of fds 0-2 */
-void hostcall_init(void);
+/* before the sandbox (and after the arguments): reads the status of fds 0-2, opens the --dir
+ * directories; -1 (message printed) when one cannot be opened */
+int hostcall_init(void);
+
+/* files.c: guest fds, --dir preopens and the file host calls */
+#define FILES_MAX_FDS 64
+/* host fds the sandbox leaves room for with --dir: the program's files and two path walks */
+#define FILES_FD_BUDGET 256
+/* WASI filetypes, and the packed HOSTCALL_FD_STAT answer: bits 0-7 filetype, 8-15 fdflags, then */
+#define FILETYPE_UNKNOWN 0
+#define FILETYPE_BLOCK_DEVICE 1
+#define FILETYPE_CHARACTER_DEVICE 2
+#define FILETYPE_DIRECTORY 3
+#define FILETYPE_REGULAR_FILE 4
+#define FILETYPE_SOCKET_STREAM 6
+#define FILETYPE_SYMBOLIC_LINK 7
+#define FD_STAT_READABLE (1ull << 16)
+#define FD_STAT_WRITABLE (1ull << 17)
+#define FD_STAT_TTY (1ull << 18)
+#define FD_STAT_OPEN (1ull << 19)
+#define FD_STAT_FILE (1ull << 20) /* a preopen or what path_open opened: seekable, file rights */
+int files_add_dir(const char *spec);
+int files_init(void);
+int files_preopen_count(void);
+int files_preopen_fd(int k);
+int files_host_fd(uint32_t g);
+uint64_t files_info(uint32_t g);
+int files_open_count(void);
+int files_first_open(void);
+int64_t files_close(uint32_t g);
+int64_t files_prestat(uint32_t g);
+int64_t files_prestat_name(uint32_t g, uint8_t *p, uint32_t len);
+int64_t files_path_open(uint32_t dir, uint32_t lookup, const uint8_t *path, uint32_t len, uint32_t oflags,
+                        uint32_t fdflags, uint32_t access);
+int64_t files_seek(uint32_t g, int64_t offset, uint32_t whence);
+int64_t files_filestat(uint32_t g, uint8_t *out);
+int64_t files_path_filestat(uint32_t dir, uint32_t lookup, const uint8_t *path, uint32_t len, uint8_t *out);
+int64_t files_path_op(uint32_t op, uint32_t dir, const uint8_t *path, uint32_t len);
+int64_t files_rename(uint32_t dir1, const uint8_t *p1, uint32_t len1, uint32_t dir2, const uint8_t *p2, uint32_t len2);
+int64_t files_sync(uint32_t g, uint32_t data_only);
+int64_t files_truncate(uint32_t g, int64_t size);
+int64_t files_readdir(uint32_t g, uint8_t *buf, uint32_t len, uint64_t cookie);
 
 /* arch */
 int arch_context_regs(void *ucontext, uint64_t *pc, uint64_t *sp, uint64_t *fp);

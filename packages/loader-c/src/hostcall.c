@@ -3,10 +3,11 @@
  * again.
  *
  * Everything that needs a system call outside the sandbox's whitelist happens in hostcall_init,
- * before the sandbox: the status of fds 0-2 is read once, and the program's argv and environment are fixed by the command line (`--env K=V`, the
- * arguments after `--`): the host's environment never reaches the program. At run time the host
- * calls use only read, write, close, ppoll (with rt_sigprocmask), clock_gettime/clock_getres
- * (vDSO where it serves), getrandom and sched_yield. */
+ * before the sandbox: the status of fds 0-2 is read once, the --dir directories are opened
+ * (files.c), and the program's argv and environment are fixed by the command line (`--env K=V`,
+ * the arguments after `--`): the host's environment never reaches the program. At run time the
+ * host calls use only read, write, close, ppoll (with rt_sigprocmask), clock_gettime/clock_getres
+ * (vDSO where it serves), getrandom and sched_yield; with --dir, the file calls of files.c too. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,6 @@ static uint8_t *checked(uint8_t *vmctx, uint64_t ptr, uint64_t len, uint64_t *fp
 /* argv (0) and the environment (1): the strings back to back, each NUL-terminated */
 static struct { char *buf; uint32_t count, bytes; } vecs[2];
 
-/* The program's fds: 0-2 as the loader found them. fd_info[fd] is the packed HOSTCALL_FD_STAT
- * answer, or 0 when the fd is not the program's (never opened, or closed by fd_close). */
-#define PROGRAM_FDS 3
-static uint64_t fd_info[PROGRAM_FDS];
-
 static void vec_add(int which, const char *s) {
   size_t n = strlen(s) + 1;
   char *b = realloc(vecs[which].buf, vecs[which].bytes + n);
@@ -54,51 +50,10 @@ static void vec_add(int which, const char *s) {
 void hostcall_add_arg(const char *s) { vec_add(0, s); }
 void hostcall_add_env(const char *kv) { vec_add(1, kv); }
 
-/* WASI filetypes and fdflags (packed as HOSTCALL_FD_STAT returns them) */
-#define FILETYPE_UNKNOWN 0
-#define FILETYPE_BLOCK_DEVICE 1
-#define FILETYPE_CHARACTER_DEVICE 2
-#define FILETYPE_DIRECTORY 3
-#define FILETYPE_REGULAR_FILE 4
-#define FILETYPE_SOCKET_STREAM 6
-#define FILETYPE_SYMBOLIC_LINK 7
-/* bits 0-7 filetype, 8-15 fdflags, then: */
-#define FD_STAT_READABLE (1ull << 16)
-#define FD_STAT_WRITABLE (1ull << 17)
-#define FD_STAT_TTY (1ull << 18)
-#define FD_STAT_OPEN (1ull << 19)
+/* Before the sandbox (and before the program runs): the status of fds 0-2 and the preopens. */
+int hostcall_init(void) { return files_init(); }
 
-static uint64_t probe_fd(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  struct stat st;
-  if (fl < 0 || fstat(fd, &st) < 0) return 0;
-  uint64_t type = FILETYPE_UNKNOWN;
-  if (S_ISREG(st.st_mode)) type = FILETYPE_REGULAR_FILE;
-  else if (S_ISDIR(st.st_mode)) type = FILETYPE_DIRECTORY;
-  else if (S_ISCHR(st.st_mode)) type = FILETYPE_CHARACTER_DEVICE;
-  else if (S_ISBLK(st.st_mode)) type = FILETYPE_BLOCK_DEVICE;
-  /* pipes as node:wasi (libuv) reports them: stream sockets */
-  else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) type = FILETYPE_SOCKET_STREAM;
-  else if (S_ISLNK(st.st_mode)) type = FILETYPE_SYMBOLIC_LINK;
-  uint64_t flags = 0;
-  if (fl & O_APPEND) flags |= 1;
-  if (fl & O_NONBLOCK) flags |= 4;
-  if ((fl & O_SYNC) == O_SYNC) flags |= 16;
-  else if (fl & O_DSYNC) flags |= 2;
-  int acc = fl & O_ACCMODE;
-  uint64_t info = type | flags << 8 | FD_STAT_OPEN;
-  if (acc == O_RDONLY || acc == O_RDWR) info |= FD_STAT_READABLE;
-  if (acc == O_WRONLY || acc == O_RDWR) info |= FD_STAT_WRITABLE;
-  if (isatty(fd)) info |= FD_STAT_TTY;
-  return info;
-}
-
-/* Before the sandbox (and before the program runs): the status of fds 0-2. */
-void hostcall_init(void) {
-  for (int fd = 0; fd < PROGRAM_FDS; fd++) fd_info[fd] = probe_fd(fd);
-}
-
-static int program_fd(uint32_t fd) { return fd < PROGRAM_FDS && fd_info[fd]; }
+static int program_fd(uint32_t fd) { return files_info(fd) != 0; }
 
 /* ---- host calls ---------------------------------------------------------------------------- */
 
@@ -118,14 +73,16 @@ static int64_t now_ns(clockid_t c) {
  * restarts it with the time that is left. */
 static uint64_t do_poll(uint32_t mask, int64_t timeout_ns) {
   struct pollfd fds[16];
+  int guest[16];
   int n = 0;
   for (int fd = 0; fd < 16; fd++) {
     short ev = (short)((mask >> fd & 1 ? POLLIN : 0) | (mask >> (16 + fd) & 1 ? POLLOUT : 0));
     if (!ev) continue;
     if (!program_fd((uint32_t)fd)) return neg(EBADF);
-    fds[n].fd = fd;
+    fds[n].fd = files_host_fd((uint32_t)fd);
     fds[n].events = ev;
     fds[n].revents = 0;
+    guest[n] = fd;
     n++;
   }
   int64_t start = now_ns(CLOCK_MONOTONIC);
@@ -161,7 +118,7 @@ static uint64_t do_poll(uint32_t mask, int64_t timeout_ns) {
     uint64_t ready = 0;
     for (int k = 0; k < n; k++) {
       short re = fds[k].revents;
-      int fd = fds[k].fd;
+      int fd = guest[k];
       if (!re) continue;
       if (re & (POLLIN | POLLHUP | POLLERR | POLLNVAL) && fds[k].events & POLLIN) ready |= 1ull << fd;
       if (re & (POLLOUT | POLLHUP | POLLERR | POLLNVAL) && fds[k].events & POLLOUT) ready |= 1ull << (16 + fd);
@@ -191,7 +148,7 @@ uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx) {
       uint8_t *p = checked(vmctx, ptr, len, NULL);
       if (!program_fd(fd)) return ret32(-EBADF);
       ssize_t n;
-      while ((n = write((int)fd, p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
+      while ((n = write(files_host_fd(fd), p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
       return ret32(n < 0 ? -errno : n);
     }
     case HOSTCALL_READ: {
@@ -200,7 +157,7 @@ uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx) {
       if (!program_fd(fd)) return ret32(-EBADF);
       /* interrupted by a suspend request: -EINTR, and the library retries at a loop check */
       ssize_t n;
-      while ((n = read((int)fd, p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
+      while ((n = read(files_host_fd(fd), p, len)) < 0 && errno == EINTR && !suspend_requested()) {}
       return ret32(n < 0 ? -errno : n);
     }
     case HOSTCALL_ARGS_SIZES: {
@@ -232,18 +189,52 @@ uint64_t rt_hostcall(uint64_t id, uint64_t *args, uint8_t *vmctx) {
       return do_poll((uint32_t)ARG(0, 2), (int64_t)ARG(1, 2));
     case HOSTCALL_FD_STAT: {
       uint32_t fd = (uint32_t)ARG(0, 1);
-      return program_fd(fd) ? fd_info[fd] : neg(EBADF);
+      return program_fd(fd) ? files_info(fd) : neg(EBADF);
     }
     case HOSTCALL_SCHED_YIELD:
       sched_yield();
       return 0;
-    case HOSTCALL_CLOSE: {
-      uint32_t fd = (uint32_t)ARG(0, 1);
-      if (!program_fd(fd)) return ret32(-EBADF);
-      fd_info[fd] = 0;
-      /* as POSIX close: the fd is gone even when close reports an error */
-      return close((int)fd) < 0 && errno != EINTR ? ret32(-errno) : 0;
+    case HOSTCALL_CLOSE:
+      return ret32(files_close((uint32_t)ARG(0, 1)));
+    /* files (--dir): the library checked every range; checked() checks it again */
+    case HOSTCALL_PRESTAT:
+      return (uint64_t)files_prestat((uint32_t)ARG(0, 1));
+    case HOSTCALL_PRESTAT_NAME: {
+      uint32_t fd = (uint32_t)ARG(0, 3), ptr = (uint32_t)ARG(1, 3), len = (uint32_t)ARG(2, 3);
+      return ret32(files_prestat_name(fd, checked(vmctx, ptr, len, NULL), len));
     }
+    case HOSTCALL_PATH_OPEN: {
+      uint32_t ptr = (uint32_t)ARG(2, 7), len = (uint32_t)ARG(3, 7);
+      return ret32(files_path_open((uint32_t)ARG(0, 7), (uint32_t)ARG(1, 7), checked(vmctx, ptr, len, NULL), len,
+                                   (uint32_t)ARG(4, 7), (uint32_t)ARG(5, 7), (uint32_t)ARG(6, 7)));
+    }
+    case HOSTCALL_SEEK:
+      return (uint64_t)files_seek((uint32_t)ARG(0, 3), (int64_t)ARG(1, 3), (uint32_t)ARG(2, 3));
+    case HOSTCALL_FILESTAT:
+      return ret32(files_filestat((uint32_t)ARG(0, 2), checked(vmctx, (uint32_t)ARG(1, 2), 64, NULL)));
+    case HOSTCALL_PATH_FILESTAT: {
+      uint32_t ptr = (uint32_t)ARG(2, 5), len = (uint32_t)ARG(3, 5);
+      const uint8_t *path = checked(vmctx, ptr, len, NULL);
+      return ret32(files_path_filestat((uint32_t)ARG(0, 5), (uint32_t)ARG(1, 5), path, len,
+                                       checked(vmctx, (uint32_t)ARG(4, 5), 64, NULL)));
+    }
+    case HOSTCALL_READDIR: {
+      uint32_t ptr = (uint32_t)ARG(1, 4), len = (uint32_t)ARG(2, 4);
+      return ret32(files_readdir((uint32_t)ARG(0, 4), checked(vmctx, ptr, len, NULL), len, ARG(3, 4)));
+    }
+    case HOSTCALL_PATH_OP: {
+      uint32_t ptr = (uint32_t)ARG(2, 4), len = (uint32_t)ARG(3, 4);
+      return ret32(files_path_op((uint32_t)ARG(0, 4), (uint32_t)ARG(1, 4), checked(vmctx, ptr, len, NULL), len));
+    }
+    case HOSTCALL_RENAME: {
+      uint32_t p1 = (uint32_t)ARG(1, 6), l1 = (uint32_t)ARG(2, 6), p2 = (uint32_t)ARG(4, 6), l2 = (uint32_t)ARG(5, 6);
+      const uint8_t *a = checked(vmctx, p1, l1, NULL), *b = checked(vmctx, p2, l2, NULL);
+      return ret32(files_rename((uint32_t)ARG(0, 6), a, l1, (uint32_t)ARG(3, 6), b, l2));
+    }
+    case HOSTCALL_SYNC:
+      return ret32(files_sync((uint32_t)ARG(0, 2), (uint32_t)ARG(1, 2)));
+    case HOSTCALL_TRUNCATE:
+      return ret32(files_truncate((uint32_t)ARG(0, 2), (int64_t)ARG(1, 2)));
   }
   trap_raise(TRAP_UNREACHABLE, NULL, 0, 0);
 }

@@ -157,6 +157,10 @@ int image_load(const char *path) {
     if (at > img.file_size || img.file_size - at < 65536) return bad("memory page past the end of the file");
   }
 
+  uint64_t tsize = 0;
+  const uint8_t *t = section(12, &off, &tsize);
+  if (tables_load(t, tsize) < 0) return -1;
+
   img.store = section(9, &off, &img.store_size);
   if (store_load() < 0) return -1;
   uint64_t rsize = 0;

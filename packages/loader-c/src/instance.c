@@ -26,7 +26,10 @@ int instance_create(uint64_t stack_size) {
   uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
   uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes;
   if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
-  uint64_t ctx_size = align_up(ctx_need, PAGE);
+  if (tables_vmctx_end() > ctx_need) ctx_need = tables_vmctx_end();
+  /* the tables' entries follow the vmctx, each with room to grow (tables.c) */
+  uint64_t tables_at = align_up(ctx_need, 8);
+  uint64_t ctx_size = align_up(tables_at + tables_entry_bytes(), PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
   uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
   uint64_t size = ctx_off + ctx_size + stack_size;
@@ -78,7 +81,7 @@ int instance_create(uint64_t stack_size) {
   }
   close(fd);
 
-  FIELD64(VMCTX_STACK_LIMIT) = (uint64_t)(inst.stack_base + 4096);
+  FIELD64(VMCTX_STACK_LIMIT) = instance_stack_limit();
   FIELD64(VMCTX_MEMORY_BASE) = (uint64_t)inst.memory;
   FIELD32(VMCTX_MEMORY_PAGES) = img.has_memory ? img.memory_initial : 0;
   FIELD32(VMCTX_MEMORY_MAX_PAGES) = img.has_memory ? (uint32_t)max_pages : 0;
@@ -87,14 +90,17 @@ int instance_create(uint64_t stack_size) {
   FIELD64(VMCTX_FN_TRAP) = (uint64_t)rt_trap;
   FIELD64(VMCTX_FN_GROW) = (uint64_t)rt_grow;
   FIELD64(VMCTX_FN_CHECK) = (uint64_t)rt_check;
+  FIELD64(VMCTX_FN_TABLE) = (uint64_t)rt_table;
   uint8_t *table = inst.vmctx + VMCTX_GLOBALS + 8ull * img.nglobals;
   FIELD64(VMCTX_TABLE_BASE) = (uint64_t)table;
   FIELD32(VMCTX_TABLE_SIZE) = img.has_table ? img.table_initial : 0;
   FIELD32(VMCTX_TABLE_MAX) = img.has_table ? img.table_max : 0;
   FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
   if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
-  if (table_bytes) memcpy(table, img.table, table_bytes);
-  return store_create();
+  if (table_bytes && !tables_count()) memcpy(table, img.table, table_bytes);
+  if (store_create() < 0) return -1;
+  tables_create(inst.vmctx + tables_at);
+  return 0;
 }
 
 /* Calls linked function `func` through the entry stub; the result is left in the vmctx. */
@@ -117,3 +123,5 @@ uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc) {
   *(uint32_t *)(vmctx + desc + 8) = old + delta;
   return old;
 }
+
+uint64_t instance_stack_limit(void) { return (uint64_t)(inst.stack_base + 4096); }

@@ -11,8 +11,8 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--invoke EXPORT] [--env K=V]... [--instance-file PATH] [--timeout SECONDS] [--emulated]\n"
-        "       [--sandbox-report] [-- ARGS...]\n", stderr);
+        "       [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS]\n"
+        "       [--emulated] [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -75,7 +75,8 @@ static uint64_t result_bits(const export_entry *e, uint32_t k) {
   uint8_t type = img.strings[e->types_off + e->param_count + k];
   uint64_t v;
   if (e->result_count > 1) v = *(const uint64_t *)(inst.stack_base + inst.stack_size - 8ull * (k + 1));
-  else v = *(uint64_t *)(inst.vmctx + (type == 0x7f || type == 0x7e ? VMCTX_RESULT_INT : VMCTX_RESULT_FLOAT));
+  /* references (0x70, 0x6f) are words in the integer register */
+  else v = *(uint64_t *)(inst.vmctx + (type == 0x7d || type == 0x7c ? VMCTX_RESULT_FLOAT : VMCTX_RESULT_INT));
   return type == 0x7f || type == 0x7d ? v & 0xffffffffu : v;
 }
 
@@ -175,7 +176,7 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
-  int batch_mode = 0, emulated = 0, sandbox_report = 0;
+  int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0;
   int dash = argc;
   suspend_early();
@@ -187,7 +188,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
     else if (strcmp(argv[k], "--emulated") == 0) emulated = 1;
     else if (strcmp(argv[k], "--sandbox-report") == 0) sandbox_report = 1;
-    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) { sandbox_print_whitelist(); return 0; }
+    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) print_whitelist = 1;
     else if (strcmp(argv[k], "--state-out") == 0 && k + 1 < argc) state_path = argv[++k];
     else if (strcmp(argv[k], "--suspend-after") == 0 && k + 1 < argc) {
       char *end;
@@ -200,16 +201,20 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
       hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */
+    } else if (strcmp(argv[k], "--dir") == 0 && k + 1 < argc) {
+      if (files_add_dir(argv[++k]) < 0) return EXIT_BAD_IMAGE;
     }
     else if (argv[k][0] == '-' || path) usage();
     else path = argv[k];
   }
+  /* the whitelist of a run with these options (--dir adds the file system calls) */
+  if (print_whitelist) { sandbox_print_whitelist(); return 0; }
   if (!path) usage();
   if (timeout && timeout_arm(timeout) < 0) return EXIT_BAD_IMAGE;
   /* the program's argv: the image, then the arguments after -- */
   hostcall_add_arg(path);
   for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
-  hostcall_init();
+  if (hostcall_init() < 0) return EXIT_BAD_IMAGE;
   if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
   stack_size = (stack_size + 65535) & ~65535ull;
   if (image_load(path) < 0) return EXIT_BAD_IMAGE;

@@ -52,6 +52,23 @@ static const struct { const char *name; long nr; } allowed[] = {
 };
 #define NALLOWED (sizeof allowed / sizeof allowed[0])
 
+/* What --dir adds (docs/sandbox.md, "Files"): the calls of files.c, allowed only when the program
+ * has preopened directories, and then Landlock confines every path-taking one to those. */
+static const struct { const char *name; long nr; } allowed_dir[] = {
+  { "openat", __NR_openat },             /* path_open, and each step of a path walk (O_PATH) */
+  { "newfstatat", __NR_newfstatat },     /* fd_filestat_get, path_filestat_get, symlink checks (glibc's fstat) */
+  { "readlinkat", __NR_readlinkat },     /* following a symlink inside a preopen */
+  { "lseek", __NR_lseek },               /* fd_seek, fd_tell; fd_readdir's rewind */
+  { "getdents64", __NR_getdents64 },     /* fd_readdir */
+  { "mkdirat", __NR_mkdirat },           /* path_create_directory */
+  { "unlinkat", __NR_unlinkat },         /* path_unlink_file, path_remove_directory */
+  { "renameat2", __NR_renameat2 },       /* path_rename */
+  { "fsync", __NR_fsync },               /* fd_sync */
+  { "fdatasync", __NR_fdatasync },       /* fd_datasync */
+  { "ftruncate", __NR_ftruncate },       /* fd_filestat_set_size */
+};
+#define NALLOWED_DIR (sizeof allowed_dir / sizeof allowed_dir[0])
+
 /* The conditional entries, printed after the plain ones. */
 static const char *const conditional[] = {
   "mprotect: prot PROT_READ|PROT_WRITE, addr in the first 4 GiB of a linear memory reservation, len <= 4 GiB",
@@ -62,6 +79,8 @@ static const char *const conditional[] = {
 void sandbox_print_whitelist(void) {
   for (size_t k = 0; k < NALLOWED; k++) printf("%s\n", allowed[k].name);
   for (size_t k = 0; k < NCONDITIONAL; k++) printf("%s\n", conditional[k]);
+  if (files_preopen_count())
+    for (size_t k = 0; k < NALLOWED_DIR; k++) printf("%s (--dir)\n", allowed_dir[k].name);
   fflush(stdout);
 }
 
@@ -128,6 +147,11 @@ static void build_filter(const uint64_t *bases, unsigned nbases) {
     emit(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)allowed[k].nr);
     RET(ALLOW);
   }
+  if (files_preopen_count())
+    for (size_t k = 0; k < NALLOWED_DIR; k++) {
+      emit(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)allowed_dir[k].nr);
+      RET(ALLOW);
+    }
   static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
   /* rt_sigaction(sig, …): the fault handler resets a signal to SIG_DFL before an internal error
    * re-raises it */
@@ -142,6 +166,66 @@ static void build_filter(const uint64_t *bases, unsigned nbases) {
   emit(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, __NR_mprotect);
   RET(KILL);
   emit_mprotect(bases, nbases);
+}
+
+/* ---- Landlock (--dir only) ----------------------------------------------------------------- */
+
+/* The generic syscall numbers (the same on x86-64 and aarch64); glibc 2.36 has no wrappers. */
+#define NR_landlock_create_ruleset 444
+#define NR_landlock_add_rule 445
+#define NR_landlock_restrict_self 446
+#define LL_CREATE_RULESET_VERSION (1u << 0)
+#define LL_RULE_PATH_BENEATH 1
+
+/* Every file system right Landlock ABI v handles (v1: 13 rights; v2 refer; v3 truncate; v5 ioctl_dev) */
+static uint64_t landlock_handled(int v) {
+  uint64_t r = (1ull << 13) - 1;
+  if (v >= 2) r |= 1ull << 13;
+  if (v >= 3) r |= 1ull << 14;
+  if (v >= 5) r |= 1ull << 15;
+  return r;
+}
+
+/* Beneath a preopen: read, write, list, create and remove files, directories and symlinks, rename
+ * (refer), truncate. Not execute, device nodes, sockets, fifos or device ioctls: no WASI call
+ * needs them. */
+#define LL_ALLOWED_BENEATH ((1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 7) | \
+                            (1ull << 8) | (1ull << 12) | (1ull << 13) | (1ull << 14))
+
+static int landlock_version;
+
+/* Confines every path the loader may open from now on to the preopened directories. 0, or -1 with
+ * `why` filled. Must come after no_new_privs and before seccomp (which allows no landlock call). */
+static int landlock_confine(char *why, size_t n) {
+  long v = syscall(NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+  if (v < 1) {
+    snprintf(why, n, "Landlock unavailable (%s)", strerror(errno));
+    return -1;
+  }
+  landlock_version = (int)v;
+  struct { uint64_t handled_access_fs; } attr = { landlock_handled((int)v) };
+  int rs = (int)syscall(NR_landlock_create_ruleset, &attr, sizeof attr, 0);
+  if (rs < 0) {
+    snprintf(why, n, "landlock_create_ruleset: %s", strerror(errno));
+    return -1;
+  }
+  for (int k = 0; k < files_preopen_count(); k++) {
+    struct __attribute__((packed)) { uint64_t allowed_access; int32_t parent_fd; } beneath = {
+      LL_ALLOWED_BENEATH & attr.handled_access_fs, files_preopen_fd(k),
+    };
+    if (syscall(NR_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &beneath, 0) < 0) {
+      snprintf(why, n, "landlock_add_rule: %s", strerror(errno));
+      close(rs);
+      return -1;
+    }
+  }
+  if (syscall(NR_landlock_restrict_self, rs, 0) < 0) {
+    snprintf(why, n, "landlock_restrict_self: %s", strerror(errno));
+    close(rs);
+    return -1;
+  }
+  close(rs);
+  return 0;
 }
 
 /* ---- steps ---------------------------------------------------------------------------------- */
@@ -223,7 +307,8 @@ static void test_try(void) {
   else if (strcmp(what, "mprotect-memory") == 0) r = mprotect(inst.memory + (4ull << 30) - PAGE, PAGE, PROT_READ | PROT_WRITE);
   else if (strcmp(what, "sigaction-segv") == 0) r = signal(SIGSEGV, SIG_DFL) == SIG_ERR ? -1 : 0;
   else if (strcmp(what, "sigaction-usr1") == 0) r = signal(SIGUSR1, SIG_DFL) == SIG_ERR ? -1 : 0;
-  fprintf(stderr, "gate-run: test: %s returned %ld\n", what, r);
+  if (r < 0) fprintf(stderr, "gate-run: test: %s returned %ld (%s)\n", what, r, strerror(errno));
+  else fprintf(stderr, "gate-run: test: %s returned %ld\n", what, r);
 }
 #endif
 
@@ -245,8 +330,10 @@ int sandbox_enter(int emulated, int report_flag) {
   int top = close_fds();
   img.fd = -1;
 
-  /* 2. rlimits: no new fd, no core dump (it would write the instance's memory to disk) */
-  struct rlimit nofile = { (rlim_t)top + 1, (rlim_t)top + 1 }, core = { 0, 0 };
+  /* 2. rlimits: no new fd (with --dir: the program's files and a path walk's directories), no
+   * core dump (it would write the instance's memory to disk) */
+  rlim_t fd_limit = (rlim_t)top + 1 + (files_preopen_count() ? FILES_FD_BUDGET : 0);
+  struct rlimit nofile = { fd_limit, fd_limit }, core = { 0, 0 };
   if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) note("gate-run: sandbox: RLIMIT_NOFILE: %s\n", strerror(errno));
   if (setrlimit(RLIMIT_CORE, &core) < 0) note("gate-run: sandbox: RLIMIT_CORE: %s\n", strerror(errno));
 
@@ -271,11 +358,22 @@ int sandbox_enter(int emulated, int report_flag) {
   char failed[160] = "";
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     snprintf(failed, sizeof failed, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-  } else if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0) {
-    int e = errno;
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0) {
-      int n = snprintf(failed, sizeof failed, "seccomp: %s, ", strerror(e));
-      snprintf(failed + n, sizeof failed - n, "prctl(PR_SET_SECCOMP): %s", strerror(errno));
+  } else {
+    /* --dir widens the filter only where Landlock holds every path to the preopens */
+    char why[160];
+    if (files_preopen_count() && landlock_confine(why, sizeof why) < 0) {
+      if (!emulated) {
+        fprintf(stderr, "gate-run: sandbox: --dir needs Landlock to confine file access to the preopened directories (%s): refusing to run\n", why);
+        return -1;
+      }
+      note("gate-run: sandbox: no Landlock under emulation (%s): file access is confined by the loader's path walk only\n", why);
+    }
+    if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0) {
+      int e = errno;
+      if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0) {
+        int n = snprintf(failed, sizeof failed, "seccomp: %s, ", strerror(e));
+        snprintf(failed + n, sizeof failed - n, "prctl(PR_SET_SECCOMP): %s", strerror(errno));
+      }
     }
   }
   if (failed[0] && !emulated) {
@@ -286,9 +384,12 @@ int sandbox_enter(int emulated, int report_flag) {
   if (failed[0]) note("gate-run: sandbox: no seccomp filter under emulation (%s): the program runs unconfined by seccomp\n", failed);
   if (report) {
     (void)!write(2, report_buf, report_len);
-    fprintf(stderr, "gate-run: sandbox: namespaces entered:%s; not entered: pid%s; rlimits NOFILE=%d CORE=0; %s\n",
-            entered[0] ? entered : " none", missed, top + 1,
-            failed[0] ? "no seccomp filter" : "no_new_privs, seccomp filter installed");
+    char ll[64] = "";
+    if (landlock_version) snprintf(ll, sizeof ll, ", Landlock (ABI %d) on %d director%s", landlock_version,
+                                   files_preopen_count(), files_preopen_count() == 1 ? "y" : "ies");
+    fprintf(stderr, "gate-run: sandbox: namespaces entered:%s; not entered: pid%s; rlimits NOFILE=%d CORE=0; %s%s\n",
+            entered[0] ? entered : " none", missed, (int)fd_limit,
+            failed[0] ? "no seccomp filter" : "no_new_privs, seccomp filter installed", ll);
   }
 #ifdef GATE_TEST_HOOKS
   test_try();

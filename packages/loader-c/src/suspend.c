@@ -108,7 +108,7 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
   int fd = state_fd;
   int bad = 0;
   bad |= put("WAGCSTAT", 8);
-  bad |= put32(1);
+  bad |= put32(2);
   bad |= put32(state);
   bad |= put32(trap_id);
   bad |= put32(status);
@@ -153,6 +153,20 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
       site = caller;
     }
   }
+  /* tables (section 12): current size and entries, then which element segments are dropped */
+  bad |= put32(tables_count());
+  for (uint32_t k = 0; k < tables_count(); k++) {
+    uint32_t desc = tables_desc(k);
+    uint32_t size = *(uint32_t *)(inst.vmctx + desc + 8);
+    bad |= put32(size);
+    bad |= put32(0);
+    bad |= put(*(uint64_t **)(inst.vmctx + desc), 8ull * size);
+  }
+  bad |= put32(tables_segment_count());
+  for (uint32_t k = 0; k < tables_segment_count(); k++) {
+    uint8_t d = (uint8_t)tables_segment_dropped(k);
+    bad |= put(&d, 1);
+  }
   if (bad) (void)!write(2, "gate-run: cannot write the state file\n", 38);
   close(fd);
   state_fd = -1;
@@ -165,6 +179,41 @@ _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
   stack_trace(*sp - 1, fp);
   state_write(STATE_SUSPENDED, 0, 0, site, fp);
   _exit(EXIT_SUSPENDED);
+}
+
+/* A snapshot records no open files (docs/snapshot-format.md, "Open files"): a request that comes
+ * while the program has a file open waits until it has closed the last one. The check's slow
+ * path returns with the ordinary stack limit back, the request is forgotten by the host calls
+ * (a blocked read must not keep returning EINTR), and the close that ends the last file makes
+ * it again, so the program suspends at its next check. The stack trace etc. come then. */
+static volatile sig_atomic_t deferred;
+
+void suspend_at_check(uint64_t *sp, uint64_t *fp) {
+  if (files_open_count() == 0) suspend_now(sp, fp);
+  if (!deferred) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "gate-run: suspension deferred until the program closes its files (fd %d is open): a snapshot records no open files\n",
+                     files_first_open());
+    (void)!write(2, line, (size_t)n);
+  }
+  /* the suspend signals blocked: one between the two stores would leave a failing limit with no
+   * request, which the next check would take for a stack overflow */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGQUIT);
+  sigaddset(&block, SIGALRM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  deferred = 1;
+  FIELD64(VMCTX_SUSPEND_REQUESTED) = 0;
+  FIELD64(VMCTX_STACK_LIMIT) = instance_stack_limit();
+  sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void suspend_files_closed(void) {
+  if (!deferred) return;
+  deferred = 0;
+  FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
+  FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
 }
 
 /* ---- resumption (section 11) -------------------------------------------------------------- */

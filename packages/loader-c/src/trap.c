@@ -84,7 +84,10 @@ void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
 }
 
 void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
-  if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) suspend_now(sp, fp);
+  if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) {
+    suspend_at_check(sp, fp);
+    return; /* deferred: the check's slow path returns, and the program goes on */
+  }
   /* stack overflow: the failing check's site names the frame */
   const site_entry *s = image_site_at(*sp - (uint64_t)inst.text);
   (void)s;

@@ -54,9 +54,15 @@ export function trapIf(fc: FunctionCompiler, cc: number, trap: number): void {
 }
 
 export function trap(fc: FunctionCompiler, trapId: number): void {
+  callStub(fc, fc.env.stubs.traps[trapId]);
+}
+
+/** A call into a shared stub, recorded in out.stubRefs (code compiled in a worker is moved). */
+export function callStub(fc: FunctionCompiler, target: number): void {
   const b = fc.out.buf;
   const at = x.callRel32(b);
-  x.patchRel32(b, at, fc.env.stubs.traps[trapId]);
+  x.patchRel32(b, at, target);
+  fc.out.stubRefs.push(at, target);
 }
 
 export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
@@ -105,23 +111,20 @@ export function finishFunction(fc: FunctionCompiler): void {
   const stubs = fc.env.stubs;
   // entry check failed: stack exhausted or suspend requested
   x.patchRel32(b, st.entryJump, b.pos);
-  let at = x.callRel32(b);
-  x.patchRel32(b, at, stubs.check);
+  callStub(fc, stubs.check);
   st.entrySite!.codeOffset = b.pos;
   x.patchRel32(b, x.jmpRel32(b), st.entryResume);
   for (let k = 0; k < st.checkJumps.length; k++) {
     x.patchRel32(b, st.checkJumps[k], b.pos);
     x.lea(b, 8, Reg.RSP, FP, NO_INDEX, 1, -fc.siteFpOffset(st.checkDepth[k]));
-    at = x.callRel32(b);
-    x.patchRel32(b, at, stubs.check);
+    callStub(fc, stubs.check);
     st.checkSites[k].codeOffset = b.pos;
     leaFrameBottom(fc, Reg.RSP, FP);
     x.patchRel32(b, x.jmpRel32(b), st.checkResume[k]);
   }
   for (let k = 0; k < st.trapJumpCount; k++) {
     x.patchRel32(b, st.trapJumps[2 * k], b.pos);
-    at = x.callRel32(b);
-    x.patchRel32(b, at, stubs.traps[st.trapJumps[2 * k + 1]]);
+    callStub(fc, stubs.traps[st.trapJumps[2 * k + 1]]);
   }
   // frame: declared locals and the deepest operand stack, plus the slot a call's return address takes
   const frameSize = 8 * (fc.nLocals + fc.maxDepth) + 8;
@@ -167,7 +170,7 @@ export function call(fc: FunctionCompiler, func: number, nArgs: number, results:
   }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
@@ -175,7 +178,7 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   s.height--;
   // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
   // table descriptor: u64 entries, u32 size (VMCTX.tableBase/tableSize for an ordinary image)
-  const table = fc.env.tableDesc;
+  const table = tableDesc;
   x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, table + DESC.size);
   trapIf(fc, Cond.AE, Trap.UndefinedElement);
   x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, table + DESC.base);

