@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 # qemu-user: gate-run runs it under qemu-aarch64 on x86-64 hosts (docs/image-format.md, "Loader")
 # clang, lld, wasi-libc, libclang-rt-14-dev-wasm32: C programs built for wasm32-wasi (tests/e2e/wasi-c,
 # bench/programs/build.sh), so the wasi-libc test runs in CI instead of being skipped
+# xfsprogs (mkfs.xfs), e2fsprogs (filefrag): tests/instance-file mounts an XFS with reflink=1 on a
+# loop device to test the reflink path of --instance-file
 packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-  clang lld wasi-libc libclang-rt-14-dev-wasm32)
+  clang lld wasi-libc libclang-rt-14-dev-wasm32 xfsprogs e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -10,6 +10,18 @@ export function argBits(v: Value): string | null {
     if (typeof v.value !== 'string') return null;
     return BigInt(v.value).toString(16).padStart(16, '0');
   }
+  const ref = refBits(v);
+  return ref === null ? null : ref.toString(16).padStart(16, '0');
+}
+
+/**
+ * A reference as the loader's word (docs/ARCHITECTURE.md, "References"): null is 0, the host's
+ * `ref.extern N` is the handle N + 1. A non-null funcref cannot be made by the host (null).
+ */
+function refBits(v: Value): bigint | null {
+  if (v.type !== 'externref' && v.type !== 'funcref') return null;
+  if (v.value === 'null') return 0n;
+  if (v.type === 'externref' && typeof v.value === 'string') return BigInt(v.value) + 1n;
   return null;
 }
 
@@ -19,6 +31,10 @@ const F64_EXP = 0x7ff0000000000000n, F64_QUIET = 0x0008000000000000n, F64_MANT =
 /** Does the result `bits` satisfy the expected value (incl. nan:canonical / nan:arithmetic)? */
 export function matches(expected: Value, bits: bigint): boolean {
   const v = expected.value;
+  // `(ref.func)` / `(ref.extern)` without a value: any non-null reference
+  if ((expected.type === 'funcref' || expected.type === 'externref') && v === undefined) return bits !== 0n;
+  const ref = refBits(expected);
+  if (ref !== null) return ref === bits;
   if (typeof v !== 'string') return false;
   if (expected.type === 'f32' || expected.type === 'f64') {
     const f32 = expected.type === 'f32';
@@ -30,7 +46,7 @@ export function matches(expected: Value, bits: bigint): boolean {
 }
 
 export function supportedType(t: string): boolean {
-  return t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64';
+  return t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64' || t === 'externref' || t === 'funcref';
 }
 
 /** Export names travel as hex of their UTF-8 bytes ("-" for the empty name). */

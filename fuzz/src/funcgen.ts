@@ -719,6 +719,7 @@ export class FuncGen {
       0.3, // 12 memory.grow
       this.m.extended ? 0.8 : 0, // 13 memory.copy / memory.fill
       this.m.passive.length ? 0.8 : 0, // 14 memory.init / data.drop
+      this.m.extended ? 0.8 : 0, // 15 table 0: get/set/size/grow/fill/copy, references (tableOp)
     ];
     switch (weighted(rng, w)) {
       case 0: {
@@ -784,6 +785,7 @@ export class FuncGen {
         c.u8(0x40, 0x00, 0x1a);
         return;
       case 14: return this.memoryInit(depth);
+      case 15: return this.tableOp(depth);
       default: {
         // dst, src or value, length: guarded ones stay within the first 33 KiB
         const guarded = this.m.memPages > 0 && !this.trap();
@@ -803,6 +805,52 @@ export class FuncGen {
         if (copy) c.u8(0x00, 0x00);
         else c.u8(0x00);
       }
+    }
+  }
+
+  /**
+   * A reference-types statement on table 0 (reference values V8 can compare: through
+   * ref.is_null, call_indirect after it, and table.size): table.set of a table.get, a ref.func
+   * or null (through a typed select), table.fill, table.copy, table.grow, or a null test mixed
+   * into acc. Guarded indices stay below the initial size (tables never shrink); unguarded ones
+   * may trap "out of bounds table access" on both sides.
+   */
+  private tableOp(depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const size = this.m.table.length;
+    const guarded = size > 0 && !this.trap();
+    const index = (): void => {
+      if (guarded || rng.chance(0.5)) c.u8(0x41).sleb(guarded ? rng.int(size) : rng.int(size + 3));
+      else this.expr(I32, depth - 1);
+    };
+    const count = (): void => {
+      if (guarded) c.u8(0x41).sleb(0);
+      else c.u8(0x41).sleb(rng.pick([0, 1, 2, 5]));
+    };
+    const declared = this.m.table.filter((f): f is number => f !== null);
+    const ref = (): void => {
+      const k = rng.int(3);
+      if (k === 0 || !declared.length) c.u8(0xd0, 0x70); // ref.null func
+      else if (k === 1) { index(); c.u8(0x25, 0x00); } // table.get 0
+      else {
+        c.u8(0xd2).uleb(rng.pick(declared)).u8(0xd0, 0x70);
+        this.expr(I32, depth - 1);
+        c.u8(0x1c, 0x01, 0x70); // select (result funcref)
+      }
+    };
+    switch (rng.int(6)) {
+      case 0: index(); ref(); c.u8(0x26, 0x00); return; // table.set
+      case 1: index(); ref(); count(); c.u8(0xfc, 17, 0x00); return; // table.fill
+      case 2: index(); index(); count(); c.u8(0xfc, 14, 0x00, 0x00); return; // table.copy
+      case 3: { // table.grow: small, or far beyond any maximum (fails on both sides)
+        ref();
+        c.u8(0x41).sleb(rng.pick([0, 1, 2, 0x7fffffff]));
+        c.u8(0xfc, 15, 0x00, 0x1a);
+        return;
+      }
+      case 4: c.u8(0xfc, 16, 0x00, 0xad); this.mixAcc(); return; // table.size
+      default: ref(); c.u8(0xd1, 0xad); this.mixAcc(); // ref.is_null
     }
   }
 }

@@ -138,6 +138,11 @@
         (local.set $ptr (i32.load (local.get $iovs)))
         (local.set $len (i32.load offset=4 (local.get $iovs)))
         (call $check (local.get $ptr) (local.get $len))
+        ;; the byte count is a u32 the program may read as signed, and buffers can add up to more
+        ;; than 4 GiB: stop at Linux's largest single transfer (0x7ffff000), as readv/writev do
+        (br_if $done (i32.ge_u (local.get $total) (i32.const 0x7ffff000)))
+        (if (i32.gt_u (local.get $len) (i32.sub (i32.const 0x7ffff000) (local.get $total)))
+          (then (local.set $len (i32.sub (i32.const 0x7ffff000) (local.get $total)))))
         ;; -4 (EINTR): a suspend request interrupted the host call; this loop's check suspends
         ;; the program, and the call starts again when it resumes
         (loop $retry

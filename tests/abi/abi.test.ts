@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { CPU_FEATURE, CPU_FEATURES_KNOWN, DESC, HOSTCALLS, TRAP_COUNT, TRAP_MESSAGES, Trap, VMCTX } from '@wagc/frontend';
+import { CPU_FEATURE, CPU_FEATURES_KNOWN, DESC, HOSTCALLS, TABLE_OP_TRAP, TRAP_COUNT, TRAP_MESSAGES, TableOp, Trap, VMCTX } from '@wagc/frontend';
 import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, writeImage, type ImageInput } from '@wagc/linker';
 
 const SRC = join(__dirname, '..', '..', 'packages', 'loader-c', 'src');
@@ -74,6 +74,21 @@ function tsCounterparts(): Map<string, number> {
   };
   for (const [name, id] of Object.entries(traps)) ts.set(name, id);
   ts.set('TRAP_COUNT', TRAP_COUNT);
+  // table routine operations (vmctx.fnTable), spelled out like the trap ids
+  const tableOps: Record<string, number> = {
+    TABLE_OP_GET: TableOp.Get,
+    TABLE_OP_SET: TableOp.Set,
+    TABLE_OP_SIZE: TableOp.Size,
+    TABLE_OP_GROW: TableOp.Grow,
+    TABLE_OP_FILL: TableOp.Fill,
+    TABLE_OP_COPY: TableOp.Copy,
+    TABLE_OP_INIT: TableOp.Init,
+    TABLE_OP_ELEM_DROP: TableOp.ElemDrop,
+  };
+  for (const [name, op] of Object.entries(tableOps)) ts.set(name, op);
+  // all ones: cInteger gives a double, so compare the same rounding of both (the test below
+  // checks the C text exactly)
+  ts.set('TABLE_OP_TRAP', Number(TABLE_OP_TRAP));
   // HOSTCALL_FOO <-> HOSTCALLS entry named "foo"
   for (const h of HOSTCALLS) ts.set(`HOSTCALL_${h.name.toUpperCase()}`, h.id);
   // CPU_FEATURE_FOO <-> CPU_FEATURE.foo
@@ -114,6 +129,11 @@ describe('abi.h and the TypeScript side agree', () => {
 });
 
 describe('contract consistency', () => {
+  test('the table routine\'s trap value is all ones on both sides', () => {
+    expect(abi.get('TABLE_OP_TRAP')!.text).toBe('0xffffffffffffffffull');
+    expect(TABLE_OP_TRAP).toBe((1n << 64n) - 1n);
+  });
+
   test('trap ids are exactly 1 .. TRAP_COUNT-1, and trap messages agree (trap.c vs vmctx.ts)', () => {
     const ids = [...abi].filter(([n]) => n.startsWith('TRAP_') && n !== 'TRAP_COUNT').map(([, d]) => d.value!).sort((a, b) => a - b);
     expect(ids).toEqual(Array.from({ length: TRAP_COUNT - 1 }, (_, k) => k + 1));

@@ -57,6 +57,39 @@ export const PROGRAMS: Record<string, string> = {
         (br_if $l (i32.lt_u (local.get $k) (i32.const 3000))))
       (call $print (local.get $sum))))`,
 
+  // references live in locals, a global and three tables while it runs: a table that grows,
+  // entries set and read, a passive segment used and dropped, calls through two tables
+  refs: `(module ${prelude}
+    (type $fi (func (param i64) (result i64)))
+    (table $t0 2 funcref)
+    (table $t1 1 100 funcref)
+    (table $ext 4 externref)
+    (global $g (mut funcref) (ref.null func))
+    (elem $p funcref (ref.func $a) (ref.func $b) (ref.func $c))
+    (func $a (param i64) (result i64) (i64.add (local.get 0) (i64.const 3)))
+    (func $b (param i64) (result i64) (i64.mul (local.get 0) (i64.const 5)))
+    (func $c (param i64) (result i64) (i64.xor (local.get 0) (i64.const 0x5555)))
+    (func (export "_start") (local $k i32) (local $acc i64) (local $f funcref) (local $e externref)
+      (table.init $t1 $p (i32.const 0) (i32.const 2) (i32.const 1))
+      (table.init $t0 $p (i32.const 0) (i32.const 0) (i32.const 2))
+      (elem.drop $p)
+      (loop $l
+        (local.set $f (select (result funcref) (ref.func $a) (table.get $t0 (i32.const 1)) (i32.and (local.get $k) (i32.const 1))))
+        (if (i32.eqz (i32.rem_u (local.get $k) (i32.const 997)))
+          (then (drop (table.grow $t1 (local.get $f) (i32.const 1)))))
+        (table.set $t1 (i32.rem_u (local.get $k) (table.size $t1)) (local.get $f))
+        (global.set $g (table.get $t1 (i32.rem_u (i32.mul (local.get $k) (i32.const 7)) (table.size $t1))))
+        (table.set $t0 (i32.and (local.get $k) (i32.const 1)) (global.get $g))
+        (local.set $acc (call_indirect $t1 (type $fi) (local.get $acc) (i32.rem_u (i32.mul (local.get $k) (i32.const 3)) (table.size $t1))))
+        (local.set $acc (call_indirect $t0 (type $fi) (local.get $acc) (i32.const 0)))
+        (local.set $acc (i64.add (local.get $acc)
+          (i64.extend_i32_u (i32.add (ref.is_null (local.get $e)) (ref.is_null (table.get $ext (i32.and (local.get $k) (i32.const 3))))))))
+        (if (i32.eqz (i32.rem_u (local.get $k) (i32.const 50000)))
+          (then (call $print (i64.add (local.get $acc) (i64.extend_i32_u (table.size $t1))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $k) (i32.const 400000))))
+      (call $print (local.get $acc))))`,
+
   // call_indirect through a table of functions of two signatures
   indirect: `(module ${prelude}
     (type $op (func (param i64 i64) (result i64)))

@@ -66,6 +66,67 @@ describe('snapshots through the CLIs', () => {
     }
   }, 120000);
 
+  test('references survive: tables grown and set, a dropped segment, funcref globals and a funcref local live at the suspension', async () => {
+    const text = `(module
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (memory (export "memory") 1)
+      (type $v (func (result i32)))
+      (table $t 1 10 funcref)
+      (table $e 2 externref)
+      (global $g (mut funcref) (ref.null func))
+      (elem $p funcref (ref.func $seven) (ref.func $nine))
+      (func $seven (result i32) (i32.const 7))
+      (func $nine (result i32) (i32.const 9))
+      (func $now (result i64)
+        (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 64))) (i64.load (i32.const 64)))
+      (func (export "_start") (local $f funcref) (local $until i64)
+        (drop (table.grow $t (ref.null func) (i32.const 3)))
+        (table.init $t $p (i32.const 2) (i32.const 0) (i32.const 2))
+        (elem.drop $p)
+        (global.set $g (table.get $t (i32.const 3)))
+        (local.set $f (table.get $t (i32.const 2)))
+        ;; 2 s of realtime, to be suspended with $f live in the frame; resumed later, it is over
+        (local.set $until (i64.add (call $now) (i64.const 2000000000)))
+        (loop $l (br_if $l (i64.lt_u (call $now) (local.get $until))))
+        (table.set $t (i32.const 0) (local.get $f)))
+      (func (export "probe") (result i32)
+        (i32.add (i32.mul (table.size $t) (i32.const 1000))
+          (i32.add (i32.mul (call_indirect $t (type $v) (i32.const 0)) (i32.const 100))
+            (i32.add (i32.mul (call_indirect $t (type $v) (i32.const 3)) (i32.const 10))
+              (i32.add (ref.is_null (global.get $g)) (ref.is_null (table.get $e (i32.const 1))))))))
+      (func (export "reinit") (result i32)
+        (table.init $t $p (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0)))`;
+    const img = await image('refs', text);
+    const snap = join(dir, 'refs.suspended.wasm');
+    const r = node('gate-run.js', [img, '--suspend-after', '200', '--snapshot', snap]);
+    expect(r.status).toBe(3);
+    const s = readSnapshot(readFileSync(snap));
+    expect(s.state).toBe('suspended');
+    // the frame of _start holds $f: the portable word of $seven (function 1, after the import)
+    const start = s.frames[s.frames.length - 1];
+    expect(start.slots[0]).toEqual({ type: 0x70, bits: 2n });
+    expect(s.globals[0]).toEqual({ type: 0x70, mutable: true, bits: 3n });
+    expect(WebAssembly.validate(readFileSync(snap))).toBe(true);
+    for (const arch of ['arm64', 'x86-64']) {
+      const out = join(dir, `refs.${arch}.img`);
+      expect(node('wagc.js', [snap, '-o', out, '--arch', arch]).stderr).toBe('');
+      const halted = join(dir, `refs.${arch}.halted.wasm`);
+      const run = node('gate-run.js', [out, '--snapshot', halted]);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      // resumed on `arch`, halted there, and its exports called on the other arch: the table
+      // has 4 entries, [0] = $seven (set from $f after the resume), [3] = $nine, $g non-null,
+      // externrefs null; the dropped segment stays dropped
+      const other = arch === 'arm64' ? 'x86-64' : 'arm64';
+      const back = join(dir, `refs.${arch}.back.img`);
+      expect(node('wagc.js', [halted, '-o', back, '--arch', other]).stderr).toBe('');
+      expect(node('gate-run.js', [back, '--invoke', 'probe']).stdout).toBe(`${4000 + 700 + 90 + 0 + 1}\n`);
+      const reinit = node('gate-run.js', [back, '--invoke', 'reinit']);
+      expect(reinit.stderr).toMatch(/out of bounds table access/);
+      expect(reinit.status).toBe(134);
+    }
+  }, 240000);
+
   test('trapped and exited instances record why, and refuse to resume', async () => {
     const trap = await image('trap', `(module (memory (export "memory") 1)
       (func (export "_start") (drop (i32.div_u (i32.const 1) (i32.const 0)))))`);

@@ -8,6 +8,7 @@ import { binary, compare, eqz } from './binary';
 import { unary } from './unary';
 import { convert } from './convert';
 import * as memory from './memory';
+import { tableCall } from './table';
 import { emitStubs, emitHostcallStub, patchCall } from './stubs';
 
 /** The ARM64 macro layer (ARMv8.0 base): what the ISA-neutral code generator drives. */
@@ -55,6 +56,7 @@ export class A64Backend implements Backend {
   trap = frame.trap;
   call = frame.call;
   callIndirect = frame.callIndirect;
+  tableCall = tableCall;
 }
 
 export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };

@@ -241,14 +241,14 @@ export function call(fc: FunctionCompiler, func: number, nArgs: number, results:
   }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
   copyToReg(fc, idx, SCRATCH2);
   s.height--;
   // table descriptor: u64 entries, u32 size; entry: low u32 = type id + 1 (0: null), high u32 = linked function
-  const table = fc.env.tableDesc;
+  const table = tableDesc;
   ldstAt(b, MemOp.LDR_W, SCRATCH, VMCTX_REG, table + 8);
   a.addSubReg(b, AddSub.SUBS, 4, 31, SCRATCH2, SCRATCH);
   trapIf(fc, Cond.HS, Trap.UndefinedElement);

@@ -3,7 +3,7 @@ import { a } from './encode/flat';
 import { AddSub, Extend, FUnary, MemOp } from './encode';
 import { ADDR, FP, SCRATCH, VMCTX_REG, ZR } from './regs';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d;
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, FUNCREF = 0x70, EXTERNREF = 0x6f;
 
 /** Operand size in bytes of a type's register form. */
 export function width(type: number): number {
@@ -13,7 +13,7 @@ export function width(type: number): number {
 export function loadOp(type: number): MemOp {
   switch (type) {
     case I32: return MemOp.LDR_W;
-    case I64: return MemOp.LDR_X;
+    case I64: case FUNCREF: case EXTERNREF: return MemOp.LDR_X; // references are 64-bit words
     case F32: return MemOp.LDR_S;
     default: return MemOp.LDR_D;
   }
@@ -22,7 +22,7 @@ export function loadOp(type: number): MemOp {
 export function storeOp(type: number): MemOp {
   switch (type) {
     case I32: return MemOp.STR_W;
-    case I64: return MemOp.STR_X;
+    case I64: case FUNCREF: case EXTERNREF: return MemOp.STR_X;
     case F32: return MemOp.STR_S;
     default: return MemOp.STR_D;
   }

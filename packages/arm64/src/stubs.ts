@@ -110,6 +110,14 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   popLRAndReturn(b);
 
   align16(b);
+  // table(op = w0, operands = x1, a = w2, b = w3, vmctx = x4) → x0
+  const table = b.pos;
+  pushLR(b);
+  a.movRR(b, 8, 4, VMCTX_REG);
+  callLoader(b, VMCTX.fnTable);
+  popLRAndReturn(b);
+
+  align16(b);
   // trap(id, sp = trap location slot, vmctx, fp); never returns
   const trapCommon = b.pos;
   pushLR(b);
@@ -126,7 +134,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
     a.patchBranch(b, a.branch(b), trapCommon);
   }
   align16(b);
-  return { entry, entryReturn, resume, check, grow, traps };
+  return { entry, entryReturn, resume, check, grow, table, traps };
 }
 
 /**

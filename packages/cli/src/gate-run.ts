@@ -1,5 +1,5 @@
 import { spawn } from 'child_process';
-import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { basename, delimiter, join } from 'path';
 import yargs from 'yargs';
@@ -13,6 +13,7 @@ import { writeSnapshotFile } from './snapshot';
 export const EXIT_TRAP = 134;
 export const EXIT_USAGE = 2;
 export const EXIT_SUSPENDED = 3;
+export const EXIT_TIMEOUT = 124;
 
 /** Where a suspended program's snapshot goes without --snapshot: beside the image's name, in the working directory. */
 export function defaultSnapshotPath(image: string): string {
@@ -34,11 +35,13 @@ export async function main(argv: string[]): Promise<number> {
   const progArgs = dash >= 0 ? argv.slice(dash + 1) : [];
   const args = yargs(own)
     .scriptName('gate-run')
-    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
+    .usage(`$0 IMAGE [--snapshot FILE] [--suspend-after MS] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS] [-- ARGS...]\n\nRuns a wagc image. SIGQUIT (Ctrl-\\) suspends the program: it prints the stack and writes a snapshot (--snapshot FILE, default ./IMAGE-NAME.snapshot.wasm) that wagc compiles for any arch to resume it. Exit status: the program's proc_exit status, 0 when _start returns, ${EXIT_SUSPENDED} when suspended, ${EXIT_TRAP} on a trap (message and stack trace on stderr), ${EXIT_TIMEOUT} when --timeout ran out, ${EXIT_USAGE} for bad usage, a bad image or one that needs a CPU feature this CPU lacks. An image for another CPU (arm64 on x86-64) runs under qemu user-mode emulation (qemu-aarch64).`)
     .option('stack-size', { type: 'number', describe: 'wasm call stack size in bytes (default 8 MiB)' })
     .option('snapshot', { type: 'string', describe: 'write the instance\'s state to FILE when the program suspends, returns, exits or traps' })
     .option('suspend-after', { type: 'number', describe: 'suspend after MS milliseconds, as SIGQUIT does' })
     .option('sandbox-report', { type: 'boolean', describe: 'say on stderr which namespaces the loader entered and which it could not, and whether the seccomp filter is in (also GATE_SANDBOX_REPORT=1)' })
+    .option('instance-file', { type: 'string', describe: 'keep the running instance\'s state (linear memory at offset 0, then vmctx and stack) in PATH instead of an anonymous memfd; its memory pages are cloned from the image by reflink where the filesystem can (XFS, Btrfs), else copied sparse' })
+    .option('timeout', { type: 'string', describe: `stop the program after SECONDS of wall-clock time (decimals allowed): one line on stderr, exit status ${EXIT_TIMEOUT}` })
     .option('invoke', { type: 'string', describe: 'call EXPORT (of a halted snapshot\'s image) with the ARGS after --, print its results, one a line' })
     .option('env', { type: 'string', array: true, describe: 'K=V: a variable of the program\'s environment (repeatable); the program sees these and nothing of gate-run\'s own environment' })
     .option('dir', { type: 'string', array: true, describe: 'HOST::GUEST: preopen host directory HOST as GUEST for the program\'s WASI path functions (repeatable; fds 3.. in this order). Paths cannot leave it (.., absolute paths and symlinks out are refused), and Landlock confines the loader to these directories (not under qemu, which has no Landlock: there the loader\'s path walk alone does). A suspension waits until the program has closed its files' })
@@ -73,6 +76,12 @@ export async function main(argv: string[]): Promise<number> {
     loaderArgs.push('--suspend-after', String(after));
   }
   if (args.invoke !== undefined) loaderArgs.push('--invoke', args.invoke);
+  if (args['instance-file'] !== undefined) loaderArgs.push('--instance-file', args['instance-file']);
+  if (args.timeout !== undefined) {
+    const t = Number(args.timeout);
+    if (!/^[0-9]*\.?[0-9]+$/.test(args.timeout) || !(t > 0)) throw new UsageError('--timeout: a positive number of seconds');
+    loaderArgs.push('--timeout', args.timeout);
+  }
   for (const kv of args.env ?? []) {
     if (!String(kv).includes('=')) throw new UsageError(`--env: expected K=V, got "${kv}"`);
     loaderArgs.push('--env', String(kv));
@@ -115,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     const status = r.status ?? EXIT_USAGE;
     // status 3 is also what a program may pass to proc_exit: the state file says which it was
     const suspended = status === EXIT_SUSPENDED && stateIs(statePath, STATE_SUSPENDED);
-    if ((suspended || args.snapshot !== undefined) && existsSync(statePath)) {
+    // a timed-out loader (EXIT_TIMEOUT) or one that stopped before running anything leaves the state file empty
+    if ((suspended || args.snapshot !== undefined) && existsSync(statePath) && statSync(statePath).size > 0) {
       const out = args.snapshot ?? defaultSnapshotPath(image);
       try {
         writeSnapshotFile(out, readFileSync(image), readFileSync(statePath));

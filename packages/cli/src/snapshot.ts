@@ -27,10 +27,19 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
   if (!prog) throw new Error('the image has no program module');
   const owner = (linked: number): ImageModule | undefined =>
     mods.find((m) => linked >= m.funcBase && linked < m.funcBase + m.definedFuncs);
+  // a funcref word of the image (type id + 1, linked function) as the portable word
+  // (docs/snapshot-format.md, "References"): module << 32 | function index + 1
+  const portable = (type: number, bits: bigint): bigint => {
+    if (type !== 0x70 || bits === 0n) return bits;
+    const linked = Number(bits >> 32n);
+    const m = owner(linked);
+    if (!m || (m !== prog && m.name !== LIBRARY)) throw new Error(`state file: funcref to linked function ${linked}, of no module a snapshot can name`);
+    return (m === prog ? 0n : 1n << 32n) | BigInt(m.importedFuncs + linked - m.funcBase + 1);
+  };
   const frames: Frame[] = st.frames.map((f) => {
     const m = owner(f.func);
     if (!m) throw new Error(`state file: frame of unknown function ${f.func}`);
-    const slots = Array.from(f.slots, (bits, k) => ({ type: f.types[k], bits }));
+    const slots = Array.from(f.slots, (bits, k) => ({ type: f.types[k], bits: portable(f.types[k], bits) }));
     const frame: Frame = { func: m.importedFuncs + f.func - m.funcBase, site: f.site, slots };
     if (m !== prog) {
       if (m.name !== LIBRARY) throw new Error(`state file: frame in module ${m.name}`);
@@ -38,7 +47,12 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
     }
     return frame;
   });
-  const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals));
+  const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals),
+    (bits, k) => portable(img.globalTypes[prog.globalBase + k], bits));
+  // tables: only the program defines any (the runtime library has none), in link order
+  const tableTypes = img.tables?.tables ?? [];
+  if (st.tables.length !== tableTypes.length) throw new Error('state file: table count differs from the image');
+  const tables = st.tables.map((words, k) => words.map((w) => portable(tableTypes[k].elemType, w)));
   // a data segment's state slot (docs/ARCHITECTURE.md, "Data segments"): low u32 its current
   // length, 0 once dropped (or applied: an active one, written empty anyway)
   const droppedData: number[] = [];
@@ -54,6 +68,7 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
     frames,
     runtime: mods.find((m) => m.name === LIBRARY)?.bytes,
     droppedData,
+    ...(tables.length || st.droppedSegments.length ? { tables, droppedSegments: st.droppedSegments } : {}),
   });
 }
 
@@ -116,7 +131,8 @@ export function resumeProgram(bytes: Uint8Array, arch: Arch): {
     func: f.func,
     site: f.site,
     types: Uint8Array.from(f.slots, (s) => s.type),
-    slots: BigUint64Array.from(f.slots, (s) => s.bits),
+    // funcref words for the linker: the module's index in `modules` << 32 | function index + 1
+    slots: BigUint64Array.from(f.slots, (s) => (s.type === 0x70 && s.bits !== 0n ? (s.bits >> 32n === 0n ? 1n << 32n : 0n) | (s.bits & 0xffffffffn) : s.bits)),
   }));
   void arch;
   return { modules, resume: { state: snap.state, frames }, snapshot: snap };

@@ -23,6 +23,10 @@ export interface StateDump {
   pages: Map<number, Uint8Array>;
   /** Innermost first. */
   frames: StateFrame[];
+  /** Every table of the image (section 12): its current entries (reference words). */
+  tables: BigUint64Array[];
+  /** Which element segments of the image are dropped. */
+  droppedSegments: boolean[];
 }
 
 export class StateError extends Error {}
@@ -39,7 +43,7 @@ export function readState(bytes: Uint8Array): StateDump {
   need(8);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== 'WAGCSTAT') throw new StateError('not a state file');
   at = 8;
-  if (u32() !== 1) throw new StateError('unsupported state file version');
+  if (u32() !== 2) throw new StateError('unsupported state file version');
   const s = u32();
   if (s >= STATES.length) throw new StateError(`unknown state ${s}`);
   const trapId = u32(), exitStatus = u32();
@@ -72,5 +76,20 @@ export function readState(bytes: Uint8Array): StateDump {
     at += 8 * n;
     frames.push({ func, site, types, slots });
   }
-  return { state: STATES[s], trapId, exitStatus, globals, memoryPages, pages, frames };
+  const nt = u32();
+  const tables: BigUint64Array[] = [];
+  for (let k = 0; k < nt; k++) {
+    const size = u32();
+    u32();
+    need(8 * size);
+    const words = new BigUint64Array(size);
+    for (let j = 0; j < size; j++) words[j] = dv.getBigUint64(at + 8 * j, true);
+    at += 8 * size;
+    tables.push(words);
+  }
+  const ns = u32();
+  need(ns);
+  const droppedSegments = Array.from(bytes.subarray(at, at + ns), (b) => b !== 0);
+  at += ns;
+  return { state: STATES[s], trapId, exitStatus, globals, memoryPages, pages, frames, tables, droppedSegments };
 }

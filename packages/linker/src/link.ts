@@ -62,6 +62,7 @@ export interface ResumeFrame {
   func: number;
   site: number;
   types: Uint8Array;
+  /** Slot bits; a non-null funcref is `module << 32 | function index + 1` (module: index in `modules`). */
   slots: BigUint64Array;
 }
 
@@ -90,8 +91,10 @@ interface LinkedModule {
   /** store mode: linked memory and table 0 (-1: none), and the import size checks */
   mem: number;
   tab: number;
-  /** store mode: linked index of each of the module's tables */
+  /** linked index of each of the module's tables (imported ones: the provider's) */
   tabs: number[];
+  /** linked index of each of the module's element segments */
+  elems: number[];
   checks: { mem: number; tab: number; min: number }[];
   /** global slot of data segment 0's state (docs/ARCHITECTURE.md, "Data segments"); -1: none */
   dataBase: number;
@@ -158,9 +161,16 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const linked: LinkedModule[] = [];
   const mainIndex = opts.modules.length - 1;
   const store = opts.store === true;
-  // store mode: every memory and table defined by some module, with the limits it declared
+  // store mode: every memory defined by some module, with the limits it declared; every mode:
+  // every table (docs/image-format.md, section 12)
   const linkedMems: Limits[] = [];
   const linkedTabs: { limits: Limits; elemType: number }[] = [];
+  // every element segment, evaluated: 8-byte reference words (docs/ARCHITECTURE.md, "References")
+  const linkedElems: { words: BigUint64Array; dropped: boolean }[] = [];
+  const funcRef = (lm: LinkedModule, f: number): bigint =>
+    BigInt(typeId(funcTypeOf(lm.m, f)) + 1) | (BigInt(lm.funcLinked[f]) << 32n);
+  const evalConst = (e: ConstExpr, lm: LinkedModule, globals: bigint[]): bigint =>
+    e.kind === 'reffunc' ? funcRef(lm, e.index) : evalPlain(e, lm, globals);
   // an import's maximum must be within the importer's; its current size is checked when the
   // importer is instantiated (it may have grown since the exporter declared it)
   const maxMatch = (provided: Limits, wanted: Limits): boolean =>
@@ -210,7 +220,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   for (let k = 0; k < decoded.length; k++) {
     const m = decoded[k];
     const pm = opts.modules[k];
-    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], checks: [], dataBase: -1 };
+    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], elems: [], checks: [], dataBase: -1 };
     for (const imp of m.imports) {
       const what = `${imp.module}.${imp.name}`;
       const d = imp.desc;
@@ -286,14 +296,18 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
           continue;
         }
         if (!ext && opts.unresolved === 'trap') {
+          // a table of the importer's type, as if the host provided it
           if (k === mainIndex && table === null) table = { limits: d.type.limits, elemType: d.type.elemType };
+          lm.tabs.push(linkedTabs.length);
+          linkedTabs.push({ limits: d.type.limits, elemType: d.type.elemType });
           continue;
         }
         if (!ext) throw new LinkError(`unknown import ${what}`);
         if (ext.kind !== 'table' || ext.elemType !== d.type.elemType || !limitsMatch(ext.limits, d.type.limits)) {
           throw new LinkError(`incompatible import type for ${what}`);
         }
-        if (k === mainIndex && lm.m.importedTables === 1 && table === null) table = { limits: ext.limits, elemType: ext.elemType };
+        if (k === mainIndex && lm.tabs.length === 0 && table === null) table = { limits: ext.limits, elemType: ext.elemType };
+        lm.tabs.push(ext.tab);
       }
     }
     // defined functions get linked indices now so exports and calls can refer to them
@@ -303,7 +317,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     }
     for (const g of m.globals) {
       lm.globalSlots.push(globalInit.length);
-      globalInit.push(evalConst(g.init, lm, globalInit, g.type.type));
+      globalInit.push(evalConst(g.init, lm, globalInit));
       globalTypes.push(g.type.type);
     }
     // memory.init and data.drop name segments only with a data count section: then each segment
@@ -320,12 +334,18 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
         lm.mem = linkedMems.length;
         linkedMems.push(m.memories[0]);
       }
-      for (const t of m.tables) {
-        lm.tabs.push(linkedTabs.length);
-        linkedTabs.push({ limits: t.limits, elemType: t.elemType });
-      }
-      if (lm.tab < 0 && lm.tabs.length) lm.tab = lm.tabs[0];
-    } else if (k === mainIndex) {
+    }
+    for (const t of m.tables) {
+      lm.tabs.push(linkedTabs.length);
+      linkedTabs.push({ limits: t.limits, elemType: t.elemType });
+    }
+    if (lm.tab < 0 && lm.tabs.length) lm.tab = lm.tabs[0];
+    for (const seg of m.elements) {
+      lm.elems.push(linkedElems.length);
+      // active segments are dropped once instantiation applied them, declarative ones at once
+      linkedElems.push({ words: BigUint64Array.from(seg.init, (e) => evalConst(e, lm, globalInit)), dropped: seg.mode !== 'passive' });
+    }
+    if (!store && k === mainIndex) {
       if (m.memories.length) memory = m.memories[0];
       if (m.tables.length && m.importedTables === 0) table = { limits: m.tables[0].limits, elemType: m.tables[0].elemType };
     }
@@ -336,7 +356,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
       else if (e.kind === 'memory') ext = { kind: 'memory', limits: e.index < m.importedMemories ? importedLimits(m, 'memory', e.index) : m.memories[e.index - m.importedMemories], mem: lm.mem };
       else {
         const t = e.index < m.importedTables ? importedTable(m, e.index) : m.tables[e.index - m.importedTables];
-        ext = { kind: 'table', limits: t.limits, elemType: t.elemType, tab: store ? lm.tabs[e.index] : 0 };
+        ext = { kind: 'table', limits: t.limits, elemType: t.elemType, tab: lm.tabs[e.index] };
       }
       lm.exports.set(e.name, ext);
     }
@@ -358,10 +378,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const tabDesc = (tab: number): number => (tab < 0 ? -1 : VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + tab));
   const tabEntries: number[] = [];
   let vmctxSize = VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + linkedTabs.length);
-  for (const t of linkedTabs) {
-    tabEntries.push(vmctxSize);
-    vmctxSize += 8 * t.limits.min;
-  }
+  for (let t = 0; t < linkedTabs.length; t++) tabEntries.push(0); // the loader places the entries (section 12)
   const funcMem = new Int32Array(functions.length).fill(-1);
   if (store) for (const lm of linked) for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) funcMem[lm.funcLinked[f]] = memDesc(lm.mem);
 
@@ -381,7 +398,10 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
       tableCount: m.importedTables + m.tables.length,
       stubs: out.stubs,
       memoryDesc: store ? memDesc(lm.mem) : VMCTX.memoryBase,
-      tableDesc: store ? tabDesc(lm.tab) : VMCTX.tableBase,
+      tableDesc: (t) => tabDesc(lm.tabs[t]),
+      linkedTable: (t) => lm.tabs[t],
+      linkedElem: (j) => lm.elems[j],
+      funcTypeId: (fi) => typeId(funcTypeOf(m, fi)),
       switchMemory: store,
       funcMemoryDesc: (li) => funcMem[li],
       dataSlot: (x) => lm.dataBase + x,
@@ -444,34 +464,28 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   // not fit traps
   const main = linked[mainIndex];
   let instantiationTrap = 0;
-  const tableEntries = table ? new Uint32Array(2 * table.limits.min) : null;
-  for (const lm of store ? [] : linked) {
-    for (const seg of lm.m.elements) {
-      if (seg.mode !== 'active' || lm !== main) continue;
-      const offset = Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0;
-      const n = seg.init.length;
-      if (!tableEntries || offset + n > tableEntries.length / 2) {
+  // ordinary images: every table's initial entries, with the main module's active segments
+  // applied in order (the first out of bounds traps at instantiation)
+  const tableInit = store ? [] : linkedTabs.map((t) => new BigUint64Array(t.limits.min));
+  if (!store) {
+    main.m.elements.forEach((seg, j) => {
+      if (seg.mode !== 'active' || instantiationTrap) return;
+      const offset = Number(evalConst(seg.offset!, main, globalInit)) >>> 0;
+      const words = linkedElems[main.elems[j]].words;
+      const entries = tableInit[main.tabs[seg.table]];
+      if (offset + words.length > entries.length) {
         instantiationTrap = Trap.OutOfBoundsTable;
-        break;
+        return;
       }
-      for (let e = 0; e < n; e++) {
-        const init = seg.init[e];
-        if (init.kind === 'reffunc') {
-          tableEntries[2 * (offset + e)] = typeId(funcTypeOf(lm.m, init.index)) + 1;
-          tableEntries[2 * (offset + e) + 1] = lm.funcLinked[init.index];
-        } else if (init.kind === 'refnull') {
-          tableEntries[2 * (offset + e)] = 0;
-        } else {
-          throw new CompileError('unsupported reference-types (element expression)', -1);
-        }
-      }
-    }
+      entries.set(words, offset);
+    });
   }
+  const tableEntries = table && !store && main.tabs.length ? wordsToPairs(tableInit[main.tabs[0]]) : null;
   const pages = new Map<number, Uint8Array>();
   if (instantiationTrap === 0 && !store) {
     for (const seg of main.m.data) {
       if (seg.mode !== 'active') continue;
-      const offset = Number(evalConst(seg.offset!, main, globalInit, I32)) >>> 0;
+      const offset = Number(evalConst(seg.offset!, main, globalInit)) >>> 0;
       const len = seg.end - seg.start;
       if (!memory || offset + len > memory.min * 65536) {
         instantiationTrap = Trap.OutOfBoundsMemory;
@@ -512,7 +526,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     dataBase: Math.max(lm.dataBase, 0),
     dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
   }));
-  const resume = opts.resume ? resumeFrames(opts.resume, linked, out) : undefined;
+  const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
 
   let instances: ImageInstance[] | null = null;
   if (store) {
@@ -523,20 +537,14 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
         if (ext.kind === 'func') inst.exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
         else if (ext.kind === 'global') inst.exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
       }
-      for (const seg of lm.m.elements) {
-        if (seg.mode !== 'active') continue;
-        const entries = new Uint32Array(2 * seg.init.length);
-        seg.init.forEach((init, e) => {
-          if (init.kind === 'reffunc') {
-            entries[2 * e] = typeId(funcTypeOf(lm.m, init.index)) + 1;
-            entries[2 * e + 1] = lm.funcLinked[init.index];
-          } else if (init.kind !== 'refnull') throw new CompileError('unsupported reference-types (element expression)', -1);
-        });
-        inst.elems.push({ tableDesc: tabDesc(lm.tabs[seg.table] ?? -1), offset: Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0, entries });
-      }
+      lm.m.elements.forEach((seg, j) => {
+        if (seg.mode !== 'active') return;
+        const entries = wordsToPairs(linkedElems[lm.elems[j]].words);
+        inst.elems.push({ tableDesc: tabDesc(lm.tabs[seg.table] ?? -1), offset: Number(evalConst(seg.offset!, lm, globalInit)) >>> 0, entries });
+      });
       for (const seg of lm.m.data) {
         if (seg.mode !== 'active') continue;
-        inst.datas.push({ memoryDesc: memDesc(lm.mem), offset: Number(evalConst(seg.offset!, lm, globalInit, I32)) >>> 0, bytes: lm.m.bytes.subarray(seg.start, seg.end) });
+        inst.datas.push({ memoryDesc: memDesc(lm.mem), offset: Number(evalConst(seg.offset!, lm, globalInit)) >>> 0, bytes: lm.m.bytes.subarray(seg.start, seg.end) });
       }
       for (const c of lm.checks) inst.checks.push(c.mem >= 0 ? { descOff: memDesc(c.mem), kind: 'memory', min: c.min } : { descOff: tabDesc(c.tab), kind: 'table', min: c.min });
       return inst;
@@ -560,6 +568,13 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     globals,
     globalTypes: Uint8Array.from(globalTypes),
     table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
+    tables: linkedTabs.length || linkedElems.length ? {
+      tables: linkedTabs.map((t, k) => ({
+        descOff: tabDesc(k), initialSize: t.limits.min, maxSize: t.limits.max, elemType: t.elemType,
+        entries: store ? null : tableInit[k],
+      })),
+      segments: linkedElems,
+    } : undefined,
     instantiationTrap,
     modules,
     resume,
@@ -574,7 +589,8 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
 }
 
 /** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */
-function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput): ImageResume {
+function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput,
+  funcRef: (lm: LinkedModule, f: number) => bigint): ImageResume {
   const byKey = new Map<string, (typeof out.sites)[number]>();
   for (const s of out.sites) byKey.set(`${s.func}:${s.site}`, s);
   const frames: ImageResume['frames'] = [];
@@ -590,7 +606,15 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
     }
     // a stack is suspended at a check: every frame but the innermost waits in a call
     if (site.check !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
-    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots: f.slots });
+    // a funcref slot is `module << 32 | function index + 1` (0: null): this link's table word
+    const slots = f.slots.map((bits, j) => {
+      if (f.types[j] !== 0x70 || bits === 0n) return bits;
+      const owner = linked[Number(bits >> 32n)];
+      const fi = Number(bits & 0xffffffffn) - 1;
+      if (!owner || fi >= owner.funcLinked.length) throw new LinkError(`${where}: slot ${j} refers to no function`);
+      return funcRef(owner, fi);
+    });
+    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots });
   });
   frames.reverse();
   return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };
@@ -615,8 +639,13 @@ function importedTable(m: Module, index: number): { limits: Limits; elemType: nu
   return importIndex(m).tables[index];
 }
 
-/** The 64-bit pattern of a constant expression (i32/f32 in the low half). */
-function evalConst(e: ConstExpr, lm: LinkedModule, globals: bigint[], _type: number): bigint {
+/** Reference words as the legacy Table section's u32 pairs (low word first). */
+function wordsToPairs(words: BigUint64Array): Uint32Array {
+  return new Uint32Array(words.buffer, words.byteOffset, 2 * words.length).slice();
+}
+
+/** The 64-bit pattern of a constant expression (i32/f32 in the low half) other than ref.func. */
+function evalPlain(e: ConstExpr, lm: LinkedModule, globals: bigint[]): bigint {
   switch (e.kind) {
     case 'i32': return BigInt(e.value >>> 0);
     case 'i64': return BigInt.asUintN(64, e.value);
@@ -624,7 +653,7 @@ function evalConst(e: ConstExpr, lm: LinkedModule, globals: bigint[], _type: num
     case 'f64': return BigInt.asUintN(64, e.bits);
     case 'global': return globals[lm.globalSlots[e.index]];
     case 'refnull': return 0n;
-    case 'reffunc': throw new CompileError('unsupported reference-types (ref.func in a constant expression)', -1);
+    case 'reffunc': throw new CompileError('internal: ref.func needs the link (evalConst)', -1);
   }
 }
 

@@ -21,6 +21,7 @@
 #define VMCTX_RESULT_FLOAT 96
 #define VMCTX_STACK_TOP 104
 #define VMCTX_SUSPEND_REQUESTED 112
+#define VMCTX_FN_TABLE 120
 #define VMCTX_GLOBALS 128
 
 #define TRAP_UNREACHABLE 1
@@ -36,6 +37,17 @@
 #define TRAP_SUSPENDED 11
 #define TRAP_EXIT 12
 #define TRAP_COUNT 13
+
+/* table operations of VMCTX_FN_TABLE (TableOp in vmctx.ts) */
+#define TABLE_OP_GET 1
+#define TABLE_OP_SET 2
+#define TABLE_OP_SIZE 3
+#define TABLE_OP_GROW 4
+#define TABLE_OP_FILL 5
+#define TABLE_OP_COPY 6
+#define TABLE_OP_INIT 7
+#define TABLE_OP_ELEM_DROP 8
+#define TABLE_OP_TRAP 0xffffffffffffffffull
 
 /* Meta cpu_features bits: CPU features the image's code needs beyond baseline x86-64. */
 #define CPU_FEATURE_POPCNT 1

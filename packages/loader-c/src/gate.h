@@ -10,6 +10,10 @@
 #define EXIT_TRAP 134
 #define EXIT_BAD_IMAGE 2
 #define EXIT_SUSPENDED 3
+/* --timeout ran out (as timeout(1)) */
+#define EXIT_TIMEOUT 124
+/* --timeout ran out (as timeout(1)) */
+#define EXIT_TIMEOUT 124
 
 /* the state file's states (docs/image-format.md, "State dump") */
 #define STATE_HALTED 0
@@ -53,6 +57,7 @@ typedef struct {
   const uint8_t *file; /* the whole image, mapped read-only */
   size_t file_size;
   int fd; /* memfd holding the image */
+  int src_fd; /* the image file itself, until instance_create (--instance-file clones from it) */
   uint32_t arch;
   uint64_t text_off, text_size;
   const func_entry *funcs;
@@ -109,6 +114,14 @@ uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
 /* the stack limit the entry and loop checks compare with when no suspension is requested */
 uint64_t instance_stack_limit(void);
 
+/* instance_file.c: --instance-file */
+void instance_file_set(const char *path, int report);
+int instance_file_wanted(void);
+int instance_file_create(uint64_t size, uint64_t mem_off);
+
+/* timeout.c: --timeout */
+int timeout_arm(const char *seconds);
+
 /* trap.c */
 void trap_install(void);
 _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip_first);
@@ -125,6 +138,18 @@ uint32_t store_vmctx_size(void);
 uint32_t store_instance_count(void);
 int store_in_memory(uint64_t addr);
 const export_entry *store_export(uint32_t k, const char *name, size_t len);
+
+/* tables.c: tables and element segments (docs/image-format.md, section 12) */
+int tables_load(const uint8_t *p, uint64_t size);
+uint64_t tables_vmctx_end(void);
+uint64_t tables_entry_bytes(void);
+void tables_create(uint8_t *area);
+uint32_t tables_count(void);
+uint32_t tables_desc(uint32_t k);
+uint32_t tables_segment_count(void);
+int tables_segment_dropped(uint32_t k);
+void tables_set_segment_dropped(uint32_t k, int d);
+uint64_t rt_table(uint64_t op, uint64_t *args, uint64_t a, uint64_t b, uint8_t *vmctx);
 
 /* suspend.c */
 void suspend_early(void);
@@ -153,6 +178,8 @@ uint64_t stack_callers(const uint64_t *fp);
 
 /* sandbox.c (docs/sandbox.md) */
 int sandbox_enter(int emulated, int report);
+/* --sandbox-report or GATE_SANDBOX_REPORT=1 */
+int want_report(int flag);
 void sandbox_print_whitelist(void);
 /* Keeps fd (> 2) open through sandbox_enter, which closes every other fd above 2. */
 void sandbox_keep_fd(int fd);

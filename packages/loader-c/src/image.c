@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "gate.h"
 
-image img;
+image img = { .fd = -1, .src_fd = -1 };
 
 static int bad(const char *what) {
   fprintf(stderr, "gate-run: bad image: %s\n", what);
@@ -57,7 +57,9 @@ int image_load(const char *path) {
     }
     copied += n;
   }
-  close(fd);
+  /* kept for --instance-file, which clones the memory pages from the file itself; instance_create
+   * closes it */
+  img.src_fd = fd;
   img.fd = mfd;
   img.file_size = st.st_size;
   img.file = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, mfd, 0);
@@ -154,6 +156,10 @@ int image_load(const char *path) {
     if (!img.has_memory || page >= img.memory_initial) return bad("memory page outside memory");
     if (at > img.file_size || img.file_size - at < 65536) return bad("memory page past the end of the file");
   }
+
+  uint64_t tsize = 0;
+  const uint8_t *t = section(12, &off, &tsize);
+  if (tables_load(t, tsize) < 0) return -1;
 
   img.store = section(9, &off, &img.store_size);
   if (store_load() < 0) return -1;

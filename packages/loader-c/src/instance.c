@@ -1,5 +1,6 @@
-/* The running instance: all mutable state (vmctx with globals and table, the wasm stack, linear
- * memory) lives in one memfd mapped MAP_SHARED (DESIGN §5). */
+/* The running instance: all mutable state (linear memory, vmctx with globals and table, the wasm
+ * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (DESIGN §5).
+ * Linear memory comes first, at offset 0, so that an instance file reads as the memory it holds. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -25,15 +26,28 @@ int instance_create(uint64_t stack_size) {
   uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
   uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes;
   if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
-  uint64_t ctx_size = align_up(ctx_need, PAGE);
+  if (tables_vmctx_end() > ctx_need) ctx_need = tables_vmctx_end();
+  /* the tables' entries follow the vmctx, each with room to grow (tables.c) */
+  uint64_t tables_at = align_up(ctx_need, 8);
+  uint64_t ctx_size = align_up(tables_at + tables_entry_bytes(), PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
-  uint64_t mem_off = ctx_size + stack_size;
-  int fd = memfd_create("gate-instance", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, mem_off + (img.has_memory ? max_pages * PAGE : 0)) < 0) {
-    perror("gate-run: instance memfd");
-    return -1;
+  uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
+  uint64_t size = ctx_off + ctx_size + stack_size;
+  int fd;
+  if (instance_file_wanted()) {
+    /* the image's pages are put in the file (reflink or sparse copy), not copied below */
+    fd = instance_file_create(size, mem_off);
+    if (fd < 0) return -1;
+  } else {
+    fd = memfd_create("gate-instance", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+      perror("gate-run: instance memfd");
+      return -1;
+    }
   }
-  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (img.src_fd >= 0) close(img.src_fd);
+  img.src_fd = -1;
+  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ctx_off);
   if (state == MAP_FAILED) { perror("gate-run: map instance"); return -1; }
   inst.vmctx = state;
   inst.stack_base = state + ctx_size;
@@ -57,7 +71,7 @@ int instance_create(uint64_t stack_size) {
       perror("gate-run: memory");
       return -1;
     }
-    for (uint32_t k = 0; k < img.npages; k++) {
+    for (uint32_t k = 0; !instance_file_wanted() && k < img.npages; k++) {
       uint32_t page;
       uint64_t at;
       memcpy(&page, img.memory_index + 16 * k, 4);
@@ -76,14 +90,17 @@ int instance_create(uint64_t stack_size) {
   FIELD64(VMCTX_FN_TRAP) = (uint64_t)rt_trap;
   FIELD64(VMCTX_FN_GROW) = (uint64_t)rt_grow;
   FIELD64(VMCTX_FN_CHECK) = (uint64_t)rt_check;
+  FIELD64(VMCTX_FN_TABLE) = (uint64_t)rt_table;
   uint8_t *table = inst.vmctx + VMCTX_GLOBALS + 8ull * img.nglobals;
   FIELD64(VMCTX_TABLE_BASE) = (uint64_t)table;
   FIELD32(VMCTX_TABLE_SIZE) = img.has_table ? img.table_initial : 0;
   FIELD32(VMCTX_TABLE_MAX) = img.has_table ? img.table_max : 0;
   FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
   if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
-  if (table_bytes) memcpy(table, img.table, table_bytes);
-  return store_create();
+  if (table_bytes && !tables_count()) memcpy(table, img.table, table_bytes);
+  if (store_create() < 0) return -1;
+  tables_create(inst.vmctx + tables_at);
+  return 0;
 }
 
 /* Calls linked function `func` through the entry stub; the result is left in the vmctx. */

@@ -1,6 +1,7 @@
 /* gate-run's native loader: maps an image, instantiates it, and runs `_start` or answers the
  * batch protocol the conformance runner speaks (docs/image-format.md, "Loader"). */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,8 @@
 
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--emulated]\n"
-        "       [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n", stderr);
+        "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS]\n"
+        "       [--emulated] [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
 
@@ -74,7 +75,8 @@ static uint64_t result_bits(const export_entry *e, uint32_t k) {
   uint8_t type = img.strings[e->types_off + e->param_count + k];
   uint64_t v;
   if (e->result_count > 1) v = *(const uint64_t *)(inst.stack_base + inst.stack_size - 8ull * (k + 1));
-  else v = *(uint64_t *)(inst.vmctx + (type == 0x7f || type == 0x7e ? VMCTX_RESULT_INT : VMCTX_RESULT_FLOAT));
+  /* references (0x70, 0x6f) are words in the integer register */
+  else v = *(uint64_t *)(inst.vmctx + (type == 0x7d || type == 0x7c ? VMCTX_RESULT_FLOAT : VMCTX_RESULT_INT));
   return type == 0x7f || type == 0x7d ? v & 0xffffffffu : v;
 }
 
@@ -176,11 +178,14 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
 }
 
 int main(int argc, char **argv) {
-  const char *path = NULL, *state_path = NULL, *invoke = NULL;
+  const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
   int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0, at_check = 0;
   int dash = argc;
   suspend_early();
+  /* a reader that went away is the program's business (fd_write returns EPIPE, as under node:wasi),
+   * not a signal that kills the loader; set here since an ignored SIGPIPE is inherited */
+  signal(SIGPIPE, SIG_IGN);
   for (int k = 1; k < argc; k++) {
     if (strcmp(argv[k], "--") == 0) { dash = k; break; }
     if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
@@ -198,6 +203,8 @@ int main(int argc, char **argv) {
       at_check = strtoull(argv[++k], &end, 10);
       if (*end || !at_check) usage();
     } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
+    else if (strcmp(argv[k], "--instance-file") == 0 && k + 1 < argc) instance_path = argv[++k];
+    else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) timeout = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
@@ -211,6 +218,7 @@ int main(int argc, char **argv) {
   /* the whitelist of a run with these options (--dir adds the file system calls) */
   if (print_whitelist) { sandbox_print_whitelist(); return 0; }
   if (!path) usage();
+  if (timeout && timeout_arm(timeout) < 0) return EXIT_BAD_IMAGE;
   /* the program's argv: the image, then the arguments after -- */
   hostcall_add_arg(path);
   for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
@@ -225,6 +233,13 @@ int main(int argc, char **argv) {
     return EXIT_BAD_IMAGE;
   }
   if (arch_check_cpu_features(img.cpu_features) < 0) return EXIT_BAD_IMAGE;
+  if (instance_path) {
+    if (img.store) {
+      fprintf(stderr, "gate-run: --instance-file: unsupported for an image of several modules (a store)\n");
+      return EXIT_BAD_IMAGE;
+    }
+    instance_file_set(instance_path, want_report(sandbox_report));
+  }
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
   if (suspend_install(state_path, suspend_after, at_check) < 0) return EXIT_BAD_IMAGE;

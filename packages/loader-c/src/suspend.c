@@ -146,7 +146,7 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
   int fd = state_fd;
   int bad = 0;
   bad |= put("WAGCSTAT", 8);
-  bad |= put32(1);
+  bad |= put32(2);
   bad |= put32(state);
   bad |= put32(trap_id);
   bad |= put32(status);
@@ -190,6 +190,20 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
       fp = (const uint64_t *)((uint64_t)fp + 8 + caller->fp_offset);
       site = caller;
     }
+  }
+  /* tables (section 12): current size and entries, then which element segments are dropped */
+  bad |= put32(tables_count());
+  for (uint32_t k = 0; k < tables_count(); k++) {
+    uint32_t desc = tables_desc(k);
+    uint32_t size = *(uint32_t *)(inst.vmctx + desc + 8);
+    bad |= put32(size);
+    bad |= put32(0);
+    bad |= put(*(uint64_t **)(inst.vmctx + desc), 8ull * size);
+  }
+  bad |= put32(tables_segment_count());
+  for (uint32_t k = 0; k < tables_segment_count(); k++) {
+    uint8_t d = (uint8_t)tables_segment_dropped(k);
+    bad |= put(&d, 1);
   }
   if (bad) (void)!write(2, "gate-run: cannot write the state file\n", 38);
   close(fd);

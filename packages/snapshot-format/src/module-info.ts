@@ -4,6 +4,19 @@ import { SnapshotError } from './errors';
 import { NO_SITE, type Frame, type SnapshotState } from './types';
 
 export const VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]);
+/** What a frame slot may hold: the number types and references (docs/snapshot-format.md). */
+export const SLOT_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]);
+
+/**
+ * A portable funcref word is 0 (null) or `module << 32 | (function index + 1)`, module 0 the
+ * snapshot's module and 1 the runtime library.
+ */
+export function checkFuncRef(bits: bigint): string | null {
+  if (bits === 0n) return null;
+  if (bits >> 32n > 1n) return 'funcref whose module is neither 0 nor 1';
+  if ((bits & 0xffffffffn) === 0n) return 'non-null funcref with function index word 0';
+  return null;
+}
 export const TYPE_NAMES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 
 export function typeName(t: number): string {
@@ -65,8 +78,10 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
       if (!Number.isInteger(fr.func) || fr.func < 0 || fr.func > 0xffffffff) throw new SnapshotError(`${at}: function index is not a u32`);
       if (!Number.isInteger(fr.site) || fr.site < 0 || fr.site >= NO_SITE) throw new SnapshotError(`${at}: site index is not a u32 below 0xFFFFFFFF`);
       fr.slots.forEach(({ type, bits }, s) => {
-        if (!VALUE_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not i32, i64, f32 or f64`);
+        if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number or reference type`);
         if (typeof bits !== 'bigint') throw new SnapshotError(`${at}: slot ${s}'s bits are not a bigint`);
+        const bad = type === 0x70 ? checkFuncRef(bits) : null;
+        if (bad) throw new SnapshotError(`${at}: slot ${s}: ${bad}`);
       });
       return;
     }
@@ -87,7 +102,9 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
     }
     for (let s = 0; s < n; s++) {
       const { type, bits } = fr.slots[s];
-      if (!VALUE_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not i32, i64, f32 or f64`);
+      if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number or reference type`);
+      const bad = typeof bits === 'bigint' && type === 0x70 ? checkFuncRef(bits) : null;
+      if (bad) throw new SnapshotError(`${at}: slot ${s}: ${bad}`);
       if (s < info.types.length && type !== info.types[s]) {
         throw new SnapshotError(`${at}: slot ${s} is ${typeName(type)}, but the function's ${s < info.params ? 'parameter' : 'local'} ${s} is ${typeName(info.types[s])}`);
       }

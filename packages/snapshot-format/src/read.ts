@@ -3,7 +3,7 @@ import type { Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { SnapshotError } from './errors';
 import { PAGE } from './memory';
-import { checkFramesAgainstModule, decode, typeName, VALUE_TYPES } from './module-info';
+import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
   MAX_TRAP_ID, NO_SITE, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
@@ -36,10 +36,12 @@ function trailing(c: Cursor): void {
 function readValue(c: Cursor, what: string): Slot {
   const at = c.pos;
   const type = c.u8();
-  if (!VALUE_TYPES.has(type)) c.fail(`${what}: type ${typeName(type)} is not i32, i64, f32 or f64`, at);
+  if (!SLOT_TYPES.has(type)) c.fail(`${what}: type ${typeName(type)} is not i32, i64, f32, f64, funcref or externref`, at);
   const bitsAt = c.pos;
   const bits = c.u64le();
   if ((type === 0x7f || type === 0x7d) && bits >> 32n !== 0n) c.fail(`${what}: ${typeName(type)} value with non-zero high bytes`, bitsAt);
+  const bad = type === 0x70 ? checkFuncRef(bits) : null;
+  if (bad) c.fail(`${what}: ${bad}`, bitsAt);
   return { type, bits };
 }
 
@@ -134,6 +136,8 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
       const want = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' }[g.type.type];
       if (e.kind !== want) throw new SnapshotError(`global ${m.importedGlobals + k}: ${typeName(g.type.type)} initialised by ${e.kind}.const`);
     }
+    // references: null is 0, ref.func f is the portable word f + 1
+    else if (e.kind === 'reffunc') bits = BigInt(e.index + 1);
     return { type: g.type.type, mutable: g.type.mutable, bits };
   });
 

@@ -6,7 +6,7 @@ export const SECTION_NAMES = ['custom', 'type', 'import', 'function', 'table', '
 /** Position of each section id in the required order (data count sits between element and code). */
 export const ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
 
-export const ID = { custom: 0, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
+export const ID = { custom: 0, memory: 5, global: 6, table: 4, export: 7, start: 8, element: 9, code: 10, data: 11, dataCount: 12 } as const;
 
 /** A section of a module as found in its bytes. */
 export interface RawSection {

@@ -96,6 +96,14 @@ export interface SnapshotInput {
   /** Pending I/O; absent: none. */
   buffer?: PendingIO[];
   /**
+   * The current entries of each table the module defines (portable reference words, see
+   * docs/snapshot-format.md "References"), whose count is the table's current size. Absent: the
+   * tables are as the module's segments make them.
+   */
+  tables?: BigUint64Array[];
+  /** Which of the module's element segments are dropped; required with `tables`. */
+  droppedSegments?: boolean[];
+  /**
    * Indices of the module's data segments that `data.drop` dropped (instance state: with a data
    * count section they are written as empty passive segments). Absent: none.
    */

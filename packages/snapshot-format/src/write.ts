@@ -104,6 +104,12 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
       case ID.global:
         out.push({ id: ID.global, payload: globalSection(m, input.globals) });
         break;
+      case ID.table:
+        out.push({ id: ID.table, payload: input.tables ? tableSection(m, input.tables) : payload });
+        break;
+      case ID.element:
+        if (!input.tables) out.push({ id: ID.element, payload });
+        break; // with tables: written below
       case ID.export:
       case ID.start:
       case ID.data:
@@ -114,6 +120,10 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
     }
   }
   if (exportPayload && !hasStack) insertInOrder(out, { id: ID.export, payload: exportPayload });
+  if (input.tables) {
+    const elems = elementSection(m, input.tables, input.droppedSegments);
+    if (elems) insertInOrder(out, { id: ID.element, payload: elems });
+  }
   const dropped = new Set(input.droppedData ?? []);
   for (const x of dropped) {
     if (!Number.isInteger(x) || x < 0 || x >= m.data.length) throw new SnapshotError(`${W}: dropped data segment ${x}: the module has ${m.data.length} data segments`);
@@ -171,8 +181,61 @@ function globalSection(m: Module, values: bigint[]): Uint8Array {
       case 0x7e: w.u8(0x42).s64(v).u8(0x0b); break;
       case 0x7d: w.u8(0x43).fixed(v, 4).u8(0x0b); break;
       case 0x7c: w.u8(0x44).fixed(v, 8).u8(0x0b); break;
-      default: constExpr(w, g.init); // references: no compiled instruction changes them
+      case 0x70: case 0x6f:
+        if (typeof v !== 'bigint') { constExpr(w, g.init); break; } // not given: as initialised
+        refExpr(w, t, v, `global ${m.importedGlobals + k}`);
+        break;
+      default: constExpr(w, g.init);
     }
+  });
+  return w.done();
+}
+
+/** A reference's constant expression: ref.null t, or ref.func of a function of the module. */
+function refExpr(w: ByteWriter, type: number, bits: bigint, what: string): void {
+  if (bits === 0n) {
+    w.u8(0xd0).u8(type).u8(0x0b);
+    return;
+  }
+  if (type !== 0x70) throw new SnapshotError(`${W}: ${what} holds a non-null externref (a host handle no constant expression can write)`);
+  if (bits >> 32n !== 0n) throw new SnapshotError(`${W}: ${what} holds a function of the runtime library, which the snapshot's module cannot name`);
+  w.u8(0xd2).u32(Number(bits & 0xffffffffn) - 1).u8(0x0b);
+}
+
+/** The defined tables with their current sizes as minimum (maximum and type kept). */
+function tableSection(m: Module, tables: BigUint64Array[]): Uint8Array {
+  if (tables.length !== m.tables.length) throw new SnapshotError(`${W}: ${tables.length} tables given, the module defines ${m.tables.length}`);
+  const w = new ByteWriter().u32(m.tables.length);
+  m.tables.forEach((t, k) => {
+    const size = tables[k].length;
+    if (size < t.limits.min || (t.limits.max !== null && size > t.limits.max)) throw new SnapshotError(`${W}: table ${m.importedTables + k} of ${size} entries, outside its limits`);
+    w.u8(t.elemType).u8(t.limits.max === null ? 0 : 1).u32(size);
+    if (t.limits.max !== null) w.u32(t.limits.max);
+  });
+  return w.done();
+}
+
+/**
+ * The element section of a snapshot with tables: the original segments keep their indices, a
+ * dropped one (every active and declarative one, and those elem.drop dropped) becomes
+ * declarative (dropped at instantiation, and its ref.func still declare their functions), a
+ * passive one stays; then one active segment (flags 6, expressions) per defined table writes
+ * its current entries. Null when there is nothing to write.
+ */
+function elementSection(m: Module, tables: BigUint64Array[], dropped: boolean[] | undefined): Uint8Array | null {
+  if (!dropped || dropped.length !== m.elements.length) throw new SnapshotError(`${W}: droppedSegments must say for each of the module's ${m.elements.length} element segments whether it is dropped`);
+  const count = m.elements.length + tables.filter((t) => t.length > 0).length;
+  if (count === 0) return null;
+  const w = new ByteWriter().u32(count);
+  m.elements.forEach((seg, k) => {
+    w.u8(dropped[k] ? 7 : 5).u8(seg.elemType).u32(seg.init.length);
+    for (const e of seg.init) constExpr(w, e);
+  });
+  tables.forEach((entries, k) => {
+    if (!entries.length) return;
+    const t = m.tables[k];
+    w.u8(6).u32(m.importedTables + k).u8(0x41).s32(0).u8(0x0b).u8(t.elemType).u32(entries.length);
+    entries.forEach((bits, j) => refExpr(w, t.elemType, bits, `table ${m.importedTables + k} entry ${j}`));
   });
   return w.done();
 }

@@ -8,6 +8,7 @@ import { binary, compare, eqz } from './binary';
 import { unary } from './unary';
 import { convert } from './convert';
 import * as memory from './memory';
+import { tableCall } from './table';
 import { emitStubs, emitHostcallStub, patchCall } from './stubs';
 
 /** The x86-64 macro layer: what the ISA-neutral code generator drives. */
@@ -61,6 +62,7 @@ export class X64Backend implements Backend {
   trap = frame.trap;
   call = frame.call;
   callIndirect = frame.callIndirect;
+  tableCall = tableCall;
 }
 
 export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };

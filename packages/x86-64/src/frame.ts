@@ -170,7 +170,7 @@ export function call(fc: FunctionCompiler, func: number, nArgs: number, results:
   }, nArgs, results, siteIndex, wasmOffset, fc.env.switchMemory ? fc.env.funcMemoryDesc(func) : -2);
 }
 
-export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void {
+export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void {
   const b = fc.out.buf;
   const s = fc.stack;
   const idx = s.height - 1;
@@ -178,7 +178,7 @@ export function callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number
   s.height--;
   // table entry: low u32 = type id + 1 (0: null), high u32 = linked function index
   // table descriptor: u64 entries, u32 size (VMCTX.tableBase/tableSize for an ordinary image)
-  const table = fc.env.tableDesc;
+  const table = tableDesc;
   x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, table + DESC.size);
   trapIf(fc, Cond.AE, Trap.UndefinedElement);
   x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, table + DESC.base);

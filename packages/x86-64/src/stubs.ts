@@ -72,6 +72,13 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   x.ret(b);
 
   b.align(16, 0xcc);
+  // table(op = edi, operands = rsi, a = edx, b = ecx, vmctx = r8) → rax
+  const table = b.pos;
+  x.movRR(b, 8, Reg.R8, VMCTX_REG);
+  callLoader(b, VMCTX.fnTable);
+  x.ret(b);
+
+  b.align(16, 0xcc);
   // trap(id, sp = trap location slot, vmctx, fp); never returns
   const trapCommon = b.pos;
   x.movRR(b, 8, Reg.RSI, Reg.RSP);
@@ -88,7 +95,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
     x.patchRel32(b, x.jmpRel32(b), trapCommon);
   }
   b.align(16, 0xcc);
-  return { entry, entryReturn, resume, check, grow, traps };
+  return { entry, entryReturn, resume, check, grow, table, traps };
 }
 
 /**

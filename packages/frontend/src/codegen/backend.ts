@@ -100,8 +100,20 @@ export interface Backend {
    * result register, several as Mem entries at the positions the arguments started at); records the site.
    */
   call(fc: FunctionCompiler, func: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void;
-  /** Indirect call through table 0; the callee index is the top value, above the arguments. */
-  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void;
+  /**
+   * Indirect call through the table whose descriptor is at vmctx + `tableDesc`; the callee index
+   * is the top value, above the arguments.
+   */
+  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void;
+
+  // --- tables --------------------------------------------------------------------------------
+  /**
+   * Calls the loader's table routine (vmctx.fnTable, through the `table` stub) for TableOp `op`
+   * with immediates `a`, `b` and the operands at i, i+1, ... (every value already in memory);
+   * traps "out of bounds table access" when it returns TABLE_OP_TRAP; leaves the result (type
+   * `resultType`, 0: none) in a register for entry i.
+   */
+  tableCall(fc: FunctionCompiler, op: number, a: number, b: number, i: number, resultType: number): void;
 }
 
 /** Runtime stubs a backend emits at the start of the text section (docs/ARCHITECTURE.md). */
@@ -113,6 +125,8 @@ export interface StubOffsets {
   resume: number;
   check: number;
   grow: number;
+  /** `table(op, operands, a, b)`: calls vmctx.fnTable on the loader's stack. */
+  table: number;
   /** Indexed by trap id. */
   traps: number[];
 }

@@ -4,11 +4,12 @@ import { LIMITS, overLimit } from '../limits';
 import { importIndex } from '../imports';
 import { CodeSizeError } from './codebuf';
 import { Reader } from '../decode/reader';
-import { Trap } from '../runtime/vmctx';
+import { Trap, TableOp } from '../runtime/vmctx';
+import { declaredFuncs } from '../validate/module';
 import type { Backend, StubOffsets } from './backend';
 import { CompileOutput, SiteRecord } from './output';
 import { ValueStack, Loc, UNKNOWN, isFloat, lowestBit } from './valuestack';
-import { Cat, opCat, opIn, opOut, opAlign, opName, opFeature, SAT_BASE, satIn, satOut, fcNames } from './opcodes';
+import { Cat, opCat, opIn, opOut, opAlign, opName, opFeature, SAT_BASE, satIn, satOut } from './opcodes';
 
 /** What a function body may refer to, resolved by the linker. */
 export interface FunctionEnv {
@@ -28,7 +29,14 @@ export interface FunctionEnv {
    * instances with their own state: docs/ARCHITECTURE.md, "Several instances").
    */
   memoryDesc: number;
-  tableDesc: number;
+  /** vmctx offset of the descriptor of the module's table `tableIndex` (call_indirect reads it). */
+  tableDesc(tableIndex: number): number;
+  /** The image's index of the module's table `tableIndex` (the loader's table routine takes it). */
+  linkedTable(tableIndex: number): number;
+  /** The image's index of the module's element segment `segIndex`. */
+  linkedElem(segIndex: number): number;
+  /** Canonical type id of function `funcIndex` (a funcref's low word is this + 1). */
+  funcTypeId(funcIndex: number): number;
   /**
    * The image has more than one linear memory: each function loads its memory base into the
    * memory register on entry, and a caller reloads it after a call that may have changed it.
@@ -44,12 +52,20 @@ export interface FunctionEnv {
   dataSlot(index: number): number;
 }
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, FUNCREF = 0x70, EXTERNREF = 0x6f;
 const EMPTY = new Uint8Array(0);
 const SINGLE: Record<number, Uint8Array> = {
   [I32]: new Uint8Array([I32]), [I64]: new Uint8Array([I64]),
   [F32]: new Uint8Array([F32]), [F64]: new Uint8Array([F64]),
+  [FUNCREF]: new Uint8Array([FUNCREF]), [EXTERNREF]: new Uint8Array([EXTERNREF]),
 };
+
+function isRef(t: number): boolean {
+  return t === FUNCREF || t === EXTERNREF;
+}
+
+/** Functions a module's ref.func may name (validation), computed once per module. */
+const declaredCache = new WeakMap<Module, Set<number>>();
 
 /** ctlUnreachable bits: the frame saw an unconditional branch; the frame began in dead code. */
 const UNREACHABLE = 1, ENTERED_DEAD = 2;
@@ -386,13 +402,13 @@ export class FunctionCompiler {
       rd.pos++;
       return BT_EMPTY;
     }
-    if (b === I32 || b === I64 || b === F32 || b === F64) {
+    if (b === I32 || b === I64 || b === F32 || b === F64 || b === FUNCREF || b === EXTERNREF) {
       rd.pos++;
       return BT_SINGLE[b];
     }
-    if (b === 0x7b || b === 0x70 || b === 0x6f) {
+    if (b === 0x7b) {
       rd.pos++;
-      this.unsupported(b === 0x7b ? 'simd' : 'reference-types', `block type 0x${b.toString(16)}`);
+      this.unsupported('simd', `block type 0x${b.toString(16)}`);
     }
     const idx = rd.s33();
     if (idx < 0 || idx >= this.env.module.types.length) this.fail('unknown type');
@@ -426,9 +442,8 @@ export class FunctionCompiler {
       this.opOffset = rd.pos;
       const count = rd.u32();
       const t = rd.u8();
-      if (t !== I32 && t !== I64 && t !== F32 && t !== F64) {
+      if (t !== I32 && t !== I64 && t !== F32 && t !== F64 && !isRef(t)) {
         if (t === 0x7b) this.unsupported('simd', 'v128 local');
-        if (t === 0x70 || t === 0x6f) this.unsupported('reference-types', 'reference local');
         this.fail('malformed value type');
       }
       if (n + count > MAX_LOCALS) this.failLimit('too many locals (parameters included)', n + count, MAX_LOCALS);
@@ -486,7 +501,7 @@ export class FunctionCompiler {
       const op = rd.u8();
       // A comparison result lives in the flags only until the next instruction that is not a
       // branch/select consuming it.
-      if (s.height > 0 && s.loc[s.height - 1] === Loc.Flags && op !== 0x0d && op !== 0x04 && op !== 0x1b && op !== 0x45) {
+      if (s.height > 0 && s.loc[s.height - 1] === Loc.Flags && op !== 0x0d && op !== 0x04 && op !== 0x1b && op !== 0x1c && op !== 0x45) {
         this.regOf(s.height - 1);
       }
       const cat = opCat[op];
@@ -783,8 +798,7 @@ export class FunctionCompiler {
         const typeIndex = rd.u32();
         const tableIndex = rd.u32();
         if (tableIndex >= this.env.tableCount) this.fail('unknown table');
-        if (this.tableElemType(tableIndex) !== 0x70) this.fail('type mismatch');
-        if (tableIndex !== 0) this.unsupported('reference-types', 'call_indirect on a table other than 0');
+        if (this.tableElemType(tableIndex) !== FUNCREF) this.fail('type mismatch');
         if (typeIndex >= this.env.module.types.length) this.fail('unknown type');
         const type = this.env.module.types[typeIndex];
         this.checkCallTypes(type);
@@ -798,7 +812,7 @@ export class FunctionCompiler {
         s.height += type.params.length + 1; // arguments and the callee index
         this.spillAll();
         this.resetRegs();
-        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results, site, this.opOffset);
+        be.callIndirect(this, this.env.typeId(typeIndex), type.params.length, type.results, site, this.opOffset, this.env.tableDesc(tableIndex));
         return false;
       }
       case 0x1a: // drop
@@ -811,10 +825,71 @@ export class FunctionCompiler {
         const t1 = this.pop(0);
         if (t1 !== t2 && t1 !== UNKNOWN && t2 !== UNKNOWN) this.fail('type mismatch');
         const t = t1 === UNKNOWN ? t2 : t1;
-        if (t === 0x7b || t === 0x70 || t === 0x6f) this.fail('type mismatch');
+        if (t === 0x7b || isRef(t)) this.fail('type mismatch');
         const i = s.height;
         if (!dead) be.select(this, i);
         this.pushed(i, t);
+        return false;
+      }
+      case 0x1c: { // select t
+        const n = rd.u32();
+        if (n !== 1) this.fail('invalid result arity');
+        const t = rd.u8();
+        if (t !== I32 && t !== I64 && t !== F32 && t !== F64 && !isRef(t)) {
+          if (t === 0x7b) this.unsupported('simd', 'v128 select');
+          this.fail('malformed value type');
+        }
+        this.pop(I32);
+        this.pop(t);
+        this.pop(t);
+        const i = s.height;
+        if (!dead) be.select(this, i);
+        this.pushed(i, t);
+        return false;
+      }
+      case 0x25: { // table.get
+        const x = this.tableIndex();
+        this.pop(I32);
+        this.tableCall(TableOp.Get, this.env.linkedTable(x), 0, 1, this.tableElemType(x));
+        return false;
+      }
+      case 0x26: { // table.set
+        const x = this.tableIndex();
+        this.pop(this.tableElemType(x));
+        this.pop(I32);
+        this.tableCall(TableOp.Set, this.env.linkedTable(x), 0, 2, 0);
+        return false;
+      }
+      case 0xd0: { // ref.null
+        const at = rd.pos;
+        const t = rd.u8();
+        if (!isRef(t)) {
+          this.opOffset = at;
+          this.fail('malformed reference type');
+        }
+        this.pushConst(t, 0, 0); // null is the word 0 (docs/ARCHITECTURE.md, "References")
+        return false;
+      }
+      case 0xd1: { // ref.is_null
+        const t = this.pop(0);
+        if (t !== UNKNOWN && !isRef(t)) this.fail('type mismatch');
+        const i = s.height;
+        if (!dead) {
+          s.type[i] = I64; // a reference is a 64-bit word, null is 0
+          be.eqz(this, I64, i);
+        }
+        this.pushed(i, I32);
+        return false;
+      }
+      case 0xd2: { // ref.func
+        const f = rd.u32();
+        const m = this.env.module;
+        if (f >= m.importedFuncs + m.functions.length) this.fail(`unknown function ${f}`);
+        let declared = declaredCache.get(m);
+        if (!declared) declaredCache.set(m, (declared = declaredFuncs(m)));
+        if (!declared.has(f)) this.fail('undeclared function reference');
+        // the table entry's word: type id + 1, linked function index (never 0, never ~0)
+        this.pushConst(FUNCREF, this.env.funcTypeId(f) + 1, this.env.linkedFunc(f));
         return false;
       }
       case 0x20: { // local.get
@@ -940,8 +1015,9 @@ export class FunctionCompiler {
           }
           return false;
         }
-        if (sub < fcNames.length) {
-          this.unsupported(sub <= 11 ? 'bulk-memory' : 'reference-types', `${fcNames[sub]}, opcode 0xfc ${sub}`);
+        if (sub >= 12 && sub <= 17) {
+          this.tableInstr(sub);
+          return false;
         }
         this.fail(`illegal opcode 0xfc ${sub}`);
       }
@@ -956,7 +1032,84 @@ export class FunctionCompiler {
 
   private checkValType(t: number): void {
     if (t === 0x7b) this.unsupported('simd', 'v128 value');
-    if (t === 0x70 || t === 0x6f) this.unsupported('reference-types', 'reference value');
+  }
+
+  private tableIndex(): number {
+    const x = this.rd.u32();
+    if (x >= this.env.tableCount) this.fail(`unknown table ${x}`);
+    return x;
+  }
+
+  private elemIndex(): number {
+    const x = this.rd.u32();
+    if (x >= this.env.module.elements.length) this.fail(`unknown elem segment ${x}`);
+    return x;
+  }
+
+  /** 0xfc 12–17: table.init, elem.drop, table.copy, table.grow, table.size, table.fill. */
+  private tableInstr(sub: number): void {
+    const env = this.env;
+    switch (sub) {
+      case 12: { // table.init seg table
+        const seg = this.elemIndex();
+        const x = this.tableIndex();
+        if (env.module.elements[seg].elemType !== this.tableElemType(x)) this.fail('type mismatch');
+        this.pop(I32); this.pop(I32); this.pop(I32);
+        this.tableCall(TableOp.Init, env.linkedTable(x), env.linkedElem(seg), 3, 0);
+        return;
+      }
+      case 13: { // elem.drop
+        const seg = this.elemIndex();
+        this.tableCall(TableOp.ElemDrop, 0, env.linkedElem(seg), 0, 0);
+        return;
+      }
+      case 14: { // table.copy dst src
+        const dst = this.tableIndex();
+        const src = this.tableIndex();
+        if (this.tableElemType(dst) !== this.tableElemType(src)) this.fail('type mismatch');
+        this.pop(I32); this.pop(I32); this.pop(I32);
+        this.tableCall(TableOp.Copy, env.linkedTable(dst), env.linkedTable(src), 3, 0);
+        return;
+      }
+      case 15: { // table.grow: (init, n) -> old size
+        const x = this.tableIndex();
+        this.pop(I32);
+        this.pop(this.tableElemType(x));
+        this.tableCall(TableOp.Grow, env.linkedTable(x), 0, 2, I32);
+        return;
+      }
+      case 16: { // table.size
+        const x = this.tableIndex();
+        this.tableCall(TableOp.Size, env.linkedTable(x), 0, 0, I32);
+        return;
+      }
+      case 17: { // table.fill: (index, ref, n)
+        const x = this.tableIndex();
+        this.pop(I32);
+        this.pop(this.tableElemType(x));
+        this.pop(I32);
+        this.tableCall(TableOp.Fill, env.linkedTable(x), 0, 3, 0);
+        return;
+      }
+    }
+  }
+
+  /**
+   * A table operation done by the loader's table routine: its `nOperands` operands (already
+   * popped, at the stack height) go to their home slots with everything below them, and the
+   * result, if any (`resultType` ≠ 0), is pushed.
+   */
+  private tableCall(op: TableOp, a: number, b: number, nOperands: number, resultType: number): void {
+    const s = this.stack;
+    const i = s.height;
+    if (!this.dead) {
+      s.height = i + nOperands;
+      this.spillAll(); // the loader routine may clobber any register
+      this.resetRegs();
+      s.height = i;
+      this.be.tableCall(this, op, a, b, i, resultType);
+    }
+    if (resultType !== 0) this.pushed(i, resultType);
   }
 
   /** A data segment index: only with a data count section, which bounds it (spec 2.0 §3.4.7). */
@@ -1024,6 +1177,8 @@ const BT_SINGLE: Record<number, { params: Uint8Array; results: Uint8Array }> = {
   [I64]: { params: EMPTY, results: SINGLE[I64] },
   [F32]: { params: EMPTY, results: SINGLE[F32] },
   [F64]: { params: EMPTY, results: SINGLE[F64] },
+  [FUNCREF]: { params: EMPTY, results: SINGLE[FUNCREF] },
+  [EXTERNREF]: { params: EMPTY, results: SINGLE[EXTERNREF] },
 };
 
 function sameTypes(a: Uint8Array, b: Uint8Array): boolean {

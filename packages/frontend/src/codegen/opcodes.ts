@@ -40,15 +40,13 @@ const specials: [number, string][] = [
   [0x05, 'else'], [0x0b, 'end'], [0x0c, 'br'], [0x0d, 'br_if'], [0x0e, 'br_table'],
   [0x0f, 'return'], [0x10, 'call'], [0x11, 'call_indirect'], [0x1a, 'drop'], [0x1b, 'select'],
   [0x20, 'local.get'], [0x21, 'local.set'], [0x22, 'local.tee'], [0x23, 'global.get'],
-  [0x24, 'global.set'], [0x3f, 'memory.size'], [0x40, 'memory.grow'], [0x41, 'i32.const'],
+  [0x24, 'global.set'], [0x1c, 'select t'], [0x25, 'table.get'], [0x26, 'table.set'],
+  [0xd0, 'ref.null'], [0xd1, 'ref.is_null'], [0xd2, 'ref.func'], [0x3f, 'memory.size'], [0x40, 'memory.grow'], [0x41, 'i32.const'],
   [0x42, 'i64.const'], [0x43, 'f32.const'], [0x44, 'f64.const'], [0xfc, 'prefix 0xfc'],
 ];
 for (const [op, name] of specials) row(op, name, Cat.Special);
 
 const unsupported: [number, string, string][] = [
-  [0x1c, 'select t', 'reference-types'], [0x25, 'table.get', 'reference-types'],
-  [0x26, 'table.set', 'reference-types'], [0xd0, 'ref.null', 'reference-types'],
-  [0xd1, 'ref.is_null', 'reference-types'], [0xd2, 'ref.func', 'reference-types'],
   [0x12, 'return_call', 'tail-call'], [0x13, 'return_call_indirect', 'tail-call'],
   [0x06, 'try', 'exception-handling'], [0x08, 'throw', 'exception-handling'],
   [0xfd, 'prefix 0xfd', 'simd'],

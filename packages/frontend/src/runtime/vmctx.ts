@@ -21,6 +21,7 @@ export const VMCTX = {
   resultFloat: 96,
   stackTop: 104,
   suspendRequested: 112,
+  fnTable: 120,
   globals: 128,
 } as const;
 
@@ -48,6 +49,25 @@ export const enum Trap {
 }
 
 export const TRAP_COUNT = 13;
+
+/**
+ * Table operations done by the loader routine `vmctx.fnTable` (docs/ARCHITECTURE.md, "Tables"):
+ * `uint64_t table(op, uint64_t *operands, a, b, vmctx)`. `operands` is the home slot of the
+ * first operand; the next ones are 8 bytes below it (the frame's operand stack grows down).
+ */
+export const enum TableOp {
+  Get = 1, // (index) -> ref; a = table
+  Set = 2, // (index, ref); a = table
+  Size = 3, // () -> i32; a = table
+  Grow = 4, // (ref, n) -> i32 old size or -1; a = table
+  Fill = 5, // (index, ref, n); a = table
+  Copy = 6, // (dst, src, n); a = destination table, b = source table
+  Init = 7, // (dst, src, n); a = table, b = element segment
+  ElemDrop = 8, // (); b = element segment
+}
+
+/** What `fnTable` returns for "out of bounds table access" (an externref handle is never ~0). */
+export const TABLE_OP_TRAP = 0xffffffffffffffffn;
 
 /**
  * CPU features beyond baseline x86-64 that generated code may use, as bits of the image's Meta

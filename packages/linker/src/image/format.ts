@@ -17,6 +17,7 @@ export const enum Section {
   Store = 9,
   Modules = 10,
   Resume = 11,
+  Tables = 12,
 }
 
 export const ARCH_TAG = { 'x86-64': 1, arm64: 2 } as const;
@@ -32,3 +33,6 @@ export const STORE_INSTANCE = 44;
 export const STORE_ELEM = 16;
 export const STORE_DATA = 16;
 export const STORE_CHECK = 12;
+export const TABLES_FIXED = 8;
+export const TABLES_TABLE = 24;
+export const TABLES_SEGMENT = 12;

@@ -1,5 +1,5 @@
-import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance, ImageModule, ImageResume } from './types';
-import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, STORE_CHECK, STORE_DATA, STORE_ELEM, STORE_FIXED, STORE_INSTANCE, STORE_MEMORY, STORE_TABLE, Section, VERSION } from './format';
+import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance, ImageModule, ImageResume, ImageTables } from './types';
+import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, STORE_CHECK, STORE_DATA, STORE_ELEM, STORE_FIXED, STORE_INSTANCE, STORE_MEMORY, STORE_TABLE, TABLES_FIXED, TABLES_SEGMENT, TABLES_TABLE, Section, VERSION } from './format';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -163,6 +163,31 @@ export function readImage(bytes: Uint8Array): ImageInput {
     });
     store = { vmctxSize, memories, tables, instances };
   }
+  let tables: ImageTables | undefined;
+  if (sections.has(Section.Tables)) {
+    const tv = need(Section.Tables, TABLES_FIXED);
+    const nt = tv.getUint32(0, true), ns = tv.getUint32(4, true);
+    if (TABLES_FIXED + nt * TABLES_TABLE + ns * TABLES_SEGMENT > tv.byteLength) throw new ImageError('truncated tables section');
+    const u = (at: number): number => tv.getUint32(at, true);
+    const words = (off: number, n: number): BigUint64Array => {
+      const raw = sub(off, 8 * n);
+      const rv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      return BigUint64Array.from({ length: n }, (_, k) => rv.getBigUint64(8 * k, true));
+    };
+    tables = {
+      tables: Array.from({ length: nt }, (_, k) => {
+        const b = TABLES_FIXED + k * TABLES_TABLE;
+        return {
+          descOff: u(b), initialSize: u(b + 4), maxSize: u(b + 8) === NONE ? null : u(b + 8),
+          entries: u(b + 12) === NONE ? null : words(u(b + 12), u(b + 4)), elemType: u(b + 16),
+        };
+      }),
+      segments: Array.from({ length: ns }, (_, k) => {
+        const b = TABLES_FIXED + nt * TABLES_TABLE + k * TABLES_SEGMENT;
+        return { words: words(u(b + 4), u(b)), dropped: u(b + 8) !== 0 };
+      }),
+    };
+  }
   let modules: ImageModule[] | undefined;
   if (sections.has(Section.Modules)) {
     const mv = need(Section.Modules, 4);
@@ -208,6 +233,7 @@ export function readImage(bytes: Uint8Array): ImageInput {
     memory: m(2) ? { initialPages: m(3), maxPages: m(4) === NONE ? null : m(4), pages } : null,
     globals,
     globalTypes,
+    tables,
     table: m(5) ? { initialSize: m(6), maxSize: m(7) === NONE ? null : m(7), entries } : null,
     instantiationTrap: m(1),
     cpuFeatures: m(11),

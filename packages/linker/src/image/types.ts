@@ -49,6 +49,11 @@ export interface ImageInput {
   globals: Uint8Array;
   globalTypes: Uint8Array;
   table: { initialSize: number; maxSize: number | null; /** 2 u32 per entry: type id + 1 (0 = null), linked function index */ entries: Uint32Array } | null;
+  /**
+   * Every table of the link and every element segment (section 12; docs/image-format.md).
+   * References are 8-byte words (docs/ARCHITECTURE.md, "References").
+   */
+  tables?: ImageTables;
   /** Trap id raised at instantiation before any start function (0: none), e.g. a data segment out of bounds. */
   instantiationTrap: number;
   /** CPU_FEATURE bits (@wagc/frontend) the text needs beyond the arch's baseline; absent: 0. */
@@ -63,6 +68,19 @@ export interface ImageInput {
   modules?: ImageModule[];
   /** A stack to resume, or a halted instance (section 11): images built from snapshots. */
   resume?: ImageResume;
+}
+
+export interface ImageTables {
+  tables: {
+    /** vmctx offset of its descriptor (u64 entries, u32 size, u32 maximum) */
+    descOff: number;
+    initialSize: number;
+    maxSize: number | null;
+    elemType: number;
+    /** initial entries (`initialSize` words); null: all null (a store image's, set at instantiation) */
+    entries: BigUint64Array | null;
+  }[];
+  segments: { words: BigUint64Array; dropped: boolean }[];
 }
 
 export interface ImageModule {

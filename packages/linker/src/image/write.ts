@@ -113,6 +113,21 @@ export function writeImage(img: ImageInput): Uint8Array {
     for (const i of st.instances) for (const k of i.checks) { store.u32(k.descOff); store.u32(k.kind === 'memory' ? 0 : 1); store.u32(k.min); }
   }
 
+  const tables = new Bytes();
+  if (img.tables) {
+    const words = (w: BigUint64Array): number => str(new Uint8Array(w.buffer, w.byteOffset, w.byteLength))[0];
+    tables.u32(img.tables.tables.length);
+    tables.u32(img.tables.segments.length);
+    for (const t of img.tables.tables) {
+      // all-null initial entries (most tables, and every large one in practice) take no bytes
+      const init = t.entries && t.entries.some((w) => w !== 0n) ? words(t.entries) : NONE;
+      for (const v of [t.descOff, t.initialSize, t.maxSize ?? NONE, init, t.elemType, 0]) tables.u32(v);
+    }
+    for (const sg of img.tables.segments) {
+      tables.u32(sg.words.length); tables.u32(words(sg.words)); tables.u32(sg.dropped ? 1 : 0);
+    }
+  }
+
   const table = new Bytes();
   if (tab) for (let k = 0; k < tab.entries.length; k++) table.u32(tab.entries[k]);
 
@@ -151,6 +166,7 @@ export function writeImage(img: ImageInput): Uint8Array {
     [Section.Table, table.done()],
   ];
   if (img.store) contents.push([Section.Store, store.done()]);
+  if (img.tables) contents.push([Section.Tables, tables.done()]);
   contents.push(...extra);
   const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
   const memIndex = new Bytes();
