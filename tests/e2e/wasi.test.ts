@@ -442,6 +442,31 @@ describe('WASI runtime library (x86-64)', () => {
     // a relative timeout restarts at its full length
     expect(Date.now() - t1).toBeGreaterThanOrEqual(4000);
   });
+
+  test('a suspend request during the start function waits for it to return, so the resumed program still runs _start', async () => {
+    // a snapshot records the stack being resumed and no call still to come: suspended inside the
+    // start function, the resumed program would return from it and never run _start
+    const p = await program(`
+      (data (i32.const 300) "start done\\n_start ran\\n")
+      (func $init (local $i i32)
+        (loop $l
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 1500000000))))
+        (call $write (i32.const 300) (i32.const 11)))
+      (start $init)
+      (func (export "_start") (call $write (i32.const 311) (i32.const 11)))`);
+    const snap = join(dir, 'start.snapshot.wasm');
+    const r = spawnSync(process.execPath, [gateRun, p.img, '--suspend-after', '100', '--snapshot', snap], { encoding: 'utf8' });
+    expect(r.stderr).toContain('suspension deferred until the start function returns');
+    expect(r.stdout).toBe('start done\n');
+    expect(r.status).toBe(3);
+    const resumed = join(dir, 'start.resumed.img');
+    const c = spawnSync(process.execPath, [join(root, 'packages/cli/bin/wagc.js'), snap, '-o', resumed], { encoding: 'utf8' });
+    expect(c.stderr).toBe('');
+    const s = spawnSync(process.execPath, [gateRun, resumed], { encoding: 'utf8' });
+    expect(s.stdout).toBe('_start ran\n');
+    expect(s.status).toBe(0);
+  });
 });
 
 /* A C program (wasi-libc, clang --target=wasm32-wasi) run by gate-run and by node:wasi. */

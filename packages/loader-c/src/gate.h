@@ -170,6 +170,8 @@ _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp);
 void suspend_at_check(uint64_t *sp, uint64_t *fp);
 /* files.c: the program has no file open any more; a deferred request suspends at the next check */
 void suspend_files_closed(void);
+/* main.c: a start function runs (1) or has returned (0); a request is deferred while it runs */
+void suspend_start_phase(int on);
 int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);

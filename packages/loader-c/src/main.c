@@ -26,9 +26,11 @@ static int instantiate(void) {
   }
   for (uint32_t k = 0; k < img.nstarts; k++) {
     int id = sigsetjmp(trap_jump, 1);
-    if (id) return id;
+    if (id) { suspend_start_phase(0); return id; }
     trap_jump_armed = 1;
+    suspend_start_phase(1);
     instance_call(img.starts[k], NULL, 0);
+    suspend_start_phase(0);
     trap_jump_armed = 0;
   }
   return 0;
@@ -42,9 +44,11 @@ static int instantiate_one(uint32_t k) {
   uint32_t start = store_start(k);
   if (start == 0xffffffffu) return 0;
   int id = sigsetjmp(trap_jump, 1);
-  if (id) { trap_jump_armed = 0; return id; }
+  if (id) { trap_jump_armed = 0; suspend_start_phase(0); return id; }
   trap_jump_armed = 1;
+  suspend_start_phase(1);
   instance_call(start, NULL, 0);
+  suspend_start_phase(0);
   trap_jump_armed = 0;
   return 0;
 }

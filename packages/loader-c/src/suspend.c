@@ -219,19 +219,27 @@ _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
   _exit(EXIT_SUSPENDED);
 }
 
-/* A snapshot records no open files (docs/snapshot-format.md, "Open files"): a request that comes
- * while the program has a file open waits until it has closed the last one. The check's slow
- * path returns with the ordinary stack limit back, the request is forgotten by the host calls
- * (a blocked read must not keep returning EINTR), and the close that ends the last file makes
- * it again, so the program suspends at its next check. The stack trace etc. come then. */
+/* A request is deferred while the state could not be written so that resuming it is the same
+ * program:
+ * - a file is open: a snapshot records no open files (docs/snapshot-format.md, "Open files");
+ *   the close that ends the last one makes the request again;
+ * - a start function runs: a snapshot records one call, the stack being resumed, and nothing
+ *   of the `_start` (or --invoke) call that is still to come after it; the start function's
+ *   return makes the request again ("Start functions").
+ * The check's slow path returns with the ordinary stack limit back, the request is forgotten by
+ * the host calls (a blocked read must not keep returning EINTR), and the program suspends at
+ * its next check once nothing holds it. The stack trace etc. come then. */
 static volatile sig_atomic_t deferred;
+static int in_start;
 
 void suspend_at_check(uint64_t *sp, uint64_t *fp) {
-  if (files_open_count() == 0) suspend_now(sp, fp);
+  if (files_open_count() == 0 && !in_start) suspend_now(sp, fp);
   if (!deferred) {
-    char line[160];
-    int n = snprintf(line, sizeof line, "gate-run: suspension deferred until the program closes its files (fd %d is open): a snapshot records no open files\n",
-                     files_first_open());
+    char line[200];
+    int n = in_start
+      ? snprintf(line, sizeof line, "gate-run: suspension deferred until the start function returns: a snapshot records no call still to come\n")
+      : snprintf(line, sizeof line, "gate-run: suspension deferred until the program closes its files (fd %d is open): a snapshot records no open files\n",
+                 files_first_open());
     (void)!write(2, line, (size_t)n);
   }
   /* the suspend signals blocked: one between the two stores would leave a failing limit with no
@@ -247,11 +255,18 @@ void suspend_at_check(uint64_t *sp, uint64_t *fp) {
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void suspend_files_closed(void) {
+static void rearm(void) {
   if (!deferred) return;
   deferred = 0;
   FIELD64(VMCTX_SUSPEND_REQUESTED) = 1;
   FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
+}
+
+void suspend_files_closed(void) { rearm(); }
+
+void suspend_start_phase(int on) {
+  in_start = on;
+  if (!on) rearm();
 }
 
 /* ---- resumption (section 11) -------------------------------------------------------------- */
