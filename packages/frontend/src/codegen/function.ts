@@ -945,10 +945,7 @@ export class FunctionCompiler {
         this.pop(I32);
         const i = s.height;
         if (!dead) {
-          s.height = i + 1;
-          this.spillAll(); // the loader routine may clobber any register
-          this.resetRegs();
-          s.height = i;
+          this.spillOperands(i, 1);
           be.memoryGrow(this, i);
         }
         this.pushed(i, I32);
@@ -985,9 +982,8 @@ export class FunctionCompiler {
           this.pop(I32);
           const i = s.height;
           if (!dead) {
-            s.height = i + 3;
-            this.spillAll();
-            this.resetRegs();
+            this.spillOperands(i, 3);
+            s.height = i + 3; // the height the backend's bounds-check traps have always seen
             if (sub === 10) be.memoryCopy(this, i);
             else be.memoryFill(this, i);
             s.height = i;
@@ -1007,9 +1003,8 @@ export class FunctionCompiler {
           this.pop(I32);
           const i = s.height;
           if (!dead) {
-            s.height = i + 3;
-            this.spillAll();
-            this.resetRegs();
+            this.spillOperands(i, 3);
+            s.height = i + 3; // as for memory.copy
             be.memoryInit(this, i, this.env.dataSlot(seg));
             s.height = i;
           }
@@ -1095,6 +1090,18 @@ export class FunctionCompiler {
   }
 
   /**
+   * Before code that may clobber any register (a loader routine, rep movs): the `n` operands
+   * just popped (at index `i`, the stack height) go to their home slots with everything below
+   * them, and no register holds a value. The height is `i` again afterwards.
+   */
+  private spillOperands(i: number, n: number): void {
+    this.stack.height = i + n;
+    this.spillAll();
+    this.resetRegs();
+    this.stack.height = i;
+  }
+
+  /**
    * A table operation done by the loader's table routine: its `nOperands` operands (already
    * popped, at the stack height) go to their home slots with everything below them, and the
    * result, if any (`resultType` ≠ 0), is pushed.
@@ -1103,10 +1110,7 @@ export class FunctionCompiler {
     const s = this.stack;
     const i = s.height;
     if (!this.dead) {
-      s.height = i + nOperands;
-      this.spillAll(); // the loader routine may clobber any register
-      this.resetRegs();
-      s.height = i;
+      this.spillOperands(i, nOperands);
       this.be.tableCall(this, op, a, b, i, resultType);
     }
     if (resultType !== 0) this.pushed(i, resultType);
