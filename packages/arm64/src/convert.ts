@@ -1,4 +1,4 @@
-import { Conv, Form, OperandKind, Trap, type Operand } from '@wagc/frontend';
+import { Conv, Form, truncLowBound, truncHighBound, OperandKind, Trap, type Operand } from '@wagc/frontend';
 import { a } from './encode/flat';
 import { Cond, FConv } from './encode';
 import { SCRATCH, XSCRATCH, XSCRATCH2 } from './regs';
@@ -69,6 +69,9 @@ export function convert(be: A64Backend, kind: Conv, from: number, to: number, ds
   }
 }
 
+/** Read once: a call through the package index would go through a getter (ARCHITECTURE, "Compile speed"). */
+const lowBound = truncLowBound, highBound = truncHighBound;
+
 const f32 = new Float32Array(1), u32 = new Int32Array(f32.buffer);
 const f64 = new Float64Array(1), u64 = new Int32Array(f64.buffer);
 
@@ -81,23 +84,6 @@ function loadFloatConst(be: A64Backend, sz: number, dst: number, v: number): voi
     f64[0] = v;
     movConstTyped(be.buf, F64, dst, u64[0], u64[1]);
   }
-}
-
-/**
- * Exclusive bounds of the values that truncate into range (the same as x86-64's): the largest
- * float below the lowest valid value is −1 unsigned, −2^31 − 1 (f64) or −2^31 − 2^8 (f32) for
- * i32, −2^63 − 2^11 (f64) or −2^63 − 2^40 (f32) for i64; the upper bound is 2^bits (unsigned)
- * or 2^(bits − 1), each exact in both precisions.
- */
-function lowBound(signed: boolean, w64: boolean, srcF64: boolean): number {
-  if (!signed) return -1;
-  if (!w64) return srcF64 ? -2147483649 : -2147483904;
-  return srcF64 ? -9223372036854777856 : -9223373136366403584;
-}
-
-function highBound(signed: boolean, w64: boolean): number {
-  if (!signed) return w64 ? 18446744073709551616 : 4294967296;
-  return w64 ? 9223372036854775808 : 2147483648;
 }
 
 /**

@@ -17,3 +17,4 @@ export * from './codegen/opcodes';
 export * from './decode/reader';
 export * from './decode/module';
 export * from './validate/module';
+export * from './tools/capstone';

@@ -1,4 +1,4 @@
-import { Conv, Form, Trap, type Operand } from '@wagc/frontend';
+import { Conv, Form, truncLowBound, truncHighBound, Trap, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Cond, Alu, Shift, ExtKind } from './encode';
 import { SCRATCH, SCRATCH2, XSCRATCH } from './regs';
@@ -61,6 +61,9 @@ export function convert(be: X64Backend, kind: Conv, from: number, to: number, ds
   }
 }
 
+/** Read once: a call through the package index would go through a getter (ARCHITECTURE, "Compile speed"). */
+const lowBound = truncLowBound, highBound = truncHighBound;
+
 const f32 = new Float32Array(1), u32 = new Int32Array(f32.buffer);
 const f64 = new Float64Array(1), u64 = new Int32Array(f64.buffer);
 
@@ -75,18 +78,6 @@ function loadFloatConst(be: X64Backend, sz: number, v: number): void {
     x.movRI64(b, SCRATCH, u64[0], u64[1]);
   }
   x.movGX(b, sz, XSCRATCH, SCRATCH);
-}
-
-/** Exclusive bounds of the values that truncate into range, for a signed or unsigned, 32- or 64-bit result. */
-function lowBound(signed: boolean, w64: boolean, srcF64: boolean): number {
-  if (!signed) return -1;
-  if (!w64) return srcF64 ? -2147483649 : -2147483904;
-  return srcF64 ? -9223372036854777856 : -9223373136366403584;
-}
-
-function highBound(signed: boolean, w64: boolean): number {
-  if (!signed) return w64 ? 18446744073709551616 : 4294967296;
-  return w64 ? 9223372036854775808 : 2147483648;
 }
 
 /** The jumps to a saturating truncation's end (at most three). */

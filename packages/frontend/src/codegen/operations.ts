@@ -74,3 +74,20 @@ export function isFloat(t: number): boolean {
 export function widthOf(t: number): number {
   return t === I32 || t === F32 ? 4 : 8;
 }
+
+/**
+ * The exclusive bounds of the floats that truncate into range (i32/i64.trunc_f32/f64_s/u): the
+ * largest float below the lowest valid value is −1 unsigned, −2^31 − 1 (f64) or −2^31 − 2^8 (f32)
+ * for i32, −2^63 − 2^11 (f64) or −2^63 − 2^40 (f32) for i64; the upper bound is 2^bits
+ * (unsigned) or 2^(bits − 1). Each is exact in both precisions.
+ */
+export function truncLowBound(signed: boolean, w64: boolean, srcF64: boolean): number {
+  if (!signed) return -1;
+  if (!w64) return srcF64 ? -2147483649 : -2147483904;
+  return srcF64 ? -9223372036854777856 : -9223373136366403584;
+}
+
+export function truncHighBound(signed: boolean, w64: boolean): number {
+  if (!signed) return w64 ? 18446744073709551616 : 4294967296;
+  return w64 ? 9223372036854775808 : 2147483648;
+}
