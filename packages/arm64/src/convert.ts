@@ -69,7 +69,7 @@ export function convert(be: A64Backend, kind: Conv, from: number, to: number, ds
   }
 }
 
-/** Read once: a call through the package index would go through a getter (ARCHITECTURE, "Compile speed"). */
+/** Read once: a call through the package index goes through a getter (docs/ARCHITECTURE.md, "Code generator"). */
 const lowBound = truncLowBound, highBound = truncHighBound;
 
 const f32 = new Float32Array(1), u32 = new Int32Array(f32.buffer);

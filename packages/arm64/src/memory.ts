@@ -27,9 +27,8 @@ export function storeForm(): number {
 }
 
 /**
- * The access `op` of register rt at x27 + zext(addr) + offset (docs/ARCHITECTURE.md, "Linear
- * memory": no bounds checks; the guard reservation catches anything outside the accessible
- * pages). Uses ADDR.
+ * The access `op` of register rt at x27 + zext(addr) + offset (ARCHITECTURE §4: no bounds
+ * checks; the guard reservation catches anything outside the accessible pages). Uses ADDR.
  */
 function access(be: A64Backend, op: MemOp, rt: number, addr: Operand, offset: number): void {
   const b = be.buf;

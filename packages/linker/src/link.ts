@@ -50,7 +50,7 @@ export interface ProgramOptions {
    */
   cpuFeatures?: number;
   /**
-   * Builds the image of a snapshot (DESIGN §6): a halted instance, or a suspended stack to
+   * Builds the image of a snapshot (ARCHITECTURE §6): a halted instance, or a suspended stack to
    * resume, innermost frame first, each naming a module (index in `modules`), a function of it
    * and a site; the slots must be what this arch's site map says the site holds.
    */

@@ -8,7 +8,7 @@ import { callStub } from './call';
 import type { X64Backend } from './backend';
 
 /**
- * Linear memory. An access has no bounds check (docs/ARCHITECTURE.md, "Linear memory"): its
+ * Linear memory. An access has no bounds check (ARCHITECTURE §4): its
  * address is r15 + zext(addr) + offset, and anything outside the accessible pages faults in the
  * guard reservation. memory.copy/fill/init check their ranges, and trap before writing.
  */

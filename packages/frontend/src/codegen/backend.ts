@@ -107,8 +107,8 @@ export interface Backend {
   // --- linear memory (memory.ts) ----------------------------------------------------------------
   /**
    * `dst` (of `type`) ← the `bytes` at memory base + zext(addr) + offset, sign- or zero-extended
-   * (`signed`) when narrower than the type. `addr` is a register or an immediate (DESIGN
-   * invariant "Linear memory": no bounds check, the guard reservation catches the rest).
+   * (`signed`) when narrower than the type. `addr` is a register or an immediate (ARCHITECTURE
+   * §4: no bounds check, the guard reservation catches the rest).
    */
   memLoad(type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void;
   /** The low `bytes` of `value` (of `type`: a register or an immediate) → memory. */

@@ -72,7 +72,7 @@ export const MAX_NESTING = LIMITS.nesting;
 const EMPTY = new Uint8Array(0);
 
 /**
- * Validates and compiles one function body in a single pass (docs/ARCHITECTURE.md, "One pass"):
+ * Validates and compiles one function body in a single pass (ARCHITECTURE §1):
  * each opcode is read once, type-checked against the operand stack and emitted through the
  * backend at once. The opcode table (opcodes.ts) picks each instruction's handler; the handlers
  * live in a file per concern (control, calls, parametric, variables, tables, memory, numeric).

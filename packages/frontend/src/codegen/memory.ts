@@ -5,7 +5,7 @@ import type { FunctionCompiler } from './function';
 
 /**
  * Loads, stores and the memory instructions. Linear memory needs no bounds checks
- * (docs/ARCHITECTURE.md, "Linear memory"): an access is one instruction at memory base +
+ * (ARCHITECTURE §4): an access is one instruction at memory base +
  * zext(address) + offset. memory.grow, copy, fill and init call code that may clobber any register,
  * so every value goes to its slot first.
  */
