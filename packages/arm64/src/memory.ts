@@ -7,7 +7,7 @@ import { trapIf } from './frame';
 import { callStub } from './call';
 import type { A64Backend } from './backend';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+const I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
 
 const DESC_SIZE = DESC.size, TEXT_BASE = VMCTX.textBase;
 
