@@ -8,7 +8,7 @@ import type { CompileOutput } from './output';
 import { CodeGenContext } from './context';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
-import { H, FC_BASE, FC_COUNT, opHandler, opTakesFlags, opName, opFeature } from './opcodes';
+import { H, FC_BASE, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
 import { emitSlowPaths } from './sites';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
@@ -353,10 +353,10 @@ HANDLERS[H.FloatBinary] = numeric.floatBinary;
 HANDLERS[H.Convert] = numeric.convert;
 for (let h = 0; h < H.Count; h++) if (!HANDLERS[h]) throw new Error(`opcodes: handler ${h} has no function`);
 
-/** 0xfc n: the row FC_BASE + n (opcodes.ts). */
-function prefix(fc: FunctionCompiler, _row: number): void {
+/** A prefix byte (0xfc): its sub-opcode's row, opSubBase + sub (opcodes.ts). */
+function prefix(fc: FunctionCompiler, row: number): void {
   const sub = fc.rd.u32();
-  if (sub >= FC_COUNT) fc.fail(`illegal opcode 0xfc ${sub}`);
-  const r = FC_BASE + sub;
+  if (sub >= opSubCount[row]) fc.fail(`illegal opcode 0x${row.toString(16)} ${sub}`);
+  const r = opSubBase[row] + sub;
   HANDLERS[opHandler[r]](fc, r);
 }

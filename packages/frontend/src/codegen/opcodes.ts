@@ -34,7 +34,7 @@ export const enum H {
 /** First row of the 0xfc-prefixed instructions, and how many sub-opcodes there are. */
 export const FC_BASE = 0x100;
 export const FC_COUNT = 18;
-/** Rows of the table (SIMD's 0xfd rows will follow the 0xfc ones). */
+/** Rows of the table (SIMD's 0xfd rows will follow the 0xfc ones: FD_BASE = 0x200, ROWS above). */
 export const ROWS = 0x200;
 
 export const opHandler = new Uint8Array(ROWS);
@@ -53,6 +53,13 @@ export const opSigned = new Uint8Array(ROWS);
  * any other, the code generator puts a flags value in a register.
  */
 export const opTakesFlags = new Uint8Array(ROWS);
+/**
+ * A prefix byte's row (H.Prefix): the first row of its sub-opcodes and how many there are. The
+ * prefix's handler reads the sub-opcode and dispatches row `opSubBase + sub`: SIMD's 0xfd is one
+ * more prefix row and its rows, no new branch.
+ */
+export const opSubBase = new Uint16Array(256);
+export const opSubCount = new Uint16Array(256);
 export const opName: string[] = new Array(ROWS).fill('');
 /** Feature that makes an unsupported instruction valid, for the error message. */
 export const opFeature: string[] = new Array(ROWS).fill('');
@@ -86,6 +93,8 @@ const plain: [number, string, H][] = [
   [0xfc, 'prefix 0xfc', H.Prefix],
 ];
 for (const [op, name, h] of plain) row(op, name, h);
+opSubBase[0xfc] = FC_BASE;
+opSubCount[0xfc] = FC_COUNT;
 row(0x41, 'i32.const', H.Const, 0, I32);
 row(0x42, 'i64.const', H.Const, 0, I64);
 row(0x43, 'f32.const', H.Const, 0, F32);
@@ -185,8 +194,3 @@ const bulk: [number, string, H][] = [
 ];
 for (const [sub, name, h] of bulk) row(FC_BASE + sub, name, h);
 
-/** A row's text for messages: `i32.add`, or `opcode 0xfc 19` for a row without a name. */
-export function rowName(r: number): string {
-  if (opName[r]) return opName[r];
-  return r >= FC_BASE ? `opcode 0xfc ${r - FC_BASE}` : `opcode 0x${r.toString(16)}`;
-}
