@@ -64,10 +64,8 @@ export interface FunctionEnv {
 export type Handler = (fc: FunctionCompiler, row: number) => void;
 
 
-/** Compiler limits of a function body (all of them: LIMITS, docs/ARCHITECTURE.md). */
-export const MAX_LOCALS = LIMITS.locals;
-export const MAX_STACK = LIMITS.operandStack;
-export const MAX_NESTING = LIMITS.nesting;
+/** Locals of a function, parameters included (LIMITS, docs/ARCHITECTURE.md "Compiler limits"). */
+const MAX_LOCALS = LIMITS.locals;
 
 const EMPTY = new Uint8Array(0);
 
