@@ -76,15 +76,18 @@ export function memLoad(be: X64Backend, type: number, bytes: number, signed: boo
 export function memStore(be: X64Backend, type: number, bytes: number, addr: Operand, offset: number, value: Operand): void {
   const b = be.buf;
   let src = value.reg;
+  // the bits of a constant are stored as an integer, a float's too
+  let gpr = !isFloat(type);
   const imm = value.kind === OperandKind.Imm && (bytes < 8 || fitsImm32(value.lo, value.hi));
   if (value.kind === OperandKind.Imm && !imm) {
     x.movRI64(b, SCRATCH2, value.lo, value.hi);
     src = SCRATCH2;
+    gpr = true;
   }
   address(be, addr, offset);
   if (imm) x.storeImm(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, bytes === 1 ? value.lo & 0xff : bytes === 2 ? value.lo & 0xffff : value.lo);
-  else if (isFloat(type) && src !== SCRATCH2) x.fstore(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
-  else x.store(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
+  else if (gpr) x.store(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
+  else x.fstore(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
 }
 
 export function memorySize(be: X64Backend, dst: number, desc: number): void {
