@@ -404,6 +404,8 @@ class JobRun {
   async execute(): Promise<string> {
     const rec = await this.w.jobs.get(this.id);
     if (!rec) return 'its record is gone';
+    // a request left while the job was queued (the control message went to no one)
+    if (rec.request) this.onRequest(rec.request);
     const arch = this.w.opts.arch;
     // the run starts from the snapshot (its stream positions are the snapshot's) or the module
     const base = rec.snapshot ? { stdout: rec.snapshotStdout, stderr: rec.snapshotStderr } : { stdout: 0, stderr: 0 };
