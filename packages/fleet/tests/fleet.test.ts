@@ -219,7 +219,7 @@ describe('a fleet on Redis and BullMQ', () => {
 
   test('checkpoints; kill -9 of the worker and its loader; another worker resumes from the checkpoint: nothing repeated, nothing lost', async () => {
     const a = await worker('x86-64');
-    const { id } = await fleet.submit(wasm.ticker150, { arch: 'x86-64', checkpointEvery: 1 });
+    const { id } = await fleet.submit(wasm.ticker150, { arch: 'x86-64', checkpointEvery: 2 });
     await waitFor(id, 'a checkpoint', (r) => r.state === 'running' && r.checkpoints >= 1);
     // freeze the worker and its children, and kill them once its loader runs the program and the
     // log holds output the checkpoint does not
