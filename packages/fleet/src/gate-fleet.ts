@@ -14,19 +14,6 @@ import { DEFAULT_REDIS_BLOB_MAX } from './blobs';
 
 export class UsageError extends Error {}
 
-const COMMANDS = `Commands:
-  submit PROG.wasm [--arch any|x86-64|arm64] [--env K=V]... [--checkpoint-every SECONDS] [-- ARGS...]
-                           queue a program; prints its job id alone
-  status JOB               one line: the state, then the exit status or reason
-  logs JOB [--stderr] [--follow]
-                           the program's stdout (or stderr); --follow until it ends
-  suspend JOB              suspend it (its snapshot is stored); waits until it is
-  resume JOB [--arch A]    queue a suspended job again, on A (default: where it stopped)
-  migrate JOB --to A       suspend it and resume it on a worker of arch A; waits until it runs there
-  cancel JOB               stop it for good
-  list                     every job, one line each
-  workers                  the workers connected now
-  remove JOB               delete an ended job's record, logs and snapshot`;
 
 export async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
@@ -35,7 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   const job = (y: Argv) => y.positional('job', { type: 'string', describe: 'job id' });
   const parser = yargs(own)
     .scriptName('gate-fleet')
-    .usage(`$0 --redis URL COMMAND [options]\n\nRuns wagc programs on a fleet of gate-worker hosts through Redis and BullMQ: submit, follow, suspend, resume, migrate between x86-64 and arm64, cancel.\n\n${COMMANDS}`)
+    .usage('$0 --redis URL COMMAND [options]\n\nRuns wagc programs on a fleet of gate-worker hosts through Redis and BullMQ: submit, follow, suspend, resume, migrate between x86-64 and arm64, cancel (docs/fleet.md).')
+    .epilogue('Exit status: 0 done; 1 not done (no such job, a job in another state, Redis not reachable, a wait that ran out), with one line on stderr; 2 bad usage.')
     .option('redis', { type: 'string', describe: 'Redis URL, e.g. redis://127.0.0.1:6390 (default: $GATE_REDIS)' })
     .option('json', { type: 'boolean', describe: 'print the full record(s) as JSON instead of a line' })
     .option('prefix', { type: 'string', default: 'gate', describe: 'key prefix of the fleet in Redis (BullMQ queues are PREFIX:ARCH)' })
@@ -43,22 +31,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('redis-blob-max', { type: 'number', default: DEFAULT_REDIS_BLOB_MAX, describe: 'larger blobs (modules, snapshots) go to --blobs DIR' })
     .option('timeout', { type: 'number', default: 600, describe: 'seconds suspend, resume, migrate and cancel wait for the job to get there' })
     .option('wait', { type: 'boolean', default: true, describe: 'suspend, resume, migrate, cancel wait until the job gets there; --no-wait returns once the request is recorded' })
-    .command('submit <prog>', 'queue a program', (y) => y
+    .command('submit <prog>', 'queue PROG.wasm ([--arch any|x86-64|arm64] [--env K=V]... [--checkpoint-every S] [-- ARGS...]); prints its job id alone', (y) => y
       .positional('prog', { type: 'string' })
       .option('arch', { type: 'string', default: 'any', choices: ['any', ...ARCHES], describe: 'the arch of the worker to run it' })
       .option('env', { type: 'string', array: true, describe: 'K=V: the program\'s environment (repeatable)' })
       .option('checkpoint-every', { type: 'number', default: 0, describe: 'suspend and resume it on its host every SECONDS, keeping the snapshot: a lost worker\'s job resumes from there' }))
-    .command('status <job>', 'the state line', job)
-    .command('logs <job>', 'the program\'s output', (y) => job(y)
+    .command('status <job>', 'one line: the state, then the exit status or reason', job)
+    .command('logs <job>', 'the program\'s stdout ([--stderr] [--follow])', (y) => job(y)
       .option('stderr', { type: 'boolean', describe: 'stderr instead of stdout' })
       .option('follow', { alias: 'f', type: 'boolean', describe: 'keep printing until the job ends' }))
-    .command('suspend <job>', 'suspend a job', job)
-    .command('resume <job>', 'queue a suspended job again', (y) => job(y).option('arch', { type: 'string', choices: [...ARCHES] }))
-    .command('migrate <job>', 'move a job to a worker of another arch', (y) => job(y).option('to', { type: 'string', choices: [...ARCHES], demandOption: true }))
-    .command('cancel <job>', 'stop a job for good', job)
-    .command('list', 'every job')
-    .command('workers', 'the connected workers')
-    .command('remove <job>', 'delete an ended job', job)
+    .command('suspend <job>', 'suspend it, its snapshot stored; waits until it is', job)
+    .command('resume <job>', 'queue a suspended job again, on --arch A (default: where it stopped); waits until it runs', (y) => job(y).option('arch', { type: 'string', choices: [...ARCHES] }))
+    .command('migrate <job>', 'suspend it and resume it on a worker of --to A; waits until it runs there', (y) => job(y).option('to', { type: 'string', choices: [...ARCHES], demandOption: true }))
+    .command('cancel <job>', 'stop it for good', job)
+    .command('list', 'every job, one line each')
+    .command('workers', 'the workers connected now')
+    .command('remove <job>', 'delete an ended job\'s record, logs and snapshot', job)
     .demandCommand(1, 1, 'gate-fleet: expected a command', 'gate-fleet: one command at a time')
     .strict()
     .help()
