@@ -8,7 +8,7 @@ import type { A64Backend } from './backend';
 
 /**
  * Integer and float binary operations (mirrors packages/x86-64/src/binary.ts), the result in a's
- * register. i32 results are written with w-register instructions, which zero the upper half, so
+ * register or another (the three-operand forms take either). i32 results are written with w-register instructions, which zero the upper half, so
  * every i32 in a register stays zero-extended. b may be an immediate (an encodable one is used as
  * such, 0 is xzr) or a slot (loaded into a scratch register).
  */
@@ -55,50 +55,53 @@ function powerOfTwo(w: number, b: Operand): number {
   return -1;
 }
 
-export function intBinary(be: A64Backend, kind: IntBinOp, w: number, ra: number, _a: Operand, b: Operand): void {
+export function intBinary(be: A64Backend, kind: IntBinOp, w: number, dst: number, x: Operand, b: Operand): void {
   const buf = be.buf;
+  const ra = x.reg; // dst is ra, or another register (three-operand forms either way)
   const imm = b.kind === OperandKind.Imm;
   switch (kind) {
     case IntBinOp.Add: case IntBinOp.Sub: {
       const v = addSubOperand(w, b);
       const op = kind === IntBinOp.Add ? AddSub.ADD : AddSub.SUB;
-      if (v !== v) a.addSubReg(buf, op, w, ra, ra, intOperand(be, w, b, SCRATCH));
-      else if (v !== 0) addSubImmSigned(be, op, w, ra, ra, v); // x ± 0 is x
+      if (v !== v) a.addSubReg(buf, op, w, dst, ra, intOperand(be, w, b, SCRATCH));
+      else if (v !== 0) addSubImmSigned(be, op, w, dst, ra, v);
+      else if (dst !== ra) a.movRR(buf, w, dst, ra); // x ± 0 is x
       return;
     }
     case IntBinOp.And: case IntBinOp.Or: case IntBinOp.Xor: {
       const mask = imm ? a.encodeBitmask(w, b.lo, b.hi) : -1;
-      if (mask >= 0) a.logicImm(buf, LOGIC[kind], w, ra, ra, mask);
-      else a.logicReg(buf, LOGIC[kind], w, ra, ra, intOperand(be, w, b, SCRATCH));
+      if (mask >= 0) a.logicImm(buf, LOGIC[kind], w, dst, ra, mask);
+      else a.logicReg(buf, LOGIC[kind], w, dst, ra, intOperand(be, w, b, SCRATCH));
       return;
     }
     case IntBinOp.Mul: {
       const p = imm ? powerOfTwo(w, b) : -1;
-      if (p < 0) a.mul(buf, w, ra, ra, intOperand(be, w, b, SCRATCH));
-      else if (p > 0) a.lslImm(buf, w, ra, ra, p); // x · 1 is x
+      if (p < 0) a.mul(buf, w, dst, ra, intOperand(be, w, b, SCRATCH));
+      else if (p > 0) a.lslImm(buf, w, dst, ra, p);
+      else if (dst !== ra) a.movRR(buf, w, dst, ra); // x · 1 is x
       return;
     }
     case IntBinOp.DivS: case IntBinOp.DivU: case IntBinOp.RemS: case IntBinOp.RemU:
-      divRem(be, kind, w, ra, b);
+      divRem(be, kind, w, dst, ra, b);
       return;
     default: { // shl shr_s shr_u rotl rotr
       const bits = w * 8;
       if (imm) {
         let n = b.lo & (bits - 1);
         if (kind === IntBinOp.Rotl) n = (bits - n) & (bits - 1); // rotl n = rotr (−n)
-        if (n !== 0) {
-          if (kind === IntBinOp.Shl) a.lslImm(buf, w, ra, ra, n);
-          else if (kind === IntBinOp.ShrS) a.asrImm(buf, w, ra, ra, n);
-          else if (kind === IntBinOp.ShrU) a.lsrImm(buf, w, ra, ra, n);
-          else a.rorImm(buf, w, ra, ra, n);
-        }
+        if (n === 0) {
+          if (dst !== ra) a.movRR(buf, w, dst, ra);
+        } else if (kind === IntBinOp.Shl) a.lslImm(buf, w, dst, ra, n);
+        else if (kind === IntBinOp.ShrS) a.asrImm(buf, w, dst, ra, n);
+        else if (kind === IntBinOp.ShrU) a.lsrImm(buf, w, dst, ra, n);
+        else a.rorImm(buf, w, dst, ra, n);
       } else {
         let rn = intOperand(be, w, b, SCRATCH);
         if (kind === IntBinOp.Rotl) { // rorv takes the count modulo the width, so −n works for rotl
           a.addSubReg(buf, AddSub.SUB, w, SCRATCH, ZR, rn);
           rn = SCRATCH;
         }
-        a.shiftReg(buf, SHIFT[kind], w, ra, ra, rn);
+        a.shiftReg(buf, SHIFT[kind], w, dst, ra, rn);
       }
     }
   }
@@ -109,7 +112,7 @@ export function intBinary(be: A64Backend, kind: IntBinOp, w: number, ra: number,
  * divide by zero first (the spec's order), then INT_MIN / −1 for div_s. The remainder is
  * a − (a/b)·b with msub, which also gives rem_s(INT_MIN, −1) = INT_MIN − INT_MIN·−1 = 0.
  */
-function divRem(be: A64Backend, kind: IntBinOp, w: number, ra: number, b: Operand): void {
+function divRem(be: A64Backend, kind: IntBinOp, w: number, dst: number, ra: number, b: Operand): void {
   const buf = be.buf;
   const signed = kind === IntBinOp.DivS || kind === IntBinOp.RemS;
   const rem = kind === IntBinOp.RemS || kind === IntBinOp.RemU;
@@ -129,20 +132,21 @@ function divRem(be: A64Backend, kind: IntBinOp, w: number, ra: number, b: Operan
   if (rem) {
     if (signed) a.sdiv(buf, w, SCRATCH, ra, rb);
     else a.udiv(buf, w, SCRATCH, ra, rb);
-    a.msub(buf, w, ra, SCRATCH, rb, ra);
-  } else if (signed) a.sdiv(buf, w, ra, ra, rb);
-  else a.udiv(buf, w, ra, ra, rb);
+    a.msub(buf, w, dst, SCRATCH, rb, ra);
+  } else if (signed) a.sdiv(buf, w, dst, ra, rb);
+  else a.udiv(buf, w, dst, ra, rb);
 }
 
 // add sub mul div min max: ARM's FMIN/FMAX already return NaN for a NaN operand and order −0 < +0
 const FARITH = [FArith.FADD, FArith.FSUB, FArith.FMUL, FArith.FDIV, FArith.FMIN, FArith.FMAX];
 
-export function floatBinary(be: A64Backend, kind: FloatBinOp, sz: number, ra: number, _a: Operand, b: Operand): void {
+export function floatBinary(be: A64Backend, kind: FloatBinOp, sz: number, dst: number, x: Operand, b: Operand): void {
   const buf = be.buf;
+  const ra = x.reg;
   if (kind === FloatBinOp.Copysign) { // fabs/fneg are bit operations (no NaN canonicalisation)
     if (b.kind === OperandKind.Imm) {
-      a.funary(buf, FUnary.FABS, sz, ra, ra);
-      if ((sz === 4 ? b.lo : b.hi) < 0) a.funary(buf, FUnary.FNEG, sz, ra, ra);
+      a.funary(buf, FUnary.FABS, sz, dst, ra);
+      if ((sz === 4 ? b.lo : b.hi) < 0) a.funary(buf, FUnary.FNEG, sz, dst, dst);
       return;
     }
     // sign bit of b, the other bits of a
@@ -150,8 +154,8 @@ export function floatBinary(be: A64Backend, kind: FloatBinOp, sz: number, ra: nu
     else ldstAt(buf, sz === 4 ? MemOp.LDR_W : MemOp.LDR_X, SCRATCH2, FP, b.offset);
     a.fmovFromFp(buf, sz, SCRATCH, ra);
     a.bfxil(buf, sz, SCRATCH2, SCRATCH, 0, sz * 8 - 1);
-    a.fmovToFp(buf, sz, ra, SCRATCH2);
+    a.fmovToFp(buf, sz, dst, SCRATCH2);
     return;
   }
-  a.farith(buf, FARITH[kind], sz, ra, ra, floatOperand(be, b, XSCRATCH));
+  a.farith(buf, FARITH[kind], sz, dst, ra, floatOperand(be, b, XSCRATCH));
 }

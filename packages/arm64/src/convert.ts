@@ -31,18 +31,19 @@ export function convert(be: A64Backend, kind: Conv, from: number, to: number, ds
   const r = x.reg;
   switch (kind) {
     case Conv.Wrap: // mov w zero-extends
-      a.movRR(b, 4, r, r);
+      a.movRR(b, 4, dst, r);
       return;
     case Conv.ExtendU: // never asked: an i32 register is zero-extended already
+      if (dst !== r) a.movRR(b, 4, dst, r);
       return;
     case Conv.ExtendS: case Conv.Extend32S:
-      a.sxtw(b, r, r);
+      a.sxtw(b, dst, r);
       return;
     case Conv.Extend8S: // w forms zero the upper half
-      a.sxtb(b, to === I64 ? 8 : 4, r, r);
+      a.sxtb(b, to === I64 ? 8 : 4, dst, r);
       return;
     case Conv.Extend16S:
-      a.sxth(b, to === I64 ? 8 : 4, r, r);
+      a.sxth(b, to === I64 ? 8 : 4, dst, r);
       return;
     case Conv.Reinterpret: {
       const w = from === I32 || from === F32 ? 4 : 8;
@@ -51,7 +52,7 @@ export function convert(be: A64Backend, kind: Conv, from: number, to: number, ds
       return;
     }
     case Conv.Demote: case Conv.Promote:
-      a.fcvt(b, from === F64 ? 8 : 4, r, r);
+      a.fcvt(b, from === F64 ? 8 : 4, dst, r);
       return;
     case Conv.TruncS: case Conv.TruncU: case Conv.TruncSatS: case Conv.TruncSatU:
       truncate(be, x, dst, from === F64 ? 8 : 4, to === I64, kind === Conv.TruncS || kind === Conv.TruncSatS, kind >= Conv.TruncSatS);

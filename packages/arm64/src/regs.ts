@@ -25,6 +25,12 @@ export const SP = 31;
 export const GPR_MASK = 0x3fff | (0x3f << 19);
 /** v0–v29. */
 export const FPR_MASK = 0x3fffffff;
+/**
+ * Those that may hold locals for a whole function (localregs.ts): x7–x13 and x19–x24 (13), and
+ * v11–v29 (19), leaving x0–x6 and v0–v10 to operand values (32 in all: the code generator's cap).
+ */
+export const LOCAL_GPR_MASK = 0x3f80 | (0x3f << 19);
+export const LOCAL_FPR_MASK = 0x3ffff800;
 
 export function invert(cc: number): number {
   return cc ^ 1;

@@ -5,7 +5,7 @@ import { XSCRATCH } from './regs';
 import type { A64Backend } from './backend';
 
 /**
- * Integer clz/ctz/popcnt and float abs/neg/rounding/sqrt, in place (mirrors
+ * Integer clz/ctz/popcnt and float abs/neg/rounding/sqrt, in place or into another register (mirrors
  * packages/x86-64/src/unary.ts). Baseline ARMv8.0 has all of them but a scalar popcount: clz gives
  * the width for 0 as wasm wants, ctz is clz of the reversed bits, popcnt goes through NEON cnt/addv.
  */
@@ -13,15 +13,16 @@ import type { A64Backend } from './backend';
 // abs neg ceil floor trunc nearest sqrt; fabs/fneg only touch the sign bit (no NaN canonicalisation)
 const FUNARY = [FUnary.FABS, FUnary.FNEG, FUnary.FRINTP, FUnary.FRINTM, FUnary.FRINTZ, FUnary.FRINTN, FUnary.FSQRT];
 
-export function intUnary(be: A64Backend, kind: IntUnOp, w: number, r: number): void {
+/** `r` ← op `x` (r may be x). */
+export function intUnary(be: A64Backend, kind: IntUnOp, w: number, r: number, x: number): void {
   const b = be.buf;
-  if (kind === IntUnOp.Clz) a.clz(b, w, r, r);
+  if (kind === IntUnOp.Clz) a.clz(b, w, r, x);
   else if (kind === IntUnOp.Ctz) {
-    a.rbit(b, w, r, r);
+    a.rbit(b, w, r, x);
     a.clz(b, w, r, r);
-  } else a.popcount(b, w, r, r, XSCRATCH);
+  } else a.popcount(b, w, r, x, XSCRATCH);
 }
 
-export function floatUnary(be: A64Backend, kind: FloatUnOp, sz: number, r: number): void {
-  a.funary(be.buf, FUNARY[kind], sz, r, r);
+export function floatUnary(be: A64Backend, kind: FloatUnOp, sz: number, r: number, x: number): void {
+  a.funary(be.buf, FUNARY[kind], sz, r, x);
 }

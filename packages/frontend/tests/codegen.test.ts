@@ -23,6 +23,13 @@ class RecordingBackend implements Backend {
   readonly arch = 'x86-64' as const;
   readonly gprMask = 0b1111; // r0–r3
   readonly fprMask = 0b11;
+  /** No local in a register unless a test asks (r2–r3 and f1 then). */
+  readonly localGprMask: number;
+  readonly localFprMask: number;
+  constructor(locals = false) {
+    this.localGprMask = locals ? 0b1100 : 0;
+    this.localFprMask = locals ? 0b10 : 0;
+  }
   log: string[] = [];
   out!: Out;
   private at = 0;
@@ -64,9 +71,9 @@ class RecordingBackend implements Backend {
   move(t: number, dst: number, src: number): void { this.rec(`move ${typeName(t)} r${dst} r${src}`); }
   invertCond(cc: number): number { return cc >= 150 ? cc - 50 : cc + 50; }
   intBinary(k: number, w: number, dst: number, a: Operand, b: Operand): void { this.rec(`intBinary ${k} ${w} r${dst} ${opnd(a)} ${opnd(b)}`); }
-  intUnary(k: number, w: number, dst: number): void { this.rec(`intUnary ${k} ${w} r${dst}`); }
+  intUnary(k: number, w: number, dst: number, a: number): void { this.rec(`intUnary ${k} ${w} r${dst} r${a}`); }
   floatBinary(k: number, sz: number, dst: number, a: Operand, b: Operand): void { this.rec(`floatBinary ${k} ${sz} r${dst} ${opnd(a)} ${opnd(b)}`); }
-  floatUnary(k: number, sz: number, dst: number): void { this.rec(`floatUnary ${k} ${sz} r${dst}`); }
+  floatUnary(k: number, sz: number, dst: number, a: number): void { this.rec(`floatUnary ${k} ${sz} r${dst} r${a}`); }
   intCompare(k: number, w: number, _dst: number, a: Operand, b: Operand): number { this.rec(`intCompare ${k} ${w} ${opnd(a)} ${opnd(b)}`); return 100 + k; }
   floatCompare(k: number, sz: number, _dst: number, a: Operand, b: Operand): number { this.rec(`floatCompare ${k} ${sz} ${opnd(a)} ${opnd(b)}`); return 100 + k; }
   testZero(w: number, a: Operand): number { this.rec(`testZero ${w} ${opnd(a)}`); return 100; }
@@ -109,9 +116,9 @@ async function moduleOf(text: string): Promise<Module> {
 const STUBS = { entry: 0, entryReturn: 0, resume: 0, check: 1000, grow: 1001, table: 1002, traps: Array.from({ length: 13 }, (_, k) => 2000 + k) };
 
 /** The operations of function `f` of the module, after the prologue (from its first op on). */
-async function ops(text: string, f = 0): Promise<string[]> {
+async function ops(text: string, f = 0, locals = false): Promise<string[]> {
   const m = await moduleOf(text);
-  const be = new RecordingBackend();
+  const be = new RecordingBackend(locals);
   const out = new CompileOutput();
   out.stubs = STUBS;
   const fc = new FunctionCompiler(be, out);

@@ -1,6 +1,6 @@
 import { Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
 import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv } from '@wagc/frontend';
-import { GPR_MASK, FPR_MASK, invert } from './regs';
+import { GPR_MASK, FPR_MASK, LOCAL_GPR_MASK, LOCAL_FPR_MASK, invert } from './regs';
 import * as move from './move';
 import * as frame from './frame';
 import * as call from './call';
@@ -24,6 +24,8 @@ export class X64Backend implements Backend {
   readonly arch = 'x86-64' as const;
   readonly gprMask = GPR_MASK;
   readonly fprMask = FPR_MASK;
+  readonly localGprMask = LOCAL_GPR_MASK;
+  readonly localFprMask = LOCAL_FPR_MASK;
   out!: CompileOutput;
   buf!: CodeBuffer;
   ool!: OutOfLine;
@@ -84,9 +86,9 @@ export class X64Backend implements Backend {
   invertCond(cc: number): number { return invert(cc); }
 
   intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void { binary.intBinary(this, kind, w, dst, a, b); }
-  intUnary(kind: IntUnOp, w: number, dst: number): void { unary.intUnary(this, kind, w, dst); }
+  intUnary(kind: IntUnOp, w: number, dst: number, a: number): void { unary.intUnary(this, kind, w, dst, a); }
   floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void { binary.floatBinary(this, kind, sz, dst, a, b); }
-  floatUnary(kind: FloatUnOp, sz: number, dst: number): void { unary.floatUnary(this, kind, sz, dst); }
+  floatUnary(kind: FloatUnOp, sz: number, dst: number, a: number): void { unary.floatUnary(this, kind, sz, dst, a); }
   intCompare(kind: IntCmp, w: number, _dst: number, a: Operand, b: Operand): number { return compare.intCompare(this, kind, w, a, b); }
   floatCompare(kind: FloatCmp, sz: number, dst: number, a: Operand, b: Operand): number { return compare.floatCompare(this, kind, sz, dst, a, b); }
   testZero(w: number, a: Operand): number { return compare.testZero(this, w, a); }

@@ -8,8 +8,10 @@ import type { X64Backend } from './backend';
 
 /**
  * Integer and float binary operations: two-operand forms, the result in a's register (which the
- * code generator hands over to be overwritten); b may be an immediate or a slot, the memory
- * operand of the ALU forms. Division alone takes its operands anywhere: it needs rax and rdx.
+ * code generator hands over to be overwritten) or, when a must stay (a local's register), in
+ * another: `lea` for add and sub, `imul` by an immediate has three operands, else a copy of a
+ * first. b may be an immediate or a slot, the memory operand of the ALU forms. Division alone
+ * takes its operands anywhere: it needs rax and rdx.
  */
 
 export function intBinaryForm(kind: IntBinOp): number {
@@ -27,14 +29,32 @@ const SHIFT = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, Shift.SHL, Shift.SAR, Shift.SHR, Sh
 
 export function intBinary(be: X64Backend, kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void {
   const buf = be.buf;
+  const ra = a.reg; // a register but for division (InPlace: dst is ra, or another register)
   switch (kind) {
-    case IntBinOp.Add: case IntBinOp.Sub: case IntBinOp.And: case IntBinOp.Or: case IntBinOp.Xor:
+    case IntBinOp.Add: case IntBinOp.Sub:
+      // into another register: lea dst, [ra ± imm] or [ra + rb]
+      if (dst !== ra && b.kind !== OperandKind.Slot) {
+        if (b.kind === OperandKind.Reg) {
+          if (kind === IntBinOp.Add) return x.lea(buf, w, dst, ra, b.reg, 1, 0);
+        } else if (w === 4 || (fitsImm32(b.lo, b.hi) && (kind === IntBinOp.Add || b.lo !== -0x80000000))) {
+          return x.lea(buf, w, dst, ra, NO_INDEX, 1, kind === IntBinOp.Add ? b.lo : -b.lo | 0);
+        }
+      }
+      if (dst !== ra) x.movRR(buf, w, dst, ra);
+      aluWithOperand(be, ALU[kind], w, dst, b);
+      return;
+    case IntBinOp.And: case IntBinOp.Or: case IntBinOp.Xor:
+      if (dst !== ra) x.movRR(buf, w, dst, ra);
       aluWithOperand(be, ALU[kind], w, dst, b);
       return;
     case IntBinOp.Mul:
-      if (b.kind === OperandKind.Imm && (w === 4 || fitsImm32(b.lo, b.hi))) x.imulRRI(buf, w, dst, dst, b.lo);
-      else {
+      if (b.kind === OperandKind.Imm && (w === 4 || fitsImm32(b.lo, b.hi))) x.imulRRI(buf, w, dst, ra, b.lo);
+      else if (b.kind === OperandKind.Reg) {
+        if (dst !== ra) x.movRR(buf, w, dst, ra);
+        x.imulRR(buf, w, dst, b.reg);
+      } else {
         loadOperand(be, b, SCRATCH);
+        if (dst !== ra) x.movRR(buf, w, dst, ra);
         x.imulRR(buf, w, dst, SCRATCH);
       }
       return;
@@ -42,9 +62,12 @@ export function intBinary(be: X64Backend, kind: IntBinOp, w: number, dst: number
       divRem(be, kind, w, dst, a, b);
       return;
     default: // shifts and rotations: the count in cl, or an immediate
-      if (b.kind === OperandKind.Imm) x.shiftRI(buf, SHIFT[kind], w, dst, b.lo & (w * 8 - 1));
-      else {
+      if (b.kind === OperandKind.Imm) {
+        if (dst !== ra) x.movRR(buf, w, dst, ra);
+        x.shiftRI(buf, SHIFT[kind], w, dst, b.lo & (w * 8 - 1));
+      } else {
         loadOperand(be, b, Reg.RCX);
+        if (dst !== ra) x.movRR(buf, w, dst, ra);
         x.shiftCL(buf, SHIFT[kind], w, dst);
       }
   }
@@ -112,8 +135,9 @@ function divRem(be: X64Backend, kind: IntBinOp, w: number, dst: number, a: Opera
 
 const FARITH = [x.FArith.ADD, x.FArith.SUB, x.FArith.MUL, x.FArith.DIV];
 
-export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, ra: number, _a: Operand, b: Operand): void {
+export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void {
   const buf = be.buf;
+  const ra = a.reg;
   if (kind === FloatBinOp.Copysign) { // on the bit patterns
     // the sign operand first: materialising a float constant goes through rax
     loadOperand(be, b, XSCRATCH);
@@ -123,7 +147,7 @@ export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, ra: nu
     x.shiftRI(buf, Shift.SHR, sz, SCRATCH2, sz * 8 - 1);
     x.shiftRI(buf, Shift.SHL, sz, SCRATCH2, sz * 8 - 1);
     x.aluRR(buf, Alu.OR, sz, SCRATCH, SCRATCH2);
-    x.movGX(buf, sz, ra, SCRATCH);
+    x.movGX(buf, sz, dst, SCRATCH);
     return;
   }
   let rb: number;
@@ -132,8 +156,9 @@ export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, ra: nu
     loadOperand(be, b, XSCRATCH);
     rb = XSCRATCH;
   }
-  if (kind < FloatBinOp.Min) x.farith(buf, FARITH[kind], sz, ra, rb);
-  else minMax(be, kind === FloatBinOp.Min, sz, ra, rb);
+  if (dst !== ra) x.fmovRR(buf, dst, ra);
+  if (kind < FloatBinOp.Min) x.farith(buf, FARITH[kind], sz, dst, rb);
+  else minMax(be, kind === FloatBinOp.Min, sz, dst, rb);
 }
 
 /**

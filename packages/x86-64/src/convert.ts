@@ -30,18 +30,19 @@ export function convert(be: X64Backend, kind: Conv, from: number, to: number, ds
   const r = a.reg; // every form asks for a register
   switch (kind) {
     case Conv.Wrap:
-      x.movRR(b, 4, r, r);
+      x.movRR(b, 4, dst, r);
       return;
     case Conv.ExtendU: // never asked: an i32 register is zero-extended already
+      if (dst !== r) x.movRR(b, 4, dst, r);
       return;
     case Conv.ExtendS: case Conv.Extend32S:
-      x.extRR(b, ExtKind.S32_64, r, r);
+      x.extRR(b, ExtKind.S32_64, dst, r);
       return;
     case Conv.Extend8S:
-      x.extRR(b, to === I64 ? ExtKind.S8_64 : ExtKind.S8_32, r, r);
+      x.extRR(b, to === I64 ? ExtKind.S8_64 : ExtKind.S8_32, dst, r);
       return;
     case Conv.Extend16S:
-      x.extRR(b, to === I64 ? ExtKind.S16_64 : ExtKind.S16_32, r, r);
+      x.extRR(b, to === I64 ? ExtKind.S16_64 : ExtKind.S16_32, dst, r);
       return;
     case Conv.Reinterpret: {
       const w = from === I64 || from === F64 ? 8 : 4;
@@ -50,7 +51,7 @@ export function convert(be: X64Backend, kind: Conv, from: number, to: number, ds
       return;
     }
     case Conv.Demote: case Conv.Promote:
-      x.cvtf2f(b, kind === Conv.Demote ? 8 : 4, r, r);
+      x.cvtf2f(b, kind === Conv.Demote ? 8 : 4, dst, r);
       return;
     case Conv.TruncS: case Conv.TruncU: case Conv.TruncSatS: case Conv.TruncSatU:
       truncate(be, r, dst, from === F64 ? 8 : 4, to === I64, kind === Conv.TruncS || kind === Conv.TruncSatS, kind >= Conv.TruncSatS);

@@ -15,6 +15,12 @@ export const GPR_MASK =
   (1 << Reg.RBX) | (1 << Reg.RSI) | (1 << Reg.RDI) | (1 << Reg.R8) | (1 << Reg.R9) |
   (1 << Reg.R10) | (1 << Reg.R11) | (1 << Reg.R12);
 export const FPR_MASK = 0x7fff; // xmm0–xmm14
+/**
+ * Those that may hold locals for a whole function (localregs.ts): r8–r12 and xmm5–xmm14, leaving
+ * rbx, rsi, rdi and xmm0–xmm4 to operand values.
+ */
+export const LOCAL_GPR_MASK = (1 << Reg.R8) | (1 << Reg.R9) | (1 << Reg.R10) | (1 << Reg.R11) | (1 << Reg.R12);
+export const LOCAL_FPR_MASK = 0x7fe0;
 
 /** x86 condition codes come in pairs that differ in the low bit. */
 export function invert(cc: number): number {

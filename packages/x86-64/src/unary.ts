@@ -16,42 +16,44 @@ import type { X64Backend } from './backend';
 
 const LZCNT = CPU_FEATURE.lzcnt, BMI1 = CPU_FEATURE.bmi1, POPCNT = CPU_FEATURE.popcnt;
 
-export function intUnary(be: X64Backend, kind: IntUnOp, w: number, r: number): void {
+/** `r` ← op `a` (r may be a). */
+export function intUnary(be: X64Backend, kind: IntUnOp, w: number, r: number, a: number): void {
   const b = be.buf;
   const bits = w * 8;
   const feature = kind === IntUnOp.Clz ? LZCNT : kind === IntUnOp.Ctz ? BMI1 : POPCNT;
   if (be.cpuFeatures & feature) {
     be.usedCpuFeatures |= feature;
-    x.bitCount(b, kind === IntUnOp.Clz ? x.BitCount.LZCNT : kind === IntUnOp.Ctz ? x.BitCount.TZCNT : x.BitCount.POPCNT, w, r, r);
+    x.bitCount(b, kind === IntUnOp.Clz ? x.BitCount.LZCNT : kind === IntUnOp.Ctz ? x.BitCount.TZCNT : x.BitCount.POPCNT, w, r, a);
   } else if (kind === IntUnOp.Clz) { // clz = (bits−1) − bsr, with bsr(0) taken as −1
     x.movRI32(b, w, SCRATCH2, -1);
-    x.bitCount(b, x.BitCount.BSR, w, SCRATCH, r);
+    x.bitCount(b, x.BitCount.BSR, w, SCRATCH, a);
     x.cmovcc(b, Cond.E, w, SCRATCH, SCRATCH2);
     x.movRI32(b, 4, r, bits - 1);
     x.aluRR(b, Alu.SUB, w, r, SCRATCH);
   } else if (kind === IntUnOp.Ctz) { // ctz = bsf, with bsf(0) taken as bits
     x.movRI32(b, 4, SCRATCH2, bits);
-    x.bitCount(b, x.BitCount.BSF, w, r, r);
+    x.bitCount(b, x.BitCount.BSF, w, r, a);
     x.cmovcc(b, Cond.E, w, r, SCRATCH2);
   } else {
+    if (r !== a) x.movRR(b, w, r, a);
     popcntSwar(b, w, r);
   }
 }
 
-export function floatUnary(be: X64Backend, kind: FloatUnOp, sz: number, r: number): void {
+export function floatUnary(be: X64Backend, kind: FloatUnOp, sz: number, r: number, a: number): void {
   const b = be.buf;
   switch (kind) {
     case FloatUnOp.Abs:
     case FloatUnOp.Neg:
-      x.movXG(b, sz, SCRATCH, r);
+      x.movXG(b, sz, SCRATCH, a);
       x.btRI(b, kind === FloatUnOp.Abs ? x.Bt.BTR : x.Bt.BTC, sz, SCRATCH, sz * 8 - 1);
       x.movGX(b, sz, r, SCRATCH);
       break;
-    case FloatUnOp.Ceil: x.roundf(b, sz, r, r, 2 | 8); break;
-    case FloatUnOp.Floor: x.roundf(b, sz, r, r, 1 | 8); break;
-    case FloatUnOp.Trunc: x.roundf(b, sz, r, r, 3 | 8); break;
-    case FloatUnOp.Nearest: x.roundf(b, sz, r, r, 0 | 8); break;
-    case FloatUnOp.Sqrt: x.farith(b, x.FArith.SQRT, sz, r, r); break;
+    case FloatUnOp.Ceil: x.roundf(b, sz, r, a, 2 | 8); break;
+    case FloatUnOp.Floor: x.roundf(b, sz, r, a, 1 | 8); break;
+    case FloatUnOp.Trunc: x.roundf(b, sz, r, a, 3 | 8); break;
+    case FloatUnOp.Nearest: x.roundf(b, sz, r, a, 0 | 8); break;
+    case FloatUnOp.Sqrt: x.farith(b, x.FArith.SQRT, sz, r, a); break;
   }
 }
 

@@ -21,6 +21,13 @@ export interface Backend {
   readonly gprMask: number;
   readonly fprMask: number;
   /**
+   * The allocatable registers the code generator may give to locals for a whole function
+   * (localregs.ts), the highest first; the rest of gprMask/fprMask stays for operand values.
+   * A backend method may assume nothing of which registers hold locals: to it they are registers.
+   */
+  readonly localGprMask: number;
+  readonly localFprMask: number;
+  /**
    * CPU_FEATURE bits (runtime/vmctx.ts) the code emitted so far needs; the image records them
    * and the loader checks them. Absent: baseline only.
    */
@@ -86,20 +93,22 @@ export interface Backend {
 
   // --- numeric operations (binary.ts, unary.ts, convert.ts) ------------------------------------
   /**
-   * a op b at width `w` (4 or 8) into `dst`. `a` and `b` come in the forms `formOf` gave; with
-   * the form InPlace, `dst` is a's register.
+   * a op b at width `w` (4 or 8) into `dst`. `a` and `b` come in the forms `formOf` gave. With
+   * the form InPlace, `dst` is a's register, which the operation overwrites, or another one (a
+   * holds a local the operation must leave alone, or the result goes to a local's register):
+   * then a is only read, and `dst` is never b's register.
    */
   intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void;
-  /** op `dst` in place. */
-  intUnary(kind: IntUnOp, w: number, dst: number): void;
+  /** op `a` (a register) into `dst`, which may be a's register (InPlace, as above). */
+  intUnary(kind: IntUnOp, w: number, dst: number, a: number): void;
   floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void;
-  floatUnary(kind: FloatUnOp, sz: number, dst: number): void;
+  floatUnary(kind: FloatUnOp, sz: number, dst: number, a: number): void;
   /** Compares a with b; returns the condition for "true" (form Cond) or sets `dst` to 0/1 (form Fresh). */
   intCompare(kind: IntCmp, w: number, dst: number, a: Operand, b: Operand): CondCode;
   floatCompare(kind: FloatCmp, sz: number, dst: number, a: Operand, b: Operand): CondCode;
   /** Tests a (a register or slot of width `w`); returns the condition "a is zero". */
   testZero(w: number, a: Operand): CondCode;
-  /** Converts a (type `from`) to `to` in `dst`. */
+  /** Converts a (type `from`) to `to` in `dst` (with form InPlace: a's register or another, as above). */
   convert(kind: Conv, from: number, to: number, dst: number, a: Operand): void;
   /** `dst` ← `b` when `cc` does not hold (dst holds the value for `cc`); both of class `type`. */
   select(type: number, dst: number, b: number, cc: CondCode): void;
@@ -186,9 +195,15 @@ export const enum Form {
   /** The same for operand b (never overwritten). */
   BImm = 0x10,
   BSlot = 0x20,
-  /** Where the result goes: a's register (AOwn). */
+  /**
+   * Where the result goes: a's register (AOwn), or another the code generator chooses (when a is
+   * a local's register, or the result goes to one), then computed from a.
+   */
   InPlace = 0x100,
-  /** A register allocated once the operands are released (it may be one of theirs). */
+  /**
+   * A register allocated once the operands are released (it may be one of theirs, or a register
+   * holding a local that is an operand too: the backend reads every operand before writing it).
+   */
   Fresh = 0x200,
   /** A register allocated before the operands are placed (never one of theirs). */
   FreshFirst = 0x300,

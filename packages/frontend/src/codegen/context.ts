@@ -7,6 +7,7 @@ import { OutOfLine } from './sites';
 import { ValueStack, Loc } from './valuestack';
 import { isFloat } from './operations';
 import { ROWS, opClass, opKind, opIn, opOut } from './opcodes';
+import { MAX_REG_LOCALS } from './localregs';
 
 /**
  * The code generator's state of the values (docs/ARCHITECTURE.md, "Code generator"): where every
@@ -34,6 +35,27 @@ export class CodeGenContext {
   localTypes = new Uint8Array(256);
   freeGpr = 0;
   freeFpr = 0;
+
+  // locals held in registers (localregs.ts chooses them; docs/ARCHITECTURE.md, "Code generator")
+  /** The register of each local held in one for the whole function; −1: the local is in its slot. */
+  localReg = new Int8Array(256);
+  /** Its ordinal among the register locals (its bit in `dirty` and the loop masks); −1: none. */
+  localOrd = new Int8Array(256);
+  /** The register locals, by ordinal. */
+  regLocals = new Int32Array(MAX_REG_LOCALS);
+  nRegLocals = 0;
+  /** The registers the register locals hold: never handed to operand values. */
+  localGprs = 0;
+  localFprs = 0;
+  /** Register locals whose register may differ from their slot (bit = ordinal). */
+  dirty = 0;
+  /** The prologue has loaded the register locals (a check before that saves none). */
+  localsLive = false;
+  /** Per loop, in opcode order: the register locals its body writes (−1: any). */
+  loopMask = new Int32Array(64);
+  loopsScanned = 0;
+  /** No stack entry below this position is a Loc.Local (so a local.set scans from here). */
+  localRefLow = 0;
   linkedIndex = 0;
   funcIndex = 0;
   /** Byte offset of the opcode being compiled (errors). */
@@ -60,9 +82,141 @@ export class CodeGenContext {
   // --- registers --------------------------------------------------------------------------------
 
   resetRegs(): void {
-    this.freeGpr = this.be.gprMask;
-    this.freeFpr = this.be.fprMask;
+    this.freeGpr = this.be.gprMask & ~this.localGprs;
+    this.freeFpr = this.be.fprMask & ~this.localFprs;
   }
+
+  // --- locals in registers ----------------------------------------------------------------------
+
+  /** No local in a register (a function of `n` locals, parameters included). */
+  clearLocalRegs(n: number): void {
+    if (this.localReg.length < n) {
+      let cap = this.localReg.length;
+      while (cap < n) cap *= 2;
+      this.localReg = new Int8Array(cap);
+      this.localOrd = new Int8Array(cap);
+    }
+    this.localReg.fill(-1, 0, n);
+    this.localOrd.fill(-1, 0, n);
+    this.nRegLocals = 0;
+    this.localGprs = 0;
+    this.localFprs = 0;
+    this.dirty = 0;
+    this.localsLive = false;
+    this.localRefLow = 0;
+  }
+
+  /** Local `x` lives in register `r` for the whole function. */
+  setLocalReg(x: number, r: number): void {
+    const ord = this.nRegLocals++;
+    this.regLocals[ord] = x;
+    this.localReg[x] = r;
+    this.localOrd[x] = ord;
+    if (isFloat(this.localTypes[x])) this.localFprs |= 1 << r;
+    else this.localGprs |= 1 << r;
+  }
+
+  /**
+   * The prologue's part: each register local gets its value, a parameter from its slot, a
+   * declared local zero (its slot is zeroed too), so every register local starts clean.
+   */
+  loadLocalsAtEntry(): void {
+    const be = this.be;
+    for (let k = 0; k < this.nRegLocals; k++) {
+      const x = this.regLocals[k];
+      const t = this.localTypes[x];
+      if (x < this.frame.nParams) be.loadSlot(t, this.localReg[x], Base.Frame, this.frame.localOffset(x));
+      else be.loadConst(t, this.localReg[x], 0, 0);
+    }
+    this.dirty = 0;
+    this.localsLive = true;
+  }
+
+  /** Writes back the register locals changed since their last write-back: their slots are canonical. */
+  writeBackLocals(): void {
+    const be = this.be;
+    const d = this.dirty;
+    if (d === 0) return;
+    for (let k = 0; k < this.nRegLocals; k++) {
+      if ((d & (1 << k)) === 0) continue;
+      const x = this.regLocals[k];
+      be.storeSlot(this.localTypes[x], Base.Frame, this.frame.localOffset(x), this.localReg[x]);
+    }
+    this.dirty = 0;
+  }
+
+  /** After code that clobbered every allocatable register: the register locals from their slots, `except` one (−1: none). */
+  reloadLocals(except: number): void {
+    const be = this.be;
+    for (let k = 0; k < this.nRegLocals; k++) {
+      const x = this.regLocals[k];
+      if (x !== except) be.loadSlot(this.localTypes[x], this.localReg[x], Base.Frame, this.frame.localOffset(x));
+    }
+  }
+
+  /** Local `x` was written (in its register, or its slot: then nothing to track). */
+  localWritten(x: number): void {
+    const ord = this.localOrd[x];
+    if (ord >= 0) this.dirty |= 1 << ord;
+  }
+
+  /** Stack entry `i` is local `x`'s value, in the local's register (Loc.Local). */
+  setLocalEntry(i: number, x: number): void {
+    const s = this.stack;
+    s.loc[i] = Loc.Local;
+    s.reg[i] = this.localReg[x];
+    s.lo[i] = x;
+    if (i < this.localRefLow) this.localRefLow = i;
+  }
+
+  /**
+   * Before local `x`'s register is written: the entries below `below` that still read it
+   * (Loc.Local) get a register of their own with its old value.
+   */
+  detachLocalRefs(x: number, below: number): void {
+    const s = this.stack;
+    let low = below;
+    for (let k = this.localRefLow; k < below; k++) {
+      if (s.loc[k] !== Loc.Local) continue;
+      if (s.lo[k] !== x) {
+        if (k < low) low = k;
+        continue;
+      }
+      const t = s.type[k];
+      const r = this.allocReg(t);
+      this.be.move(t, r, this.localReg[x]);
+      s.setReg(k, r);
+    }
+    this.localRefLow = low;
+  }
+
+  /**
+   * The local a `local.set`/`local.tee` right after the current instruction writes, when its
+   * result may go straight into that local's register; −1 otherwise. The function compiler peeks
+   * at its next opcode.
+   */
+  nextSetLocal(): number {
+    return -1;
+  }
+
+  /**
+   * The register of the local the next instruction sets, as the destination of a result of type
+   * `t` (−1: none), with the stack entries reading its old value detached. `avoid`: a register
+   * the result may not take (one the operation reads after writing its result), −1: none.
+   */
+  resultHint(t: number, i: number, avoid1: number, avoid2: number): number {
+    if (this.nRegLocals === 0) return -1;
+    const x = this.nextSetLocal();
+    if (x < 0 || this.localTypes[x] !== t) return -1;
+    const r = this.localReg[x];
+    if (r < 0 || r === avoid1 || r === avoid2) return -1;
+    this.detachLocalRefs(x, i);
+    this.hintLocal = x;
+    return r;
+  }
+
+  /** The local whose register the current instruction's result is written to (resultHint), −1: none. */
+  hintLocal = -1;
 
   /** The lowest free register of `type`'s class, spilling the oldest value held in one if none is. */
   allocReg(type: number): number {
@@ -101,7 +255,7 @@ export class CodeGenContext {
     this.fail('internal: no register to spill');
   }
 
-  /** Ensures value `i` is in a register (of its own) and returns it. */
+  /** Ensures value `i` is in a register (of its own: a local's value is copied) and returns it. */
   regOf(i: number): number {
     const s = this.stack;
     if (s.loc[i] === Loc.Reg) return s.reg[i];
@@ -131,27 +285,43 @@ export class CodeGenContext {
 
   /**
    * Before a call: every value in its slot (the callee may clobber any register, and a call is a
-   * site), and every register free. The arguments are the top values, so they are where the
-   * callee's parameters are.
+   * site), the register locals changed since their last write-back too, and every register free.
+   * The arguments are the top values, so they are where the callee's parameters are.
    */
   prepareCall(): void {
     this.spillAll();
+    this.writeBackLocals();
     this.resetRegs();
   }
 
   /**
-   * After a call whose arguments were popped: its results. One arrives in the backend's result
-   * register and moves to an allocatable one; several are in the slots of the positions the
-   * arguments started at (docs/ARCHITECTURE.md, "Several results").
+   * After a call whose arguments were popped: its results, then the register locals reloaded
+   * from their slots. One result arrives in the backend's result register and moves to an
+   * allocatable one, or straight into the register of a local a `local.set` right after sets
+   * (not reloaded then); several are in the slots of the positions the arguments started at
+   * (docs/ARCHITECTURE.md, "Several results").
    */
   callResults(results: Uint8Array): void {
-    if (results.length !== 1) return this.pushTypes(results);
+    if (results.length !== 1) {
+      this.pushTypes(results);
+      this.reloadLocals(-1);
+      return;
+    }
     const t = results[0];
-    const r = this.allocReg(t);
+    const i = this.push(t);
+    const hint = this.resultHint(t, i, -1, -1);
+    const r = hint >= 0 ? hint : this.allocReg(t);
     const from = this.be.resultReg(t);
     if (r !== from) this.be.move(t, r, from);
-    const i = this.push(t);
-    this.stack.setReg(i, r);
+    if (hint >= 0) {
+      this.setLocalEntry(i, this.hintLocal);
+      this.localWritten(this.hintLocal);
+      this.reloadLocals(this.hintLocal);
+      this.hintLocal = -1;
+    } else {
+      this.stack.setReg(i, r);
+      this.reloadLocals(-1);
+    }
   }
 
   // --- moves ------------------------------------------------------------------------------------
@@ -164,7 +334,7 @@ export class CodeGenContext {
     switch (s.loc[i]) {
       case Loc.Const: be.loadConst(t, dst, s.lo[i], s.hi[i]); break;
       case Loc.Mem: be.loadSlot(t, dst, Base.Frame, this.frame.homeOffset(i)); break;
-      case Loc.Reg: if (s.reg[i] !== dst) be.move(t, dst, s.reg[i]); break;
+      case Loc.Reg: case Loc.Local: if (s.reg[i] !== dst) be.move(t, dst, s.reg[i]); break;
       case Loc.Flags: be.setFromCond(s.reg[i], dst); break;
     }
   }
@@ -176,7 +346,7 @@ export class CodeGenContext {
     const t = s.type[i];
     switch (s.loc[i]) {
       case Loc.Const: be.storeSlotConst(t, base, offset, s.lo[i], s.hi[i]); break;
-      case Loc.Reg: be.storeSlot(t, base, offset, s.reg[i]); break;
+      case Loc.Reg: case Loc.Local: be.storeSlot(t, base, offset, s.reg[i]); break;
       case Loc.Mem: be.copySlot(base, offset, this.frame.homeOffset(i)); break;
       case Loc.Flags: be.storeSlotCond(s.reg[i], base, offset); break;
     }
@@ -199,16 +369,19 @@ export class CodeGenContext {
   spillAll(): void {
     const s = this.stack;
     for (let i = 0; i < s.height; i++) if (s.loc[i] !== Loc.Mem) this.storeHome(i, i);
+    this.localRefLow = s.height;
   }
 
   /**
-   * Before code that may clobber any register (a call, a loader routine, rep movs): the `n`
-   * operands just popped (at index `i`, the stack height) go to their home slots with everything
-   * below them, and no register holds a value. The height is `i` again afterwards.
+   * Before code that may clobber any register (a loader routine, rep movs): the `n` operands just
+   * popped (at index `i`, the stack height) go to their home slots with everything below them,
+   * the changed register locals to theirs, and no register holds a value. The height is `i`
+   * again afterwards; the caller reloads the register locals after that code (`reloadLocals`).
    */
   spillOperands(i: number, n: number): void {
     this.stack.height = i + n;
     this.spillAll();
+    this.writeBackLocals();
     this.resetRegs();
     this.stack.height = i;
   }
@@ -255,7 +428,7 @@ export class CodeGenContext {
       case Loc.Mem:
         if (accept & Form.ASlot) return op.setSlot(t, this.frame.homeOffset(i));
         break;
-      case Loc.Reg:
+      case Loc.Reg: case Loc.Local:
         return op.setReg(t, s.reg[i]);
     }
     return op.setReg(t, this.regOf(i));
@@ -263,44 +436,85 @@ export class CodeGenContext {
 
   /**
    * Places the operands of row `row` at `i` (and `i + 1` when `arity` is 2) in opA/opB as the
-   * backend's forms say and picks the result register: a's (InPlace), a new one (Fresh,
-   * FreshFirst), or −1 (Cond, NoResult).
+   * backend's forms say and picks the result register (−1 for Cond, NoResult). InPlace: a's own
+   * register when it owns one; else (a is a local's register, or the result goes to a local's)
+   * another, never b's, and the backend computes into it from a. Fresh: a new one once the
+   * operands are released (it may be one of theirs); FreshFirst: one chosen before they are
+   * placed. The result goes straight into a local's register when a `local.set`/`tee` of it comes
+   * next (resultHint), as long as the operation reads no operand after writing it.
    */
   operands(row: number, i: number, arity: number): number {
     const f = this.forms[row];
     const result = f & Form.ResultMask;
+    const s = this.stack;
+    const out = opOut[row];
+    this.hintLocal = -1;
+    let hint = -1;
+    if (result === Form.InPlace) {
+      // b is read after the result register is written
+      hint = this.resultHint(out, i, arity > 1 && s.loc[i + 1] === Loc.Local ? s.reg[i + 1] : -1, -1);
+    } else if (result === Form.Fresh) hint = this.resultHint(out, i, -1, -1);
+    else if (result === Form.FreshFirst) {
+      hint = this.resultHint(out, i, s.loc[i] === Loc.Local ? s.reg[i] : -1, arity > 1 && s.loc[i + 1] === Loc.Local ? s.reg[i + 1] : -1);
+    }
     let dst = -1;
-    if (result === Form.FreshFirst) dst = this.allocReg(opOut[row]);
-    this.place(i, f & 0xf, this.opA);
+    if (result === Form.FreshFirst) dst = hint >= 0 ? hint : this.allocReg(out);
+    if (result === Form.InPlace) {
+      const t = s.type[i];
+      switch (s.loc[i]) {
+        case Loc.Reg:
+          dst = hint >= 0 ? hint : s.reg[i];
+          this.opA.setReg(t, s.reg[i]);
+          break;
+        case Loc.Local:
+          dst = hint >= 0 ? hint : this.allocReg(out);
+          this.opA.setReg(t, s.reg[i]);
+          break;
+        default:
+          // a constant or a slot: loaded where the result goes
+          if (hint >= 0) {
+            dst = hint;
+            this.copyToReg(i, dst);
+          } else dst = this.regOf(i);
+          this.opA.setReg(t, dst);
+      }
+    } else this.place(i, f & 0xf, this.opA);
     if (arity > 1) this.place(i + 1, (f >> 4) & 0xf, this.opB);
-    if (result === Form.InPlace) dst = this.opA.reg;
-    else if (result === Form.Fresh) {
-      this.release(i);
-      if (arity > 1) this.release(i + 1);
-      dst = this.allocReg(opOut[row]);
+    if (result === Form.Fresh) {
+      if (hint >= 0) dst = hint;
+      else {
+        this.release(i);
+        if (arity > 1) this.release(i + 1);
+        dst = this.allocReg(out);
+      }
     }
     return dst;
   }
 
   /**
    * After the backend emitted row `row`: the operands' registers are free and value `i` is its
-   * result (in `dst`, or the condition `cc`; a store has none).
+   * result (in `dst`, a local's register, or the condition `cc`; a store has none).
    */
   result(row: number, i: number, arity: number, dst: number, cc: number): void {
     const s = this.stack;
     const result = this.forms[row] & Form.ResultMask;
+    const x = this.hintLocal;
     // Fresh released the operands before choosing dst, which may be one of their registers
-    if (result === Form.Fresh) {
+    if (result === Form.Fresh && x < 0) {
       s.setReg(i, dst);
       return;
     }
     if (arity > 1) this.release(i + 1);
-    if (result === Form.InPlace) return; // value i keeps its register, now the result
-    this.release(i);
-    if (result === Form.FreshFirst) s.setReg(i, dst);
-    else if (result === Form.Cond) {
+    if (!(s.loc[i] === Loc.Reg && s.reg[i] === dst)) this.release(i);
+    if (result === Form.Cond) {
       s.loc[i] = Loc.Flags;
       s.reg[i] = cc;
+    } else if (result !== Form.NoResult) {
+      if (x >= 0) {
+        this.setLocalEntry(i, x);
+        this.localWritten(x);
+        this.hintLocal = -1;
+      } else s.setReg(i, dst);
     }
   }
 }

@@ -28,8 +28,9 @@ for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]) BT_SINGLE[t] = { params: E
 
 /**
  * Entry: the frame pointer, the entry check (site 0: the frame's lowest address against the stack
- * limit), the frame, the declared locals zeroed. Site 0 holds the parameters only: the locals are
- * zeroed after the check, so a frame resumed at site 0 runs this again.
+ * limit), the frame, the declared locals zeroed, the register locals loaded. Site 0 holds the
+ * parameters only: the locals are zeroed after the check, so a frame resumed at site 0 runs this
+ * again (and its check saves no register: none holds a local yet).
  */
 export function prologue(fc: FunctionCompiler): void {
   const be = fc.be;
@@ -42,6 +43,7 @@ export function prologue(fc: FunctionCompiler): void {
   be.frameBottom();
   const n = fc.frame.nLocals;
   if (n > 0) be.zeroSlots(fc.frame.localOffset(fc.frame.nParams + n - 1), SLOT_SIZE * n);
+  fc.loadLocalsAtEntry();
 }
 
 /**
@@ -76,6 +78,8 @@ export function pushCtl(fc: FunctionCompiler, kind: Ctl, params: Uint8Array, res
     fc.ctlLabel = grown(fc.ctlLabel);
     fc.ctlFixups = grown(fc.ctlFixups);
     fc.ctlElse = grown(fc.ctlElse);
+    fc.ctlDirty = grown(fc.ctlDirty);
+    fc.ctlElseDirty = grown(fc.ctlElseDirty);
   }
   fc.ctlKind[d] = kind;
   fc.ctlHeight[d] = fc.stack.height - params.length;
@@ -83,6 +87,8 @@ export function pushCtl(fc: FunctionCompiler, kind: Ctl, params: Uint8Array, res
   fc.ctlLabel[d] = -1;
   fc.ctlFixups[d] = -1;
   fc.ctlElse[d] = -1;
+  fc.ctlDirty[d] = 0;
+  fc.ctlElseDirty[d] = 0;
   fc.ctlParams[d] = params;
   fc.ctlResults[d] = results;
   fc.ctlDepth = d + 1;
@@ -131,9 +137,13 @@ function readLabel(fc: FunctionCompiler): number {
   return fc.ctlDepth - 1 - rel;
 }
 
-/** Stores a branch's values in label `depth`'s slots (Context.moveToSlots). */
+/**
+ * Stores a branch's values in label `depth`'s slots (Context.moveToSlots); the register locals it
+ * may carry changed join the label's (a loop's are known at its header: CodeGenContext.loopMask).
+ */
 function branchMoves(fc: FunctionCompiler, depth: number, conditional: boolean): void {
   fc.moveToSlots(fc.ctlHeight[depth], labelTypes(fc, depth).length, conditional);
+  fc.ctlDirty[depth] |= fc.dirty;
 }
 
 /** Emits a jump to label `depth` (values already moved). */
@@ -159,7 +169,7 @@ function branchOn(fc: FunctionCompiler, i: number, ifZero: boolean, target: numb
       return be.jump(target);
     case Loc.Flags:
       return be.branchIf(ifZero ? be.invertCond(s.reg[i]) : s.reg[i], target);
-    case Loc.Reg:
+    case Loc.Reg: case Loc.Local:
       fc.release(i);
       return be.branchIfZero(ifZero, fc.opA.setReg(I32, s.reg[i]), target);
     default:
@@ -241,12 +251,18 @@ export function block(fc: FunctionCompiler): void {
   if (!fc.dead) fc.resetRegs();
 }
 
-/** The header check is a site, numbered by opcode whether or not the loop is reachable. */
+/**
+ * The header check is a site, numbered by opcode whether or not the loop is reachable. Its slow
+ * path saves the register locals (sites.ts); the locals the loop body writes count as changed
+ * from the header on, whatever path comes back to it.
+ */
 export function loop(fc: FunctionCompiler): void {
   enterBlock(fc, Ctl.Loop);
   const site = fc.siteCount++;
+  const ord = fc.loopsSeen++;
   if (fc.dead) return;
   fc.resetRegs();
+  fc.dirty |= ord < fc.loopsScanned ? fc.loopMask[ord] : -1;
   fc.ctlLabel[fc.ctlDepth - 1] = fc.out.buf.pos;
   const at = fc.be.loopCheck();
   const depth = fc.stack.height;
@@ -265,12 +281,14 @@ export function ifOp(fc: FunctionCompiler): void {
   if (!dead) {
     // everything below the condition goes home first; stores leave the flags alone
     for (let i = 0; i < cond; i++) if (s.loc[i] !== Loc.Mem) fc.storeHome(i, i);
+    fc.localRefLow = cond;
     elseFix = branchOn(fc, cond, true, -1);
   }
   s.height = h;
   fc.pushTypes(bt.params);
   pushCtl(fc, Ctl.If, bt.params, bt.results);
   fc.ctlElse[fc.ctlDepth - 1] = elseFix;
+  fc.ctlElseDirty[fc.ctlDepth - 1] = fc.dirty; // the else arm starts with the if's changed locals
   if (!dead) fc.resetRegs();
 }
 
@@ -279,7 +297,11 @@ export function elseOp(fc: FunctionCompiler): void {
   const s = fc.stack;
   if (fc.ctlKind[d] !== Ctl.If) fc.fail('else without if');
   endBlockValues(fc, d);
-  if (!fc.ctlUnreachable[d]) addFixup(fc, d, fc.be.jump(-1));
+  if (!fc.ctlUnreachable[d]) {
+    addFixup(fc, d, fc.be.jump(-1));
+    fc.ctlDirty[d] |= fc.dirty;
+  }
+  fc.dirty = fc.ctlElseDirty[d];
   const outerDead = d > 0 && fc.ctlUnreachable[d - 1] !== 0;
   if (fc.ctlElse[d] >= 0) fc.be.patchJump(fc.ctlElse[d], fc.out.buf.pos);
   // an if entered in dead code has no else jump: its else arm is dead as well
@@ -322,6 +344,8 @@ export function end(fc: FunctionCompiler): void {
   }
   if (fc.ctlElse[d] >= 0) fc.be.patchJump(fc.ctlElse[d], fc.out.buf.pos);
   bindFixups(fc, d, fc.out.buf.pos);
+  // the locals changed on any path that reaches the end (an if without else: its false path too)
+  fc.dirty = (fc.ctlUnreachable[d] ? 0 : fc.dirty) | fc.ctlDirty[d] | (kind === Ctl.If ? fc.ctlElseDirty[d] : 0);
   fc.ctlDepth--;
   s.height = fc.ctlHeight[d];
   fc.pushTypes(fc.ctlResults[d]);
@@ -348,6 +372,7 @@ export function brIf(fc: FunctionCompiler): void {
   const types = labelTypes(fc, depth);
   fc.checkTop(types);
   if (!dead) {
+    fc.ctlDirty[depth] |= fc.dirty;
     if (!fc.slotsDiffer(fc.ctlHeight[depth], types.length)) {
       if (fc.ctlKind[depth] === Ctl.Loop) branchOn(fc, cond, false, fc.ctlLabel[depth]);
       else {

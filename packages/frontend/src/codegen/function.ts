@@ -10,6 +10,7 @@ import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
 import { H, FC_BASE, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
 import { emitSlowPaths } from './sites';
+import { LocalScan, scanBody, assignLocalRegisters } from './localregs';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
 import * as calls from './calls';
@@ -90,6 +91,12 @@ export class FunctionCompiler extends CodeGenContext {
   ctlLabel = new Int32Array(64); // loop header position
   ctlFixups = new Int32Array(64); // head of forward-jump list, -1 none
   ctlElse = new Int32Array(64); // if: fixup of the jump to else, -1 none
+  ctlDirty = new Int32Array(64); // register locals changed on the branches to the label
+  ctlElseDirty = new Int32Array(64); // if: those changed when the if began (its else arm's start)
+  /** Loops met so far, reachable or not (their index in loopMask). */
+  loopsSeen = 0;
+  /** The pre-scan's scratch (localregs.ts). */
+  readonly scan = new LocalScan();
   ctlParams: Uint8Array[] = [];
   ctlResults: Uint8Array[] = [];
   ctlDepth = 0;
@@ -137,6 +144,10 @@ export class FunctionCompiler extends CodeGenContext {
       n += count;
     }
     this.frame.reset(nParams, n - nParams);
+    // which locals live in registers: one look at the body's bytes first (ARCHITECTURE §1)
+    scanBody(this.scan, m.bytes, rd.pos, body.end, n);
+    assignLocalRegisters(this, this.scan, n);
+    this.loopsSeen = 0;
 
     this.stack.height = 0;
     this.siteCount = 1;
@@ -259,6 +270,23 @@ export class FunctionCompiler extends CodeGenContext {
 
   unsupported(feature: string, what: string): never {
     this.fail(`unsupported ${feature} (${what})`);
+  }
+
+  /** The local of a local.set/tee that is the next opcode, or −1 (CodeGenContext.resultHint). */
+  override nextSetLocal(): number {
+    const rd = this.rd;
+    const b = rd.bytes;
+    let p = rd.pos;
+    if (p + 1 >= rd.end || (b[p] !== 0x21 && b[p] !== 0x22)) return -1;
+    p++;
+    let v = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (p >= rd.end) return -1;
+      const c = b[p++];
+      v |= (c & 0x7f) << shift;
+      if ((c & 0x80) === 0) return v < this.frame.nParams + this.frame.nLocals ? v : -1;
+    }
+    return -1;
   }
 
   localIndex(): number {

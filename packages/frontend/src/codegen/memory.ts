@@ -7,7 +7,7 @@ import type { FunctionCompiler } from './function';
  * Loads, stores and the memory instructions. Linear memory needs no bounds checks
  * (ARCHITECTURE §4): an access is one instruction at memory base +
  * zext(address) + offset. memory.grow, copy, fill and init call code that may clobber any register,
- * so every value goes to its slot first.
+ * so every value goes to its slot first, and the register locals are reloaded after.
  */
 
 function memarg(fc: FunctionCompiler, row: number): number {
@@ -69,6 +69,7 @@ export function memoryGrow(fc: FunctionCompiler): void {
     const r = fc.allocReg(I32);
     fc.be.memoryGrow(r, fc.frame.homeOffset(i), fc.env.memoryDesc);
     fc.stack.setReg(i, r);
+    fc.reloadLocals(-1);
   }
   fc.pushed(i, I32);
 }
@@ -99,6 +100,7 @@ export function memoryInit(fc: FunctionCompiler): void {
   if (fc.dead) return;
   const h = fc.frame;
   fc.be.memoryInit(h.homeOffset(i), h.homeOffset(i + 1), h.homeOffset(i + 2), fc.env.memoryDesc, globalOffset(fc.env.dataSlot(seg)));
+  fc.reloadLocals(-1);
 }
 
 export function dataDrop(fc: FunctionCompiler): void {
@@ -113,6 +115,7 @@ export function memoryCopy(fc: FunctionCompiler): void {
   if (fc.dead) return;
   const h = fc.frame;
   fc.be.memoryCopy(h.homeOffset(i), h.homeOffset(i + 1), h.homeOffset(i + 2), fc.env.memoryDesc);
+  fc.reloadLocals(-1);
 }
 
 export function memoryFill(fc: FunctionCompiler): void {
@@ -121,4 +124,5 @@ export function memoryFill(fc: FunctionCompiler): void {
   if (fc.dead) return;
   const h = fc.frame;
   fc.be.memoryFill(h.homeOffset(i), h.homeOffset(i + 1), h.homeOffset(i + 2), fc.env.memoryDesc);
+  fc.reloadLocals(-1);
 }

@@ -93,7 +93,7 @@ export function emitNumeric(fc: CodeGenContext, row: number, i: number): void {
 function emitIntCompare(fc: CodeGenContext, row: number, i: number): void {
   const s = fc.stack;
   let kind: IntCmp = opKind[row];
-  if (s.loc[i] === Loc.Const && s.loc[i + 1] === Loc.Reg) {
+  if (s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) {
     s.swap(i, i + 1);
     kind = swappedCmp(kind);
   }
@@ -108,8 +108,8 @@ function emitFloatCompare(fc: CodeGenContext, row: number, i: number): void {
 
 function emitUnary(fc: CodeGenContext, row: number, i: number): void {
   const dst = fc.operands(row, i, 1);
-  if (opHandler[row] === H.IntUnary) fc.be.intUnary(opKind[row], widthOf(opIn[row]), dst);
-  else fc.be.floatUnary(opKind[row], widthOf(opIn[row]), dst);
+  if (opHandler[row] === H.IntUnary) fc.be.intUnary(opKind[row], widthOf(opIn[row]), dst, fc.opA.reg);
+  else fc.be.floatUnary(opKind[row], widthOf(opIn[row]), dst, fc.opA.reg);
   fc.result(row, i, 1, dst, 0);
 }
 
@@ -124,7 +124,7 @@ function emitIntBinary(fc: CodeGenContext, row: number, i: number): void {
       return;
     }
   }
-  if (commutative(kind) && s.loc[i] === Loc.Const && s.loc[i + 1] === Loc.Reg) s.swap(i, i + 1);
+  if (commutative(kind) && s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) s.swap(i, i + 1);
   const dst = fc.operands(row, i, 2);
   fc.be.intBinary(kind, widthOf(opIn[row]), dst, fc.opA, fc.opB);
   fc.result(row, i, 2, dst, 0);

@@ -49,8 +49,8 @@ export const opAlign = new Uint8Array(ROWS);
 export const opBytes = new Uint8Array(ROWS);
 export const opSigned = new Uint8Array(ROWS);
 /**
- * Instructions that consume a comparison still in the flags (br_if, if, select, i32.eqz): before
- * any other, the code generator puts a flags value in a register.
+ * Instructions that consume a comparison still in the flags (br_if, if, select, i32.eqz,
+ * local.set/tee): before any other, the code generator puts a flags value in a register.
  */
 export const opTakesFlags = new Uint8Array(ROWS);
 /**
@@ -60,6 +60,18 @@ export const opTakesFlags = new Uint8Array(ROWS);
  */
 export const opSubBase = new Uint16Array(256);
 export const opSubCount = new Uint16Array(256);
+
+/**
+ * The immediates that follow each opcode, for the pre-scan of a body (localregs.ts), which skips
+ * them without validating anything. Imm.None for rows without any (and rows not listed, which
+ * end the scan: the compile fails there anyway).
+ */
+export const enum Imm {
+  Unknown = 0, None, U32, U32x2, BlockType, BrTable, MemArg, Byte, Byte2, Leb, F32, F64, SelectT, LocalGet, LocalSet, Loop, Block, End, Call, Prefix,
+  /** memory.init: a data index and a memory byte. */
+  U32Byte,
+}
+export const opImm = new Uint8Array(ROWS);
 export const opName: string[] = new Array(ROWS).fill('');
 /** Feature that makes an unsupported instruction valid, for the error message. */
 export const opFeature: string[] = new Array(ROWS).fill('');
@@ -75,6 +87,7 @@ function row(op: number, name: string, handler: H, a = 0, r = 0): void {
 function group(first: number, handler: H, cls: OpClass, a: number, r: number, names: string): void {
   names.split(' ').forEach((n, k) => {
     row(first + k, n, handler, a, r);
+    opImm[first + k] = Imm.None;
     opClass[first + k] = cls;
     opKind[first + k] = k;
   });
@@ -99,7 +112,14 @@ row(0x41, 'i32.const', H.Const, 0, I32);
 row(0x42, 'i64.const', H.Const, 0, I64);
 row(0x43, 'f32.const', H.Const, 0, F32);
 row(0x44, 'f64.const', H.Const, 0, F64);
-for (const op of [0x04, 0x0d, 0x1b, 0x1c, 0x45]) opTakesFlags[op] = 1;
+for (const op of [0x04, 0x0d, 0x1b, 0x1c, 0x21, 0x22, 0x45]) opTakesFlags[op] = 1;
+const immediates: [Imm, number[]][] = [
+  [Imm.None, [0x00, 0x01, 0x05, 0x0f, 0x1a, 0x1b, 0xd1]],
+  [Imm.Block, [0x02, 0x04]], [Imm.Loop, [0x03]], [Imm.End, [0x0b]], [Imm.U32, [0x0c, 0x0d, 0x23, 0x24, 0x25, 0x26, 0xd2]],
+  [Imm.BrTable, [0x0e]], [Imm.Call, [0x10, 0x11]], [Imm.SelectT, [0x1c]], [Imm.LocalGet, [0x20]], [Imm.LocalSet, [0x21, 0x22]],
+  [Imm.Byte, [0x3f, 0x40, 0xd0]], [Imm.Leb, [0x41, 0x42]], [Imm.F32, [0x43]], [Imm.F64, [0x44]], [Imm.Prefix, [0xfc]],
+];
+for (const [imm, ops] of immediates) for (const op of ops) opImm[op] = imm;
 
 const unsupported: [number, string, string][] = [
   [0x12, 'return_call', 'tail-call'], [0x13, 'return_call_indirect', 'tail-call'],
@@ -122,6 +142,7 @@ const loads: [number, string, number, number, boolean][] = [
 for (const [op, name, t, bytes, signed] of loads) {
   row(op, name, H.Load, I32, t);
   opClass[op] = OpClass.Load;
+  opImm[op] = Imm.MemArg;
   opBytes[op] = bytes;
   opAlign[op] = 31 - Math.clz32(bytes);
   opSigned[op] = signed ? 1 : 0;
@@ -134,6 +155,7 @@ const stores: [number, string, number, number][] = [
 for (const [op, name, t, bytes] of stores) {
   row(op, name, H.Store, t, 0);
   opClass[op] = OpClass.Store;
+  opImm[op] = Imm.MemArg;
   opBytes[op] = bytes;
   opAlign[op] = 31 - Math.clz32(bytes);
 }
@@ -141,6 +163,7 @@ for (const [op, name, t, bytes] of stores) {
 // --- numeric -------------------------------------------------------------------------------------
 row(0x45, 'i32.eqz', H.Eqz, I32, I32);
 opClass[0x45] = OpClass.TestZero;
+opImm[0x45] = opImm[0x50] = Imm.None;
 group(0x46, H.IntCompare, OpClass.IntCompare, I32, I32, 'i32.eq i32.ne i32.lt_s i32.lt_u i32.gt_s i32.gt_u i32.le_s i32.le_u i32.ge_s i32.ge_u');
 row(0x50, 'i64.eqz', H.Eqz, I64, I32);
 opClass[0x50] = OpClass.TestZero;
@@ -182,6 +205,7 @@ const converts: [number, string, number, number, Conv][] = [
 ];
 for (const [op, name, a, r, kind] of converts) {
   row(op, name, H.Convert, a, r);
+  opImm[op] = Imm.None;
   opClass[op] = OpClass.Convert;
   opKind[op] = kind;
 }
@@ -193,4 +217,10 @@ const bulk: [number, string, H][] = [
   [16, 'table.size', H.TableSize], [17, 'table.fill', H.TableFill],
 ];
 for (const [sub, name, h] of bulk) row(FC_BASE + sub, name, h);
+opImm[FC_BASE + 8] = Imm.U32Byte;
+opImm[FC_BASE + 9] = Imm.U32;
+opImm[FC_BASE + 10] = Imm.Byte2;
+opImm[FC_BASE + 11] = Imm.Byte;
+opImm[FC_BASE + 12] = opImm[FC_BASE + 14] = Imm.U32x2;
+for (const sub of [13, 15, 16, 17]) opImm[FC_BASE + sub] = Imm.U32;
 

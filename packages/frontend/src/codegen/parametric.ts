@@ -53,7 +53,8 @@ function emitSelect(fc: FunctionCompiler, i: number): void {
       s.reg[i] = s.reg[keep];
       s.lo[i] = s.lo[keep];
       s.hi[i] = s.hi[keep];
-      if (s.loc[i] === Loc.Mem) {
+      if (s.loc[i] === Loc.Local) fc.setLocalEntry(i, s.lo[i]);
+      else if (s.loc[i] === Loc.Mem) {
         // the value still sits in position i + 1's slot: bring it into a register
         const r = fc.allocReg(s.type[i]);
         fc.be.loadSlot(s.type[i], r, Base.Frame, fc.frame.homeOffset(i + 1));
@@ -62,9 +63,10 @@ function emitSelect(fc: FunctionCompiler, i: number): void {
     }
     return;
   }
-  // the operands into registers first: loads leave the flags alone
+  // the operands into registers first (b may stay a local's: it is only read); loads leave the
+  // flags alone
   const ra = fc.regOf(i);
-  const rb = fc.regOf(i + 1);
+  const rb = s.loc[i + 1] === Loc.Local ? s.reg[i + 1] : fc.regOf(i + 1);
   let cc: number;
   if (s.loc[c] === Loc.Flags) cc = s.reg[c];
   else {

@@ -14,9 +14,9 @@ import type { CodeGenContext } from './context';
  * A register state is what must be in a canonical slot when execution stops at a site but may be
  * in a register on the fast path: triples (type, register, fp offset). A check's slow path stores
  * them before it calls the runtime and loads them back after it (a resumed frame enters there),
- * so the check's fast path leaves registers alone. In this version every value is in its slot at
- * a check (the code generator spills before a loop), so the states are empty; locals held in
- * registers (issue 12, part 2) fill them.
+ * so the check's fast path leaves registers alone. Operand values are all in their slots at a
+ * check (the code generator stores them before a loop); the register locals are what the states
+ * hold. Trap branches carry an empty state: a trap never resumes, and its frame is no site.
  */
 export class OutOfLine {
   /** Trap branches: (branch position, trap id, register state start, register state count). */
@@ -100,12 +100,20 @@ export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fp
 }
 
 /**
- * The register state of a check here: every value in a register that has a canonical slot. Returns
- * its start in OutOfLine.saves; its count is `saveCount − start`.
+ * The register state of a check here: every value in a register that has a canonical slot, the
+ * register locals first (all of them: the runtime call clobbers every register, and the stores of
+ * the unchanged ones are harmless on a path taken once per suspension). Returns its start in
+ * OutOfLine.saves; its count is `saveCount − start`.
  */
 export function captureRegisterState(fc: CodeGenContext): number {
   const ool = fc.ool;
   const start = ool.saveCount;
+  if (fc.localsLive) {
+    for (let k = 0; k < fc.nRegLocals; k++) {
+      const x = fc.regLocals[k];
+      ool.addSave(fc.localTypes[x], fc.localReg[x], fc.frame.localOffset(x));
+    }
+  }
   const s = fc.stack;
   for (let i = 0; i < s.height; i++) {
     if (s.loc[i] === Loc.Reg) ool.addSave(s.type[i], s.reg[i], fc.frame.homeOffset(i));

@@ -35,7 +35,7 @@ function elemIndex(fc: FunctionCompiler): number {
 /**
  * A table operation done by the loader's table routine: its `nOperands` operands (already popped,
  * at the stack height) go to their slots with everything below them, and the result, if any
- * (`resultType` ≠ 0), is pushed.
+ * (`resultType` ≠ 0), is pushed; the register locals are reloaded after it.
  */
 function tableCall(fc: FunctionCompiler, op: TableOp, a: number, b: number, nOperands: number, resultType: number): void {
   const s = fc.stack;
@@ -45,6 +45,7 @@ function tableCall(fc: FunctionCompiler, op: TableOp, a: number, b: number, nOpe
     const dst = resultType !== 0 ? fc.allocReg(resultType) : -1;
     fc.be.tableCall(op, a, b, fc.frame.homeOffset(i), dst);
     if (dst >= 0) s.setReg(i, dst);
+    fc.reloadLocals(-1);
   }
   if (resultType !== 0) fc.pushed(i, resultType);
 }

@@ -1,11 +1,12 @@
 import { VMCTX } from '../runtime/vmctx';
 import { Base } from './backend';
+import { Loc } from './valuestack';
 import type { FunctionCompiler } from './function';
 
 /**
- * local.get/set/tee and global.get/set. Locals live in their canonical slots (docs/ARCHITECTURE.md,
- * "Frames"): a get loads the slot into a register, a set stores the value there. Globals are 8-byte
- * words of the vmctx.
+ * local.get/set/tee and global.get/set. A local lives in its canonical slot (docs/ARCHITECTURE.md,
+ * "Frames"), where a get loads it from and a set stores it, or in a register for the whole function
+ * (localregs.ts), whose value a get shares and a set replaces. Globals are 8-byte words of the vmctx.
  */
 
 /** vmctx offset of global slot `slot`. */
@@ -13,24 +14,44 @@ export function globalOffset(slot: number): number {
   return VMCTX.globals + 8 * slot;
 }
 
+/** A register local's value is the local itself (Loc.Local) until someone writes either. */
 export function localGet(fc: FunctionCompiler): void {
   const x = fc.localIndex();
   const t = fc.localTypes[x];
   const i = fc.push(t);
   if (fc.dead) return;
+  if (fc.localReg[x] >= 0) {
+    fc.setLocalEntry(i, x);
+    return;
+  }
   const r = fc.allocReg(t);
   fc.be.loadSlot(t, r, Base.Frame, fc.frame.localOffset(x));
   fc.stack.setReg(i, r);
 }
 
-/** local.set and local.tee (0x22): the value stays for tee. */
+/**
+ * local.set and local.tee (0x22): the value stays for tee. A register local's register gets the
+ * value (entries still reading the old one get their own copy first); unless the value is already
+ * there (the local's own value, or a result written straight into it: CodeGenContext.resultHint).
+ */
 export function localSet(fc: FunctionCompiler, row: number): void {
   const dead = fc.dead;
   const x = fc.localIndex();
   const t = fc.localTypes[x];
   fc.pop(t);
   const i = fc.stack.height;
-  if (!dead) fc.storeValue(i, Base.Frame, fc.frame.localOffset(x));
+  const s = fc.stack;
+  const r = fc.localReg[x];
+  if (!dead) {
+    if (r < 0) fc.storeValue(i, Base.Frame, fc.frame.localOffset(x));
+    else if (!(s.loc[i] === Loc.Local && s.reg[i] === r)) {
+      fc.detachLocalRefs(x, i);
+      fc.copyToReg(i, r);
+      fc.release(i);
+      fc.setLocalEntry(i, x);
+      fc.localWritten(x);
+    }
+  }
   if (row === 0x22) fc.pushed(i, t);
   else if (!dead) fc.release(i);
 }
