@@ -22,11 +22,11 @@ const wabtInit = require('wabt');
 type Arch = 'x86-64' | 'arm64';
 interface Insn { address: number; size: number; bytes: Uint8Array; mnemonic: string; opStr: string }
 /** `target`: a branch's operands, with the target address last (group 2) after the rest (group 1). */
-interface IsaInfo { stubs: StubEmitter; decode(code: Uint8Array, address: number): Insn[]; init(): Promise<void>; branch: RegExp; target: RegExp }
+interface IsaInfo { stubs: StubEmitter; decode(code: Uint8Array, address: number): Insn[]; init(): Promise<void>; branch: RegExp; target: RegExp; constantRef(insn: Insn): number | null }
 
 const ISAS: Record<Arch, IsaInfo> = {
-  'x86-64': { stubs: x64Stubs, decode: x64Disasm.decodeSync, init: x64Disasm.initDisassembler, branch: /^(call|jmp|j[a-z]+|loop[a-z]*)$/, target: /^()(0x[0-9a-f]+|\d+)$/ },
-  arm64: { stubs: a64Stubs, decode: a64Disasm.decodeSync, init: a64Disasm.initDisassembler, branch: /^(b|bl|b\.[a-z]+|cbn?z|tbn?z|adr)$/, target: /^(.*?)#(0x[0-9a-f]+|\d+)$/ },
+  'x86-64': { stubs: x64Stubs, decode: x64Disasm.decodeSync, init: x64Disasm.initDisassembler, branch: /^(call|jmp|j[a-z]+|loop[a-z]*)$/, target: /^()(0x[0-9a-f]+|\d+)$/, constantRef: x64Disasm.constantRef },
+  arm64: { stubs: a64Stubs, decode: a64Disasm.decodeSync, init: a64Disasm.initDisassembler, branch: /^(b|bl|b\.[a-z]+|cbn?z|tbn?z|adr)$/, target: /^(.*?)#(0x[0-9a-f]+|\d+)$/, constantRef: a64Disasm.constantRef },
 };
 
 const DIR = __dirname;
@@ -46,29 +46,37 @@ const hex = (v: number): string => (v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.t
 const bytesText = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join(' ');
 const line = (off: number, bytes: Uint8Array, text: string): string => `  ${off.toString(16).padStart(4, '0')}  ${bytesText(bytes).padEnd(30)} ${text}`.trimEnd();
 
-/** Disassembles [start, end) of `text`; `symbol` names addresses outside the function. */
+/**
+ * Disassembles [start, end) of `text`; `symbol` names addresses outside the function. The
+ * function's constants (read rip-relative, or by an arm64 `ldr` literal) end its code: they are
+ * shown as `.quad`s.
+ */
 function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, end: number, symbol: (addr: number) => string): string[] {
   const out: string[] = [];
   const where = (addr: number): string => (addr >= start && addr < end ? `${hex(addr - start)}` : symbol(addr));
   const code = text.subarray(0, end);
+  let codeEnd = end;
   let pos = start;
-  while (pos < end) {
+  while (pos < codeEnd) {
     // x86-64: a rip-relative lea into this function's code points at br_table's jump table: the
     // code runs up to it
     let table = -1;
-    for (const insn of isa.decode(code.subarray(pos, end), pos)) {
+    for (const insn of isa.decode(code.subarray(pos, codeEnd), pos)) {
+      if (insn.address >= codeEnd) break;
+      const c = isa.constantRef(insn);
+      if (c !== null && c > insn.address && c < codeEnd) codeEnd = c;
       const rip = ripTarget(insn);
-      if (insn.mnemonic === 'lea' && rip !== null && rip > insn.address && rip < end) {
+      if (insn.mnemonic === 'lea' && rip !== null && rip > insn.address && rip < codeEnd) {
         table = rip;
         break;
       }
     }
-    const stop = table < 0 ? end : table;
+    const stop = table < 0 ? codeEnd : table;
     for (const insn of isa.decode(code.subarray(pos, stop), pos)) out.push(line(insn.address - start, insn.bytes, describeInsn(isa, insn, where)));
     pos = stop;
     if (table < 0) break;
     // rel32 entries, each relative to its own end; forward targets bound the table
-    let limit = end;
+    let limit = codeEnd;
     while (pos + 4 <= limit) {
       const rel = new DataView(text.buffer, text.byteOffset + pos, 4).getInt32(0, true);
       const target = pos + 4 + rel;
@@ -77,6 +85,11 @@ function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, end:
       out.push(line(pos - start, text.subarray(pos, pos + 4), `.long ${hex(rel)}  ; -> ${where(target)}`));
       pos += 4;
     }
+  }
+  for (let at = codeEnd; at < end; at += 8) {
+    const bytes = text.subarray(at, Math.min(at + 8, end));
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    out.push(line(at - start, bytes, bytes.length === 8 ? `.quad 0x${v.getBigUint64(0, true).toString(16)}` : '.byte'));
   }
   return out;
 }
@@ -97,6 +110,11 @@ function describeInsn(isa: IsaInfo, insn: Insn, where: (addr: number) => string)
   } else {
     const rip = ripTarget(insn);
     if (rip !== null) ops += `  ; ${where(rip)}`;
+    else {
+      // an arm64 ldr (literal): the constant's place
+      const c = isa.constantRef(insn);
+      if (c !== null) ops = ops.replace(/#(0x[0-9a-f]+|\d+)$/, where(c));
+    }
   }
   return ops ? `${insn.mnemonic} ${ops}` : insn.mnemonic;
 }

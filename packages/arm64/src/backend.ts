@@ -12,6 +12,7 @@ import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
 import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { LiteralPool } from './constants';
 
 /**
  * The ARM64 macro layer (ARMv8.0 base): the Backend the ISA-neutral code generator drives
@@ -31,6 +32,8 @@ export class A64Backend implements Backend {
   out!: CompileOutput;
   buf!: CodeBuffer;
   ool!: OutOfLine;
+  /** The function's literal pool, placed after its code (constants.ts). */
+  readonly pool = new LiteralPool();
   /** Where the frame size is patched in (pairs of subs), once known. */
   framePatches = new Int32Array(64);
   framePatchCount = 0;

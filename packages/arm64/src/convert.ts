@@ -2,7 +2,7 @@ import { Conv, Form, truncLowBound, truncHighBound, OperandKind, Trap, type Oper
 import { a } from './encode/flat';
 import { Cond, FConv } from './encode';
 import { SCRATCH, XSCRATCH, XSCRATCH2 } from './regs';
-import { loadOperand, movConstTyped } from './move';
+import { loadOperand, loadConstant } from './move';
 import { trapIf } from './frame';
 import type { A64Backend } from './backend';
 
@@ -80,10 +80,10 @@ const f64 = new Float64Array(1), u64 = new Int32Array(f64.buffer);
 function loadFloatConst(be: A64Backend, sz: number, dst: number, v: number): void {
   if (sz === 4) {
     f32[0] = v;
-    movConstTyped(be.buf, F32, dst, u32[0], 0);
+    loadConstant(be, F32, dst, u32[0], 0);
   } else {
     f64[0] = v;
-    movConstTyped(be.buf, F64, dst, u64[0], u64[1]);
+    loadConstant(be, F64, dst, u64[0], u64[1]);
   }
 }
 

@@ -64,3 +64,27 @@ export async function disassemble(code: Uint8Array, opts: DisasmOptions = {}): P
   await initDisassembler();
   return disassembleSync(code, opts);
 }
+
+/**
+ * The address of literal-pool data `insn` reads (an `ldr` literal), or null: the function's
+ * constants follow its code (constants.ts), and a listing shows them as data.
+ */
+export function constantRef(insn: DisasmInsn): number | null {
+  if (insn.mnemonic !== 'ldr') return null;
+  const m = /^\w+, #(0x[0-9a-f]+|\d+)$/.exec(insn.opStr);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Where the constants of a function whose code ends at `end` start: the lowest address past the
+ * reading instruction that `insns` (decoded from the function's start) read data at; `end` when none.
+ */
+export function constantsStart(insns: DisasmInsn[], end: number): number {
+  let start = end;
+  for (const insn of insns) {
+    if (insn.address >= start) break;
+    const at = constantRef(insn);
+    if (at !== null && at > insn.address && at < start) start = at;
+  }
+  return start;
+}

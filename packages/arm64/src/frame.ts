@@ -22,6 +22,7 @@ const SHORT_BRANCH_BODY = 8 * 1024;
 
 export function beginFunction(be: A64Backend, bodyBytes: number): void {
   be.framePatchCount = 0;
+  be.pool.reset();
   be.longBranches = bodyBytes > SHORT_BRANCH_BODY;
 }
 
@@ -101,9 +102,11 @@ export function loopCheck(be: A64Backend): number {
   return condBranch(be, Cond.LO, -1);
 }
 
+/** The frame size patched in; the function's literal pool after its code. */
 export function finishFrame(be: A64Backend, frameSize: number): void {
   if (frameSize >= 1 << 24) throw new CompileError('frame too large for arm64 (16 MiB)', -1);
   for (let k = 0; k < be.framePatchCount; k++) patchFrameBottom(be.buf, be.framePatches[k], frameSize);
+  be.pool.emit(be.buf);
 }
 
 /** The return address back in x30 first: with several results one may land on its slot. */

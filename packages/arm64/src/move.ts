@@ -1,6 +1,6 @@
 import { Base, OperandKind, type CodeBuffer, type Operand } from '@wagc/frontend';
 import { a } from './encode/flat';
-import { AddSub, Extend, FUnary, MemOp } from './encode';
+import { AddSub, Extend, FUnary, LiteralOp, MemOp } from './encode';
 import { ADDR, FP, SCRATCH, VMCTX_REG, ZR } from './regs';
 import type { A64Backend } from './backend';
 
@@ -77,6 +77,27 @@ export function movConstTyped(b: CodeBuffer, t: number, dst: number, lo: number,
   }
 }
 
+/**
+ * rd ← constant (lo, hi) of type t, from the literal pool (constants.ts) when building it would
+ * take more: a float `fmov` cannot encode (not zero either), a 64-bit integer of three or more
+ * `movz`/`movk`.
+ */
+export function loadConstant(be: A64Backend, t: number, dst: number, lo: number, hi: number): void {
+  if (!be.longBranches) {
+    if (isFloat(t)) {
+      const sz = width(t);
+      if (!(lo === 0 && (sz === 4 || hi === 0)) && a.encodeFpImm(sz, lo, hi) < 0) {
+        be.pool.load(be.buf, sz === 4 ? LiteralOp.S : LiteralOp.D, dst, lo, sz === 4 ? 0 : hi);
+        return;
+      }
+    } else if (width(t) === 8 && a.movConstCount(8, lo, hi) >= 3) {
+      be.pool.load(be.buf, LiteralOp.X, dst, lo, hi);
+      return;
+    }
+  }
+  movConstTyped(be.buf, t, dst, lo, hi);
+}
+
 /** Materialises a flags value (condition code `cc` for "true") as 0/1 in `dst`. */
 export function setFromFlags(b: CodeBuffer, cc: number, dst: number): void {
   a.cset(b, 4, dst, cc);
@@ -91,7 +112,7 @@ export function baseReg(base: Base): number {
 }
 
 export function loadConst(be: A64Backend, type: number, dst: number, lo: number, hi: number): void {
-  movConstTyped(be.buf, type, dst, lo, hi);
+  loadConstant(be, type, dst, lo, hi);
 }
 
 export function loadSlot(be: A64Backend, type: number, dst: number, base: Base, offset: number): void {
@@ -137,7 +158,7 @@ export function move(be: A64Backend, type: number, dst: number, src: number): vo
 /** Operand `op` into register `dst` of its class (a scratch register, typically). */
 export function loadOperand(be: A64Backend, op: Operand, dst: number): void {
   switch (op.kind) {
-    case OperandKind.Imm: movConstTyped(be.buf, op.type, dst, op.lo, op.hi); break;
+    case OperandKind.Imm: loadConstant(be, op.type, dst, op.lo, op.hi); break;
     case OperandKind.Slot: ldstAt(be.buf, loadOp(op.type), dst, FP, op.offset); break;
     default: if (op.reg !== dst) move(be, op.type, dst, op.reg);
   }

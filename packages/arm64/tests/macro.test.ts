@@ -172,7 +172,8 @@ function movWords(b: CodeBuffer, rd: number, v: bigint): void {
 function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array {
   const out = new CompileOutput();
   const b = out.buf;
-  const fc = new FunctionCompiler(new A64Backend(), out);
+  const be = new A64Backend();
+  const fc = new FunctionCompiler(be, out);
   fc.frame.reset(0, 0);
   const s = fc.stack;
   a.movConst(b, 8, STACK_LIMIT, resultsAt, 0);
@@ -255,6 +256,10 @@ function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array 
       exits.push(a.branch(b));
     }
     for (const e of exits) a.patchBranch(b, e, b.pos);
+    // the case's literal pool (constants.ts), jumped over
+    const over = a.branch(b);
+    be.pool.emit(b);
+    a.patchBranch(b, over, b.pos);
   });
   // write(1, results, size); exit(0)
   a.movz(b, 8, 0, 1);

@@ -407,7 +407,10 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
   const f = img.functions[func];
   const dis = img.arch === 'x86-64' ? await import('@wagc/x86-64') : await import('@wagc/arm64');
   await dis.initDisassembler();
-  const insns = dis.decodeSync(img.text.subarray(f.codeStart, f.codeEnd), f.codeStart);
+  let insns = dis.decodeSync(img.text.subarray(f.codeStart, f.codeEnd), f.codeStart);
+  // the function's constants follow its code: data, not instructions
+  const pool = dis.constantsStart(insns, f.codeEnd);
+  insns = insns.filter((i) => i.address < pool);
   const sites = new Map<number, { site: number; wasmOffset: number }>();
   for (const s of img.sites) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
   const lines = insns.map((i) => {
@@ -416,5 +419,11 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
     if (s) l.site = s;
     return l;
   });
+  for (let at = pool; at < f.codeEnd; at += 8) {
+    const bytes = img.text.subarray(at, Math.min(at + 8, f.codeEnd));
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    const text = bytes.length === 8 ? `.quad 0x${v.getBigUint64(0, true).toString(16)}` : `.byte ${Array.from(bytes, (b) => `0x${b.toString(16)}`).join(', ')}`;
+    lines.push({ address: at, text: `${at.toString(16).padStart(6, '0')}  ${' '.repeat(31)}${text}` });
+  }
   return { func, name: f.name, lines };
 }

@@ -12,6 +12,7 @@ import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
 import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { ConstPool } from './constants';
 
 /**
  * The x86-64 macro layer: the Backend the ISA-neutral code generator drives (frontend
@@ -32,6 +33,8 @@ export class X64Backend implements Backend {
   /** CPU_FEATURE bits the code may use (a compile option), and those it did use. */
   readonly cpuFeatures: number;
   usedCpuFeatures = 0;
+  /** The function's constants, placed after its code (constants.ts). */
+  readonly pool = new ConstPool();
   /** Where the frame size is patched in (disp32 fields), once known. */
   framePatches = new Int32Array(64);
   framePatchCount = 0;
@@ -63,7 +66,10 @@ export class X64Backend implements Backend {
     return 0;
   }
 
-  beginFunction(_bodyBytes: number): void { this.framePatchCount = 0; }
+  beginFunction(_bodyBytes: number): void {
+    this.framePatchCount = 0;
+    this.pool.reset();
+  }
   enterFrame(): void { frame.enterFrame(this); }
   entryCheck(): number { return frame.entryCheck(this); }
   frameBottom(): void { frame.frameBottom(this); }

@@ -49,7 +49,10 @@ export function intBinary(be: X64Backend, kind: IntBinOp, w: number, dst: number
       return;
     case IntBinOp.Mul:
       if (b.kind === OperandKind.Imm && (w === 4 || fitsImm32(b.lo, b.hi))) x.imulRRI(buf, w, dst, ra, b.lo);
-      else if (b.kind === OperandKind.Reg) {
+      else if (b.kind === OperandKind.Imm) { // from the constant pool
+        if (dst !== ra) x.movRR(buf, w, dst, ra);
+        be.pool.use(x.imulRip(buf, w, dst), b.lo, b.hi);
+      } else if (b.kind === OperandKind.Reg) {
         if (dst !== ra) x.movRR(buf, w, dst, ra);
         x.imulRR(buf, w, dst, b.reg);
       } else {
@@ -79,10 +82,7 @@ export function aluWithOperand(be: X64Backend, alu: number, w: number, ra: numbe
   switch (b.kind) {
     case OperandKind.Imm:
       if (w === 4 || fitsImm32(b.lo, b.hi)) x.aluRI(buf, alu, w, ra, b.lo);
-      else {
-        x.movRI64(buf, SCRATCH, b.lo, b.hi);
-        x.aluRR(buf, alu, w, ra, SCRATCH);
-      }
+      else be.pool.use(x.aluRip(buf, alu, w, ra), b.lo, b.hi);
       break;
     case OperandKind.Reg:
       x.aluRR(buf, alu, w, ra, b.reg);
@@ -139,7 +139,12 @@ export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, dst: n
   const buf = be.buf;
   const ra = a.reg;
   if (kind === FloatBinOp.Copysign) { // on the bit patterns
-    // the sign operand first: materialising a float constant goes through rax
+    if (b.kind === OperandKind.Imm) { // the sign is known: set or clear a's
+      x.movXG(buf, sz, SCRATCH, ra);
+      x.btRI(buf, (sz === 4 ? b.lo : b.hi) < 0 ? x.Bt.BTS : x.Bt.BTR, sz, SCRATCH, sz * 8 - 1);
+      x.movGX(buf, sz, dst, SCRATCH);
+      return;
+    }
     loadOperand(be, b, XSCRATCH);
     x.movXG(buf, sz, SCRATCH2, XSCRATCH);
     x.movXG(buf, sz, SCRATCH, ra);
@@ -148,6 +153,11 @@ export function floatBinary(be: X64Backend, kind: FloatBinOp, sz: number, dst: n
     x.shiftRI(buf, Shift.SHL, sz, SCRATCH2, sz * 8 - 1);
     x.aluRR(buf, Alu.OR, sz, SCRATCH, SCRATCH2);
     x.movGX(buf, sz, dst, SCRATCH);
+    return;
+  }
+  if (b.kind === OperandKind.Imm && kind < FloatBinOp.Min) { // addsd dst, [rip + c]
+    if (dst !== ra) x.fmovRR(buf, dst, ra);
+    be.pool.use(x.farithRip(buf, FARITH[kind], sz, dst), b.lo, sz === 4 ? 0 : b.hi);
     return;
   }
   let rb: number;

@@ -1,8 +1,8 @@
 import { Form, FloatCmp, OperandKind, type IntCmp, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Cond, NO_INDEX, Alu } from './encode';
-import { FP, SCRATCH, SCRATCH2, INT_CC, invert } from './regs';
-import { isFloat } from './move';
+import { FP, SCRATCH, SCRATCH2, XSCRATCH, INT_CC, invert } from './regs';
+import { isFloat, loadConst } from './move';
 import { aluWithOperand } from './binary';
 import type { X64Backend } from './backend';
 
@@ -15,9 +15,9 @@ export function intCompareForm(): number {
   return Form.BAny | Form.Cond;
 }
 
-/** Float eq/ne need ZF and PF both: their 0/1 goes to a register. */
+/** Float eq/ne need ZF and PF both: their 0/1 goes to a register. b may be a constant (the pool's). */
 export function floatCompareForm(kind: FloatCmp): number {
-  return kind === FloatCmp.Eq || kind === FloatCmp.Ne ? Form.Fresh : Form.Cond;
+  return Form.BImm | (kind === FloatCmp.Eq || kind === FloatCmp.Ne ? Form.Fresh : Form.Cond);
 }
 
 export function testZeroForm(): number {
@@ -31,9 +31,17 @@ export function intCompare(be: X64Backend, kind: IntCmp, w: number, a: Operand, 
 
 export function floatCompare(be: X64Backend, kind: FloatCmp, sz: number, dst: number, a: Operand, b: Operand): number {
   const buf = be.buf;
-  const ra = a.reg, rb = b.reg;
+  const ra = a.reg;
+  const swapped = kind === FloatCmp.Lt || kind === FloatCmp.Le;
+  let rb = b.reg;
+  if (b.kind === OperandKind.Imm) {
+    if (swapped) { // the constant is ucomis's first operand: in a register
+      loadConst(be, b.type, XSCRATCH, b.lo, b.hi);
+      rb = XSCRATCH;
+    } else rb = -1; // ucomisd ra, [rip + c]
+  }
   if (kind === FloatCmp.Eq || kind === FloatCmp.Ne) {
-    x.ucomis(buf, sz, ra, rb);
+    ucomis(be, sz, ra, rb, b);
     if (kind === FloatCmp.Eq) {
       x.setcc(buf, Cond.E, SCRATCH);
       x.setcc(buf, Cond.NP, SCRATCH2);
@@ -47,9 +55,15 @@ export function floatCompare(be: X64Backend, kind: FloatCmp, sz: number, dst: nu
     return 0;
   }
   // unordered sets CF and ZF, so "above" forms are false on NaN: lt and le compare b with a
-  if (kind === FloatCmp.Lt || kind === FloatCmp.Le) x.ucomis(buf, sz, rb, ra);
-  else x.ucomis(buf, sz, ra, rb);
+  if (swapped) x.ucomis(buf, sz, rb, ra);
+  else ucomis(be, sz, ra, rb, b);
   return kind === FloatCmp.Lt || kind === FloatCmp.Gt ? Cond.A : Cond.AE;
+}
+
+/** ucomis ra, rb; rb −1: ra with the constant b from the pool. */
+function ucomis(be: X64Backend, sz: number, ra: number, rb: number, b: Operand): void {
+  if (rb >= 0) x.ucomis(be.buf, sz, ra, rb);
+  else be.pool.use(x.ucomisRip(be.buf, sz, ra), b.lo, sz === 4 ? 0 : b.hi);
 }
 
 export function testZero(be: X64Backend, w: number, a: Operand): number {

@@ -68,17 +68,28 @@ const lowBound = truncLowBound, highBound = truncHighBound;
 const f32 = new Float32Array(1), u32 = new Int32Array(f32.buffer);
 const f64 = new Float64Array(1), u64 = new Int32Array(f64.buffer);
 
-/** Loads the constant `v` in source precision into xmm15. */
+/** Loads the constant `v` in source precision into xmm15 (from the constant pool). */
 function loadFloatConst(be: X64Backend, sz: number, v: number): void {
-  const b = be.buf;
+  const at = x.floadRip(be.buf, sz, XSCRATCH);
   if (sz === 4) {
     f32[0] = v;
-    x.movRI32(b, 4, SCRATCH, u32[0]);
+    be.pool.use(at, u32[0], 0);
   } else {
     f64[0] = v;
-    x.movRI64(b, SCRATCH, u64[0], u64[1]);
+    be.pool.use(at, u64[0], u64[1]);
   }
-  x.movGX(b, sz, XSCRATCH, SCRATCH);
+}
+
+/** ucomis rf with the constant `v` in source precision (from the constant pool). */
+function compareFloatConst(be: X64Backend, sz: number, rf: number, v: number): void {
+  const at = x.ucomisRip(be.buf, sz, rf);
+  if (sz === 4) {
+    f32[0] = v;
+    be.pool.use(at, u32[0], 0);
+  } else {
+    f64[0] = v;
+    be.pool.use(at, u64[0], u64[1]);
+  }
 }
 
 /** The jumps to a saturating truncation's end (at most three). */
@@ -93,12 +104,10 @@ function truncate(be: X64Backend, rf: number, rg: number, sz: number, w64: boole
   x.ucomis(b, sz, rf, rf);
   if (saturating) exits[nExits++] = x.jccRel32(b, Cond.P);
   else trapIf(be, Cond.P, Trap.InvalidConversion);
-  loadFloatConst(be, sz, lowBound(signed, w64, sz === 8));
-  x.ucomis(b, sz, rf, XSCRATCH);
+  compareFloatConst(be, sz, rf, lowBound(signed, w64, sz === 8));
   if (saturating) minJump = x.jccRel32(b, Cond.BE);
   else trapIf(be, Cond.BE, Trap.IntegerOverflow);
-  loadFloatConst(be, sz, highBound(signed, w64));
-  x.ucomis(b, sz, rf, XSCRATCH);
+  compareFloatConst(be, sz, rf, highBound(signed, w64));
   if (saturating) maxJump = x.jccRel32(b, Cond.AE);
   else trapIf(be, Cond.AE, Trap.IntegerOverflow);
   if (!w64) {
@@ -110,15 +119,16 @@ function truncate(be: X64Backend, rf: number, rg: number, sz: number, w64: boole
   } else if (signed) {
     x.cvttf2si(b, sz, 8, rg, rf);
   } else {
-    // ≥ 2^63: subtract 2^63, convert, set the top bit
+    // ≥ 2^63: subtract 2^63 (in xmm15: rf may be a local's register), convert, set the top bit
     loadFloatConst(be, sz, 9223372036854775808);
     x.ucomis(b, sz, rf, XSCRATCH);
     const big = x.jccRel32(b, Cond.AE);
     x.cvttf2si(b, sz, 8, rg, rf);
     exits[nExits++] = x.jmpRel32(b);
     x.patchRel32(b, big, b.pos);
-    x.farith(b, x.FArith.SUB, sz, rf, XSCRATCH);
-    x.cvttf2si(b, sz, 8, rg, rf);
+    x.farith(b, x.FArith.SUB, sz, XSCRATCH, rf); // 2^63 − x
+    x.cvttf2si(b, sz, 8, rg, XSCRATCH);
+    x.neg(b, 8, rg); // x − 2^63, exact: below 2^64 − 2^63
     x.btRI(b, x.Bt.BTC, 8, rg, 63);
   }
   if (saturating) {

@@ -65,8 +65,10 @@ export function loopCheck(be: X64Backend): number {
   return x.jccRel32(be.buf, Cond.B);
 }
 
+/** The frame size patched in; the function's constant pool after its code. */
 export function finishFrame(be: X64Backend, frameSize: number): void {
   for (let k = 0; k < be.framePatchCount; k++) be.buf.patch32(be.framePatches[k], -frameSize);
+  be.pool.emit(be.buf);
 }
 
 /** With a result on the return address slot, the return address goes to rcx first. */

@@ -30,16 +30,12 @@ export function baseReg(base: Base): number {
   return base === Base.Frame ? FP : VMCTX_REG;
 }
 
-/** Float constants go through rax: a zero is `xorps`. */
+/** A float constant is `xorps` for +0, else a load from the constant pool. */
 export function loadConst(be: X64Backend, type: number, dst: number, lo: number, hi: number): void {
   const b = be.buf;
   if (isFloat(type)) {
     if (lo === 0 && (type === F32 || hi === 0)) x.fbit(b, x.FBit.XOR, dst, dst);
-    else {
-      if (type === F32) x.movRI32(b, 4, SCRATCH, lo);
-      else x.movRI64(b, SCRATCH, lo, hi);
-      x.movGX(b, width(type), dst, SCRATCH);
-    }
+    else be.pool.use(x.floadRip(b, width(type), dst), lo, type === F32 ? 0 : hi);
   } else if (type === I32) x.movRI32(b, 4, dst, lo);
   else x.movRI64(b, dst, lo, hi);
 }

@@ -160,6 +160,7 @@ const COVERED = [
   'ret', 'ud2', 'int3', 'nop', 'callRel32', 'jmpRel32', 'jccRel32', 'jmpRel8', 'jccRel8', 'patchRel32', 'patchRel8',
   'callR', 'callM', 'jmpR', 'jmpM', 'leaRip',
   'fload', 'fstore', 'fmovRR', 'movGX', 'movXG', 'farith', 'ucomis', 'cvtsi2f', 'cvttf2si', 'cvtf2f', 'roundf', 'fbit',
+  'opRip', 'aluRip', 'imulRip', 'floadRip', 'farithRip', 'ucomisRip',
 ];
 
 test('every exported encoder has cases', () => {
@@ -553,6 +554,20 @@ describe('branch', () => {
     }
     run('leaRip', cases);
   });
+
+  test('rip-relative operands (the constant pool): opRip, aluRip, imulRip', () => {
+    const cases: Case[] = [];
+    const rip = (d: number): string => `[rip${d === 0 ? '' : d < 0 ? ` - ${hexAbs(-d)}` : ` + ${hexAbs(d)}`}]`;
+    for (const r of REGS) for (const d of [0, 16, -16, 0x12345678]) {
+      for (const w of WIDTHS) {
+        const rx = rexLen(w === 8, [r]);
+        ALU.forEach((mn, op) => cases.push({ emit: (b) => { b.patch32(x.aluRip(b, op, w, r), d); }, text: `${mn} ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 6 }));
+        cases.push({ emit: (b) => { b.patch32(x.imulRip(b, w, r), d); }, text: `imul ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 7 });
+        cases.push({ emit: (b) => { b.patch32(x.opRip(b, 0, w === 8, [0x8b], r), d); }, text: `mov ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 6 });
+      }
+    }
+    run('rip', cases);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -592,6 +607,19 @@ describe('sse', () => {
       }
     }
     run('sse reg', cases);
+  });
+
+  test('rip-relative forms (the constant pool)', () => {
+    const FA: [number, string][] = [[x.FArith.ADD, 'add'], [x.FArith.MUL, 'mul'], [x.FArith.SUB, 'sub'], [x.FArith.DIV, 'div']];
+    const cases: Case[] = [];
+    for (const r of REGS) for (const sz of [4, 8]) for (const d of [0, 8, -24, 0x123456]) {
+      const rx = rexLen(false, [r]);
+      const rip = `${PTR[sz]} [rip${d === 0 ? '' : d < 0 ? ` - ${hexAbs(-d)}` : ` + ${hexAbs(d)}`}]`;
+      cases.push({ emit: (b) => { b.patch32(x.floadRip(b, sz, r), d); }, text: `mov${S(sz)} ${XMM[r]}, ${rip}`, len: 1 + rx + 7 });
+      for (const [op, mn] of FA) cases.push({ emit: (b) => { b.patch32(x.farithRip(b, op, sz, r), d); }, text: `${mn}${S(sz)} ${XMM[r]}, ${rip}`, len: 1 + rx + 7 });
+      cases.push({ emit: (b) => { b.patch32(x.ucomisRip(b, sz, r), d); }, text: `ucomis${sz === 4 ? 's' : 'd'} ${XMM[r]}, ${rip}`, len: (sz === 8 ? 1 : 0) + rx + 7 });
+    }
+    run('sse rip', cases);
   });
 
   test('moves and conversions between register files', () => {

@@ -50,11 +50,12 @@ export function callIndirect(fc: FunctionCompiler): void {
     fc.pushTypes(type.results);
     return;
   }
-  s.height += type.params.length + 1; // the arguments and the callee's table index
+  s.height += type.params.length; // the arguments
   fc.prepareCall();
-  const idx = s.height - 1;
+  // the callee's table index, above them: read before the call, it needs no slot (the site's
+  // frame ends with the arguments), and its register is not taken before that read
+  const idx = s.height;
   fc.be.loadIndirectTarget(env.typeId(typeIndex), env.tableDesc(tableIndex), fc.place(idx, Form.AAny, fc.opA));
-  s.height--;
   emitCall(fc, true, 0, type.params.length, type.results, site, -2);
 }
 

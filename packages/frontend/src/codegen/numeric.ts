@@ -1,6 +1,6 @@
 import { Loc } from './valuestack';
 import { H, opHandler, opIn, opKind, opOut } from './opcodes';
-import { I32, I64, F32, F64, Conv, type IntCmp, type IntBinOp, widthOf } from './operations';
+import { I32, I64, F32, F64, Conv, FloatBinOp, type IntCmp, type IntBinOp, widthOf } from './operations';
 import { foldI32, commutative, swappedCmp, foldSignExtend } from './fold';
 import type { CodeGenContext } from './context';
 import type { FunctionCompiler } from './function';
@@ -89,6 +89,16 @@ export function emitNumeric(fc: CodeGenContext, row: number, i: number): void {
   }
 }
 
+/**
+ * x = y op x of a commutative op: the operands swap so that the result is computed in x's register
+ * itself (CodeGenContext.resultHint cannot write a register the operation still reads as b).
+ */
+function swapForLocal(fc: CodeGenContext, i: number): void {
+  const s = fc.stack;
+  if (s.loc[i + 1] !== Loc.Local || (s.loc[i] === Loc.Local && s.lo[i] === s.lo[i + 1])) return;
+  if (fc.nextSetLocal() === s.lo[i + 1] && s.loc[i] !== Loc.Mem) s.swap(i, i + 1);
+}
+
 /** A constant first operand goes second, the comparison swapped. */
 function emitIntCompare(fc: CodeGenContext, row: number, i: number): void {
   const s = fc.stack;
@@ -124,13 +134,19 @@ function emitIntBinary(fc: CodeGenContext, row: number, i: number): void {
       return;
     }
   }
-  if (commutative(kind) && s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) s.swap(i, i + 1);
+  if (commutative(kind)) {
+    if (s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) s.swap(i, i + 1);
+    else swapForLocal(fc, i);
+  }
   const dst = fc.operands(row, i, 2);
   fc.be.intBinary(kind, widthOf(opIn[row]), dst, fc.opA, fc.opB);
   fc.result(row, i, 2, dst, 0);
 }
 
 function emitFloatBinary(fc: CodeGenContext, row: number, i: number): void {
+  // a NaN result may be either operand's (the spec lets it be any NaN): add and mul commute
+  const kind = opKind[row];
+  if (kind === FloatBinOp.Add || kind === FloatBinOp.Mul) swapForLocal(fc, i);
   const dst = fc.operands(row, i, 2);
   fc.be.floatBinary(opKind[row], widthOf(opIn[row]), dst, fc.opA, fc.opB);
   fc.result(row, i, 2, dst, 0);

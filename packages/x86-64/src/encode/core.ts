@@ -61,3 +61,16 @@ export function opRM(b: CodeBuffer, prefix: number, w: boolean, op: number[], re
   for (let k = 0; k < op.length; k++) b.emit8(op[k]);
   modrmMem(b, reg, base, index, scale, disp);
 }
+
+/**
+ * [prefix] REX opcode(s) ModRM for reg, [rip + disp32] (mod 00, r/m 101); returns the position of
+ * the disp32, relative to the instruction's end, which the caller patches once the target is placed.
+ */
+export function opRip(b: CodeBuffer, prefix: number, w: boolean, op: number[], reg: number): number {
+  if (prefix) b.emit8(prefix);
+  rex(b, w, reg, -1, 0);
+  for (let k = 0; k < op.length; k++) b.emit8(op[k]);
+  b.emit8(((reg & 7) << 3) | 5);
+  b.emit32(0);
+  return b.pos - 4;
+}

@@ -1,5 +1,5 @@
 import type { CodeBuffer } from '@wagc/frontend';
-import { opRR, opRM, rex, modrmReg, fitsI8 } from './core';
+import { opRR, opRM, opRip, rex, modrmReg, fitsI8 } from './core';
 
 export const enum Alu { ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7 }
 export const enum Shift { ROL = 0, ROR = 1, SHL = 4, SHR = 5, SAR = 7 }
@@ -219,4 +219,14 @@ export function std(b: CodeBuffer): void {
 
 export function cld(b: CodeBuffer): void {
   b.emit8(0xfc);
+}
+
+/** op r, [rip + disp32] (add or … cmp with a memory operand); returns the disp32's position. */
+export function aluRip(b: CodeBuffer, op: Alu, w: number, dst: number): number {
+  return opRip(b, 0, w64(w), [(op << 3) | 3], dst);
+}
+
+/** imul r, [rip + disp32]; returns the disp32's position. */
+export function imulRip(b: CodeBuffer, w: number, dst: number): number {
+  return opRip(b, 0, w64(w), [0x0f, 0xaf], dst);
 }

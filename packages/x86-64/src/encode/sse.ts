@@ -1,5 +1,5 @@
 import type { CodeBuffer } from '@wagc/frontend';
-import { opRR, opRM } from './core';
+import { opRR, opRM, opRip } from './core';
 
 export const enum FArith { ADD = 0x58, MUL = 0x59, SUB = 0x5c, MIN = 0x5d, DIV = 0x5e, MAX = 0x5f, SQRT = 0x51 }
 export const enum FBit { AND = 0x54, ANDN = 0x55, OR = 0x56, XOR = 0x57 }
@@ -58,4 +58,19 @@ export function roundf(b: CodeBuffer, sz: number, xdst: number, xsrc: number, mo
 
 export function fbit(b: CodeBuffer, op: FBit, xdst: number, xsrc: number): void {
   opRR(b, 0, false, [0x0f, op], xdst, xsrc);
+}
+
+/** movss/movsd xmm ← [rip + disp32]; returns the disp32's position. */
+export function floadRip(b: CodeBuffer, sz: number, xdst: number): number {
+  return opRip(b, sp(sz), false, [0x0f, 0x10], xdst);
+}
+
+/** addsd/mulsd/… xmm, [rip + disp32]; returns the disp32's position. */
+export function farithRip(b: CodeBuffer, op: FArith, sz: number, xdst: number): number {
+  return opRip(b, sp(sz), false, [0x0f, op], xdst);
+}
+
+/** ucomiss/ucomisd xmm, [rip + disp32]; returns the disp32's position. */
+export function ucomisRip(b: CodeBuffer, sz: number, xa: number): number {
+  return opRip(b, sz === 8 ? 0x66 : 0, false, [0x0f, 0x2e], xa);
 }
