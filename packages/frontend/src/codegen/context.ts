@@ -54,7 +54,7 @@ export class CodeGenContext {
   /** Per loop, in opcode order: the register locals its body writes (−1: any). */
   loopMask = new Int32Array(64);
   loopsScanned = 0;
-  /** No stack entry below this position is a Loc.Local (so a local.set scans from here). */
+  /** No stack entry below this position is a Loc.Local or LocalSlot (a local.set scans from here). */
   localRefLow = 0;
   linkedIndex = 0;
   funcIndex = 0;
@@ -160,32 +160,31 @@ export class CodeGenContext {
     if (ord >= 0) this.dirty |= 1 << ord;
   }
 
-  /** Stack entry `i` is local `x`'s value, in the local's register (Loc.Local). */
+  /** Stack entry `i` is local `x`'s value, where the local is (Loc.Local, Loc.LocalSlot). */
   setLocalEntry(i: number, x: number): void {
     const s = this.stack;
-    s.loc[i] = Loc.Local;
-    s.reg[i] = this.localReg[x];
+    const r = this.localReg[x];
+    s.loc[i] = r >= 0 ? Loc.Local : Loc.LocalSlot;
+    s.reg[i] = r >= 0 ? r : 0;
     s.lo[i] = x;
     if (i < this.localRefLow) this.localRefLow = i;
   }
 
   /**
-   * Before local `x`'s register is written: the entries below `below` that still read it
-   * (Loc.Local) get a register of their own with its old value.
+   * Before local `x` is written: the entries below `below` that still read it (Loc.Local,
+   * Loc.LocalSlot) get a register of their own with its old value.
    */
   detachLocalRefs(x: number, below: number): void {
     const s = this.stack;
     let low = below;
     for (let k = this.localRefLow; k < below; k++) {
-      if (s.loc[k] !== Loc.Local) continue;
+      const loc = s.loc[k];
+      if (loc !== Loc.Local && loc !== Loc.LocalSlot) continue;
       if (s.lo[k] !== x) {
         if (k < low) low = k;
         continue;
       }
-      const t = s.type[k];
-      const r = this.allocReg(t);
-      this.be.move(t, r, this.localReg[x]);
-      s.setReg(k, r);
+      this.regOf(k);
     }
     this.localRefLow = low;
   }
@@ -336,6 +335,7 @@ export class CodeGenContext {
       case Loc.Mem: be.loadSlot(t, dst, Base.Frame, this.frame.homeOffset(i)); break;
       case Loc.Reg: case Loc.Local: if (s.reg[i] !== dst) be.move(t, dst, s.reg[i]); break;
       case Loc.Flags: be.setFromCond(s.reg[i], dst); break;
+      case Loc.LocalSlot: be.loadSlot(t, dst, Base.Frame, this.frame.localOffset(s.lo[i])); break;
     }
   }
 
@@ -348,6 +348,7 @@ export class CodeGenContext {
       case Loc.Const: be.storeSlotConst(t, base, offset, s.lo[i], s.hi[i]); break;
       case Loc.Reg: case Loc.Local: be.storeSlot(t, base, offset, s.reg[i]); break;
       case Loc.Mem: be.copySlot(base, offset, this.frame.homeOffset(i)); break;
+      case Loc.LocalSlot: be.copySlot(base, offset, this.frame.localOffset(s.lo[i])); break;
       case Loc.Flags: be.storeSlotCond(s.reg[i], base, offset); break;
     }
   }
@@ -427,6 +428,9 @@ export class CodeGenContext {
         break;
       case Loc.Mem:
         if (accept & Form.ASlot) return op.setSlot(t, this.frame.homeOffset(i));
+        break;
+      case Loc.LocalSlot:
+        if (accept & Form.ASlot) return op.setSlot(t, this.frame.localOffset(s.lo[i]));
         break;
       case Loc.Reg: case Loc.Local:
         return op.setReg(t, s.reg[i]);

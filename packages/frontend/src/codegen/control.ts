@@ -61,6 +61,8 @@ export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
   be.beginReturn(over);
   if (m > 1) {
     const first = s.height - m;
+    // a result store may land on a local's slot that a later result reads: those are read first
+    for (let k = 0; k < m; k++) if (s.loc[first + k] === Loc.LocalSlot) fc.regOf(first + k);
     for (let k = 0; k < m; k++) fc.storeValue(first + k, Base.Frame, fc.frame.resultOffset(k));
   }
   be.endReturn(over);
@@ -172,6 +174,8 @@ function branchOn(fc: FunctionCompiler, i: number, ifZero: boolean, target: numb
     case Loc.Reg: case Loc.Local:
       fc.release(i);
       return be.branchIfZero(ifZero, fc.opA.setReg(I32, s.reg[i]), target);
+    case Loc.LocalSlot:
+      return be.branchIfZero(ifZero, fc.opA.setSlot(I32, fc.frame.localOffset(s.lo[i])), target);
     default:
       return be.branchIfZero(ifZero, fc.opA.setSlot(I32, fc.frame.homeOffset(i)), target);
   }

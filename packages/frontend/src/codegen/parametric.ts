@@ -53,7 +53,7 @@ function emitSelect(fc: FunctionCompiler, i: number): void {
       s.reg[i] = s.reg[keep];
       s.lo[i] = s.lo[keep];
       s.hi[i] = s.hi[keep];
-      if (s.loc[i] === Loc.Local) fc.setLocalEntry(i, s.lo[i]);
+      if (s.loc[i] === Loc.Local || s.loc[i] === Loc.LocalSlot) fc.setLocalEntry(i, s.lo[i]);
       else if (s.loc[i] === Loc.Mem) {
         // the value still sits in position i + 1's slot: bring it into a register
         const r = fc.allocReg(s.type[i]);

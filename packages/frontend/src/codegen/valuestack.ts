@@ -13,10 +13,15 @@ export const enum Loc {
   /** In the CPU flags; `reg` holds the backend's condition code for "true". */
   Flags = 4,
   /**
-   * Reserved for locals held in registers (issue 12, part 2): the value of local `lo`, whose
-   * register `reg` the entry shares with the local (read-only; copied before it is overwritten).
+   * The value of local `lo`, held in register `reg` for the whole function (localregs.ts): the
+   * entry shares it with the local (read-only; copied before the local is written).
    */
   Local = 5,
+  /**
+   * The value of local `lo`, which lives in its slot: read from there when used (a memory operand
+   * where the backend takes one), loaded before the local is written.
+   */
+  LocalSlot = 6,
 }
 
 /** Type code for a value popped from a polymorphic (unreachable) stack. */

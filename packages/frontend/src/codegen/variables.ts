@@ -14,19 +14,15 @@ export function globalOffset(slot: number): number {
   return VMCTX.globals + 8 * slot;
 }
 
-/** A register local's value is the local itself (Loc.Local) until someone writes either. */
+/**
+ * The value is the local itself (Loc.Local in its register, Loc.LocalSlot in its slot) until
+ * someone writes either: no instruction yet.
+ */
 export function localGet(fc: FunctionCompiler): void {
   const x = fc.localIndex();
   const t = fc.localTypes[x];
   const i = fc.push(t);
-  if (fc.dead) return;
-  if (fc.localReg[x] >= 0) {
-    fc.setLocalEntry(i, x);
-    return;
-  }
-  const r = fc.allocReg(t);
-  fc.be.loadSlot(t, r, Base.Frame, fc.frame.localOffset(x));
-  fc.stack.setReg(i, r);
+  if (!fc.dead) fc.setLocalEntry(i, x);
 }
 
 /**
@@ -43,8 +39,12 @@ export function localSet(fc: FunctionCompiler, row: number): void {
   const s = fc.stack;
   const r = fc.localReg[x];
   if (!dead) {
-    if (r < 0) fc.storeValue(i, Base.Frame, fc.frame.localOffset(x));
-    else if (!(s.loc[i] === Loc.Local && s.reg[i] === r)) {
+    if (r < 0) {
+      if (!(s.loc[i] === Loc.LocalSlot && s.lo[i] === x)) {
+        fc.detachLocalRefs(x, i);
+        fc.storeValue(i, Base.Frame, fc.frame.localOffset(x));
+      }
+    } else if (!(s.loc[i] === Loc.Local && s.reg[i] === r)) {
       fc.detachLocalRefs(x, i);
       fc.copyToReg(i, r);
       fc.release(i);
