@@ -1,4 +1,7 @@
-;; A counted loop: locals in frame slots, the loop's stack check, a conditional exit.
+;; A counted loop: its locals in registers for the whole function (no load or store per
+;; iteration), the loop's stack check, whose out-of-line slow path writes them back to their slots
+;; before the runtime's check and loads them again after it (where a resumed frame enters), a
+;; conditional exit.
 (module
   (func $sum (export "sum") (param $n i32) (result i32)
     (local $i i32) (local $acc i32)

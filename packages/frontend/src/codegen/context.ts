@@ -117,18 +117,22 @@ export class CodeGenContext {
   }
 
   /**
-   * The prologue's part: each register local gets its value, a parameter from its slot, a
-   * declared local zero (its slot is zeroed too), so every register local starts clean.
+   * The prologue's part: each register local gets its value, a parameter from its slot (clean), a
+   * declared local zero (changed: its slot is not zeroed, and is written back before a site).
    */
   loadLocalsAtEntry(): void {
     const be = this.be;
+    let dirty = 0;
     for (let k = 0; k < this.nRegLocals; k++) {
       const x = this.regLocals[k];
       const t = this.localTypes[x];
       if (x < this.frame.nParams) be.loadSlot(t, this.localReg[x], Base.Frame, this.frame.localOffset(x));
-      else be.loadConst(t, this.localReg[x], 0, 0);
+      else {
+        be.loadConst(t, this.localReg[x], 0, 0);
+        dirty |= 1 << k;
+      }
     }
-    this.dirty = 0;
+    this.dirty = dirty;
     this.localsLive = true;
   }
 
@@ -288,9 +292,25 @@ export class CodeGenContext {
    * The arguments are the top values, so they are where the callee's parameters are.
    */
   prepareCall(): void {
-    this.spillAll();
+    this.storeAllForCall();
     this.writeBackLocals();
     this.resetRegs();
+  }
+
+  /**
+   * Stores every value on the stack in its home slot before code that clobbers every register: a
+   * value in a register is in its slot from then on (Mem); a constant or a local's value (whose
+   * register the call's end reloads) stays what it is, so that nothing needs loading back.
+   * (Labels need spillAll: a local's entry may be detached on one path and not another.)
+   */
+  storeAllForCall(): void {
+    const s = this.stack;
+    for (let i = 0; i < s.height; i++) {
+      const loc = s.loc[i];
+      if (loc === Loc.Mem) continue;
+      if (loc === Loc.Reg || loc === Loc.Flags) this.storeHome(i, i);
+      else this.storeValue(i, Base.Frame, this.frame.homeOffset(i));
+    }
   }
 
   /**
@@ -381,7 +401,7 @@ export class CodeGenContext {
    */
   spillOperands(i: number, n: number): void {
     this.stack.height = i + n;
-    this.spillAll();
+    this.storeAllForCall();
     this.writeBackLocals();
     this.resetRegs();
     this.stack.height = i;
@@ -455,8 +475,9 @@ export class CodeGenContext {
     this.hintLocal = -1;
     let hint = -1;
     if (result === Form.InPlace) {
-      // b is read after the result register is written
-      hint = this.resultHint(out, i, arity > 1 && s.loc[i + 1] === Loc.Local ? s.reg[i + 1] : -1, -1);
+      // b is read after the result register is written (unless it is a's register: in place)
+      const b = arity > 1 && s.loc[i + 1] === Loc.Local && !(s.loc[i] === Loc.Local && s.reg[i] === s.reg[i + 1]);
+      hint = this.resultHint(out, i, b ? s.reg[i + 1] : -1, -1);
     } else if (result === Form.Fresh) hint = this.resultHint(out, i, -1, -1);
     else if (result === Form.FreshFirst) {
       hint = this.resultHint(out, i, s.loc[i] === Loc.Local ? s.reg[i] : -1, arity > 1 && s.loc[i + 1] === Loc.Local ? s.reg[i + 1] : -1);

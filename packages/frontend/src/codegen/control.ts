@@ -41,8 +41,19 @@ export function prologue(fc: FunctionCompiler): void {
   const at = be.entryCheck();
   addCheck(fc, at, 0, -1, fc.frame.nParams, fc.opOffset);
   be.frameBottom();
-  const n = fc.frame.nLocals;
-  if (n > 0) be.zeroSlots(fc.frame.localOffset(fc.frame.nParams + n - 1), SLOT_SIZE * n);
+  // the declared locals are zero: in their slots, or in their registers (whose slots are
+  // written before anything reads them: the locals start changed)
+  const first = fc.frame.nParams, end = first + fc.frame.nLocals;
+  for (let x = first; x < end;) {
+    if (fc.localReg[x] >= 0) {
+      x++;
+      continue;
+    }
+    let last = x;
+    while (last + 1 < end && fc.localReg[last + 1] < 0) last++;
+    be.zeroSlots(fc.frame.localOffset(last), SLOT_SIZE * (last - x + 1));
+    x = last + 1;
+  }
   fc.loadLocalsAtEntry();
 }
 

@@ -99,11 +99,16 @@ function swapForLocal(fc: CodeGenContext, i: number): void {
   if (fc.nextSetLocal() === s.lo[i + 1] && s.loc[i] !== Loc.Mem) s.swap(i, i + 1);
 }
 
+/** A value that may swap places with a constant: not one in its home slot (which belongs to its position). */
+function inRegOrLocal(loc: number): boolean {
+  return loc === Loc.Reg || loc === Loc.Local || loc === Loc.LocalSlot;
+}
+
 /** A constant first operand goes second, the comparison swapped. */
 function emitIntCompare(fc: CodeGenContext, row: number, i: number): void {
   const s = fc.stack;
   let kind: IntCmp = opKind[row];
-  if (s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) {
+  if (s.loc[i] === Loc.Const && inRegOrLocal(s.loc[i + 1])) {
     s.swap(i, i + 1);
     kind = swappedCmp(kind);
   }
@@ -135,7 +140,7 @@ function emitIntBinary(fc: CodeGenContext, row: number, i: number): void {
     }
   }
   if (commutative(kind)) {
-    if (s.loc[i] === Loc.Const && (s.loc[i + 1] === Loc.Reg || s.loc[i + 1] === Loc.Local)) s.swap(i, i + 1);
+    if (s.loc[i] === Loc.Const && inRegOrLocal(s.loc[i + 1])) s.swap(i, i + 1);
     else swapForLocal(fc, i);
   }
   const dst = fc.operands(row, i, 2);
