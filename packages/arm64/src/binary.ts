@@ -107,6 +107,11 @@ export function intBinary(be: A64Backend, kind: IntBinOp, w: number, dst: number
   }
 }
 
+/** dst = a + (index << shift): `add dst, a, index, lsl #shift` (a constant a in x16 first, 0 is xzr). */
+export function addShifted(be: A64Backend, w: number, dst: number, x: Operand, index: number, shift: number): void {
+  a.addSubReg(be.buf, AddSub.ADD, w, dst, intOperand(be, w, x, SCRATCH), index, 0, shift);
+}
+
 /**
  * ARM64 division never traps (x/0 = 0, INT_MIN/−1 = INT_MIN), so wasm's traps are explicit:
  * divide by zero first (the spec's order), then INT_MIN / −1 for div_s. The remainder is

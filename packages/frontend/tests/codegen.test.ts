@@ -71,6 +71,7 @@ class RecordingBackend implements Backend {
   move(t: number, dst: number, src: number): void { this.rec(`move ${typeName(t)} r${dst} r${src}`); }
   invertCond(cc: number): number { return cc >= 150 ? cc - 50 : cc + 50; }
   intBinary(k: number, w: number, dst: number, a: Operand, b: Operand): void { this.rec(`intBinary ${k} ${w} r${dst} ${opnd(a)} ${opnd(b)}`); }
+  addShifted(w: number, dst: number, a: Operand, index: number, shift: number): void { this.rec(`addShifted ${w} r${dst} ${opnd(a)} r${index}<<${shift}`); }
   intUnary(k: number, w: number, dst: number, a: number): void { this.rec(`intUnary ${k} ${w} r${dst} r${a}`); }
   floatBinary(k: number, sz: number, dst: number, a: Operand, b: Operand): void { this.rec(`floatBinary ${k} ${sz} r${dst} ${opnd(a)} ${opnd(b)}`); }
   floatUnary(k: number, sz: number, dst: number, a: number): void { this.rec(`floatUnary ${k} ${sz} r${dst} r${a}`); }
@@ -365,4 +366,21 @@ test('changed on either arm of an if: written back at the next call', async () =
   const call = log.indexOf('callDirect 0');
   const stores = log.slice(0, call).filter((l) => l.startsWith('storeSlot'));
   expect(stores.slice(-2).sort()).toEqual(['storeSlot i32 [fp-16] r2', 'storeSlot i32 [fp-8] r3'].sort());
+});
+
+test('an index shifted by 1–3 and added is one scaled add; a shift used otherwise is computed', async () => {
+  const log = await ops(`(module (memory 1) (func (param $base i32) (param $i i32) (result i32)
+    (i32.load (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2))))
+    (i32.load (i32.add (i32.shl (local.get $i) (i32.const 3)) (i32.const 64)))
+    i32.add
+    (i32.shl (local.get $i) (i32.const 2))
+    i32.xor))`, 0, true);
+  expect(body(log).slice(2)).toEqual([
+    // $i (used thrice) lives in r3; $base (used once) is read from its slot into r0
+    'addShifted 4 r0 r0 r3<<2', 'memLoad i32 4 false r0 r0+0', // base + i·4
+    'addShifted 4 r1 #64 r3<<3', 'memLoad i32 4 false r1 r1+0', // (i·8) + 64
+    'intBinary 0 4 r0 r0 r1',
+    'intBinary 10 4 r1 r3 #2', // i << 2 for an xor: a shift of its own
+    'intBinary 9 4 r0 r0 r1', 'move i32 r8 r0', 'beginReturn false', 'endReturn false',
+  ]);
 });

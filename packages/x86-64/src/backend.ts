@@ -92,6 +92,7 @@ export class X64Backend implements Backend {
   invertCond(cc: number): number { return invert(cc); }
 
   intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void { binary.intBinary(this, kind, w, dst, a, b); }
+  addShifted(w: number, dst: number, a: Operand, index: number, shift: number): void { binary.addShifted(this, w, dst, a, index, shift); }
   intUnary(kind: IntUnOp, w: number, dst: number, a: number): void { unary.intUnary(this, kind, w, dst, a); }
   floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void { binary.floatBinary(this, kind, sz, dst, a, b); }
   floatUnary(kind: FloatUnOp, sz: number, dst: number, a: number): void { unary.floatUnary(this, kind, sz, dst, a); }

@@ -76,6 +76,17 @@ export function intBinary(be: X64Backend, kind: IntBinOp, w: number, dst: number
   }
 }
 
+/** dst = a + (index << shift): `lea dst, [a + index·2^shift]`; a constant a goes through rax first. */
+export function addShifted(be: X64Backend, w: number, dst: number, a: Operand, index: number, shift: number): void {
+  let base = a.reg;
+  if (a.kind === OperandKind.Imm) {
+    if (w === 4) x.movRI32(be.buf, 4, SCRATCH, a.lo);
+    else x.movRI64(be.buf, SCRATCH, a.lo, a.hi);
+    base = SCRATCH;
+  }
+  x.lea(be.buf, w, dst, base, index, 1 << shift, 0);
+}
+
 /** ra op= b (an immediate, a register or a slot). */
 export function aluWithOperand(be: X64Backend, alu: number, w: number, ra: number, b: Operand): void {
   const buf = be.buf;

@@ -99,6 +99,12 @@ export interface Backend {
    * then a is only read, and `dst` is never b's register.
    */
   intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void;
+  /**
+   * `dst` ← a + (index << shift) at width `w`, shift 1–3: an array index scaled and added in one
+   * instruction where the ISA has one (x86-64 `lea`, ARM64 `add` with a shifted register). a is
+   * a register or an immediate; `dst` may be a's or index's register.
+   */
+  addShifted(w: number, dst: number, a: Operand, index: number, shift: number): void;
   /** op `a` (a register) into `dst`, which may be a's register (InPlace, as above). */
   intUnary(kind: IntUnOp, w: number, dst: number, a: number): void;
   floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void;

@@ -5,7 +5,7 @@ import type { CompileOutput } from './output';
 import { FrameLayout } from './frame';
 import { OutOfLine } from './sites';
 import { ValueStack, Loc } from './valuestack';
-import { isFloat } from './operations';
+import { isFloat, widthOf, I32, IntBinOp } from './operations';
 import { ROWS, opClass, opKind, opIn, opOut } from './opcodes';
 import { MAX_REG_LOCALS } from './localregs';
 
@@ -221,6 +221,27 @@ export class CodeGenContext {
   /** The local whose register the current instruction's result is written to (resultHint), −1: none. */
   hintLocal = -1;
 
+  /** The stack position of the Loc.Scaled entry waiting for an add, −1: none. */
+  scaledAt = -1;
+
+  /** The next opcode byte, −1 at the body's end (or without a body: tests of single operations). */
+  peekOpcode(): number {
+    return -1;
+  }
+
+  /** The pending Loc.Scaled entry computed in a register of its own (before any instruction but an add). */
+  materializeScaled(): void {
+    const k = this.scaledAt;
+    this.scaledAt = -1;
+    const s = this.stack;
+    if (s.loc[k] !== Loc.Scaled) return;
+    const t = s.type[k];
+    const src = s.reg[k];
+    const dst = s.hi[k] === 1 ? src : this.allocReg(t);
+    this.be.intBinary(IntBinOp.Shl, widthOf(t), dst, this.opA.setReg(t, src), this.opB.setImm(I32, s.lo[k], 0));
+    s.setReg(k, dst);
+  }
+
   /** The lowest free register of `type`'s class, spilling the oldest value held in one if none is. */
   allocReg(type: number): number {
     if (isFloat(type)) {
@@ -243,7 +264,7 @@ export class CodeGenContext {
   /** Frees the register of value `i`, if it has one. */
   release(i: number): void {
     const s = this.stack;
-    if (s.loc[i] === Loc.Reg) this.freeReg(s.type[i], s.reg[i]);
+    if (s.loc[i] === Loc.Reg || (s.loc[i] === Loc.Scaled && s.hi[i] === 1)) this.freeReg(s.type[i], s.reg[i]);
   }
 
   /** Only values below the stack height are spilled: an operation's operands (at and above it) stay. */

@@ -148,6 +148,7 @@ export class FunctionCompiler extends CodeGenContext {
     scanBody(this.scan, m.bytes, rd.pos, body.end, n);
     assignLocalRegisters(this, this.scan, n);
     this.loopsSeen = 0;
+    this.scaledAt = -1;
 
     this.stack.height = 0;
     this.siteCount = 1;
@@ -195,6 +196,8 @@ export class FunctionCompiler extends CodeGenContext {
       // A comparison result lives in the flags only until the next instruction that is not a
       // branch/select consuming it.
       if (s.height > 0 && s.loc[s.height - 1] === Loc.Flags && opTakesFlags[op] === 0) this.regOf(s.height - 1);
+      // a shift waiting for an add: computed unless the add (or its other operand's push) comes
+      if (this.scaledAt >= 0 && op !== 0x6a && op !== 0x7c && op !== 0x20 && op !== 0x41 && op !== 0x42) this.materializeScaled();
       HANDLERS[opHandler[op]](this, op);
       if (this.ctlDepth === 0) return; // the function's final end
     }
@@ -270,6 +273,11 @@ export class FunctionCompiler extends CodeGenContext {
 
   unsupported(feature: string, what: string): never {
     this.fail(`unsupported ${feature} (${what})`);
+  }
+
+  override peekOpcode(): number {
+    const rd = this.rd;
+    return rd !== undefined && rd.pos < rd.end ? rd.bytes[rd.pos] : -1;
   }
 
   /** The local of a local.set/tee that is the next opcode, or −1 (CodeGenContext.resultHint). */

@@ -1,6 +1,6 @@
 import { Loc } from './valuestack';
 import { H, opHandler, opIn, opKind, opOut } from './opcodes';
-import { I32, I64, F32, F64, Conv, FloatBinOp, type IntCmp, type IntBinOp, widthOf } from './operations';
+import { I32, I64, F32, F64, Conv, FloatBinOp, IntBinOp, type IntCmp, widthOf } from './operations';
 import { foldI32, commutative, swappedCmp, foldSignExtend } from './fold';
 import type { CodeGenContext } from './context';
 import type { FunctionCompiler } from './function';
@@ -128,10 +128,30 @@ function emitUnary(fc: CodeGenContext, row: number, i: number): void {
   fc.result(row, i, 1, dst, 0);
 }
 
-/** i32 operations of two constants are folded; a constant first operand of a commutative one goes second. */
+/**
+ * i32 operations of two constants are folded; a constant first operand of a commutative one goes
+ * second; a shift by 1–3 whose result an add takes waits for it (Loc.Scaled) and the two become
+ * one scaled add (emitScaledAdd).
+ */
 function emitIntBinary(fc: CodeGenContext, row: number, i: number): void {
   const s = fc.stack;
   const kind: IntBinOp = opKind[row];
+  if (fc.scaledAt >= 0) {
+    if (kind === IntBinOp.Add && (fc.scaledAt === i || fc.scaledAt === i + 1)) return emitScaledAdd(fc, row, i);
+    fc.materializeScaled();
+  }
+  if (kind === IntBinOp.Shl && s.loc[i + 1] === Loc.Const && (s.loc[i] === Loc.Reg || s.loc[i] === Loc.Local)) {
+    const n = s.lo[i + 1] & (opIn[row] === I32 ? 31 : 63);
+    const next = fc.peekOpcode();
+    // an add of this width next, or first a local.get or a constant (its other operand)
+    if (n >= 1 && n <= 3 && (next === 0x20 || next === 0x41 || next === 0x42 || next === (opIn[row] === I32 ? 0x6a : 0x7c))) {
+      s.hi[i] = s.loc[i] === Loc.Reg ? 1 : 0;
+      s.loc[i] = Loc.Scaled;
+      s.lo[i] = n;
+      fc.scaledAt = i;
+      return;
+    }
+  }
   if (opIn[row] === I32 && s.loc[i] === Loc.Const && s.loc[i + 1] === Loc.Const) {
     const v = foldI32(kind, s.lo[i], s.lo[i + 1]);
     if (v !== null) {
@@ -146,6 +166,32 @@ function emitIntBinary(fc: CodeGenContext, row: number, i: number): void {
   const dst = fc.operands(row, i, 2);
   fc.be.intBinary(kind, widthOf(opIn[row]), dst, fc.opA, fc.opB);
   fc.result(row, i, 2, dst, 0);
+}
+
+/**
+ * a + (x << n) (or (x << n) + a), x << n the pending Loc.Scaled entry: one Backend.addShifted.
+ * The other operand was pushed after the shift or is below it; either way only local.get and
+ * constants came between (CodeGenContext.scaledAt), so a is a constant or a register.
+ */
+function emitScaledAdd(fc: CodeGenContext, row: number, i: number): void {
+  const s = fc.stack;
+  fc.scaledAt = -1;
+  if (s.loc[i] === Loc.Scaled) s.swap(i, i + 1); // addition commutes: the scaled index second
+  const t = opIn[row];
+  const index = s.reg[i + 1], shift = s.lo[i + 1], ownedIndex = s.hi[i + 1] === 1;
+  if (s.loc[i] === Loc.Const) fc.opA.setImm(t, s.lo[i], s.hi[i]);
+  else fc.opA.setReg(t, s.loc[i] === Loc.Reg || s.loc[i] === Loc.Local ? s.reg[i] : fc.regOf(i));
+  // both are read before the result is written: any register will do
+  const hint = fc.resultHint(opOut[row], i, -1, -1);
+  const dst = hint >= 0 ? hint : s.loc[i] === Loc.Reg ? s.reg[i] : ownedIndex ? index : fc.allocReg(t);
+  fc.be.addShifted(widthOf(t), dst, fc.opA, index, shift);
+  if (s.loc[i] === Loc.Reg && s.reg[i] !== dst) fc.release(i);
+  if (ownedIndex && index !== dst) fc.freeReg(t, index);
+  if (fc.hintLocal >= 0) {
+    fc.setLocalEntry(i, fc.hintLocal);
+    fc.localWritten(fc.hintLocal);
+    fc.hintLocal = -1;
+  } else s.setReg(i, dst);
 }
 
 function emitFloatBinary(fc: CodeGenContext, row: number, i: number): void {

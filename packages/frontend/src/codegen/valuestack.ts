@@ -22,6 +22,13 @@ export const enum Loc {
    * where the backend takes one), loaded before the local is written.
    */
   LocalSlot = 6,
+  /**
+   * Register `reg` shifted left by `lo` (1–3), not yet computed: an `i32/i64.shl` by a small
+   * constant whose result an `add` right after (local.get and const may come between) turns
+   * into a scaled index (Backend.addShifted). `hi` 1: the register is the entry's own; 0: a
+   * local's. Computed before any other instruction (CodeGenContext.scaledAt).
+   */
+  Scaled = 7,
 }
 
 /** Type code for a value popped from a polymorphic (unreachable) stack. */
