@@ -2,10 +2,10 @@ import { readFileSync } from 'fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { decodeModule, TRAP_MESSAGES } from '@wagc/frontend';
-import { linkProgram, readImage, ImageError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
+import { linkProgram, readImage, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
-  checkFrames, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
+  checkResume, printable, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
 import { printError } from './output';
 import { UsageError } from './wagc';
@@ -161,8 +161,18 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   const restored = restoreModule(snap);
   const lib = wasiModule();
   let img: ImageInput;
+  // wagc links strictly (an import nothing provides is refused): so does "resumable"; the offsets
+  // still come from a link that lets such imports trap
+  let linkRefused: LinkError | null = null;
+  const modules = [{ name: LIBRARY, bytes: lib }, { name: 'main', bytes: restored }];
   try {
-    img = linkProgram({ modules: [{ name: LIBRARY, bytes: lib }, { name: 'main', bytes: restored }], arch, unresolved: 'trap' });
+    try {
+      img = linkProgram({ modules, arch });
+    } catch (e) {
+      if (!(e instanceof LinkError)) throw e;
+      linkRefused = e;
+      img = linkProgram({ modules, arch, unresolved: 'trap' });
+    }
   } catch (e) {
     return { offset: () => null, resumeProblem: null, error: `cannot compile the module for ${arch}: ${(e as Error).message}` };
   }
@@ -193,9 +203,11 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   }
   let resumeProblem: string | null = null;
   try {
-    checkFrames(snap, sites, { runtime: lib });
+    // wagc links strictly: an import nothing provides is a refusal there, so here too
+    if (linkRefused) throw linkRefused;
+    checkResume(snap, { runtime: lib, sites });
   } catch (e) {
-    if (!(e instanceof SnapshotError)) throw e;
+    if (!(e instanceof SnapshotError) && !(e instanceof LinkError)) throw e;
     resumeProblem = e.message;
   }
   return { offset: (f) => offsets.get(`${f.module === 'runtime' ? 0 : 1}:${f.func}:${f.site}`) ?? null, resumeProblem };

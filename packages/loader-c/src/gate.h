@@ -60,6 +60,8 @@ typedef struct {
   int src_fd; /* the image file itself, until instance_create (--instance-file clones from it) */
   uint32_t arch;
   uint64_t text_off, text_size;
+  /* section 13: read-only data mapped after the text at text offset rodata_at (no section: 0) */
+  uint64_t rodata_off, rodata_size, rodata_at;
   const func_entry *funcs;
   uint32_t nfuncs;
   const site_entry *sites;

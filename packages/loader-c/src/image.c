@@ -77,6 +77,10 @@ int image_load(const char *path) {
   uint64_t off, size;
   if (!section(1, &img.text_off, &img.text_size)) return bad("no text section");
   if (img.text_off % 65536) return bad("text not 64 KiB-aligned");
+  img.rodata_at = (img.text_size + 65535) & ~65535ull;
+  if (!section(13, &img.rodata_off, &img.rodata_size)) img.rodata_size = 0;
+  else if (img.rodata_off % 65536) return bad("read-only data not 64 KiB-aligned");
+  else if (img.rodata_at + img.rodata_size > (1ull << 32)) return bad("text and read-only data past 4 GiB");
 
   const uint8_t *p = section(5, &off, &size);
   img.strings = p;

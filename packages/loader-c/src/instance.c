@@ -53,9 +53,21 @@ int instance_create(uint64_t stack_size) {
   inst.stack_base = state + ctx_size;
   inst.stack_size = stack_size;
 
-  /* text, executable, straight from the image's memfd */
-  inst.text = mmap(NULL, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE, img.fd, img.text_off);
-  if (inst.text == MAP_FAILED) { perror("gate-run: map text"); return -1; }
+  /* text, executable, straight from the image's memfd; then, at the next 64 KiB boundary, the
+   * read-only data (function table, passive data segments): readable, never executable, so no
+   * byte a module chose is ever mapped executable (docs/image-format.md, section 13) */
+  uint64_t span = img.rodata_at + img.rodata_size;
+  if (!span) span = 65536;
+  inst.text = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (inst.text == MAP_FAILED) { perror("gate-run: reserve text"); return -1; }
+  if (img.text_size && mmap(inst.text, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, img.fd, img.text_off) == MAP_FAILED) {
+    perror("gate-run: map text");
+    return -1;
+  }
+  if (img.rodata_size && mmap(inst.text + img.rodata_at, img.rodata_size, PROT_READ, MAP_PRIVATE | MAP_FIXED, img.fd, img.rodata_off) == MAP_FAILED) {
+    perror("gate-run: map read-only data");
+    return -1;
+  }
 
   /* linear memory: the whole reservation inaccessible, the file behind its maximum size, the
    * current pages read-write; memory.grow is an mprotect (DESIGN §4) */

@@ -158,6 +158,7 @@ export function writeImage(img: ImageInput): Uint8Array {
   }
   const contents: [Section, Uint8Array][] = [
     [Section.Text, img.text],
+    ...(img.rodata ? [[Section.Rodata, img.rodata] as [Section, Uint8Array]] : []),
     [Section.FuncMap, funcs.done()],
     [Section.SiteMap, sites.done()],
     [Section.Meta, meta.done()],
