@@ -58,6 +58,7 @@ static const struct { const char *name; long nr; } allowed_dir[] = {
   { "openat", __NR_openat },             /* path_open, and each step of a path walk (O_PATH) */
   { "newfstatat", __NR_newfstatat },     /* fd_filestat_get, path_filestat_get, symlink checks (glibc's fstat) */
   { "readlinkat", __NR_readlinkat },     /* following a symlink inside a preopen */
+  { "fstatfs", __NR_fstatfs },           /* the walk refuses to enter a pseudo file system (procfs, sysfs, …) */
   { "lseek", __NR_lseek },               /* fd_seek, fd_tell; fd_readdir's rewind */
   { "getdents64", __NR_getdents64 },     /* fd_readdir */
   { "mkdirat", __NR_mkdirat },           /* path_create_directory */
