@@ -146,8 +146,13 @@ function layout(): { text: Uint8Array; functions: ImageFunction[]; sites: ImageS
 function arm64Image(start: string): Uint8Array {
   const { text, functions, sites, index } = layout();
   const none = new Uint8Array(0);
+  // the function table (read-only data, section 13): a count, then (code offset, type id + 1)
+  const rodata = new Uint8Array(8 + 8 * functions.length);
+  const rv = new DataView(rodata.buffer);
+  rv.setUint32(0, functions.length, true);
+  functions.forEach((f, k) => rv.setUint32(8 + 8 * k, f.codeStart, true));
   return writeImage({
-    arch: 'arm64', text, stubs: { entry: 0 }, functions, sites,
+    arch: 'arm64', text, rodata, stubs: { entry: 0 }, functions, sites,
     exports: [
       { name: '_start', kind: 'func', index: index(start), params: none, results: none },
       { name: 'answer', kind: 'func', index: index('answer'), params: none, results: Uint8Array.of(0x7f) },

@@ -61,3 +61,11 @@ int arch_check_cpu_features(uint32_t need) {
   }
   return 0;
 }
+
+/* call rel32 (direct calls, the stubs), call r64 (call_indirect) */
+int arch_returns_after_call(const uint8_t *text, uint64_t off) {
+  if (off >= 5 && text[off - 5] == 0xe8) return 1;
+  if (off >= 2 && text[off - 2] == 0xff && (text[off - 1] & 0xf8) == 0xd0) return 1;
+  if (off >= 3 && text[off - 3] == 0x41 && text[off - 2] == 0xff && (text[off - 1] & 0xf8) == 0xd0) return 1;
+  return 0;
+}

@@ -71,8 +71,8 @@ typedef struct {
   const uint64_t *globals;
   uint32_t nglobals;
   const uint8_t *global_types;
-  const uint32_t *table;
-  uint64_t table_words;
+  const uint8_t *modules; /* section 10, or NULL */
+  uint64_t modules_size;
   const uint32_t *starts;
   uint32_t nstarts;
   const export_entry *exports;
@@ -244,5 +244,8 @@ void arch_set_stack_limit(void *ucontext, uint64_t limit);
 /* The CPU_FEATURE_* bits this CPU has; 0 on failure. Checks against img.cpu_features. */
 uint32_t arch_cpu_features(void);
 int arch_check_cpu_features(uint32_t need);
+/* 1 when text offset `off` follows a call instruction (a return address): sites, the entry stub's
+ * return point, resume frames */
+int arch_returns_after_call(const uint8_t *text, uint64_t off);
 
 #endif

@@ -23,8 +23,7 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 #define FIELD32(off) (*(uint32_t *)(inst.vmctx + (off)))
 
 int instance_create(uint64_t stack_size) {
-  uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
-  uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes;
+  uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals;
   if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
   if (tables_vmctx_end() > ctx_need) ctx_need = tables_vmctx_end();
   /* the tables' entries follow the vmctx, each with room to grow (tables.c) */
@@ -109,7 +108,6 @@ int instance_create(uint64_t stack_size) {
   FIELD32(VMCTX_TABLE_MAX) = img.has_table ? img.table_max : 0;
   FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
   if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
-  if (table_bytes && !tables_count()) memcpy(table, img.table, table_bytes);
   if (store_create() < 0) return -1;
   tables_create(inst.vmctx + tables_at);
   return 0;

@@ -45,7 +45,12 @@ int tables_load(const uint8_t *p, uint64_t size) {
   segs = (const segment_entry *)(p + 8 + 24ull * ntables);
   for (uint32_t k = 0; k < ntables; k++) {
     const table_entry *t = &tables[k];
-    if (t->desc_off < VMCTX_GLOBALS + 8ull * img.nglobals || t->desc_off % 8) return bad("descriptor offset");
+    /* the code addresses table k's descriptor where the linker put it, after the globals and a
+     * store's memory descriptors (docs/image-format.md, section 12): anywhere else the code would
+     * read a descriptor nobody wrote */
+    uint32_t memories = 0;
+    if (img.store && img.store_size >= 8) memcpy(&memories, img.store + 4, 4);
+    if (t->desc_off != VMCTX_GLOBALS + 8ull * img.nglobals + 16ull * ((uint64_t)memories + k)) return bad("descriptor offset");
     if (t->initial > MAX_ENTRIES || (t->max != NONE && t->max < t->initial)) return bad("table limits");
     if (t->init_off != NONE && (t->init_off > img.strings_size || 8ull * t->initial > img.strings_size - t->init_off)) return bad("initial entries outside the string table");
   }
