@@ -152,10 +152,21 @@ function stateIs(path: string, state: number): boolean {
   }
 }
 
-/** The loader's arguments with `--suspend-after 1` before the program's `--`. */
+/**
+ * The loader's arguments with a suspend request already made: `--suspend-at-check 1` suspends the
+ * program at the first check of its entry call (start functions run, as a request during them
+ * waits for their return anyway).
+ */
 function suspendNow(args: string[]): string[] {
-  const dash = args.indexOf('--');
-  return [...args.slice(0, dash), '--suspend-after', '1', ...args.slice(dash)];
+  const dash = args.lastIndexOf('--');
+  return [...args.slice(0, dash), '--suspend-at-check', '1', ...args.slice(dash)];
+}
+
+/** The loader's environment: nothing of gate-run's own but the sandbox report switch. */
+function loaderEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  if (process.env.GATE_SANDBOX_REPORT) env.GATE_SANDBOX_REPORT = process.env.GATE_SANDBOX_REPORT;
+  return env;
 }
 
 /** Where SIGQUIT goes: `early` until the loader runs, then `handler` (bin/gate-run.js). */
@@ -165,30 +176,35 @@ let quit: QuitHook | null = null;
 /**
  * Runs the loader with inherited stdio. SIGQUIT reaching gate-run (kill -QUIT, or Ctrl-\\, which
  * the terminal sends to both) is passed on, and gate-run itself survives it to write the snapshot.
+ * The loader blocks SIGQUIT from its first instruction (loader-c/src/entry.c), so one that kills
+ * it came before it ran anything (between the fork and its first instruction): it is started
+ * again with the request made, and the program suspends at its first check.
  */
-function runLoader(command: string, args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error }> {
+async function runLoader(command: string, args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error }> {
+  let early = quit?.early ?? false;
+  for (let attempt = 0; ; attempt++) {
+    const r = await runLoaderOnce(command, early ? suspendNow(args) : args);
+    if (r.signal !== 'SIGQUIT' || r.ran || attempt >= 20) return r;
+    early = true;
+  }
+}
+
+function runLoaderOnce(command: string, args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; error?: Error; ran: boolean }> {
   return new Promise((resolve) => {
-    // a SIGQUIT that came before the loader ran: it suspends at the first check
-    const child = spawn(command, quit?.early ? suspendNow(args) : args, { stdio: 'inherit' });
-    const started = Date.now();
-    // the loader may not listen yet (its handler is installed after mapping the image): say it
-    // again a little later, which is harmless once it is suspending
-    const forward = (): void => {
-      child.kill('SIGQUIT');
-      if (Date.now() - started < 1000) setTimeout(() => child.kill('SIGQUIT'), 200).unref();
-    };
-    if (quit) quit.handler = forward;
+    const child = spawn(command, args, { stdio: 'inherit', env: loaderEnv() });
+    if (quit) quit.handler = () => void child.kill('SIGQUIT');
     const done = (): void => {
       // later ones are ignored: the snapshot is being written
       if (quit) quit.handler = () => undefined;
     };
     child.on('error', (error) => {
       done();
-      resolve({ status: null, signal: null, error });
+      resolve({ status: null, signal: null, error, ran: false });
     });
     child.on('exit', (status, signal) => {
       done();
-      resolve({ status, signal });
+      // a loader that ran its first instruction is never killed by SIGQUIT (entry.c)
+      resolve({ status, signal, ran: signal !== 'SIGQUIT' });
     });
   });
 }

@@ -40,7 +40,7 @@ int arch_check_cpu_features(uint32_t need) {
   uint32_t have = arch_cpu_features();
 #ifdef GATE_TEST_HOOKS
   /* test builds only: pretend the CPU lacks the features named (comma-separated) */
-  const char *hide = getenv("GATE_RUN_TEST_HIDE_CPU_FEATURES");
+  const char *hide = gate_getenv("GATE_RUN_TEST_HIDE_CPU_FEATURES");
   for (unsigned k = 0; hide && k < FEATURE_COUNT; k++) {
     size_t n = strlen(feature_names[k]);
     for (const char *s = hide; (s = strstr(s, feature_names[k])); s += n) {

@@ -102,6 +102,9 @@ extern instance inst;
 extern sigjmp_buf trap_jump;
 extern volatile int trap_jump_armed;
 
+/* main.c: the few host variables the loader reads (copied before the environment is wiped) */
+const char *gate_getenv(const char *name);
+
 /* image.c */
 int image_load(const char *path);
 const char *image_string(uint32_t off, uint32_t len);

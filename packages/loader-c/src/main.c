@@ -181,12 +181,42 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
   return 0;
 }
 
+/* The host environment's variables the loader itself reads, copied before environ is wiped. */
+static struct { const char *name; char *value; } loader_env[] = {
+  { "GATE_SANDBOX_REPORT", NULL },
+  { "GATE_RUN_TEST_HIDE_CPU_FEATURES", NULL },
+  { "GATE_RUN_TEST_SANDBOX_TRY", NULL },
+};
+
+const char *gate_getenv(const char *name) {
+  for (size_t k = 0; k < sizeof loader_env / sizeof loader_env[0]; k++) {
+    if (strcmp(loader_env[k].name, name) == 0) return loader_env[k].value;
+  }
+  return NULL;
+}
+
+/* No host secret stays in the loader's memory (docs/sandbox.md): the variables it reads are
+ * copied, then every byte of the environment strings the kernel put on the stack is zeroed and
+ * environ emptied, before anything of the image is read. The program's environment is only the
+ * --env pairs anyway (docs/ARCHITECTURE.md, "Host calls"). */
+static void take_environment(void) {
+  extern char **environ;
+  for (size_t k = 0; k < sizeof loader_env / sizeof loader_env[0]; k++) {
+    const char *v = getenv(loader_env[k].name);
+    if (v && !(loader_env[k].value = strdup(v))) abort();
+  }
+  if (!environ) return;
+  for (char **e = environ; *e; e++) explicit_bzero(*e, strlen(*e));
+  environ[0] = NULL;
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
   int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0, at_check = 0;
   int dash = argc;
   suspend_early();
+  take_environment();
   /* a reader that went away is the program's business (fd_write returns EPIPE, as under node:wasi),
    * not a signal that kills the loader; set here since an ignored SIGPIPE is inherited */
   signal(SIGPIPE, SIG_IGN);

@@ -286,7 +286,7 @@ static const struct { const char *name; int flag; } namespaces[] = {
 
 int want_report(int flag) {
   if (flag) return 1;
-  const char *e = getenv("GATE_SANDBOX_REPORT");
+  const char *e = gate_getenv("GATE_SANDBOX_REPORT");
   return e && *e && strcmp(e, "0") != 0;
 }
 
@@ -294,7 +294,7 @@ int want_report(int flag) {
 /* Test builds only: GATE_RUN_TEST_SANDBOX_TRY=WHAT makes a call after the filter is installed; a
  * forbidden one dies of SIGSYS, an allowed one prints its result and the loader goes on. */
 static void test_try(void) {
-  const char *what = getenv("GATE_RUN_TEST_SANDBOX_TRY");
+  const char *what = gate_getenv("GATE_RUN_TEST_SANDBOX_TRY");
   if (!what) return;
   long r = -2;
   if (strcmp(what, "openat") == 0) r = openat(AT_FDCWD, "/etc/hostname", O_RDONLY);

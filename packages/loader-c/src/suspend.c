@@ -52,7 +52,15 @@ static void install_handlers(void) {
 
 /* First thing in main: a SIGQUIT that comes while the image is still being mapped suspends the
  * program at its first check instead of killing the loader. */
-void suspend_early(void) { install_handlers(); }
+void suspend_early(void) {
+  install_handlers();
+  /* blocked since the first instruction (entry.c): one that came meanwhile is delivered now,
+   * to the handler, and suspends the program at its first check */
+  sigset_t quit;
+  sigemptyset(&quit);
+  sigaddset(&quit, SIGQUIT);
+  sigprocmask(SIG_UNBLOCK, &quit, NULL);
+}
 
 /* --suspend-at-check N (a test option, docs/image-format.md "Loader"): every entry and loop check
  * fails into rt_check, which redoes the stack check itself, counts the checks that pass and
