@@ -49,6 +49,8 @@ export interface ProgramOptions {
    * The image records the ones its code really uses (docs/image-format.md, Meta).
    */
   cpuFeatures?: number;
+  /** The most bytes the image may take, holes included (LIMITS.imageSize, or less: wagc --max-image-size). */
+  maxImageSize?: number;
   /**
    * Builds the image of a snapshot (DESIGN §6): a halted instance, or a suspended stack to
    * resume, innermost frame first, each naming a module (index in `modules`), a function of it
@@ -146,7 +148,7 @@ const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d;
 
 /** Compiles and links several modules into one image (docs/ARCHITECTURE.md). */
 export function compileProgram(opts: ProgramOptions): Uint8Array {
-  return writeImage(linkProgram(opts));
+  return writeImage(linkProgram(opts), { maxSize: opts.maxImageSize });
 }
 
 export function linkProgram(opts: ProgramOptions): ImageInput {
@@ -503,21 +505,22 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   let instantiationTrap = 0;
   // ordinary images: every table's initial entries, with the main module's active segments
   // applied in order (the first out of bounds traps at instantiation)
-  const tableInit = store ? [] : linkedTabs.map((t) => new BigUint64Array(t.limits.min));
+  // (allocated when a segment writes to the table: a large table of nulls costs nothing)
+  const tableInit: (BigUint64Array | null)[] = store ? [] : linkedTabs.map(() => null);
   if (!store) {
     main.m.elements.forEach((seg, j) => {
       if (seg.mode !== 'active' || instantiationTrap) return;
       const offset = Number(evalConst(seg.offset!, main, globalInit)) >>> 0;
       const words = linkedElems[main.elems[j]].words;
-      const entries = tableInit[main.tabs[seg.table]];
-      if (offset + words.length > entries.length) {
+      const t = main.tabs[seg.table];
+      if (offset + words.length > linkedTabs[t].limits.min) {
         instantiationTrap = Trap.OutOfBoundsTable;
         return;
       }
+      const entries = tableInit[t] ?? (tableInit[t] = new BigUint64Array(linkedTabs[t].limits.min));
       entries.set(words, offset);
     });
   }
-  const tableEntries = table && !store && main.tabs.length ? wordsToPairs(tableInit[main.tabs[0]]) : null;
   const pages = new Map<number, Uint8Array>();
   if (instantiationTrap === 0 && !store) {
     for (const seg of main.m.data) {
@@ -605,7 +608,8 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     memory: memory ? { initialPages: memory.min, maxPages: memory.max, pages } : null,
     globals,
     globalTypes: Uint8Array.from(globalTypes),
-    table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
+    // section 7's entries are no longer written (section 12 has every table): Meta's limits only
+    table: table && !store && main.tabs.length ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: new Uint32Array(0) } : null,
     tables: linkedTabs.length || linkedElems.length ? {
       tables: linkedTabs.map((t, k) => ({
         descOff: tabDesc(k), initialSize: t.limits.min, maxSize: t.limits.max, elemType: t.elemType,

@@ -113,6 +113,8 @@ const site_entry *image_site_at(uint64_t text_offset);
 const export_entry *image_export(const char *name, size_t len);
 
 /* instance.c */
+/* --max-memory BYTES, in 64 KiB pages (65536 without it) */
+extern uint64_t instance_max_pages;
 int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
 uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);

@@ -50,17 +50,31 @@ int image_load(const char *path) {
   /* the image lives in a memfd: the text is mapped executable from it */
   int mfd = memfd_create("gate-image", MFD_CLOEXEC);
   if (mfd < 0 || ftruncate(mfd, st.st_size) < 0) { close(fd); return bad("cannot create memfd"); }
-  off_t copied = 0;
-  while (copied < st.st_size) {
-    ssize_t n = copy_file_range(fd, NULL, mfd, NULL, st.st_size - copied, 0);
-    if (n <= 0) {
-      /* fall back to read/write (copy_file_range across filesystems may refuse) */
-      char buf[65536];
-      ssize_t r = pread(fd, buf, sizeof buf, copied);
-      if (r <= 0 || pwrite(mfd, buf, r, copied) != r) { close(fd); close(mfd); return bad("cannot read file"); }
-      n = r;
+  /* only the file's data: its holes (the zero blocks of memory pages, docs/image-format.md) stay
+   * holes in the memfd, which ftruncate made all holes */
+  off_t at = 0;
+  while (at < st.st_size) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break; /* only a hole is left */
+      data = at; /* no SEEK_DATA here: copy everything */
     }
-    copied += n;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > st.st_size) hole = st.st_size;
+    while (data < hole) {
+      off_t in = data, out = data;
+      ssize_t n = copy_file_range(fd, &in, mfd, &out, (size_t)(hole - data), 0);
+      if (n <= 0) {
+        /* fall back to read/write (copy_file_range across filesystems may refuse) */
+        static char buf[65536];
+        size_t want = hole - data < (off_t)sizeof buf ? (size_t)(hole - data) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, data);
+        if (r <= 0 || pwrite(mfd, buf, r, data) != r) { close(fd); close(mfd); return bad("cannot read file"); }
+        n = r;
+      }
+      data += n;
+    }
+    at = hole;
   }
   /* kept for --instance-file, which clones the memory pages from the file itself; instance_create
    * closes it */

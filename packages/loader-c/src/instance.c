@@ -2,6 +2,7 @@
  * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (DESIGN §5).
  * Linear memory comes first, at offset 0, so that an instance file reads as the memory it holds. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 #include "gate.h"
 
 instance inst;
+uint64_t instance_max_pages = 65536;
 
 #define PAGE 65536ull
 /* base + u32 index + u32 offset stays inside: 8 GiB, plus a guard for the access width */
@@ -18,6 +20,22 @@ instance inst;
 typedef void (*entry_fn)(void *vmctx, const uint64_t *args, uint64_t nargs, void *code);
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+/* The data of the image's stored page at file offset `at`, into linear memory at `to`: the page's
+ * holes (zero blocks the writer left out) are neither read nor written, so neither the image's
+ * memfd nor the memory gets a page for them. */
+static void copy_page_data(uint8_t *to, uint64_t at) {
+  uint64_t end = at + PAGE, pos = at;
+  while (pos < end) {
+    off_t data = lseek(img.fd, (off_t)pos, SEEK_DATA);
+    if (data < 0) { if (errno == ENXIO) return; data = (off_t)pos; }
+    if ((uint64_t)data >= end) return;
+    off_t hole = lseek(img.fd, data, SEEK_HOLE);
+    uint64_t stop = hole < 0 || (uint64_t)hole > end ? end : (uint64_t)hole;
+    memcpy(to + ((uint64_t)data - at), img.file + data, stop - (uint64_t)data);
+    pos = stop;
+  }
+}
 
 #define FIELD64(off) (*(uint64_t *)(inst.vmctx + (off)))
 #define FIELD32(off) (*(uint32_t *)(inst.vmctx + (off)))
@@ -30,6 +48,13 @@ int instance_create(uint64_t stack_size) {
   uint64_t tables_at = align_up(ctx_need, 8);
   uint64_t ctx_size = align_up(tables_at + tables_entry_bytes(), PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
+  /* --max-memory: memory.grow fails (-1) past it; a memory that starts larger is refused */
+  if (img.has_memory && img.memory_initial > instance_max_pages) {
+    fprintf(stderr, "gate-run: the program's memory starts at %u pages (%llu bytes), more than --max-memory allows (%llu bytes)\n",
+            img.memory_initial, (unsigned long long)img.memory_initial * PAGE, (unsigned long long)instance_max_pages * PAGE);
+    return -1;
+  }
+  if (max_pages > instance_max_pages) max_pages = instance_max_pages;
   uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
   uint64_t size = ctx_off + ctx_size + stack_size;
   int fd;
@@ -87,7 +112,7 @@ int instance_create(uint64_t stack_size) {
       uint64_t at;
       memcpy(&page, img.memory_index + 16 * k, 4);
       memcpy(&at, img.memory_index + 16 * k + 8, 8);
-      memcpy(inst.memory + page * PAGE, img.file + at, PAGE);
+      copy_page_data(inst.memory + page * PAGE, at);
     }
   }
   close(fd);

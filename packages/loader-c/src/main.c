@@ -12,6 +12,7 @@
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
         "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS]\n"
+        "       [--max-memory BYTES]\n"
         "       [--emulated] [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n", stderr);
   exit(EXIT_BAD_IMAGE);
 }
@@ -240,6 +241,16 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[k], "--instance-file") == 0 && k + 1 < argc) instance_path = argv[++k];
     else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) timeout = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
+    else if (strcmp(argv[k], "--max-memory") == 0 && k + 1 < argc) {
+      char *end;
+      const char *v = argv[++k];
+      unsigned long long bytes = strtoull(v, &end, 0);
+      if (*end || !*v || v[0] == '-') {
+        fprintf(stderr, "gate-run: --max-memory %s: a number of bytes\n", v);
+        return EXIT_BAD_IMAGE;
+      }
+      instance_max_pages = bytes / 65536 < 65536 ? bytes / 65536 : 65536;
+    }
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
       hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */
