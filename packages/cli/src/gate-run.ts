@@ -5,7 +5,7 @@ import { basename, delimiter, join } from 'path';
 import yargs from 'yargs';
 import { imageArch, ImageError, HEADER_SIZE, type Arch } from '@wagc/linker';
 import { loaderPath } from '@wagc/loader-c';
-import { printError } from './output';
+import { printable, printError } from './output';
 import { sameFile, UsageError } from './wagc';
 import { writeSnapshotFile } from './snapshot';
 
@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       const out = args.snapshot ?? defaultSnapshotPath(image);
       try {
         writeSnapshotFile(out, readFileSync(image), readFileSync(statePath));
-        if (suspended) process.stderr.write(`gate-run: suspended; snapshot written to ${out} (resume: wagc ${out} -o OUT.img [--arch A] && gate-run OUT.img)\n`);
+        if (suspended) process.stderr.write(`gate-run: suspended; snapshot written to ${printable(out)} (resume: wagc ${printable(out)} -o OUT.img [--arch A] && gate-run OUT.img)\n`);
       } catch (e) {
         printError('gate-run', `cannot write the snapshot ${out}: ${(e as Error).message}`);
         return EXIT_USAGE;

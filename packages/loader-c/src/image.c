@@ -256,11 +256,22 @@ static int image_check_meaning(void) {
   return 0;
 }
 
+/* A name from the image for messages: at most 255 bytes of it, with control characters (C0, DEL,
+ * and C1 as UTF-8 encodes them) written as \xNN, so that a module's names cannot drive the
+ * terminal (issue 11: an import name set its title, cleared it and faked a line). */
 const char *image_string(uint32_t off, uint32_t len) {
-  static char buf[256];
-  size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
-  memcpy(buf, img.strings + off, n);
-  buf[n] = 0;
+  static char buf[256 * 4 + 1];
+  size_t n = len < 255 ? len : 255, o = 0;
+  const uint8_t *p = img.strings + off;
+  for (size_t k = 0; k < n; k++) {
+    uint8_t c = p[k];
+    int c1 = c == 0xc2 && k + 1 < n && p[k + 1] >= 0x80 && p[k + 1] <= 0x9f;
+    if (c < 0x20 || c == 0x7f || c1) {
+      o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", c);
+      if (c1) o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", p[++k]);
+    } else buf[o++] = (char)c;
+  }
+  buf[o] = 0;
   return buf;
 }
 

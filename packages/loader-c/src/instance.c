@@ -92,6 +92,23 @@ int instance_create(uint64_t stack_size) {
     perror("gate-run: map read-only data");
     return -1;
   }
+#ifdef GATE_TEST_HOOKS
+  /* GATE_RUN_TEST_MAPS: the protection of every mapping of the text's span, as the kernel has it */
+  if (gate_getenv("GATE_RUN_TEST_MAPS")) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    while (maps && fgets(line, sizeof line, maps)) {
+      unsigned long lo, hi;
+      char perms[8];
+      if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+      if (lo >= (uint64_t)inst.text && lo < (uint64_t)inst.text + span) {
+        fprintf(stderr, "gate-run: test: text+0x%llx..0x%llx %s\n", (unsigned long long)(lo - (uint64_t)inst.text),
+                (unsigned long long)(hi - (uint64_t)inst.text), perms);
+      }
+    }
+    if (maps) fclose(maps);
+  }
+#endif
 
   /* linear memory: the whole reservation inaccessible, the file behind its maximum size, the
    * current pages read-write; memory.grow is an mprotect (DESIGN §4) */

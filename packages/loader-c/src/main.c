@@ -187,6 +187,7 @@ static struct { const char *name; char *value; } loader_env[] = {
   { "GATE_SANDBOX_REPORT", NULL },
   { "GATE_RUN_TEST_HIDE_CPU_FEATURES", NULL },
   { "GATE_RUN_TEST_SANDBOX_TRY", NULL },
+  { "GATE_RUN_TEST_MAPS", NULL },
 };
 
 const char *gate_getenv(const char *name) {

@@ -3,5 +3,5 @@ export { SnapshotError } from './errors';
 export { writeSnapshot } from './write';
 export { readSnapshot, restoreModule, memoryPages, residentPages, type SiteInfo, type RestoreOptions } from './read';
 export { typeName } from './module-info';
-export { checkResume, printable, RUNTIME_MODULE, type ResumeCheckOptions } from './validate';
+export { checkResume, RUNTIME_MODULE, type ResumeCheckOptions } from './validate';
 export { functionSites, SiteKind, type FunctionSites } from './calls';

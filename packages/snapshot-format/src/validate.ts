@@ -9,7 +9,7 @@
  * `checkResume`, so they never disagree.
  */
 import { createHash } from 'crypto';
-import type { FuncType, Module } from '@wagc/frontend';
+import { printable, type FuncType, type Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { functionSites, SiteKind, type FunctionSites } from './calls';
 import { SnapshotError } from './errors';
@@ -70,12 +70,6 @@ function exportList(payload: Uint8Array): { name: string; kind: number; index: n
     out.push({ name, kind, index: c.u32() });
   }
   return out;
-}
-
-/** Printable text of an untrusted name: control characters escaped (no terminal sequences). */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**
