@@ -174,14 +174,16 @@ export class SnapshotFuzzer {
       return { ...out, outcome: 'internal error', finding: `wagc: ${e instanceof Error ? e.stack ?? e.message : String(e)}` };
     }
     const r = await this.runLoader(arch, resumed, [], arch === 'arm64' ? 240000 : 60000);
-    const first = r.stderr.trim().split('\n')[0] ?? '';
     if (r.timedOut) return { ...out, outcome: 'timeout (killed)', finding: 'the loader ignored --timeout' };
     if (r.signal) return { ...out, outcome: `killed by ${r.signal}`, finding: `loader killed by ${r.signal}: ${r.stderr.slice(0, 400)}` };
     if (/internal error|qemu: uncaught target signal/.test(r.stderr)) return { ...out, outcome: 'internal error', finding: r.stderr.slice(0, 400) };
     // the program's own proc_exit status (it may be 2 or 3, the loader's statuses): the state file says so
     const exited = !!r.state && r.state.length >= 16 && (r.state[12] | (r.state[13] << 8)) === 3;
     if (exited) return { ...out, outcome: 'exited' };
-    if (r.status === 134 && /^trap: /.test(first)) return { ...out, outcome: `trap: ${first.slice(6).replace(/ \(.*/, '')}` };
+    // the trap line (the program may have written to stderr before it), and the state file's state
+    const trapLine = /^trap: (.*)$/m.exec(r.stderr);
+    const trapped = !!r.state && r.state.length >= 16 && (r.state[12] | (r.state[13] << 8)) === 2;
+    if (r.status === 134 && trapLine && trapped) return { ...out, outcome: `trap: ${trapLine[1].replace(/ \(.*/, '')}` };
     if (r.status === 124) return { ...out, outcome: 'timeout' };
     if (r.status === 2 && /does not fit in --stack-size/.test(r.stderr)) return { ...out, outcome: 'too deep for the stack' };
     if (r.status === 0) return { ...out, outcome: 'ran to its end' };

@@ -79,12 +79,10 @@ int main(int argc, char **argv) {
       snprintf(fd, sizeof fd, "%d", w);
       setenv("GATE_RUN_LAUNCHER_FD", fd, 1);
       if (early || pending) setenv("GATE_RUN_EARLY_QUIT", "1", 1);
+      /* node as any program starts: default actions, nothing blocked (node resets both anyway as
+       * it starts; a SIGQUIT that kills it then is why it is started again) */
       for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
-      /* SIGQUIT stays blocked into node, which unblocks it as it starts */
-      sigset_t keep;
-      sigemptyset(&keep);
-      sigaddset(&keep, SIGQUIT);
-      sigprocmask(SIG_SETMASK, &keep, NULL);
+      sigprocmask(SIG_SETMASK, &none, NULL);
       execvp(argv[1], argv + 1);
       fprintf(stderr, "gate-run: cannot run %s: %s\n", argv[1], strerror(errno));
       _exit(2);
