@@ -95,7 +95,7 @@ export class FuncGen {
     for (const t of this.type.results) this.expr(t, this.m.limits.exprDepth);
   }
 
-  runBody(calls: number, deep: number | null): void {
+  runBody(calls: number, deep: { index: number; params: ValType[]; results: ValType[] } | null): void {
     const first = this.m.firstDefined;
     const nFuncs = this.m.funcTypes.length - first;
     for (let k = 0; k < calls; k++) {
@@ -117,7 +117,10 @@ export class FuncGen {
       });
     }
     if (deep !== null) {
-      this.code.u8(0x42, 0, 0x10).uleb(deep);
+      this.code.u8(0x42, 0);
+      for (const t of deep.params.slice(1)) constInstr(this.code, t, t === I64 || t === F64 ? 0n : 0);
+      this.code.u8(0x10).uleb(deep.index);
+      for (let j = 1; j < deep.results.length; j++) this.code.u8(0x1a);
       this.mixAcc();
     }
     this.code.u8(0x23).uleb(this.m.acc);

@@ -56,7 +56,19 @@ export interface GenOptions {
    * does a snapshot's, for the migrating cases (migrate.ts).
    */
   noImports?: boolean;
+  /**
+   * End `run` with the endless recursion (4% of the other modules do): the migrating cases
+   * suspended near the stack limit (migrate.ts, `nearLimit`).
+   */
+  deepRecursion?: boolean;
 }
+
+/**
+ * The endless recursion's function: (i64, params…) → (i64, results…) with `locals` i64 locals
+ * and `operands` i64 values live under each call's arguments, so its frames come in every
+ * shape the stack limit counts (docs/ARCHITECTURE.md, "The stack limit").
+ */
+export interface DeepShape { params: ValType[]; results: ValType[]; locals: number; operands: number }
 
 /** What a generated module exports for another to import. */
 export interface ModuleExports {
@@ -187,10 +199,12 @@ export function generate(opts: GenOptions): Generated {
   const exportedCount = globals.filter((g) => g.mutable).length;
   const hasStart = rng.chance(0.3);
   const deepType = types.length;
-  types.push({ params: [I64], results: [I64] });
-  const deep = rng.chance(0.04) ? nImp + nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
+  const drawnDeep = rng.chance(0.04);
+  const shape = drawnDeep || opts.deepRecursion ? deepShape(rng.fork(), multi) : null;
+  types.push(shape ? { params: shape.params, results: shape.results } : { params: [I64], results: [I64] });
+  const deep = shape ? nImp + nFuncs + 2 + exportedCount + (hasStart ? 1 : 0) : null;
   const run = new FuncGen(m, rng.fork(), `${prefix}run`, types[runType], 0);
-  run.runBody(nFuncs + rng.int(nFuncs + 2), deep);
+  run.runBody(nFuncs + rng.int(nFuncs + 2), deep === null ? null : { index: deep, params: shape!.params, results: shape!.results });
   bodies.push(run.finish());
   bodies.push(memhashBody());
   const exported = globals.map((g, k) => k).filter((k) => globals[k].mutable);
@@ -201,7 +215,7 @@ export function generate(opts: GenOptions): Generated {
     start.functionBody(1 + rng.int(4), false);
     bodies.push(start.finish());
   }
-  if (deep !== null) bodies.push(deepBody(deep, rng.int(40)));
+  if (deep !== null) bodies.push(deepBody(deep, shape!));
   const startIndex = hasStart ? nImp + nFuncs + 2 + exported.length : -1;
   // refuel () → (): the host calls it before calling an exported f<k> itself
   const refuel = nImp + bodies.length;
@@ -315,12 +329,31 @@ function memhashBody(): Bytes {
   return b;
 }
 
-/** (i64) → i64 recursing without end; `locals` sets its frame size. */
-function deepBody(self: number, locals: number): Bytes {
-  const b = new Bytes().uleb(locals ? 1 : 0);
-  if (locals) b.uleb(locals).u8(I64);
-  b.u8(0x20, 0, 0x42, 1, 0x7c, 0x22, 0, 0x10).uleb(self).u8(0x20, 0, 0x7c, 0x0b);
-  return b;
+/** The recursion's shape: mostly small frames, sometimes kilobytes of locals. */
+function deepShape(rng: Rng, multi: boolean): DeepShape {
+  const params: ValType[] = [I64, ...Array.from({ length: rng.chance(0.5) ? rng.range(1, 5) : 0 }, () => rng.pick(VALTYPES))];
+  const results: ValType[] = [I64, ...Array.from({ length: multi && rng.chance(0.5) ? rng.range(1, 4) : 0 }, () => rng.pick(VALTYPES))];
+  const locals = rng.chance(0.2) ? rng.range(40, 300) : rng.int(40);
+  return { params, results, locals, operands: rng.chance(0.5) ? rng.range(1, 8) : 0 };
+}
+
+/**
+ * (i64, params…) → (i64, results…) recursing without end: `operands` constants stay on the
+ * operand stack across the call, which passes zeros for the other parameters; the other
+ * results are dropped and returned as zeros.
+ */
+function deepBody(self: number, shape: DeepShape): Bytes {
+  const b = new Bytes().uleb(shape.locals ? 1 : 0);
+  if (shape.locals) b.uleb(shape.locals).u8(I64);
+  for (let j = 0; j < shape.operands; j++) b.u8(0x42).sleb(j + 1);
+  b.u8(0x20, 0, 0x42, 1, 0x7c, 0x22, 0);
+  for (const t of shape.params.slice(1)) constInstr(b, t, t === I64 || t === F64 ? 0n : 0);
+  b.u8(0x10).uleb(self);
+  for (let j = 1; j < shape.results.length; j++) b.u8(0x1a);
+  b.u8(0x20, 0, 0x7c);
+  for (let j = 0; j < shape.operands; j++) b.u8(0x7c);
+  for (const t of shape.results.slice(1)) constInstr(b, t, t === I64 || t === F64 ? 0n : 0);
+  return b.u8(0x0b);
 }
 
 function getterBody(global: number, t: ValType): Bytes {

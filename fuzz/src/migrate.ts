@@ -34,12 +34,35 @@ export interface HopPlan {
   points: number[];
 }
 
-/** The hop plan of case `seed`: 1, 2 or 3 suspensions (weights 2:2:1), either arch first. */
+/**
+ * Whether migrating case `seed` is suspended near the stack limit (3 in 10): its module ends
+ * `run` with an endless recursion (GenOptions.deepRecursion), whose checks are then nearly all
+ * of `run`'s, and its hop plan suspends it in the recursion's last percent, down to the last
+ * check before the stack is exhausted. A program suspended there must resume at the same
+ * --stack-size on either arch and exhaust its stack at the same call as uninterrupted (issue 18).
+ */
+export function nearLimit(seed: number): boolean {
+  return new Rng(seed, 0x57ac).chance(0.3);
+}
+
+/**
+ * The hop plan of case `seed`: 1, 2 or 3 suspensions (weights 2:2:1), either arch first. Near
+ * the limit (`nearLimit`) the last point, and each other one half of the time, is in the last
+ * percent of the checks, a fifth of those at the very last one.
+ */
 export function hopPlan(seed: number): HopPlan {
   const rng = new Rng(seed, 0x41c9);
   const start: Arch = rng.chance(0.5) ? 'x86-64' : 'arm64';
   const n = rng.pick([1, 1, 2, 2, 3]);
   const points = Array.from({ length: n }, () => (1 + rng.int(1000)) / 1000).sort((a, b) => a - b);
+  if (nearLimit(seed)) {
+    const near = new Rng(seed, 0x57ad);
+    for (let k = 0; k < n; k++) {
+      if (k < n - 1 && near.chance(0.5)) continue;
+      points[k] = near.chance(0.2) ? 1 : 1 - near.int(1000) / 100000;
+    }
+    points.sort((a, b) => a - b);
+  }
   return { start, points };
 }
 

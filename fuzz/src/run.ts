@@ -27,7 +27,7 @@ import { defaultTarget, diffModule, V8Runner, WagcRunner, type Target } from './
 import type { Arch } from '@wagc/linker';
 import { generatePair, PairRunner } from './pair';
 import { minimise, type Check, type Subject } from './minimise';
-import { describeHops, diffMigrate, hopPlan, MigrateRunner, type HopPlan } from './migrate';
+import { describeHops, diffMigrate, hopPlan, MigrateRunner, nearLimit, type HopPlan } from './migrate';
 import { Rng } from './rng';
 
 const argv = process.argv.slice(2);
@@ -110,7 +110,7 @@ class Runners {
       const p = generatePair({ seed: c.seed, size: c.size, mvp, skip });
       return { files: [p.lib, p.main], nodes: p.nodes };
     }
-    const g = generate({ seed: c.seed, size: c.size, mvp, skip, noImports: c.migrate });
+    const g = generate({ seed: c.seed, size: c.size, mvp, skip, noImports: c.migrate, deepRecursion: c.migrate && nearLimit(c.seed) });
     return { files: [g.bytes], nodes: g.nodes };
   }
 

@@ -147,7 +147,7 @@ function preview(b: Uint8Array, max = 40): string {
 interface SiteOffsets {
   /** Wasm offset of each (module, func, site), in the file the function is in (the snapshot, or the library). */
   offset(f: Frame): number | null;
-  /** checkFrames against this arch's site map: null when the frames fit, else the reason. */
+  /** the resume rules (checkResume) against this arch's site map: null when the frames fit, else the reason. */
   resumeProblem: string | null;
   error?: string;
 }

@@ -117,7 +117,9 @@ export function resumeProgram(bytes: Uint8Array, arch: Arch): {
   const snap = readSnapshot(bytes);
   const library = wasiModule();
   checkResume(snap, { runtime: library });
-  const modules = [{ name: LIBRARY, bytes: library }, { name: PROGRAM, bytes: restoreModule(snap) }];
+  // gate.snapshot stays in the module the image records: the next snapshot's writer then knows
+  // which segments are this generation's memory and tables, and replaces them
+  const modules = [{ name: LIBRARY, bytes: library }, { name: PROGRAM, bytes: restoreModule(snap, { keepSnapshotSection: true }) }];
   const frames: ResumeFrame[] = snap.frames.map((f) => ({
     module: f.module === 'runtime' ? 0 : 1,
     func: f.func,

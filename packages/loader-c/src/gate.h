@@ -88,12 +88,17 @@ typedef struct {
   int resume; /* section 11: 1 a stack to resume, 2 a halted instance, 0 none */
 } image;
 
+/* Below the program's stack (--stack-size bytes, all of them its own): room for what the stubs
+ * push under a frame that passed its check (at most 16 bytes), and never part of the budget
+ * (docs/ARCHITECTURE.md, "The stack limit"). 64 KiB keeps the stack 64 KiB-aligned. */
+#define STACK_HEADROOM 65536ull
+
 typedef struct {
   uint8_t *vmctx;
   uint8_t *text;
   uint8_t *memory;
-  uint8_t *stack_base;
-  uint64_t stack_size;
+  uint8_t *stack_base; /* the stack limit: the lowest address of the program's stack */
+  uint64_t stack_size; /* --stack-size, the program's own bytes; STACK_HEADROOM lies below */
   uint64_t reservation;
 } instance;
 

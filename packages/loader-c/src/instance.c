@@ -56,7 +56,8 @@ int instance_create(uint64_t stack_size) {
   }
   if (max_pages > instance_max_pages) max_pages = instance_max_pages;
   uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
-  uint64_t size = ctx_off + ctx_size + stack_size;
+  /* the stack: STACK_HEADROOM bytes for the stubs below the program's stack_size bytes */
+  uint64_t size = ctx_off + ctx_size + STACK_HEADROOM + stack_size;
   int fd;
   if (instance_file_wanted()) {
     /* the image's pages are put in the file (reflink or sparse copy), not copied below */
@@ -71,10 +72,10 @@ int instance_create(uint64_t stack_size) {
   }
   if (img.src_fd >= 0) close(img.src_fd);
   img.src_fd = -1;
-  uint8_t *state = mmap(NULL, ctx_size + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ctx_off);
+  uint8_t *state = mmap(NULL, ctx_size + STACK_HEADROOM + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ctx_off);
   if (state == MAP_FAILED) { perror("gate-run: map instance"); return -1; }
   inst.vmctx = state;
-  inst.stack_base = state + ctx_size;
+  inst.stack_base = state + ctx_size + STACK_HEADROOM;
   inst.stack_size = stack_size;
 
   /* text, executable, straight from the image's memfd; then, at the next 64 KiB boundary, the
@@ -176,4 +177,6 @@ uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc) {
   return old;
 }
 
-uint64_t instance_stack_limit(void) { return (uint64_t)(inst.stack_base + 4096); }
+/* The program's stack is [stack_base, stack_base + stack_size): a frame fits when its lowest
+ * address (fp − frame_size) is at or above stack_base (docs/ARCHITECTURE.md, "The stack limit"). */
+uint64_t instance_stack_limit(void) { return (uint64_t)inst.stack_base; }

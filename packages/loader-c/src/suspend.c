@@ -68,13 +68,12 @@ void suspend_early(void) {
  * run and on both arches (checks are wasm function entries and loop headers). Only the checks of
  * the entry call count (from suspend_arm_checks), not those of start functions: a snapshot
  * taken in a start function would resume it and forget the call. */
-static uint64_t check_target, checks_passed, real_stack_limit;
+static uint64_t check_target, checks_passed;
 static int counting;
 
 void suspend_arm_checks(void) {
   if (!check_target || counting) return;
   counting = 1;
-  real_stack_limit = FIELD64(VMCTX_STACK_LIMIT);
   FIELD64(VMCTX_STACK_LIMIT) = ~0ull;
 }
 
@@ -99,12 +98,9 @@ int suspend_install(const char *state_path, uint64_t after_ms, uint64_t at_check
   return 0;
 }
 
+/* From rt_check, once the frame is known to fit the stack (a frame that does not is a trap). */
 int suspend_counted_check(uint64_t *sp, uint64_t *fp) {
   if (!counting) return 0;
-  const site_entry *site = image_site_at(*sp - (uint64_t)inst.text);
-  if (!site) return 0;
-  /* the generated check: the frame's lowest address below the limit is a stack overflow */
-  if ((uint64_t)fp - img.funcs[site->func].frame_size < real_stack_limit) return 0;
   if (++checks_passed == check_target) {
     /* as a suspend request from here on: deferred while the program has files open */
     counting = 0;
@@ -328,18 +324,24 @@ int resume_load(const uint8_t *sec, uint64_t size) {
 }
 
 /* Writes the frames (outermost first) below the stack top: each frame's return address slot at
- * its fp, its slots around it; the outermost returns into the entry stub. */
+ * its fp, its slots around it; the outermost returns into the entry stub. The frames land where
+ * they were when the snapshot was taken (the same stack top, the same wasm-level frame sizes on
+ * every arch), and each must fit as its check required it to: its lowest address, fp −
+ * frame_size, at or above the stack limit. Nothing else is needed: the resume stub runs on the
+ * loader's stack, so a snapshot taken at a --stack-size resumes at that --stack-size. */
 static int resume_build(void) {
   const uint8_t *sec = resume_sec;
-  uint64_t lo = (uint64_t)inst.stack_base + 65536, top = (uint64_t)inst.stack_base + inst.stack_size;
+  uint64_t lo = instance_stack_limit(), top = (uint64_t)inst.stack_base + inst.stack_size;
   uint64_t ret = (uint64_t)inst.text + rd32(sec + 8);
   uint64_t at = 16;
   uint64_t fp = 0, prev_fp_offset = 0;
   for (uint32_t k = 0; k < nframes_resume; k++) {
     uint32_t code = rd32(sec + at), fp_offset = rd32(sec + at + 4), params = rd32(sec + at + 8), slots = rd32(sec + at + 12);
+    /* the frame's bytes below fp: its function's, at least what the slots and fp_offset say */
+    uint64_t frame = img.funcs[image_site_at(code)->func].frame_size;
+    if (frame < 8ull * (slots - params) + fp_offset) frame = 8ull * (slots - params) + fp_offset;
     fp = k == 0 ? top - 8ull * params - 8 : fp - prev_fp_offset - 8;
-    uint64_t bottom = fp - 8ull * (slots - params) - fp_offset;
-    if (bottom < lo || fp + 8ull * params + 8 > top) {
+    if (fp < lo + frame || fp + 8ull * params + 8 > top) {
       fprintf(stderr, "gate-run: the snapshot's stack does not fit in --stack-size\n");
       return -1;
     }

@@ -83,16 +83,22 @@ void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
   trap_raise(id, fp, *sp - 1, 0);
 }
 
+/* A failed entry or loop check. The stack check comes first: a frame whose lowest address
+ * (fp − frame_size) is below the limit is "call stack exhausted" even when a suspension was
+ * asked for at the same time, since a suspended entry resumes after its check (section 11) and
+ * its frame would then lie below the stack. So every snapshot's frames fit the stack they were
+ * taken on (docs/ARCHITECTURE.md, "The stack limit"). */
 void rt_check(uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
+  const site_entry *s = image_site_at(*sp - (uint64_t)inst.text);
+  if (!s || (uint64_t)fp - img.funcs[s->func].frame_size < instance_stack_limit()) {
+    trap_raise(TRAP_CALL_STACK_EXHAUSTED, fp, *sp - 1, 0);
+  }
   if (*(uint64_t *)(vmctx + VMCTX_SUSPEND_REQUESTED)) {
     suspend_at_check(sp, fp);
     return; /* deferred: the check's slow path returns, and the program goes on */
   }
-  if (suspend_counted_check(sp, fp)) return;
-  /* stack overflow: the failing check's site names the frame */
-  const site_entry *s = image_site_at(*sp - (uint64_t)inst.text);
-  (void)s;
-  trap_raise(TRAP_CALL_STACK_EXHAUSTED, fp, *sp - 1, 0);
+  suspend_counted_check(sp, fp);
+  /* otherwise the frame fits: a request withdrawn (deferred) after the limit register saw ~0 */
 }
 
 static void on_fault(int sig, siginfo_t *info, void *uc) {
@@ -110,7 +116,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc) {
   if (sig == SIGSEGV || sig == SIGBUS) {
     uint64_t addr = (uint64_t)info->si_addr;
     if ((addr >= (uint64_t)inst.memory && addr < (uint64_t)inst.memory + inst.reservation) || store_in_memory(addr)) id = TRAP_OUT_OF_BOUNDS_MEMORY;
-    else if (addr >= (uint64_t)inst.stack_base - 65536 && addr < (uint64_t)inst.stack_base + 4096) id = TRAP_CALL_STACK_EXHAUSTED;
+    else if (addr >= (uint64_t)inst.stack_base - STACK_HEADROOM && addr < (uint64_t)inst.stack_base) id = TRAP_CALL_STACK_EXHAUSTED;
     else {
       char line[160];
       int n = snprintf(line, sizeof line, "gate-run: internal error: fault at %#lx in generated code (pc %#lx)\n", (unsigned long)addr, (unsigned long)pc);

@@ -5,7 +5,7 @@ import { PAGE } from './memory';
 import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
-  MAX_TRAP_ID, NO_SITE, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
+  FLAG_TABLES, MAX_TRAP_ID, NO_SITE, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
   type Snapshot, type SnapshotArch,
 } from './types';
 
@@ -76,7 +76,7 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
   if (state !== 'exited' && exitStatus !== 0) c.fail(`exit status ${exitStatus} in a ${state} snapshot`, at);
   at = c.pos;
   const flags = c.u32();
-  if (flags !== 0) c.fail(`unknown flags 0x${flags.toString(16)}`, at);
+  if (flags & ~FLAG_TABLES) c.fail(`unknown flags 0x${(flags & ~FLAG_TABLES).toString(16)}`, at);
   const nImported = c.count(9, 'imported global values');
   const importedValues: Slot[] = [];
   for (let k = 0; k < nImported; k++) importedValues.push(readValue(c, `imported global ${k}`));
@@ -95,6 +95,14 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
   }
 
   const m = decode(bytes, 'the snapshot module');
+
+  // with its tables written, the module's own segments (none active) come before the tables'
+  if (flags & FLAG_TABLES) {
+    const active = m.elements.findIndex((e) => e.mode === 'active');
+    if (active >= 0 && m.elements.slice(active).some((e) => e.mode !== 'active')) {
+      throw new SnapshotError(`gate.snapshot says the tables are written, but element segment ${active} is active and a later one is not: the table segments must come last`);
+    }
+  }
 
   // imported globals
   const importedTypes = m.imports.flatMap((i) => (i.desc.kind === 'global' ? [i.desc.type.type] : []));
@@ -225,6 +233,12 @@ function checkExports(bytes: Uint8Array, sec: RawSection, m: Module): void {
 export interface RestoreOptions {
   /** Keep the gate.* custom sections (default: strip them). */
   keepGateSections?: boolean;
+  /**
+   * Keep gate.snapshot alone (a few bytes): the module then still says it is a snapshot, so that
+   * the writer of the next snapshot of the resumed instance writes its memory and tables anew
+   * instead of keeping this generation's segments as originals (wagc compiles this).
+   */
+  keepSnapshotSection?: boolean;
 }
 
 /**
@@ -240,7 +254,7 @@ export function restoreModule(snapshot: Snapshot | Uint8Array, opts: RestoreOpti
   for (const s of raw) {
     const payload = bytes.subarray(s.start, s.end);
     if (s.id === 0 && s.name === SECTION.export) exp = payload;
-    if (s.id === 0 && s.name!.startsWith('gate.') && !opts.keepGateSections) continue;
+    if (s.id === 0 && s.name!.startsWith('gate.') && !opts.keepGateSections && !(opts.keepSnapshotSection && s.name === SECTION.snapshot)) continue;
     out.push(s.id === 0 ? { id: 0, name: s.name, payload } : { id: s.id, payload });
   }
   if (exp && !raw.some((s) => s.id === ID.export)) insertInOrder(out, { id: ID.export, payload: exp });

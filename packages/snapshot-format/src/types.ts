@@ -12,6 +12,15 @@ export const STATES: readonly SnapshotState[] = ['halted', 'suspended', 'trapped
 /** Arch tags, the image's (`ARCH_TAG` in @wagc/linker). */
 export const ARCH_IDS: Record<SnapshotArch, number> = { 'x86-64': 1, arm64: 2 };
 
+/**
+ * `gate.snapshot` flag bit 0: the snapshot was written with the instance's tables, so its table
+ * section holds their current sizes and its element section is the module's own segments (none
+ * of them active) followed by the active segments that hold the tables' entries. A writer given
+ * such a snapshot as its module replaces those active segments instead of keeping them
+ * (docs/snapshot-format.md, "Tables").
+ */
+export const FLAG_TABLES = 1;
+
 /** Site index of a trapped snapshot's innermost frame stopped at a trap (not a site). */
 export const NO_SITE = 0xffffffff;
 
@@ -90,7 +99,7 @@ export interface SnapshotInput {
   /**
    * The runtime library module (wasi_snapshot_preview1) the image was linked with: its SHA-256
    * goes into gate.stack when a frame is in the runtime, so a compiler linking another build of
-   * the library refuses to resume (checkFrames). Without it the digest is left empty.
+   * the library refuses to resume (checkResume, R2). Without it the digest is left empty.
    */
   runtime?: Uint8Array;
   /** Pending I/O; absent: none. */

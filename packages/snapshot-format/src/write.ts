@@ -1,12 +1,12 @@
 import { createHash } from 'crypto';
 import { LIMITS, type ConstExpr, type Module } from '@wagc/frontend';
-import { ByteWriter, putSleb32, putUleb32, sleb32Size, uleb32Size } from './binary';
+import { ByteWriter, Cursor, putSleb32, putUleb32, sleb32Size, uleb32Size } from './binary';
 import { SnapshotError } from './errors';
 import { checkMemoryInput, copyRun, findRuns, mergeRuns, type Run } from './memory';
 import { checkFramesAgainstModule, decode, typeName, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, type OutSection } from './sections';
 import {
-  ARCH_IDS, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, SPLIT_ZERO_WORDS, STATE_IDS, type MemoryInput, type SnapshotInput,
+  ARCH_IDS, FLAG_TABLES, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, SPLIT_ZERO_WORDS, STATE_IDS, type MemoryInput, type SnapshotInput,
 } from './types';
 
 const W = 'cannot write snapshot';
@@ -120,8 +120,11 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
     }
   }
   if (exportPayload && !hasStack) insertInOrder(out, { id: ID.export, payload: exportPayload });
+  // a snapshot given as the module: its gate.snapshot says whether its tables were written
+  const inputSnapshot = raw.find((s) => s.id === 0 && s.name === SECTION.snapshot);
+  const inputFlags = inputSnapshot ? snapshotFlags(input.module, inputSnapshot) : 0;
   if (input.tables) {
-    const elems = elementSection(m, input.tables, input.droppedSegments);
+    const elems = elementSection(m, input.tables, input.droppedSegments, (inputFlags & FLAG_TABLES) !== 0);
     if (elems) insertInOrder(out, { id: ID.element, payload: elems });
   }
   const dropped = new Set(input.droppedData ?? []);
@@ -129,13 +132,15 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
     if (!Number.isInteger(x) || x < 0 || x >= m.data.length) throw new SnapshotError(`${W}: dropped data segment ${x}: the module has ${m.data.length} data segments`);
     if (!hasDataCount) throw new SnapshotError(`${W}: dropped data segment ${x}: the module has no data count section, so nothing can drop a segment`);
   }
-  const dataSection = dataSectionFor(m, mem, hasDataCount, raw.some((s) => s.id === 0 && s.name === SECTION.snapshot), dropped);
+  const dataSection = dataSectionFor(m, mem, hasDataCount, inputSnapshot !== undefined, dropped);
   if (dataSection) insertInOrder(out, dataSection);
   if (hasDataCount) insertInOrder(out, { id: ID.dataCount, payload: new ByteWriter().u32(dataSection ? dataSection.count! : 0).done() });
 
   // gate.*
   const snap = new ByteWriter()
-    .u32(SNAPSHOT_VERSION).u8(STATE_IDS[state]).u8(ARCH_IDS[input.arch]).u32(trapId).u32(exitStatus >>> 0).u32(0)
+    .u32(SNAPSHOT_VERSION).u8(STATE_IDS[state]).u8(ARCH_IDS[input.arch]).u32(trapId).u32(exitStatus >>> 0)
+    // without tables the table and element sections are the module's: written as they were
+    .u32(input.tables ? FLAG_TABLES : inputFlags & FLAG_TABLES)
     .u32(imported.length);
   imported.forEach((v, k) => snap.u8(importedGlobalTypes[k].type).fixed(maskBits(importedGlobalTypes[k].type, v), 8));
   out.push({ id: 0, name: SECTION.snapshot, payload: snap.done() });
@@ -215,19 +220,38 @@ function tableSection(m: Module, tables: BigUint64Array[]): Uint8Array {
   return w.done();
 }
 
+/** The flags of a module's gate.snapshot section (0 for a version this writer does not know). */
+function snapshotFlags(bytes: Uint8Array, s: { start: number; end: number }): number {
+  const c = new Cursor(bytes, s.start, s.end, `${W}: the module's gate.snapshot`);
+  if (c.u32() !== SNAPSHOT_VERSION) return 0;
+  c.u8();
+  c.u8();
+  c.u32();
+  c.u32();
+  return c.u32();
+}
+
 /**
  * The element section of a snapshot with tables: the original segments keep their indices, a
  * dropped one (every active and declarative one, and those elem.drop dropped) becomes
  * declarative (dropped at instantiation, and its ref.func still declare their functions), a
  * passive one stays; then one active segment (flags 6, expressions) per defined table writes
- * its current entries. Null when there is nothing to write.
+ * its current entries. Null when there is nothing to write. When the module is a snapshot whose
+ * tables were written (`tablesWritten`), its own active segments are the tables of its time,
+ * which these replace: only the segments before them are originals, so a chain of snapshots
+ * keeps one segment per table.
  */
-function elementSection(m: Module, tables: BigUint64Array[], dropped: boolean[] | undefined): Uint8Array | null {
+function elementSection(m: Module, tables: BigUint64Array[], dropped: boolean[] | undefined, tablesWritten: boolean): Uint8Array | null {
   if (!dropped || dropped.length !== m.elements.length) throw new SnapshotError(`${W}: droppedSegments must say for each of the module's ${m.elements.length} element segments whether it is dropped`);
-  const count = m.elements.length + tables.filter((t) => t.length > 0).length;
+  let originals = m.elements;
+  if (tablesWritten) {
+    const firstActive = originals.findIndex((e) => e.mode === 'active');
+    if (firstActive >= 0) originals = originals.slice(0, firstActive);
+  }
+  const count = originals.length + tables.filter((t) => t.length > 0).length;
   if (count === 0) return null;
   const w = new ByteWriter().u32(count);
-  m.elements.forEach((seg, k) => {
+  originals.forEach((seg, k) => {
     w.u8(dropped[k] ? 7 : 5).u8(seg.elemType).u32(seg.init.length);
     for (const e of seg.init) constExpr(w, e);
   });

@@ -270,6 +270,77 @@ describe('chains and data counts', () => {
   });
 });
 
+describe('tables in a chain of snapshots', () => {
+  const TABLES = `(module (type $t (func))
+    (table $a 2 10 funcref) (table $b 3 funcref)
+    (elem (table $a) (i32.const 0) func $f) (elem $p func $f $g) (elem (table $b) (i32.const 2) func $g) (elem declare func $h)
+    (func $f (type $t)) (func $g (type $t)) (func $h (type $t) (elem.drop $p) (table.init $a $p (i32.const 0) (i32.const 0) (i32.const 0)))
+    (export "h" (func $h)))`;
+  // the instance's tables: $a grew to 4 entries, $b holds f, null, g (module function index + 1)
+  const tables = [BigUint64Array.from([2n, 1n, 0n, 2n]), BigUint64Array.from([1n, 0n, 2n])];
+  const base = { state: 'suspended' as const, arch: 'x86-64' as const, memory: null, globals: [], frames: [{ func: 0, site: 0, slots: [] }], tables };
+
+  test('every generation writes each table once: the previous tables are replaced, not kept as originals', async () => {
+    let mod = await wat(TABLES, { reference_types: true });
+    for (let hop = 0; hop < 5; hop++) {
+      // as gate-run gives them: whether each of the module's segments is dropped
+      const dropped = decodeModule(mod).elements.map((e, k) => e.mode !== 'passive' || (hop > 1 && k === 1));
+      const snap = writeSnapshot({ ...base, module: mod, droppedSegments: dropped });
+      expectValid(snap);
+      const s = readSnapshot(snap);
+      expect(s.flags).toBe(1);
+      const d = decodeModule(snap);
+      expect(d.elements.map((e) => e.mode)).toEqual(['declarative', hop > 1 ? 'declarative' : 'passive', 'declarative', 'declarative', 'active', 'active']);
+      expect(d.elements.slice(4).map((e) => [e.table, e.init.length])).toEqual([[0, 4], [1, 3]]);
+      expect(d.tables.map((t) => t.limits.min)).toEqual([4, 3]);
+      // what wagc compiles: the module with its gate.snapshot, so the next writer knows
+      mod = restoreModule(snap, { keepSnapshotSection: true });
+      expect(scanNames(mod)).toEqual(['gate.snapshot']);
+    }
+  });
+
+  test('a module that does not say it is a snapshot keeps every segment as an original', async () => {
+    const first = writeSnapshot({ ...base, module: await wat(TABLES, { reference_types: true }), droppedSegments: [true, false, true, true] });
+    const plain = restoreModule(first);
+    const again = writeSnapshot({ ...base, module: plain, droppedSegments: [true, false, true, true, true, true] });
+    expect(decodeModule(again).elements.map((e) => e.mode)).toEqual(['declarative', 'passive', 'declarative', 'declarative', 'declarative', 'declarative', 'active', 'active']);
+  });
+
+  test('without tables the flag is the module\'s; the reader refuses other flags and table segments before originals', async () => {
+    const m = await wat(TABLES, { reference_types: true });
+    const noTables = writeSnapshot({ ...base, module: m, tables: undefined });
+    expect(readSnapshot(noTables).flags).toBe(0);
+    const withTables = writeSnapshot({ ...base, module: m, droppedSegments: [true, false, true, true] });
+    const copied = writeSnapshot({ ...base, module: restoreModule(withTables, { keepSnapshotSection: true }), tables: undefined });
+    expect(readSnapshot(copied).flags).toBe(1);
+    // the original module's segments (an active one before a passive one) under the flag
+    const flagged = Uint8Array.from(noTables);
+    // gate.snapshot's payload after its name: version, state, arch, trap, status, flags (one byte each here)
+    const flagsAt = Buffer.from(flagged).lastIndexOf('gate.snapshot') + 'gate.snapshot'.length + 5;
+    expect(flagged[flagsAt]).toBe(0);
+    flagged[flagsAt] = 1;
+    expect(() => readSnapshot(flagged)).toThrow(/element segment 0 is active and a later one is not/);
+    flagged[flagsAt] = 2;
+    expect(() => readSnapshot(flagged)).toThrow(/unknown flags 0x2/);
+  });
+});
+
+/** The custom section names of a module, in order. */
+function scanNames(bytes: Uint8Array): string[] {
+  const names: string[] = [];
+  for (let at = 8; at < bytes.length;) {
+    const id = bytes[at++];
+    let size = 0, shift = 0, b: number;
+    do { b = bytes[at++]; size += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    if (id === 0) {
+      const n = bytes[at];
+      names.push(new TextDecoder().decode(bytes.subarray(at + 1, at + 1 + n)));
+    }
+    at += size;
+  }
+  return names.filter((n) => n !== 'name');
+}
+
 describe('frames in the runtime library', () => {
   const runtime = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
   const rt: Frame = { module: 'runtime', func: 12, site: 3, slots: [{ type: I64, bits: 9n }, { type: F32, bits: 1n }] };
