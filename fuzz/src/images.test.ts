@@ -72,6 +72,9 @@ describe('corrupt images', () => {
     expect(await run(rebuilt((i) => { i.sites[3] = { ...i.sites[3], codeOffset: i.sites[3].codeOffset + 1 }; }))).toMatch(/^2 gate-run: bad image: site /);
     expect(await run(rebuilt((i) => { i.tables = undefined; }))).toBe('2 gate-run: bad image: a table without its tables section (12)\n');
     expect(await run(rebuilt((i) => { i.tables!.tables[0].descOff += 8; }))).toBe('2 gate-run: bad image: tables: descriptor offset\n');
+    // a table's words: call_indirect checks them anyway, the loader checks what it is given
+    expect(await run(rebuilt((i) => { i.tables!.tables[0].entries![0] += 1n; }))).toBe('2 gate-run: bad image: tables: a table entry\'s type is not its function\'s\n');
+    expect(await run(rebuilt((i) => { i.tables!.tables[0].entries![0] |= 0xffffn << 32n; }))).toBe('2 gate-run: bad image: tables: a table entry names no function\n');
     // the passive segment's state: its bytes in the read-only data, not in the text
     const slot = img.modules![1].dataBase;
     expect(await run(rebuilt((i) => { new DataView(i.globals.buffer).setUint32(8 * slot + 4, 64, true); }))).toBe('2 gate-run: bad image: data segment state outside the read-only data\n');

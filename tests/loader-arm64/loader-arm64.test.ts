@@ -272,9 +272,11 @@ describe('gate-run picks the loader from the arch tag', () => {
     const r = runCli(['--stack-size', '65536', writeTemp(arm64Image('exit42')), '--', 'a', 'b']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(42);
+    // gate-run checks the range itself (issue 11, point 7), as the loader would
     const bad = runCli(['--stack-size', '1', writeTemp(arm64Image('exit42'))]);
-    expect(bad.stderr).toMatch(/^usage: gate-run-aarch64 /);
+    expect(bad.stderr).toMatch(/^gate-run: error: --stack-size: a number of bytes from 65536 \(64 KiB\) to 1073741824 \(1 GiB\), not "1"/);
     expect(bad.status).toBe(2);
+    expect(runLoader(['--stack-size', '1', writeTemp(arm64Image('exit42'))]).stderr).toMatch(/^usage: gate-run-aarch64 /);
   });
 
   test('a bad arm64-tagged image: the loader\'s line and status 2', () => {

@@ -157,6 +157,7 @@ uint64_t tables_vmctx_end(void);
 uint64_t tables_entry_bytes(void);
 void tables_create(uint8_t *area);
 uint32_t tables_count(void);
+int tables_check_words(const uint8_t *function_table, uint32_t nfuncs);
 uint32_t tables_desc(uint32_t k);
 uint32_t tables_segment_count(void);
 int tables_segment_dropped(uint32_t k);

@@ -226,6 +226,7 @@ static int image_check_meaning(void) {
     for (uint32_t k = 0; k < img.nfuncs; k++) {
       if (rd32(ro + 8 + 8ull * k) != img.funcs[k].code_start) return bad("the function table and the function map disagree");
     }
+    if (tables_check_words(ro, img.nfuncs) < 0) return -1;
   }
   for (uint32_t k = 0; k < img.nsites; k++) {
     const site_entry *s = &img.sites[k];

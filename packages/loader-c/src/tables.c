@@ -95,6 +95,26 @@ void tables_create(uint8_t *area) {
   }
 }
 
+/* A funcref table's initial words name linked functions: each non-null one a function of the
+ * function table `ft` (section 13: count, then code offset and type id + 1 each) whose trusted
+ * type is the word's low half, as the linker writes them. 0, or -1 after the message. */
+int tables_check_words(const uint8_t *ft, uint32_t nfuncs) {
+  for (uint32_t k = 0; k < ntables; k++) {
+    const table_entry *t = &tables[k];
+    if (t->init_off == NONE || t->elem_type != 0x70) continue;
+    for (uint32_t j = 0; j < t->initial; j++) {
+      uint64_t w;
+      memcpy(&w, img.strings + t->init_off + 8ull * j, 8);
+      if (!w) continue;
+      uint32_t f = (uint32_t)(w >> 32), type;
+      if (f >= nfuncs) return bad("a table entry names no function");
+      memcpy(&type, ft + 12 + 8ull * f, 4);
+      if ((uint32_t)w != type) return bad("a table entry's type is not its function's");
+    }
+  }
+  return 0;
+}
+
 uint32_t tables_count(void) { return ntables; }
 uint32_t tables_desc(uint32_t k) { return tables[k].desc_off; }
 uint32_t tables_segment_count(void) { return nsegs; }

@@ -9,7 +9,7 @@
  * `checkResume`, so they never disagree.
  */
 import { createHash } from 'crypto';
-import { printable, type FuncType, type Module } from '@wagc/frontend';
+import { importIndex, printable, type FuncType, type Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { functionSites, SiteKind, type FunctionSites } from './calls';
 import { SnapshotError } from './errors';
@@ -38,14 +38,14 @@ function decoded(bytes: Uint8Array, what: string): Module {
 }
 
 function funcType(m: Module, f: number): FuncType {
-  if (f < m.importedFuncs) {
-    let k = 0;
-    for (const imp of m.imports) {
-      if (imp.desc.kind !== 'func') continue;
-      if (k++ === f) return m.types[imp.desc.typeIndex];
-    }
-  }
-  return m.types[m.functions[f - m.importedFuncs]];
+  return f < m.importedFuncs ? m.types[importIndex(m).funcTypes[f]] : m.types[m.functions[f - m.importedFuncs]];
+}
+
+/** The import of imported function `f`. */
+function funcImport(m: Module, f: number): Module['imports'][number] {
+  let k = 0;
+  for (const imp of m.imports) if (imp.desc.kind === 'func' && k++ === f) return imp;
+  throw new Error(`internal: function ${f} is not an import`);
 }
 
 function sameType(a: FuncType, b: FuncType): boolean {
@@ -80,7 +80,7 @@ function exportList(payload: Uint8Array): { name: string; kind: number; index: n
 export function checkResume(snap: Snapshot, opts: ResumeCheckOptions): void {
   // R1: only a suspended instance continues; a trapped or exited one's stack is for reading
   if (snap.state === 'trapped' || snap.state === 'exited') {
-    throw new SnapshotError(`R1: the snapshot is of a ${snap.state} instance${snap.state === 'trapped' ? ` (trap ${snap.trapId})` : ` (status ${snap.exitStatus})`}: it cannot continue`);
+    throw new SnapshotError(`R1: the snapshot is of ${snap.state === 'exited' ? 'an' : 'a'} ${snap.state} instance${snap.state === 'trapped' ? ` (trap ${snap.trapId})` : ` (status ${snap.exitStatus})`}: it cannot continue`);
   }
   const prog = decoded(snap.module, 'the snapshot module');
   const rt = decoded(opts.runtime, 'the runtime library');
@@ -217,14 +217,14 @@ export function checkResume(snap: Snapshot, opts: ResumeCheckOptions): void {
           }
         } else if (!rtf) {
           const target = imported.get(operand);
-          const imp = prog.imports.filter((i) => i.desc.kind === 'func')[operand];
+          const imp = funcImport(prog, operand);
           if (target === undefined) throw new SnapshotError(`R5: ${at(k)}: calls the import ${printable(imp.module)}.${printable(imp.name)}, which the runtime library does not provide`);
           if (!innerRt || inner.func !== target) {
             throw new SnapshotError(`R5: ${at(k - 1)}: the call at ${at(k)} calls ${printable(imp.module)}.${printable(imp.name)} (runtime library function ${target}), not this one`);
           }
         } else {
           // the library's imports are loader routines (host calls): no wasm frame runs inside one
-          const imp = rt.imports.filter((i) => i.desc.kind === 'func')[operand];
+          const imp = funcImport(rt, operand);
           throw new SnapshotError(`R5: ${at(k - 1)}: the call at ${at(k)} is the host call ${printable(imp.module)}.${printable(imp.name)}, inside which no wasm frame runs`);
         }
       } else {

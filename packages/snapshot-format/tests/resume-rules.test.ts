@@ -102,7 +102,7 @@ describe('R1: only a suspended snapshot resumes', () => {
   test('a suspended one with a real stack passes; trapped and exited ones are refused whatever their stack', () => {
     expect(() => check([frame(SEVEN, 1), MAIN_AT_SEVEN()])).not.toThrow();
     refused([frame(SEVEN, 1), MAIN_AT_SEVEN()], /R1: the snapshot is of a trapped instance \(trap 1\)/, { state: 'trapped', trapId: 1 });
-    refused([frame(SEVEN, 1), MAIN_AT_SEVEN()], /R1: the snapshot is of a exited instance \(status 3\)|R1: the snapshot is of an? exited/, { state: 'exited', exitStatus: 3 });
+    refused([frame(SEVEN, 1), MAIN_AT_SEVEN()], /R1: the snapshot is of an exited instance \(status 3\)/, { state: 'exited', exitStatus: 3 });
   });
   test('a halted one has nothing to resume and passes', () => {
     expect(() => check([], { state: 'halted' })).not.toThrow();
