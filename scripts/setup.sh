@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 # bench/programs/build.sh), so the wasi-libc test runs in CI instead of being skipped
 # xfsprogs (mkfs.xfs), e2fsprogs (filefrag): tests/instance-file mounts an XFS with reflink=1 on a
 # loop device to test the reflink path of --instance-file
-packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+# redis-server: the fleet (packages/fleet) keeps its queues and job records in Redis; its tests start
+# their own redis-server on a free loopback port (the one Debian's service may start is not used)
+packages=(gcc make libc6-dev wabt gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user redis-server
   clang lld wasi-libc libclang-rt-14-dev-wasm32 xfsprogs e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
