@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "abi.h"
 #include "gate.h"
 
 image img = { .fd = -1, .src_fd = -1 };
@@ -147,7 +148,7 @@ int image_load(const char *path) {
   img.exports = (const export_entry *)(p + 48 + 4 * (size_t)img.nstarts);
   img.global_types = p + 48 + 4 * (size_t)img.nstarts + 28 * (size_t)img.nexports;
   if (img.entry_stub >= img.text_size) return bad("entry stub outside text");
-  if (img.instantiation_trap >= 13) return bad("unknown instantiation trap");
+  if (img.instantiation_trap > TRAP_OUT_OF_BOUNDS_TABLE) return bad("unknown instantiation trap"); /* 11 and 12 are a suspension and an exit */
   if (img.has_memory && (img.memory_initial > 65536 || (img.memory_max != 0xffffffffu && (img.memory_max > 65536 || img.memory_max < img.memory_initial)))) return bad("memory limits");
   for (uint32_t k = 0; k < img.nstarts; k++) if (img.starts[k] >= img.nfuncs) return bad("start function index");
   for (uint32_t k = 0; k < img.nexports; k++) {
