@@ -1,4 +1,4 @@
-/** Tests run from TypeScript sources; `tsc -b` (npm run build) does the type-check. */
+/** Tests run from TypeScript sources; `npm run check` type-checks them (tsconfig.test.json), as `tsc -b` does the sources. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/conformance', '<rootDir>/fuzz', '<rootDir>/tests'],

@@ -1,4 +1,6 @@
-/* Shared by every benchmark: no libc, only the two WASI imports wagc's runtime library provides. */
+/* Shared by every benchmark: no libc, only the two WASI imports wagc's runtime library provides.
+   The same sources also build natively (bench/src/run.ts: gcc -O2 -DBENCH_NATIVE) for the native
+   column: the two imports become write(2) and _exit(2), and main() calls the program's _start. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
@@ -11,12 +13,35 @@ typedef unsigned long size_t;
 
 typedef struct { const void *buf; size_t len; } ciovec;
 
+#ifndef BENCH_NATIVE
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_write")))
 int wasi_fd_write(int fd, const ciovec *iovs, size_t count, size_t *written);
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_exit"), noreturn))
 void wasi_proc_exit(int status);
 
 #define EXPORT(name) __attribute__((export_name(name)))
+#else
+long write(int fd, const void *buf, unsigned long count);
+__attribute__((noreturn)) void _exit(int status);
+
+static int wasi_fd_write(int fd, const ciovec *iovs, size_t count, size_t *written) {
+  size_t n = 0;
+  for (size_t k = 0; k < count; k++) n += (size_t)write(fd, iovs[k].buf, iovs[k].len);
+  *written = n;
+  return 0;
+}
+
+__attribute__((noreturn)) static void wasi_proc_exit(int status) { _exit(status); }
+
+/* The C runtime has its own _start: the program's is bench_start, called by main. */
+#define _start bench_start
+#define EXPORT(name)
+void bench_start(void);
+int main(void) {
+  bench_start();
+  return 0;
+}
+#endif
 
 static char out_buf[256];
 static size_t out_len;

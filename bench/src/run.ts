@@ -1,11 +1,12 @@
 /**
  * Execution speed: the programs of bench/programs (C built to .wasm by build.sh) run under gate-run,
- * under V8's baseline compiler (Liftoff) and under V8's optimising compiler (TurboFan), side by
- * side in one run. Each program prints a checksum; every run's output must agree with every other.
+ * under V8's baseline compiler (Liftoff), under V8's optimising compiler (TurboFan), and as native
+ * code (the same C built with gcc -O2), side by side in one run. Each program prints a checksum;
+ * every run's output must agree with every other, native included.
  *   npm run bench:run [-- --runs 5] [-- --programs fib,sieve]
  *
  * Times are medians of `--runs` fresh processes, engines interleaved run by run so that load from
- * elsewhere on the machine falls on all three alike. Compile time is never counted:
+ * elsewhere on the machine falls on all four alike. Compile time is never counted:
  * - gate-run: wall time of the loader process (the C binary itself, not the node wrapper) on an
  *   image compiled beforehand. That includes process start and mapping the image, so the empty
  *   program's time is measured the same way and the table shows the wall time and the wall time
@@ -13,9 +14,15 @@
  * - liftoff / turbofan: node with --liftoff-only or --no-liftoff (both --no-wasm-lazy-compilation,
  *   so all code is compiled before the clock starts); the child times only the call of _start
  *   with performance.now() and reports it on stderr.
+ * - native: `gcc -O2 -DBENCH_NATIVE` of the same source (common.h maps the two WASI imports to
+ *   write and _exit, and main calls _start), timed like gate-run: wall time minus the empty
+ *   program's.
+ * Each engine's time is given as a ratio to native, with the geometric means; the load average is
+ * printed at the start and the end (timings mean something only on an otherwise idle machine).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { mkdirSync, readdirSync } from 'fs';
+import { loadavg } from 'os';
 import { join, resolve } from 'path';
 import { loaderPath } from '@wagc/loader-c';
 
@@ -61,13 +68,29 @@ function compile(name: string): string {
   return img;
 }
 
-function runGate(img: string): Run {
+/** The same C, built natively: gcc -O2 (bench/programs/common.h's BENCH_NATIVE side). */
+function compileNative(name: string): string {
+  const exe = join(outDir, 'native', name);
+  mkdirSync(join(outDir, 'native'), { recursive: true });
+  try {
+    execFileSync('gcc', ['-O2', '-DBENCH_NATIVE', '-w', '-o', exe, join(programsDir, `${name}.c`), '-lm'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (e) {
+    throw new Error(`gcc -O2 ${name}.c failed (the native column needs gcc): ${e instanceof Error ? e.message : e}`);
+  }
+  return exe;
+}
+
+/** Wall time of a process: the loader on an image, or a native program. */
+function runProcess(argv: string[]): Run {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(loaderPath('x86-64'), [img, '--'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 24 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
   return { ms, stdout: r.stdout, status: r.status, stderr: r.stderr };
 }
+
+const runGate = (img: string): Run => runProcess([loaderPath('x86-64'), img, '--']);
+const runNative = (exe: string): Run => runProcess([exe]);
 
 function runNode(engine: Engine, wasm: string): Run {
   const r = spawnSync(process.execPath, [ENGINES[engine], ...NODE_FLAGS, '-e', CHILD, wasm], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -85,41 +108,57 @@ function programNames(): string[] {
   return only.length ? all.filter((n) => only.includes(n)) : all;
 }
 
-const fmt = (x: number, w: number, digits = 1): string => x.toFixed(digits).padStart(w);
+
+const geomean = (xs: number[]): number => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** The fixed cost of starting a process that does nothing: the median wall time of the empty program. */
+function startCost(run: () => Run, what: string): { ms: number; n: number } {
+  const rs = Array.from({ length: Math.max(runs, 9) }, run);
+  for (const r of rs) if (r.status !== 0 || r.stdout !== '') throw new Error(`empty program (${what}): status ${r.status}, output ${JSON.stringify(r.stdout)} ${r.stderr}`);
+  return { ms: median(rs.map((r) => r.ms)), n: rs.length };
+}
 
 function main(): number {
   const names = programNames();
   mkdirSync(outDir, { recursive: true });
+  const loadStart = load();
   const empty = compile('empty');
+  const emptyNative = compileNative('empty');
   const imgs = new Map(names.map((n) => [n, compile(n)]));
+  const exes = new Map(names.map((n) => [n, compileNative(n)]));
 
-  // the fixed cost of a gate-run process: start, map the image, run an empty _start, exit
-  const startRuns = Array.from({ length: Math.max(runs, 9) }, () => runGate(empty));
-  for (const r of startRuns) if (r.status !== 0 || r.stdout !== '') throw new Error(`empty program: status ${r.status}, output ${JSON.stringify(r.stdout)} ${r.stderr}`);
-  const startup = median(startRuns.map((r) => r.ms));
+  const gateStart = startCost(() => runGate(empty), 'gate-run');
+  const nativeStart = startCost(() => runNative(emptyNative), 'native');
 
-  console.log(`execution time, median of ${runs} runs in ms (node ${process.version}, V8 ${process.versions.v8})`);
-  console.log(`gate-run: wall time of the loader process; net = wall - ${startup.toFixed(1)} ms, the loader's start cost (empty program, median of ${startRuns.length})`);
+  console.log(`execution time, median of ${runs} runs in ms (node ${process.version}, V8 ${process.versions.v8}); load average at start: ${loadStart}`);
+  console.log(`native: gcc -O2 of the same C, wall time of the process minus ${nativeStart.ms.toFixed(1)} ms (the empty program's, median of ${nativeStart.n})`);
+  console.log(`gate-run: wall time of the loader process minus ${gateStart.ms.toFixed(1)} ms, its start cost (empty program, median of ${gateStart.n})`);
   console.log(`liftoff (--liftoff-only) / turbofan (--no-liftoff): time of _start alone, inside node, code compiled beforehand`);
-  console.log(`ratios are gate-run net / V8 (> 1: gate-run is slower)`);
+  console.log(`ratios: each engine's time / native (> 1: slower than native), and gate-run / liftoff`);
   console.log('');
-  console.log('program    gate-run wall   gate-run net   liftoff   turbofan   net/liftoff   net/turbofan');
+  const head = ['program', 'native', 'gate-run', 'liftoff', 'turbofan', 'gate/nat', 'lift/nat', 'turbo/nat', 'gate/lift'];
+  const widths = [11, 9, 9, 9, 9, 9, 9, 10, 10];
+  const row = (cells: string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join(' ');
+  console.log(row(head));
 
   let failed = false;
-  const ratios: { l: number; t: number }[] = [];
+  const ratios: { g: number; l: number; t: number; gl: number }[] = [];
   for (const name of names) {
     const wasm = join(programsDir, `${name}.wasm`);
     const all: { who: string; run: Run }[] = [];
-    const gate: number[] = [];
-    const v8: Record<Engine, number[]> = { liftoff: [], turbofan: [] };
+    const times: Record<'native' | 'gate' | Engine, number[]> = { native: [], gate: [], liftoff: [], turbofan: [] };
     for (let k = 0; k < runs; k++) {
+      const n = runNative(exes.get(name)!);
+      all.push({ who: 'native', run: n });
+      times.native.push(n.ms);
       const g = runGate(imgs.get(name)!);
       all.push({ who: 'gate-run', run: g });
-      gate.push(g.ms);
+      times.gate.push(g.ms);
       for (const e of Object.keys(ENGINES) as Engine[]) {
         const r = runNode(e, wasm);
         all.push({ who: e, run: r });
-        v8[e].push(r.ms);
+        times[e].push(r.ms);
       }
     }
     const ref = all[0];
@@ -133,17 +172,19 @@ function main(): number {
       console.log('');
       continue;
     }
-    const wall = median(gate);
-    const net = wall - startup;
-    const l = median(v8.liftoff);
-    const t = median(v8.turbofan);
-    ratios.push({ l: net / l, t: net / t });
-    console.log(`${name.padEnd(10)} ${fmt(wall, 13)} ${fmt(net, 14)} ${fmt(l, 9)} ${fmt(t, 10)} ${fmt(net / l, 13, 2)} ${fmt(net / t, 14, 2)}`);
+    const nat = median(times.native) - nativeStart.ms;
+    const gate = median(times.gate) - gateStart.ms;
+    const l = median(times.liftoff);
+    const t = median(times.turbofan);
+    const r = { g: gate / nat, l: l / nat, t: t / nat, gl: gate / l };
+    ratios.push(r);
+    console.log(row([name, nat.toFixed(1), gate.toFixed(1), l.toFixed(1), t.toFixed(1), r.g.toFixed(2), r.l.toFixed(2), r.t.toFixed(2), r.gl.toFixed(2)]));
   }
   if (ratios.length > 1) {
-    const geo = (xs: number[]): number => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
-    console.log(`${'geomean'.padEnd(10)} ${''.padStart(13)} ${''.padStart(14)} ${''.padStart(9)} ${''.padStart(10)} ${fmt(geo(ratios.map((r) => r.l)), 13, 2)} ${fmt(geo(ratios.map((r) => r.t)), 14, 2)}`);
+    const gm = (f: (r: (typeof ratios)[0]) => number): string => geomean(ratios.map(f)).toFixed(2);
+    console.log(row(['geomean', '', '', '', '', gm((r) => r.g), gm((r) => r.l), gm((r) => r.t), gm((r) => r.gl)]));
   }
+  console.log(`\nload average at the end: ${load()}`);
   if (failed) {
     console.log('\nbench: FAILED: a program failed, or its output differed between runs or engines (see above)');
     return 1;

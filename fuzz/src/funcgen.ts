@@ -764,7 +764,7 @@ export class FuncGen {
         const t = this.m.types[this.m.funcTypes[f]];
         for (const p of t.params) this.expr(p, depth - 1);
         c.u8(0x10).uleb(f);
-        for (const r of t.results) c.u8(0x1a);
+        for (let k = 0; k < t.results.length; k++) c.u8(0x1a);
         return;
       }
       case 9: {

@@ -109,15 +109,15 @@ describe('generator', () => {
     for (let seed = 0; seed < 200; seed++) {
       const size = 1 + (seed % 30);
       const { bytes } = generate({ seed: seed * 7919 + 1, size });
-      expect(() => new WebAssembly.Module(bytes)).not.toThrow();
+      expect(() => new WebAssembly.Module(new Uint8Array(bytes))).not.toThrow();
     }
   });
 
   test('two-instance pairs validate, and their main module imports from lib', () => {
     for (let seed = 0; seed < 40; seed++) {
       const { lib, main } = generatePair({ seed, size: 1 + (seed % 24) });
-      const exports = WebAssembly.Module.exports(new WebAssembly.Module(lib)).map((e) => e.name);
-      const imports = WebAssembly.Module.imports(new WebAssembly.Module(main));
+      const exports = WebAssembly.Module.exports(new WebAssembly.Module(new Uint8Array(lib))).map((e) => e.name);
+      const imports = WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(main)));
       expect(imports.length).toBeGreaterThan(0);
       for (const i of imports) {
         expect(i.module).toBe('lib');
@@ -138,7 +138,7 @@ describe('generator', () => {
     const full = generate({ seed: 99, size: 16 });
     const skip = new Set(full.nodes.filter((n, k) => k % 3 === 0).map((n) => n.id));
     const cut = generate({ seed: 99, size: 16, skip });
-    expect(() => new WebAssembly.Module(cut.bytes)).not.toThrow();
+    expect(() => new WebAssembly.Module(new Uint8Array(cut.bytes))).not.toThrow();
     expect(cut.bytes.length).toBeLessThan(full.bytes.length);
     // every node kept whose ancestors were all kept has its id and size unchanged
     const sizes = new Map(full.nodes.map((n) => [n.id, n.size]));

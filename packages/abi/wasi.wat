@@ -1,4 +1,4 @@
-;; The trusted runtime library (DESIGN §7): WASI preview1 written in WebAssembly, compiled by wagc
+;; The trusted runtime library (ARCHITECTURE §7): WASI preview1 written in WebAssembly, compiled by wagc
 ;; and linked with every WASI program as module `wasi_snapshot_preview1`. Every pointer is checked
 ;; with ordinary wasm loads and stores before a loader routine (module "gate", docs/ARCHITECTURE.md
 ;; "Host calls") sees it: a bad pointer traps here with "out of bounds memory access".

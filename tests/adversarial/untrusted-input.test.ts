@@ -5,7 +5,7 @@
  * no Landlock there, the loader's own checks alone).
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { compileProgram, readImage, type Arch } from '@wagc/linker';
@@ -279,7 +279,7 @@ describe('3. SIGQUIT never kills the loader or gate-run', () => {
     // blocked and pending when the loader is executed (env --block-signal, coreutils 8.31+)
     const r = spawnSync('env', ['--block-signal=QUIT', 'sh', '-c', 'kill -QUIT $$; exec "$@"', 'sh', ...argv], { encoding: 'utf8', timeout: 120000 });
     expect([r.status, r.signal]).toEqual([3, null]);
-    expect(r.stderr).toMatch(/^suspended\n  at _start/);
+    expect(r.stderr).toMatch(/^suspended\n {2}at _start/);
     const s = readSnapshot(snapshotOf(readFileSync(img), readFileSync(state)));
     expect(s.frames.map((f) => f.site)).toEqual([0]); // the first check: _start's entry
   }, 120000);
@@ -337,6 +337,7 @@ printf R >&$GATE_RUN_LAUNCHER_FD; echo "early=$GATE_RUN_EARLY_QUIT"; printf 'E7\
 
 describe('5. control characters in names are escaped in every message and listing', () => {
   const NAME = '\x1b]0;pwned\x07\x1b[2J\rwagc: compiled OK\u009b31m';
+  // eslint-disable-next-line no-control-regex
   const RAW = /[\x00-\x08\x0a-\x1f\x7f]|\xc2[\x80-\x9f]|[\u0080-\u009f]/;
   const noRaw = (s: string): string => s.replace(/\n/g, '');
 
@@ -481,4 +482,3 @@ describe('7. the CLIs refuse what would destroy input or mislead', () => {
   }, 300000);
 });
 
-void copyFileSync;

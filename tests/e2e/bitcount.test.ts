@@ -126,6 +126,7 @@ describe('clz/ctz/popcnt against a reference, per CPU feature setting', () => {
     const r = runBatch(LOADER, writeTemp(image), cs);
     if (features && r.status === 2 && /which this CPU lacks/.test(r.stderr)) {
       // a CPU without one of the features: refusing is the right answer (checked below too)
+      // eslint-disable-next-line no-console -- says why the fast forms were not run
       console.warn(`this CPU cannot run the fast forms: ${r.stderr.trim()}`);
       return;
     }

@@ -36,7 +36,7 @@ const hex = (s: string): string => Buffer.from(s).toString('hex');
 
 test('functions longer than ±1 MiB of arm64 code branch correctly on both arches', async () => {
   const bytes = await wat(source());
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)));
   const f = inst.exports.f as (n: number) => number;
   const want = [0, 1, 2, 3, 4, 5, 9].map((n) => f(n) >>> 0);
   const dir = mkdtempSync(join(tmpdir(), 'wagc-long-'));

@@ -413,7 +413,7 @@ describe('WASI runtime library (x86-64)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { WASI } = require('node:wasi');
     const names = Object.keys(new WASI({ version: 'preview1' }).wasiImport).sort();
-    const exported = WebAssembly.Module.exports(new WebAssembly.Module(wasiModule())).map((e) => e.name).sort();
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(new Uint8Array(wasiModule()))).map((e) => e.name).sort();
     expect(exported).toEqual(names);
   });
 

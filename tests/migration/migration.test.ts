@@ -115,6 +115,7 @@ describe(`migration across ${ARCHES.join(' and ')} (seed ${seed})`, () => {
       let after = hop === 0 && firstAfter >= 0 ? firstAfter : 30 + Math.floor(random() * wall[arch] * (hop < 2 ? 0.2 : 0.5));
       const snap = join(dir, `${name}.${hop}.snapshot.wasm`);
       const r = run(image, ["--suspend-after", String(after), "--snapshot", snap]);
+      // eslint-disable-next-line no-console -- MIGRATION_DEBUG asks for it
       if (process.env.MIGRATION_DEBUG) console.log(name, hop, arch, after, r.status, JSON.stringify(r.stderr));
       if (hop === 0 && r.status !== 3 && after > 5 && retries++ < 6) {
         // the machine was quicker than the measured run (load varies): suspend earlier
@@ -138,6 +139,7 @@ describe(`migration across ${ARCHES.join(' and ')} (seed ${seed})`, () => {
       image = join(dir, `${name}.${hop}.img`);
       compile(snap, image, arch);
     }
+    // eslint-disable-next-line no-console -- the hops each program took
     console.log(`${name}: ${path.join(' -> ')} (uninterrupted runs: ${ARCHES.map((a) => `${a} ${wall[a]} ms`).join(', ')})`);
     expect(stdout).toBe(want.stdout);
     expect(path.length).toBeGreaterThan(1);

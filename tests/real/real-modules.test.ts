@@ -1,6 +1,6 @@
 /**
  * Issue 7: real-world modules from npm (bench/src/real-modules.ts: flite, ruby, esbuild, binaryen)
- * compile unmodified for both arches with equal site tables (DESIGN §2), except those listed in
+ * compile unmodified for both arches with equal site tables (ARCHITECTURE §2), except those listed in
  * known-failures.json with their exact CompileError; compiled in two worker threads
  * (linkProgramParallel) they give the same image, byte for byte; and flite, run by gate-run with a --dir
  * preopen, writes the same wav bytes as node:wasi on x86-64 and on ARM64 (qemu).

@@ -1,5 +1,5 @@
 /**
- * DESIGN §2: for every module, the x86-64 and ARM64 images have the same sites — (function,
+ * ARCHITECTURE §2: for every module, the x86-64 and ARM64 images have the same sites — (function,
  * site index, slot count, slot types) — so a portable frame means the same on both. Checked over
  * every module of the spec testsuite the compiler accepts (store-linked modules included as
  * single programs with unresolved imports trapping).
@@ -44,6 +44,7 @@ describe('site tables are identical across arches', () => {
         sites += a.length;
       }
     }
+    // eslint-disable-next-line no-console -- how much was compared
     console.log(`site tables equal for ${modules} modules (${sites} sites); ${rejected} modules rejected by both`);
     expect(modules).toBeGreaterThan(900);
   });

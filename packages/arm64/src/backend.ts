@@ -1,17 +1,24 @@
-import type { Backend, FunctionCompiler, StubEmitter } from '@wagc/frontend';
-import { GPR_MASK, FPR_MASK } from './regs';
-import { A64State } from './state';
+import { Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
+import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv } from '@wagc/frontend';
+import { GPR_MASK, FPR_MASK, invert } from './regs';
 import * as move from './move';
 import * as frame from './frame';
+import * as call from './call';
 import * as branch from './branch';
-import { binary, compare, eqz } from './binary';
-import { unary } from './unary';
-import { convert } from './convert';
+import * as binary from './binary';
+import * as compare from './compare';
+import * as unary from './unary';
+import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
 import { emitStubs, emitHostcallStub, patchCall } from './stubs';
 
-/** The ARM64 macro layer (ARMv8.0 base): what the ISA-neutral code generator drives. */
+/**
+ * The ARM64 macro layer (ARMv8.0 base): the Backend the ISA-neutral code generator drives
+ * (frontend codegen/backend.ts says what each method may assume and must leave). It mirrors
+ * packages/x86-64/src file for file: move, binary, unary, compare, convert, memory, branch, frame,
+ * call, table.
+ */
 export class A64Backend implements Backend {
   readonly arch = 'arm64' as const;
   readonly gprMask = GPR_MASK;
@@ -19,44 +26,94 @@ export class A64Backend implements Backend {
   readonly usedCpuFeatures = 0;
   /** bl reaches ±128 MiB: the whole text stays within that (a CompileError, not a failed patch). */
   readonly maxCodeSize = 128 * 1024 * 1024;
-  private readonly state = new A64State();
+  out!: CompileOutput;
+  buf!: CodeBuffer;
+  ool!: OutOfLine;
+  /** Where the frame size is patched in (pairs of subs), once known. */
+  framePatches = new Int32Array(64);
+  framePatchCount = 0;
+  /**
+   * Forward conditional branches may end up beyond b.cond's ±1 MiB in a large function: then
+   * every conditional branch is an inverted b.cond over a b (±128 MiB).
+   */
+  longBranches = false;
 
-  prologue(fc: FunctionCompiler): void {
-    fc.backendState = this.state;
-    frame.prologue(fc);
+  bind(out: CompileOutput, ool: OutOfLine): void {
+    this.out = out;
+    this.buf = out.buf;
+    this.ool = ool;
   }
-  finishFunction = frame.finishFunction;
-  emitReturn = frame.emitReturn;
-  storeHome = move.storeHome;
-  storeCopy = move.storeCopy;
-  loadReg = move.loadReg;
-  localGet = move.localGet;
-  localSet = move.localSet;
-  globalGet = move.globalGet;
-  globalSet = move.globalSet;
-  unary = unary;
-  binary = binary;
-  compare = compare;
-  eqz = eqz;
-  convert = convert;
-  load = memory.load;
-  store = memory.store;
-  memorySize = memory.memorySize;
-  memoryGrow = memory.memoryGrow;
-  memoryCopy = memory.memoryCopy;
-  memoryFill = memory.memoryFill;
-  memoryInit = memory.memoryInit;
-  dataDrop = memory.dataDrop;
-  select = branch.select;
-  jump = branch.jump;
-  branchIf = branch.branchIf;
-  patchJump = branch.patchJump;
-  loopCheck = frame.loopCheck;
-  branchTable = branch.branchTable;
-  trap = frame.trap;
-  call = frame.call;
-  callIndirect = frame.callIndirect;
-  tableCall = tableCall;
+
+  formOf(cls: OpClass, kind: number, _inType: number, _outType: number): number {
+    switch (cls) {
+      case OpClass.IntBinary: return binary.intBinaryForm();
+      case OpClass.FloatBinary: return binary.floatBinaryForm();
+      case OpClass.IntUnary:
+      case OpClass.FloatUnary: return Form.AOwn | Form.InPlace;
+      case OpClass.IntCompare: return compare.compareForm();
+      case OpClass.FloatCompare: return compare.compareForm();
+      case OpClass.TestZero: return compare.testZeroForm();
+      case OpClass.Convert: return convert.convertForm(kind);
+      case OpClass.Load: return memory.loadForm();
+      case OpClass.Store: return memory.storeForm();
+    }
+    return 0;
+  }
+
+  beginFunction(bodyBytes: number): void { frame.beginFunction(this, bodyBytes); }
+  enterFrame(): void { frame.enterFrame(this); }
+  entryCheck(): number { return frame.entryCheck(this); }
+  frameBottom(): void { frame.frameBottom(this); }
+  zeroSlots(lowest: number, bytes: number): void { frame.zeroSlots(this, lowest, bytes); }
+  loopCheck(): number { return frame.loopCheck(this); }
+  finishFrame(frameSize: number): void { frame.finishFrame(this, frameSize); }
+  beginReturn(over: boolean): void { frame.beginReturn(this, over); }
+  endReturn(over: boolean): void { frame.endReturn(this, over); }
+  resultReg(type: number): number { return frame.resultReg(type); }
+  loadMemoryBase(desc: number): void { frame.loadMemoryBase(this, desc); }
+
+  loadConst(type: number, dst: number, lo: number, hi: number): void { move.loadConst(this, type, dst, lo, hi); }
+  loadSlot(type: number, dst: number, base: number, offset: number): void { move.loadSlot(this, type, dst, base, offset); }
+  storeSlot(type: number, base: number, offset: number, src: number): void { move.storeSlot(this, type, base, offset, src); }
+  storeSlotConst(type: number, base: number, offset: number, lo: number, hi: number): void { move.storeSlotConst(this, type, base, offset, lo, hi); }
+  copySlot(base: number, offset: number, from: number): void { move.copySlot(this, base, offset, from); }
+  setFromCond(cc: number, dst: number): void { move.setFromCond(this, cc, dst); }
+  storeSlotCond(cc: number, base: number, offset: number): void { move.storeSlotCond(this, cc, base, offset); }
+  move(type: number, dst: number, src: number): void { move.move(this, type, dst, src); }
+  invertCond(cc: number): number { return invert(cc); }
+
+  intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void { binary.intBinary(this, kind, w, dst, a, b); }
+  intUnary(kind: IntUnOp, w: number, dst: number): void { unary.intUnary(this, kind, w, dst); }
+  floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void { binary.floatBinary(this, kind, sz, dst, a, b); }
+  floatUnary(kind: FloatUnOp, sz: number, dst: number): void { unary.floatUnary(this, kind, sz, dst); }
+  intCompare(kind: IntCmp, w: number, _dst: number, a: Operand, b: Operand): number { return compare.intCompare(this, kind, w, a, b); }
+  floatCompare(kind: FloatCmp, sz: number, _dst: number, a: Operand, b: Operand): number { return compare.floatCompare(this, kind, sz, a, b); }
+  testZero(w: number, a: Operand): number { return compare.testZero(this, w, a); }
+  convert(kind: Conv, from: number, to: number, dst: number, a: Operand): void { convert.convert(this, kind, from, to, dst, a); }
+  select(type: number, dst: number, b: number, cc: number): void { compare.select(this, type, dst, b, cc); }
+
+  memLoad(type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void { memory.memLoad(this, type, bytes, signed, dst, addr, offset); }
+  memStore(type: number, bytes: number, addr: Operand, offset: number, value: Operand): void { memory.memStore(this, type, bytes, addr, offset, value); }
+  memorySize(dst: number, desc: number): void { memory.memorySize(this, dst, desc); }
+  memoryGrow(dst: number, delta: number, desc: number): void { memory.memoryGrow(this, dst, delta, desc); }
+  memoryCopy(d: number, s: number, n: number, desc: number): void { memory.memoryCopy(this, d, s, n, desc); }
+  memoryFill(d: number, val: number, n: number, desc: number): void { memory.memoryFill(this, d, val, n, desc); }
+  memoryInit(d: number, s: number, n: number, desc: number, state: number): void { memory.memoryInit(this, d, s, n, desc, state); }
+  dataDrop(state: number): void { memory.dataDrop(this, state); }
+  tableCall(op: number, a: number, b: number, operands: number, dst: number): void { tableCall(this, op, a, b, operands, dst); }
+
+  jump(target: number): number { return branch.jump(this, target); }
+  patchJump(at: number, target: number): void { branch.patchJump(this, at, target); }
+  branchIf(cc: number, target: number): number { return branch.condBranch(this, cc, target); }
+  branchIfZero(ifZero: boolean, a: Operand, target: number): number { return branch.branchIfZero(this, ifZero, a, target); }
+  branchTable(index: Operand, count: number, out: Int32Array): void { branch.branchTable(this, index, count, out); }
+
+  enterCall(fpOffset: number): void { call.enterCall(this, fpOffset); }
+  leaveCall(fpOffset: number): void { call.leaveCall(this, fpOffset); }
+  callDirect(func: number): void { call.callDirect(this, func); }
+  loadIndirectTarget(typeId: number, tableDesc: number, index: Operand): void { call.loadIndirectTarget(this, typeId, tableDesc, index); }
+  callIndirect(): void { call.callIndirect(this); }
+  callStub(target: number): void { call.callStub(this, target); }
 }
 
 export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };

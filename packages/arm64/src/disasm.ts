@@ -1,91 +1,21 @@
-import { readFileSync } from 'fs';
-import { dirname } from 'path';
-import * as vm from 'vm';
-import type { Capstone } from 'capstone-wasm';
+import { CapstoneEngine, type DisasmInsn, type DisasmOptions } from '@wagc/frontend';
+
+export type { DisasmInsn, DisasmOptions };
 
 /**
  * ARM64 disassembly through capstone-wasm (tests, golden files, debugging; the compiler itself
- * never needs it). capstone copies its input onto the wasm stack, so code is fed in chunks well
- * under 64 KiB. Instructions are 4-byte words, so chunks end on instruction boundaries and a word
+ * never needs it; the engine is frontend/src/tools/capstone.ts). Code is fed to capstone in
+ * chunks well under 64 KiB. Instructions are 4-byte words, so chunks end on instruction boundaries and a word
  * capstone cannot decode becomes a `.word` pseudo-instruction without upsetting the rest.
- * capstone-wasm (a dev dependency) is loaded on first use, so importing this costs nothing.
  */
-
-export interface DisasmInsn {
-  address: number;
-  size: number;
-  bytes: Uint8Array;
-  mnemonic: string;
-  opStr: string;
-}
-
-export interface DisasmOptions {
-  /** Address of code[0] (default 0). */
-  address?: number;
-  /** Include the instruction bytes column (default true). */
-  bytes?: boolean;
-}
 
 const CHUNK = 0x8000;
 
-type CapstoneModule = typeof import('capstone-wasm');
-
-/**
- * capstone-wasm's emscripten glue runs `await import('module')` under Node, which jest's module
- * sandbox rejects (without --experimental-vm-modules). So its CommonJS file is compiled here with
- * dynamic import going to Node's own loader; elsewhere a plain require would do the same.
- */
-function requireCapstoneForJest(): CapstoneModule {
-  const file = require.resolve('capstone-wasm');
-  const loader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (!loader) throw new Error('disasm: capstone-wasm under jest needs Node >= 20.12');
-  const fn = vm.compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], {
-    filename: file,
-    importModuleDynamically: loader,
-  });
-  const mod = { exports: {} as CapstoneModule };
-  fn.call(mod.exports, mod.exports, require, mod, file, dirname(file));
-  return mod.exports;
-}
-
-let ready: Promise<void> | null = null;
-let cs: Capstone | null = null;
+const engine = new CapstoneEngine((m) => new m.Capstone(m.Const.CS_ARCH_ARM64, m.Const.CS_MODE_ARM));
 
 /** Loads capstone's wasm module; every other function here needs it done. Idempotent. */
 export function initDisassembler(): Promise<void> {
-  if (!ready) {
-    ready = (async () => {
-      let m = require('capstone-wasm') as CapstoneModule;
-      try {
-        await m.loadCapstone();
-      } catch (e) {
-        // node's ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING, or jest's own TypeError
-        const err = e as { code?: string; message?: string };
-        if (err.code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING' && !/dynamic import/i.test(err.message ?? '')) throw e;
-        m = requireCapstoneForJest();
-        await m.loadCapstone();
-      }
-      const { Capstone, Const } = m;
-      cs = new Capstone(Const.CS_ARCH_ARM64, Const.CS_MODE_ARM);
-    })();
-  }
-  return ready;
-}
-
-function handle(): Capstone {
-  if (!cs) throw new Error('disasm: call (and await) initDisassembler() first');
-  return cs;
-}
-
-/** capstone.disasm throws when the first instruction is invalid; that is "nothing decoded". */
-function disasmChunk(c: Capstone, data: Uint8Array, address: number): DisasmInsn[] {
-  try {
-    return c.disasm(data, { address }).map((i) => ({
-      address: Number(i.address), size: i.size, bytes: Uint8Array.from(i.bytes), mnemonic: i.mnemonic, opStr: i.opStr,
-    }));
-  } catch {
-    return [];
-  }
+  return engine.init();
 }
 
 function wordAt(code: Uint8Array, pos: number): number {
@@ -97,13 +27,12 @@ function wordAt(code: Uint8Array, pos: number): number {
  * instruction comes back as a pseudo-instruction `.word 0xNNNNNNNN`, and decoding resumes after it.
  */
 export function decodeSync(code: Uint8Array, address = 0): DisasmInsn[] {
-  const c = handle();
   const out: DisasmInsn[] = [];
   const whole = code.length & ~3;
   let pos = 0;
   while (pos < whole) {
     const end = Math.min(whole, pos + CHUNK);
-    const insns = disasmChunk(c, code.subarray(pos, end), address + pos);
+    const insns = engine.decode(code.subarray(pos, end), address + pos);
     for (const insn of insns) out.push(insn);
     pos += insns.length * 4;
     if (pos < end) {

@@ -1,32 +1,39 @@
-import { Loc, Trap, VMCTX, isFloat, type FunctionCompiler } from '@wagc/frontend';
+import { DESC, Form, OperandKind, Trap, VMCTX, type Operand } from '@wagc/frontend';
 import { a } from './encode/flat';
 import { AddSub, Cond, Extend, MemOp } from './encode';
 import { ADDR, FP, MEM_BASE, SCRATCH, SCRATCH2, VMCTX_REG, ZR } from './regs';
-import { globalOffset, ldstAt } from './move';
-import { callStub, trapIf } from './frame';
+import { isFloat, ldstAt, width } from './move';
+import { trapIf } from './frame';
+import { callStub } from './call';
+import type { A64Backend } from './backend';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+const I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
 
-const LOAD_OP: Record<number, MemOp> = {
-  0x28: MemOp.LDR_W, 0x29: MemOp.LDR_X, 0x2a: MemOp.LDR_S, 0x2b: MemOp.LDR_D,
-  0x2c: MemOp.LDRSB_W, 0x2d: MemOp.LDRB, 0x2e: MemOp.LDRSH_W, 0x2f: MemOp.LDRH,
-  0x30: MemOp.LDRSB_X, 0x31: MemOp.LDRB, 0x32: MemOp.LDRSH_X, 0x33: MemOp.LDRH,
-  0x34: MemOp.LDRSW, 0x35: MemOp.LDR_W,
-};
-const STORE_OP: Record<number, MemOp> = {
-  0x36: MemOp.STR_W, 0x37: MemOp.STR_X, 0x38: MemOp.STR_S, 0x39: MemOp.STR_D,
-  0x3a: MemOp.STRB, 0x3b: MemOp.STRH, 0x3c: MemOp.STRB, 0x3d: MemOp.STRH, 0x3e: MemOp.STR_W,
-};
+const DESC_SIZE = DESC.size, TEXT_BASE = VMCTX.textBase;
 
 /**
- * The access `op` of register rt at x27 + zext(value i) + offset (DESIGN §4: no bounds checks;
- * the guard reservation catches anything outside the accessible pages). Uses ADDR.
+ * Linear memory (mirrors packages/x86-64/src/memory.ts). memory.copy/fill/init check their ranges,
+ * trapping before they write, and copy a byte at a time.
  */
-function access(fc: FunctionCompiler, op: MemOp, rt: number, i: number, offset: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  if (s.loc[i] === Loc.Const) {
-    const ea = (s.lo[i] >>> 0) + offset; // < 2^33
+
+/** A load's address may be an immediate; its result is allocated before the address is placed. */
+export function loadForm(): number {
+  return Form.AImm | Form.FreshFirst;
+}
+
+/** A store's address and value may be immediates. */
+export function storeForm(): number {
+  return Form.AImm | Form.BImm | Form.NoResult;
+}
+
+/**
+ * The access `op` of register rt at x27 + zext(addr) + offset (ARCHITECTURE §4: no bounds
+ * checks; the guard reservation catches anything outside the accessible pages). Uses ADDR.
+ */
+function access(be: A64Backend, op: MemOp, rt: number, addr: Operand, offset: number): void {
+  const b = be.buf;
+  if (addr.kind === OperandKind.Imm) {
+    const ea = (addr.lo >>> 0) + offset; // < 2^33
     if (a.fitsLdst(op, ea)) a.ldst(b, op, rt, MEM_BASE, ea);
     else {
       a.movConst(b, 8, ADDR, ea | 0, Math.floor(ea / 4294967296));
@@ -34,7 +41,7 @@ function access(fc: FunctionCompiler, op: MemOp, rt: number, i: number, offset: 
     }
     return;
   }
-  const r = fc.regOf(i);
+  const r = addr.reg;
   if (offset === 0) a.ldstReg(b, op, rt, MEM_BASE, r, Extend.UXTW);
   else if (a.fitsLdst(op, offset)) {
     a.addSubExt(b, AddSub.ADD, 8, ADDR, MEM_BASE, r, Extend.UXTW, 0);
@@ -46,78 +53,80 @@ function access(fc: FunctionCompiler, op: MemOp, rt: number, i: number, offset: 
   }
 }
 
-function loadType(op: number): number {
-  if (op === 0x2a) return F32;
-  if (op === 0x2b) return F64;
-  if (op === 0x28 || (op >= 0x2c && op <= 0x2f)) return I32;
-  return I64;
+/** The load of `bytes` into a `type` register, zero- or sign-extended. */
+function loadOp(type: number, bytes: number, signed: boolean): MemOp {
+  if (type === F32) return MemOp.LDR_S;
+  if (type === F64) return MemOp.LDR_D;
+  const w64 = type === I64;
+  switch (bytes) {
+    case 1: return signed ? (w64 ? MemOp.LDRSB_X : MemOp.LDRSB_W) : MemOp.LDRB;
+    case 2: return signed ? (w64 ? MemOp.LDRSH_X : MemOp.LDRSH_W) : MemOp.LDRH;
+    case 4: return signed && w64 ? MemOp.LDRSW : MemOp.LDR_W;
+    default: return MemOp.LDR_X;
+  }
 }
 
-export function load(fc: FunctionCompiler, op: number, i: number, offset: number): void {
-  const s = fc.stack;
-  const out = loadType(op);
-  // the address register stays allocated until the access is emitted
-  const dst = fc.allocReg(out);
-  access(fc, LOAD_OP[op], dst, i, offset);
-  fc.release(i);
-  s.type[i] = out;
-  s.setReg(i, dst);
+export function memLoad(be: A64Backend, type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void {
+  access(be, loadOp(type, bytes, signed), dst, addr, offset);
 }
 
-export function store(fc: FunctionCompiler, op: number, i: number, offset: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const v = i + 1;
-  let src: number;
-  if (s.loc[v] === Loc.Const && s.lo[v] === 0 && (s.hi[v] === 0 || s.type[v] === I32 || s.type[v] === F32)) src = ZR;
-  else if (s.loc[v] === Loc.Const && !isFloat(s.type[v])) {
-    src = SCRATCH;
-    a.movConst(b, s.type[v] === I32 ? 4 : 8, SCRATCH, s.lo[v], s.hi[v]);
-  } else src = fc.regOf(v);
-  let sop = STORE_OP[op];
-  if (src === ZR && (op === 0x38 || op === 0x39)) sop = op === 0x38 ? MemOp.STR_W : MemOp.STR_X; // +0.0 as bits
-  access(fc, sop, src, i, offset);
-  fc.release(i);
-  fc.release(v);
+/** A constant value goes through x16 (0 is xzr), a float's as its bits. */
+export function memStore(be: A64Backend, type: number, bytes: number, addr: Operand, offset: number, value: Operand): void {
+  const b = be.buf;
+  let src = value.reg;
+  let gpr = !isFloat(type);
+  if (value.kind === OperandKind.Imm) {
+    gpr = true;
+    const w = width(type);
+    if (value.lo === 0 && (w === 4 || value.hi === 0)) src = ZR;
+    else {
+      src = SCRATCH;
+      a.movConst(b, w, SCRATCH, value.lo, value.hi);
+    }
+  }
+  let op: MemOp;
+  switch (bytes) {
+    case 1: op = MemOp.STRB; break;
+    case 2: op = MemOp.STRH; break;
+    case 4: op = gpr ? MemOp.STR_W : MemOp.STR_S; break;
+    default: op = gpr ? MemOp.STR_X : MemOp.STR_D;
+  }
+  access(be, op, src, addr, offset);
 }
 
-export function memorySize(fc: FunctionCompiler, i: number): void {
-  const r = fc.allocReg(I32);
-  ldstAt(fc.out.buf, MemOp.LDR_W, r, VMCTX_REG, fc.env.memoryDesc + 8); // pages
-  fc.stack.setReg(i, r);
+export function memorySize(be: A64Backend, dst: number, desc: number): void {
+  ldstAt(be.buf, MemOp.LDR_W, dst, VMCTX_REG, desc + DESC_SIZE); // pages
 }
 
-/** Every value is in memory; the loader routine may clobber any allocatable register. */
-export function memoryGrow(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  ldstAt(b, MemOp.LDR_W, 0, FP, fc.homeOffset(i));
-  a.movConst(b, 8, 2, fc.env.memoryDesc, 0); // which memory grows
-  callStub(fc, fc.env.stubs.grow);
-  const r = fc.allocReg(I32);
-  if (r !== 0) a.movRR(b, 4, r, 0);
-  fc.stack.setReg(i, r);
+/** The loader routine may clobber any allocatable register: every value is in its slot. */
+export function memoryGrow(be: A64Backend, dst: number, delta: number, desc: number): void {
+  const b = be.buf;
+  ldstAt(b, MemOp.LDR_W, 0, FP, delta);
+  a.movConst(b, 8, 2, desc, 0); // which memory grows
+  callStub(be, be.out.stubs.grow);
+  if (dst !== 0) a.movRR(b, 4, dst, 0);
 }
 
 /**
- * Loads zext(value at the home of `i`) into `reg` and checks value + x2 ≤ memory size in bytes
- * (x17 receives the size), trapping "out of bounds memory access" before anything is written.
+ * Loads zext(the i32 at fp + `at`) into `reg` and checks value + x2 ≤ memory size in bytes (x17
+ * receives the size), trapping "out of bounds memory access" before anything is written.
  */
-function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
-  const b = fc.out.buf;
-  ldstAt(b, MemOp.LDR_W, reg, FP, fc.homeOffset(i));
+function boundsCheck(be: A64Backend, at: number, reg: number, desc: number): void {
+  const b = be.buf;
+  ldstAt(b, MemOp.LDR_W, reg, FP, at);
   a.addSubReg(b, AddSub.ADD, 8, SCRATCH, reg, 2);
-  ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, fc.env.memoryDesc + 8); // pages
+  ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, desc + DESC_SIZE); // pages
   a.lslImm(b, 8, SCRATCH2, SCRATCH2, 16);
   a.addSubReg(b, AddSub.SUBS, 8, ZR, SCRATCH, SCRATCH2);
-  trapIf(fc, Cond.HI, Trap.OutOfBoundsMemory);
+  trapIf(be, Cond.HI, Trap.OutOfBoundsMemory);
 }
 
-/** memory.copy d s n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
-export function memoryCopy(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  ldstAt(b, MemOp.LDR_W, 2, FP, fc.homeOffset(i + 2));
-  boundsCheck(fc, i, 0);
-  boundsCheck(fc, i + 1, 1);
+/** memory.copy d s n (i32 slots at fp + d, s, n), a byte at a time; backwards when the ranges overlap so. */
+export function memoryCopy(be: A64Backend, d: number, s: number, n: number, desc: number): void {
+  const b = be.buf;
+  ldstAt(b, MemOp.LDR_W, 2, FP, n);
+  boundsCheck(be, d, 0, desc);
+  boundsCheck(be, s, 1, desc);
   a.addSubReg(b, AddSub.ADD, 8, 0, MEM_BASE, 0);
   a.addSubReg(b, AddSub.ADD, 8, 1, MEM_BASE, 1);
   const empty = a.cbz(b, 8, 2);
@@ -142,12 +151,12 @@ export function memoryCopy(fc: FunctionCompiler, i: number): void {
   a.patchBranch(b, done, b.pos);
 }
 
-/** memory.fill d val n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
-export function memoryFill(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  ldstAt(b, MemOp.LDR_W, 2, FP, fc.homeOffset(i + 2));
-  boundsCheck(fc, i, 0);
-  ldstAt(b, MemOp.LDR_W, 3, FP, fc.homeOffset(i + 1));
+/** memory.fill d val n (i32 slots). */
+export function memoryFill(be: A64Backend, d: number, val: number, n: number, desc: number): void {
+  const b = be.buf;
+  ldstAt(b, MemOp.LDR_W, 2, FP, n);
+  boundsCheck(be, d, 0, desc);
+  ldstAt(b, MemOp.LDR_W, 3, FP, val);
   a.addSubReg(b, AddSub.ADD, 8, 0, MEM_BASE, 0);
   const empty = a.cbz(b, 8, 2);
   const loop = b.pos;
@@ -158,22 +167,21 @@ export function memoryFill(fc: FunctionCompiler, i: number): void {
 }
 
 /**
- * memory.init d s n from the data segment whose state is global `slot` (low u32: current length,
- * high u32: text offset of its bytes); values at i, i+1, i+2 in their home slots.
+ * memory.init d s n from the data segment whose state is the vmctx word at `state` (low u32:
+ * current length, high u32: text offset of its bytes).
  */
-export function memoryInit(fc: FunctionCompiler, i: number, slot: number): void {
-  const b = fc.out.buf;
-  const state = globalOffset(slot);
-  ldstAt(b, MemOp.LDR_W, 2, FP, fc.homeOffset(i + 2));
+export function memoryInit(be: A64Backend, d: number, s: number, n: number, desc: number, state: number): void {
+  const b = be.buf;
+  ldstAt(b, MemOp.LDR_W, 2, FP, n);
   // s + n ≤ the segment's current length (64-bit sums: no wrap)
-  ldstAt(b, MemOp.LDR_W, 1, FP, fc.homeOffset(i + 1));
+  ldstAt(b, MemOp.LDR_W, 1, FP, s);
   a.addSubReg(b, AddSub.ADD, 8, SCRATCH, 1, 2);
   ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, state);
   a.addSubReg(b, AddSub.SUBS, 8, ZR, SCRATCH, SCRATCH2);
-  trapIf(fc, Cond.HI, Trap.OutOfBoundsMemory);
-  boundsCheck(fc, i, 0);
+  trapIf(be, Cond.HI, Trap.OutOfBoundsMemory);
+  boundsCheck(be, d, 0, desc);
   ldstAt(b, MemOp.LDR_W, SCRATCH2, VMCTX_REG, state + 4);
-  ldstAt(b, MemOp.LDR_X, SCRATCH, VMCTX_REG, VMCTX.textBase);
+  ldstAt(b, MemOp.LDR_X, SCRATCH, VMCTX_REG, TEXT_BASE);
   a.addSubReg(b, AddSub.ADD, 8, 1, 1, SCRATCH2);
   a.addSubReg(b, AddSub.ADD, 8, 1, 1, SCRATCH);
   a.addSubReg(b, AddSub.ADD, 8, 0, MEM_BASE, 0);
@@ -187,6 +195,6 @@ export function memoryInit(fc: FunctionCompiler, i: number, slot: number): void 
 }
 
 /** data.drop: the segment's current length becomes 0 (its text offset stays, unused). */
-export function dataDrop(fc: FunctionCompiler, slot: number): void {
-  ldstAt(fc.out.buf, MemOp.STR_W, ZR, VMCTX_REG, globalOffset(slot));
+export function dataDrop(be: A64Backend, state: number): void {
+  ldstAt(be.buf, MemOp.STR_W, ZR, VMCTX_REG, state);
 }

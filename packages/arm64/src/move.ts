@@ -1,9 +1,20 @@
-import { Loc, isFloat, VMCTX, type FunctionCompiler, type CodeBuffer } from '@wagc/frontend';
+import { Base, OperandKind, type CodeBuffer, type Operand } from '@wagc/frontend';
 import { a } from './encode/flat';
 import { AddSub, Extend, FUnary, MemOp } from './encode';
 import { ADDR, FP, SCRATCH, VMCTX_REG, ZR } from './regs';
+import type { A64Backend } from './backend';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, FUNCREF = 0x70, EXTERNREF = 0x6f;
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, FUNCREF = 0x70, EXTERNREF = 0x6f;
+
+/**
+ * Values between registers, constants and slots (frame slots and vmctx globals): the moves the
+ * code generator asks for (mirrors packages/x86-64/src/move.ts). i32/f32 take a slot's low half;
+ * 32-bit results zero the upper half of an x register, so i32 registers stay zero-extended.
+ */
+
+export function isFloat(t: number): boolean {
+  return t === F32 || t === F64;
+}
 
 /** Operand size in bytes of a type's register form. */
 export function width(type: number): number {
@@ -75,103 +86,77 @@ export function fmovRR(b: CodeBuffer, dst: number, src: number): void {
   a.funary(b, FUnary.FMOV, 8, dst, src);
 }
 
+export function baseReg(base: Base): number {
+  return base === Base.Frame ? FP : VMCTX_REG;
+}
+
+export function loadConst(be: A64Backend, type: number, dst: number, lo: number, hi: number): void {
+  movConstTyped(be.buf, type, dst, lo, hi);
+}
+
+export function loadSlot(be: A64Backend, type: number, dst: number, base: Base, offset: number): void {
+  ldstAt(be.buf, loadOp(type), dst, baseReg(base), offset);
+}
+
+/** 8 bytes for i64/f64 and references, 4 for i32/f32 (the slot's low half). */
+export function storeSlot(be: A64Backend, type: number, base: Base, offset: number, src: number): void {
+  ldstAt(be.buf, storeOp(type), src, baseReg(base), offset);
+}
+
+/** Zero is a store of xzr/wzr; anything else goes through x16. */
+export function storeSlotConst(be: A64Backend, type: number, base: Base, offset: number, lo: number, hi: number): void {
+  const b = be.buf;
+  const w = width(type);
+  const op = w === 4 ? MemOp.STR_W : MemOp.STR_X;
+  if (lo === 0 && (w === 4 || hi === 0)) ldstAt(b, op, ZR, baseReg(base), offset);
+  else {
+    a.movConst(b, w, SCRATCH, lo, hi);
+    ldstAt(b, op, SCRATCH, baseReg(base), offset);
+  }
+}
+
+export function copySlot(be: A64Backend, base: Base, offset: number, from: number): void {
+  ldstAt(be.buf, MemOp.LDR_X, SCRATCH, FP, from);
+  ldstAt(be.buf, MemOp.STR_X, SCRATCH, baseReg(base), offset);
+}
+
+export function setFromCond(be: A64Backend, cc: number, dst: number): void {
+  setFromFlags(be.buf, cc, dst);
+}
+
+export function storeSlotCond(be: A64Backend, cc: number, base: Base, offset: number): void {
+  setFromFlags(be.buf, cc, SCRATCH);
+  ldstAt(be.buf, MemOp.STR_W, SCRATCH, baseReg(base), offset);
+}
+
+export function move(be: A64Backend, type: number, dst: number, src: number): void {
+  if (isFloat(type)) fmovRR(be.buf, dst, src);
+  else a.movRR(be.buf, 8, dst, src);
+}
+
+/** Operand `op` into register `dst` of its class (a scratch register, typically). */
+export function loadOperand(be: A64Backend, op: Operand, dst: number): void {
+  switch (op.kind) {
+    case OperandKind.Imm: movConstTyped(be.buf, op.type, dst, op.lo, op.hi); break;
+    case OperandKind.Slot: ldstAt(be.buf, loadOp(op.type), dst, FP, op.offset); break;
+    default: if (op.reg !== dst) move(be, op.type, dst, op.reg);
+  }
+}
+
 /**
- * Copies value `i` into register `dst` (of the value's class) without changing its entry. `dst`
- * may be a scratch register.
+ * A register holding integer operand `op` for reading: its own, xzr for the constant 0, else `tmp`
+ * loaded with it.
  */
-export function copyToReg(fc: FunctionCompiler, i: number, dst: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const t = s.type[i];
-  switch (s.loc[i]) {
-    case Loc.Const:
-      movConstTyped(b, t, dst, s.lo[i], s.hi[i]);
-      break;
-    case Loc.Mem:
-      ldstAt(b, loadOp(t), dst, FP, fc.homeOffset(i));
-      break;
-    case Loc.Reg:
-      if (s.reg[i] !== dst) {
-        if (isFloat(t)) fmovRR(b, dst, s.reg[i]);
-        else a.movRR(b, 8, dst, s.reg[i]);
-      }
-      break;
-    case Loc.Flags:
-      setFromFlags(b, s.reg[i], dst);
-      break;
-  }
+export function intOperand(be: A64Backend, w: number, op: Operand, tmp: number): number {
+  if (op.kind === OperandKind.Reg) return op.reg;
+  if (op.kind === OperandKind.Imm && op.lo === 0 && (w === 4 || op.hi === 0)) return ZR;
+  loadOperand(be, op, tmp);
+  return tmp;
 }
 
-/** Stores value `i` to [base + off]: 8 bytes for i64/f64, 4 for i32/f32 (the slot's low half). */
-export function storeValue(fc: FunctionCompiler, i: number, base: number, off: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const t = s.type[i];
-  switch (s.loc[i]) {
-    case Loc.Const: {
-      const w = width(t);
-      const zero = s.lo[i] === 0 && (w === 4 || s.hi[i] === 0);
-      if (zero) ldstAt(b, w === 4 ? MemOp.STR_W : MemOp.STR_X, ZR, base, off);
-      else {
-        a.movConst(b, w, SCRATCH, s.lo[i], s.hi[i]);
-        ldstAt(b, w === 4 ? MemOp.STR_W : MemOp.STR_X, SCRATCH, base, off);
-      }
-      break;
-    }
-    case Loc.Reg:
-      ldstAt(b, storeOp(t), s.reg[i], base, off);
-      break;
-    case Loc.Mem:
-      ldstAt(b, MemOp.LDR_X, SCRATCH, FP, fc.homeOffset(i));
-      ldstAt(b, MemOp.STR_X, SCRATCH, base, off);
-      break;
-    case Loc.Flags:
-      setFromFlags(b, s.reg[i], SCRATCH);
-      ldstAt(b, MemOp.STR_W, SCRATCH, base, off);
-      break;
-  }
+/** A register holding float operand `op` for reading: its own, else `tmp` loaded with it. */
+export function floatOperand(be: A64Backend, op: Operand, tmp: number): number {
+  if (op.kind === OperandKind.Reg) return op.reg;
+  loadOperand(be, op, tmp);
+  return tmp;
 }
-
-export function storeHome(fc: FunctionCompiler, i: number, dstPos: number): void {
-  const s = fc.stack;
-  if (!(s.loc[i] === Loc.Mem && i === dstPos)) storeValue(fc, i, FP, fc.homeOffset(dstPos));
-  if (i === dstPos) {
-    fc.release(i);
-    s.loc[i] = Loc.Mem;
-  }
-}
-
-export function storeCopy(fc: FunctionCompiler, i: number, dstPos: number): void {
-  if (!(fc.stack.loc[i] === Loc.Mem && i === dstPos)) storeValue(fc, i, FP, fc.homeOffset(dstPos));
-}
-
-export function loadReg(fc: FunctionCompiler, i: number, reg: number): void {
-  copyToReg(fc, i, reg);
-}
-
-export function localGet(fc: FunctionCompiler, index: number, i: number): void {
-  const t = fc.localTypes[index];
-  const r = fc.allocReg(t);
-  ldstAt(fc.out.buf, loadOp(t), r, FP, fc.slotOffset(index));
-  fc.stack.setReg(i, r);
-}
-
-export function localSet(fc: FunctionCompiler, index: number, i: number): void {
-  storeValue(fc, i, FP, fc.slotOffset(index));
-}
-
-export function globalOffset(slot: number): number {
-  return VMCTX.globals + 8 * slot;
-}
-
-export function globalGet(fc: FunctionCompiler, slot: number, type: number, i: number): void {
-  const r = fc.allocReg(type);
-  ldstAt(fc.out.buf, loadOp(type), r, VMCTX_REG, globalOffset(slot));
-  fc.stack.setReg(i, r);
-}
-
-export function globalSet(fc: FunctionCompiler, slot: number, i: number): void {
-  storeValue(fc, i, VMCTX_REG, globalOffset(slot));
-}
-
-export { I32, I64, F32 };

@@ -30,17 +30,11 @@ export function invert(cc: number): number {
   return cc ^ 1;
 }
 
-/** The condition that holds after swapping a comparison's operands. */
-export function swapCond(cc: number): number {
-  switch (cc) {
-    case Cond.LT: return Cond.GT;
-    case Cond.GT: return Cond.LT;
-    case Cond.LE: return Cond.GE;
-    case Cond.GE: return Cond.LE;
-    case Cond.LO: return Cond.HI;
-    case Cond.HI: return Cond.LO;
-    case Cond.LS: return Cond.HS;
-    case Cond.HS: return Cond.LS;
-    default: return cc; // EQ, NE
-  }
-}
+/** The condition after `cmp a, b` of each IntCmp (operations.ts): Eq Ne LtS LtU GtS GtU LeS LeU GeS GeU. */
+export const INT_CC: number[] = [Cond.EQ, Cond.NE, Cond.LT, Cond.LO, Cond.GT, Cond.HI, Cond.LE, Cond.LS, Cond.GE, Cond.HS];
+
+/**
+ * The condition after `fcmp a, b` of each FloatCmp: Eq Ne Lt Gt Le Ge. Each is false on unordered
+ * (NZCV = 0011) except ne, so each inverse (cc ^ 1) is right for NaN operands too.
+ */
+export const FLOAT_CC: number[] = [Cond.EQ, Cond.NE, Cond.MI, Cond.GT, Cond.LS, Cond.GE];

@@ -355,7 +355,7 @@ const isNaNBits = (sz: number) => (got: bigint): boolean => (sz === 4 ? got < 0x
 const fexp = (sz: number, v: number): Expect => (Number.isNaN(v) ? isNaNBits(sz) : toBits(sz, v));
 
 const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 3.5, Infinity, -Infinity, NaN, 2 ** 31, -(2 ** 31), 2 ** 31 - 0.5,
-  2 ** 32, 2 ** 63, -(2 ** 63), 2 ** 64, 1e10, -1e-10, 3.7, -3.7, 4503599627370497.5, 2 ** 52 + 1, -0.2, 1.7976931348623157e308];
+  2 ** 32, 2 ** 63, -(2 ** 63), 2 ** 64, 1e10, -1e-10, 3.7, -3.7, 4503599627370498 /* 2^52 + 2 */, 2 ** 52 + 1, -0.2, 1.7976931348623157e308];
 
 function randFloat(sz: number): number {
   if (randInt(3) === 0) return sz === 4 ? Math.fround(SPECIAL[randInt(SPECIAL.length)]) : SPECIAL[randInt(SPECIAL.length)];

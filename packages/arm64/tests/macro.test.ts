@@ -2,8 +2,10 @@
  * The arithmetic macros (binary, compare, eqz, unary, convert) run under qemu-aarch64 against
  * V8's WebAssembly as the reference. Each case puts its operands where the value stack says
  * (a register, a constant, or the home slot: every combination over the cases), runs the macro
- * on a real FunctionCompiler, then stores the result (or the trap id its out-of-line trap branch
- * reaches) and two canary registers that the macro must leave alone. All cases go into one
+ * through a real FunctionCompiler, then stores the result (or the trap id its out-of-line trap branch
+ * reaches) and two canary registers that the macro must leave alone. The code generator's numeric
+ * emitter runs each (emitNumeric: its folding, operand placement and register allocation with the
+ * real backend), so constant operands are folded where it folds them. All cases go into one
  * static ELF, whose output the test compares with V8 running the same op on the same bits.
  * NaN results need only be NaNs (x86-64 and ARM64 make different default NaNs), except for
  * abs/neg/copysign/reinterpret, which must keep every bit.
@@ -13,15 +15,12 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { CodeBuffer, CompileOutput, FunctionCompiler, Loc, SAT_BASE, type Backend } from '@wagc/frontend';
+import { CodeBuffer, CompileOutput, FunctionCompiler, Loc, FC_BASE, emitNumeric } from '@wagc/frontend';
 import { a } from '../src/encode/flat';
 import { MemOp } from '../src/encode';
 import { FP, GPR_MASK, FPR_MASK, SCRATCH, SCRATCH3, XSCRATCH2, STACK_LIMIT } from '../src/regs';
-import { copyToReg, ldstAt, storeHome, loadReg } from '../src/move';
-import { A64State, stateOf } from '../src/state';
-import { binary, compare, eqz } from '../src/binary';
-import { unary } from '../src/unary';
-import { convert } from '../src/convert';
+import { ldstAt } from '../src/move';
+import { A64Backend } from '../src/backend';
 import { elf, LOAD, CODE_OFF } from './elf';
 
 const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
@@ -64,7 +63,7 @@ interface Op { kind: Kind; op: number; bytes: number[]; inT: number; outT: numbe
 function ops(): Op[] {
   const out: Op[] = [];
   const add = (kind: Kind, op: number, inT: number, outT: number, exactNaN = false): void => {
-    const bytes = op & NOT ? [op & 0xff, 0x45] : op >= SAT_BASE ? [0xfc, op - SAT_BASE] : [op];
+    const bytes = op & NOT ? [op & 0xff, 0x45] : op >= FC_BASE ? [0xfc, op - FC_BASE] : [op];
     out.push({ kind, op, bytes, inT, outT, exactNaN });
   };
   for (const not of [0, NOT]) {
@@ -92,7 +91,7 @@ function ops(): Op[] {
   ];
   for (const [op, inT, outT] of CONV) add(Kind.Convert, op, inT, outT, op >= 0xbc && op <= 0xbf);
   const SAT_IN = [F32, F32, F64, F64, F32, F32, F64, F64];
-  for (let n = 0; n < 8; n++) add(Kind.Convert, SAT_BASE + n, SAT_IN[n], n < 4 ? I32 : I64);
+  for (let n = 0; n < 8; n++) add(Kind.Convert, FC_BASE + n, SAT_IN[n], n < 4 ? I32 : I64);
   return out;
 }
 
@@ -173,17 +172,14 @@ function movWords(b: CodeBuffer, rd: number, v: bigint): void {
 function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array {
   const out = new CompileOutput();
   const b = out.buf;
-  const be = { arch: 'arm64', gprMask: GPR_MASK, fprMask: FPR_MASK, storeHome, loadReg } as unknown as Backend;
-  const fc = new FunctionCompiler(be, out);
-  fc.backendState = new A64State();
-  fc.nParams = 0;
-  fc.nLocals = 0;
+  const fc = new FunctionCompiler(new A64Backend(), out);
+  fc.frame.reset(0, 0);
   const s = fc.stack;
   a.movConst(b, 8, STACK_LIMIT, resultsAt, 0);
   a.movConst(b, 8, FP, frameAt, 0);
   cases.forEach((c, n) => {
-    const st = stateOf(fc);
-    st.reset();
+    const ool = fc.ool;
+    ool.reset();
     // every fourth case has two registers of each class: the macro's allocations spill
     const pressure = n % 4 === 3;
     fc.freeGpr = pressure ? 3 : GPR_MASK;
@@ -216,41 +212,35 @@ function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array 
       } else {
         // 32-bit values get garbage in the slot's upper half: only the low 4 bytes are theirs
         movWords(b, SCRATCH, t === I32 || t === F32 ? vals[k] | 0x5eadbeef00000000n : vals[k]);
-        ldstAt(b, MemOp.STR_X, SCRATCH, FP, fc.homeOffset(pos));
+        ldstAt(b, MemOp.STR_X, SCRATCH, FP, fc.frame.homeOffset(pos));
         s.push(t, Loc.Mem, 0, 0, 0);
       }
     }
     const i = 2;
     s.height = i; // the frontend pops the operands, then calls the backend
-    switch (c.op.kind) {
-      case Kind.Binary: binary(fc, c.op.op, i); break;
-      case Kind.Compare: compare(fc, c.op.op & 0xff, i); break;
-      case Kind.Eqz: eqz(fc, c.op.inT, i); break;
-      case Kind.Unary: unary(fc, c.op.op, i); break;
-      case Kind.Convert: convert(fc, c.op.op, i); break;
-    }
+    emitNumeric(fc, c.op.op & 0xfff, i); // the opcode row (opcodes.ts)
     s.type[i] = c.op.outT;
     s.height = i + 1;
-    if (c.op.op & NOT) eqz(fc, I32, i);
+    if (c.op.op & NOT) emitNumeric(fc, 0x45, i); // i32.eqz
     // result bits into x14
     const ot = c.op.outT;
     if (ot === F32 || ot === F64) {
-      copyToReg(fc, i, XSCRATCH2);
+      fc.copyToReg(i, XSCRATCH2);
       a.fmovFromFp(b, ot === F32 ? 4 : 8, SCRATCH3, XSCRATCH2);
-    } else copyToReg(fc, i, SCRATCH3);
+    } else fc.copyToReg(i, SCRATCH3);
     const slot = 32 * n;
     ldstAt(b, MemOp.STR_X, SCRATCH3, STACK_LIMIT, slot);
     ldstAt(b, MemOp.STR_X, 31, STACK_LIMIT, slot + 8);
     // the canaries, wherever they are now (spilled under pressure)
-    copyToReg(fc, 0, SCRATCH3);
+    fc.copyToReg(0, SCRATCH3);
     ldstAt(b, MemOp.STR_X, SCRATCH3, STACK_LIMIT, slot + 16);
-    copyToReg(fc, 1, XSCRATCH2);
+    fc.copyToReg(1, XSCRATCH2);
     ldstAt(b, MemOp.STR_D, XSCRATCH2, STACK_LIMIT, slot + 24);
     const done = a.branch(b);
     const exits = [done];
-    for (let k = 0; k < st.trapJumpCount; k++) {
-      a.patchBranch(b, st.trapJumps[2 * k], b.pos);
-      a.movz(b, 8, SCRATCH3, st.trapJumps[2 * k + 1]);
+    for (let k = 0; k < ool.trapCount; k++) {
+      a.patchBranch(b, ool.traps[4 * k], b.pos);
+      a.movz(b, 8, SCRATCH3, ool.traps[4 * k + 1]);
       ldstAt(b, MemOp.STR_X, SCRATCH3, STACK_LIMIT, slot + 8);
       if (pressure) {
         // a spill may come after the trap branch: where the canaries were then is not known here

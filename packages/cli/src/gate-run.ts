@@ -1,6 +1,6 @@
 import { spawn } from 'child_process';
 import { openSync, readSync, closeSync, existsSync, accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
-import { tmpdir } from 'os';
+import { constants as osConstants, tmpdir } from 'os';
 import { basename, delimiter, join } from 'path';
 import yargs from 'yargs';
 import { imageArch, ImageError, HEADER_SIZE, type Arch } from '@wagc/linker';
@@ -143,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (r.signal) {
       printError('gate-run', `loader killed by ${r.signal}`);
-      return 128 + (require('os').constants.signals[r.signal] ?? 0);
+      return 128 + (osConstants.signals[r.signal] ?? 0);
     }
     const status = r.status ?? EXIT_USAGE;
     // status 3 is also what a program may pass to proc_exit: the state file says which it was

@@ -1,5 +1,5 @@
 /**
- * Between the loader's state file and snapshots (DESIGN §6, docs/snapshot-format.md): gate-run
+ * Between the loader's state file and snapshots (ARCHITECTURE §6, docs/snapshot-format.md): gate-run
  * writes one after a run, wagc turns one back into an image that resumes it.
  */
 import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type ResumeSite, type Arch } from '@wagc/linker';

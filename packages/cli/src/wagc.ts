@@ -61,7 +61,7 @@ export function main(argv: string[]): number {
   let image: Uint8Array;
   try {
     if (isSnapshot(bytes)) {
-      // a snapshot: its module, with the stack rebuilt for this arch (DESIGN §6)
+      // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
       const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
       image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume, maxImageSize });
     } else {

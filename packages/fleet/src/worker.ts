@@ -7,7 +7,7 @@
 import { Worker, type Job } from 'bullmq';
 import { randomBytes } from 'crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
-import { hostname, tmpdir } from 'os';
+import { hostname } from 'os';
 import { join } from 'path';
 import { Blobs, BlobError, mib } from './blobs';
 import { workerConnection, shownUrl } from './connection';

@@ -5,7 +5,7 @@
  * Waits poll for facts (a state, a byte count); no assertion depends on how long anything takes.
  */
 import { spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Fleet } from '../src/client';
@@ -86,7 +86,7 @@ const logs = async (id: string, stream: 'stdout' | 'stderr' = 'stdout') => (awai
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wagc-fleet-'));
   blobsDir = join(dir, 'blobs');
-  require('fs').mkdirSync(blobsDir);
+  mkdirSync(blobsDir);
   redis = new RedisServer(join(dir, 'redis'));
   await redis.start();
   fleet = await Fleet.connect({ redis: redis.url, blobs: blobsDir, redisBlobMax: REDIS_BLOB_MAX });

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { createServer, createConnection } from 'net';
-import { mkdirSync, readFileSync } from 'fs';
+import { mkdirSync, readFileSync, readdirSync } from 'fs';
 import { join, resolve } from 'path';
 
 export const root = resolve(__dirname, '../../..');
@@ -117,7 +117,7 @@ export class WorkerProcess {
       out.push(pid);
       let kids: string[] = [];
       try {
-        for (const t of require('fs').readdirSync(`/proc/${pid}/task`) as string[]) {
+        for (const t of readdirSync(`/proc/${pid}/task`)) {
           kids = kids.concat(readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
         }
       } catch {

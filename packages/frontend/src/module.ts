@@ -1,6 +1,6 @@
 /**
  * The decoded module: everything but function bodies, which stay as byte ranges into the input
- * so the code generator reads each opcode exactly once (DESIGN §1).
+ * so the code generator reads each opcode exactly once (ARCHITECTURE §1).
  */
 
 /** Value types, by their binary encoding. */

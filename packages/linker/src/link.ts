@@ -52,7 +52,7 @@ export interface ProgramOptions {
   /** The most bytes the image may take, holes included (LIMITS.imageSize, or less: wagc --max-image-size). */
   maxImageSize?: number;
   /**
-   * Builds the image of a snapshot (DESIGN §6): a halted instance, or a suspended stack to
+   * Builds the image of a snapshot (ARCHITECTURE §6): a halted instance, or a suspended stack to
    * resume, innermost frame first, each naming a module (index in `modules`), a function of it
    * and a site; the slots must be what this arch's site map says the site holds.
    */
@@ -144,7 +144,7 @@ function limitsMatch(provided: Limits, wanted: Limits): boolean {
   return provided.max !== null && provided.max <= wanted.max;
 }
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d;
+const I64 = 0x7e, F32 = 0x7d;
 
 /** Compiles and links several modules into one image (docs/ARCHITECTURE.md). */
 export function compileProgram(opts: ProgramOptions): Uint8Array {
@@ -407,7 +407,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const memDesc = (mem: number): number => (mem < 0 ? -1 : VMCTX.globals + 8 * G + DESC.bytes * mem);
   const tabDesc = (tab: number): number => (tab < 0 ? -1 : VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + tab));
   const tabEntries: number[] = [];
-  let vmctxSize = VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + linkedTabs.length);
+  const vmctxSize = VMCTX.globals + 8 * G + DESC.bytes * (linkedMems.length + linkedTabs.length);
   for (let t = 0; t < linkedTabs.length; t++) tabEntries.push(0); // the loader places the entries (section 12)
   const funcMem = new Int32Array(functions.length).fill(-1);
   if (store) for (const lm of linked) for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) funcMem[lm.funcLinked[f]] = memDesc(lm.mem);

@@ -1,5 +1,5 @@
 /* The running instance: all mutable state (linear memory, vmctx with globals and table, the wasm
- * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (DESIGN §5).
+ * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (ARCHITECTURE §5).
  * Linear memory comes first, at offset 0, so that an instance file reads as the memory it holds. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -112,7 +112,7 @@ int instance_create(uint64_t stack_size) {
 #endif
 
   /* linear memory: the whole reservation inaccessible, the file behind its maximum size, the
-   * current pages read-write; memory.grow is an mprotect (DESIGN §4) */
+   * current pages read-write; memory.grow is an mprotect (ARCHITECTURE §4) */
   inst.memory = mmap(NULL, RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (inst.memory == MAP_FAILED) { perror("gate-run: reserve memory"); return -1; }
   inst.reservation = RESERVATION;

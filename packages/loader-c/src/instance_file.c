@@ -1,6 +1,6 @@
 /* --instance-file PATH: the instance's mutable state (linear memory, vmctx, wasm stack) in a file
  * of the caller's choosing instead of the default memfd, mapped MAP_SHARED the same way, so that
- * the state outlives the loader (DESIGN §5; docs/image-format.md, "Instance file").
+ * the state outlives the loader (ARCHITECTURE §5; docs/image-format.md, "Instance file").
  *
  * The memory pages the image stores are cloned into the file by reflink (FICLONERANGE, the range
  * form of FICLONE) where the filesystem can: the file then shares the image's blocks until the

@@ -1,4 +1,4 @@
-/* The sandbox (DESIGN §8, docs/sandbox.md): once the image is mapped, the instance created and the
+/* The sandbox (ARCHITECTURE §8, docs/sandbox.md): once the image is mapped, the instance created and the
  * state file opened, and before any generated code runs, the loader closes every fd it does not
  * need, lowers rlimits, enters the namespaces the kernel allows, sets no_new_privs and installs a
  * seccomp-BPF whitelist. Anything outside the whitelist kills the process (SIGSYS). */

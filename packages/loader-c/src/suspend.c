@@ -1,4 +1,4 @@
-/* Suspension, state dumps and resumption (DESIGN §2, §3; docs/image-format.md, "State dump" and
+/* Suspension, state dumps and resumption (ARCHITECTURE §2, §3; docs/image-format.md, "State dump" and
  * section 11 "Resume").
  *
  * A suspend request (SIGQUIT, or the --suspend-after timer's SIGALRM) sets the stack limit to ~0

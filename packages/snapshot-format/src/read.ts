@@ -5,7 +5,7 @@ import { PAGE } from './memory';
 import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
-  FLAG_TABLES, MAX_TRAP_ID, NO_SITE, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
+  FLAG_TABLES, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
   type Snapshot, type SnapshotArch,
 } from './types';
 

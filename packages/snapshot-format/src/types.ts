@@ -45,7 +45,7 @@ export interface Slot {
   bits: bigint;
 }
 
-/** A portable frame (DESIGN §2). */
+/** A portable frame (ARCHITECTURE §2). */
 export interface Frame {
   /**
    * Whose function: the snapshot's own module (absent or 'program'), or 'runtime', the WASI

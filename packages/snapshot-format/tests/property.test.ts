@@ -40,7 +40,7 @@ test('write → read gives the same state back, and V8 validates every snapshot'
         module: program, state, trapId: state === 'trapped' ? 4 : undefined, exitStatus: state === 'exited' ? 1 : undefined, arch: 'arm64',
         memory: sparse ? { pages: mem.pages, pageMap } : { pages: mem.pages, data }, globals, frames,
       });
-      expect(WebAssembly.validate(snap)).toBe(true);
+      expect(WebAssembly.validate(new Uint8Array(snap))).toBe(true);
       const s = readSnapshot(snap);
       expect(s.state).toBe(state);
       expect(s.frames).toEqual(frames);

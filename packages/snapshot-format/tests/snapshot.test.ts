@@ -48,7 +48,7 @@ function input(over: Partial<SnapshotInput> = {}): SnapshotInput {
 }
 
 function expectValid(snap: Uint8Array): void {
-  expect(WebAssembly.validate(snap)).toBe(true);
+  expect(WebAssembly.validate(new Uint8Array(snap))).toBe(true);
   expect(() => wabtValidate(snap)).not.toThrow();
   const v = wasmValidate(snap);
   if (v) expect(v).toEqual({ ok: true, out: '' });
@@ -164,7 +164,7 @@ describe('round trips', () => {
     const s = readSnapshot(bytes);
     expect(s.memory!.segments.length).toBeLessThanOrEqual(100000);
     sameMemory(memoryPages(s), data);
-    expect(WebAssembly.validate(bytes)).toBe(true);
+    expect(WebAssembly.validate(new Uint8Array(bytes))).toBe(true);
   });
 
   test('addresses past 2 GiB (negative i32 offsets) and the last page of 4 GiB', async () => {
@@ -174,7 +174,7 @@ describe('round trips', () => {
     page[PAGE - 1] = 2;
     const pageMap = new Map([[40000, page], [65535, page]]);
     const bytes = writeSnapshot({ module: m, state: 'halted', arch: 'x86-64', memory: { pages: 65536, pageMap }, globals: [], frames: [] });
-    expect(WebAssembly.validate(bytes)).toBe(true);
+    expect(WebAssembly.validate(new Uint8Array(bytes))).toBe(true);
     const s = readSnapshot(bytes);
     expect(s.memory!.segments.map((x) => x.address)).toEqual([40000 * PAGE + 5, 40000 * PAGE + PAGE - 1, 65535 * PAGE + 5, 65535 * PAGE + PAGE - 1]);
     const back = memoryPages(s);
@@ -193,23 +193,23 @@ describe('round trips', () => {
 describe('V8 sees a valid module', () => {
   test('a suspended snapshot has no exports; restoreModule gives them back', async () => {
     const snap = writeSnapshot(input());
-    const { instance } = await WebAssembly.instantiate(snap, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    const { instance } = await WebAssembly.instantiate(new Uint8Array(snap), { wasi_snapshot_preview1: { fd_write: () => 0 } });
     expect(Object.keys(instance.exports)).toEqual([]);
     const restored = restoreModule(readSnapshot(snap));
     expectValid(restored);
-    const r = await WebAssembly.instantiate(restored, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    const r = await WebAssembly.instantiate(new Uint8Array(restored), { wasi_snapshot_preview1: { fd_write: () => 0 } });
     expect(Object.keys(r.instance.exports).sort()).toEqual(['_start', 'fib', 'get32', 'load', 'memory']);
     // no gate sections left, but the name section stays
     const customs = WebAssembly.Module.customSections(r.module, 'gate.snapshot');
     expect(customs.length).toBe(0);
     expect(WebAssembly.Module.customSections(r.module, 'name').length).toBe(1);
-    const kept = new WebAssembly.Module(restoreModule(snap, { keepGateSections: true }));
+    const kept = new WebAssembly.Module(new Uint8Array(restoreModule(snap, { keepGateSections: true })));
     expect(WebAssembly.Module.customSections(kept, 'gate.stack').length).toBe(1);
   });
 
   test('a halted snapshot keeps its exports, its memory and globals are the state, the start function does not run', async () => {
     const snap = writeSnapshot(input({ state: 'halted', frames: [], globals: [99n, 0n, 0n, 0n, 42n] }));
-    const { instance } = await WebAssembly.instantiate(snap, { wasi_snapshot_preview1: { fd_write: () => 0 } });
+    const { instance } = await WebAssembly.instantiate(new Uint8Array(snap), { wasi_snapshot_preview1: { fd_write: () => 0 } });
     const e = instance.exports as Record<string, (...a: number[]) => number>;
     expect(e.get32()).toBe(99); // the start function would have set 7
     expect(e.load(PAGE - 1)).toBe(7);

@@ -1,56 +1,41 @@
-import { Loc, isFloat, type FunctionCompiler } from '@wagc/frontend';
+import { OperandKind, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, Cond, NO_INDEX } from './encode';
-import { FP, SCRATCH, SCRATCH2, SCRATCH3, invert } from './regs';
-import { copyToReg } from './move';
+import { Cond, NO_INDEX } from './encode';
+import { FP, SCRATCH, SCRATCH2, SCRATCH3 } from './regs';
+import { loadOperand } from './move';
+import type { X64Backend } from './backend';
 
-export function jump(fc: FunctionCompiler, target: number): number {
-  const b = fc.out.buf;
-  const at = x.jmpRel32(b);
-  if (target >= 0) x.patchRel32(b, at, target);
+/** Jumps and conditional branches: rel32 forms, patched in place once their target is known. */
+
+export function jump(be: X64Backend, target: number): number {
+  const at = x.jmpRel32(be.buf);
+  if (target >= 0) x.patchRel32(be.buf, at, target);
   return at;
 }
 
-export function patchJump(fc: FunctionCompiler, at: number, target: number): void {
-  x.patchRel32(fc.out.buf, at, target);
+export function patchJump(be: X64Backend, at: number, target: number): void {
+  x.patchRel32(be.buf, at, target);
 }
 
-export function branchIf(fc: FunctionCompiler, i: number, ifZero: boolean, target: number): number {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  let cc: number;
-  switch (s.loc[i]) {
-    case Loc.Const: {
-      const taken = (s.lo[i] !== 0) !== ifZero;
-      if (!taken) return -1;
-      fc.lastFixup = jump(fc, target);
-      return -2;
-    }
-    case Loc.Flags:
-      cc = ifZero ? invert(s.reg[i]) : s.reg[i];
-      break;
-    case Loc.Reg:
-      x.testRR(b, 4, s.reg[i], s.reg[i]);
-      fc.release(i);
-      cc = ifZero ? Cond.E : Cond.NE;
-      break;
-    default:
-      x.aluMI(b, x.Alu.CMP, 4, FP, NO_INDEX, 1, fc.homeOffset(i), 0);
-      cc = ifZero ? Cond.E : Cond.NE;
-  }
-  const at = x.jccRel32(b, cc);
-  if (target >= 0) x.patchRel32(b, at, target);
+export function branchIf(be: X64Backend, cc: number, target: number): number {
+  const at = x.jccRel32(be.buf, cc);
+  if (target >= 0) x.patchRel32(be.buf, at, target);
   return at;
+}
+
+export function branchIfZero(be: X64Backend, ifZero: boolean, a: Operand, target: number): number {
+  if (a.kind === OperandKind.Reg) x.testRR(be.buf, 4, a.reg, a.reg);
+  else x.aluMI(be.buf, x.Alu.CMP, 4, FP, NO_INDEX, 1, a.offset, 0);
+  return branchIf(be, ifZero ? Cond.E : Cond.NE, target);
 }
 
 /**
  * Dispatch through a table of rel32 entries, each relative to its own end (so they are patched
  * like jumps): index ≥ count goes to out[count].
  */
-export function branchTable(fc: FunctionCompiler, i: number, count: number, out: Int32Array): void {
-  const b = fc.out.buf;
-  copyToReg(fc, i, SCRATCH2);
-  fc.release(i);
+export function branchTable(be: X64Backend, index: Operand, count: number, out: Int32Array): void {
+  const b = be.buf;
+  loadOperand(be, index, SCRATCH2);
   x.aluRI(b, x.Alu.CMP, 4, SCRATCH2, count);
   out[count] = x.jccRel32(b, Cond.AE);
   if (count === 0) return;
@@ -66,60 +51,3 @@ export function branchTable(fc: FunctionCompiler, i: number, count: number, out:
     b.emit32(0);
   }
 }
-
-/** a = i, b = i+1, cond = i+2 → i. */
-export function select(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const c = i + 2;
-  if (s.loc[c] === Loc.Const) {
-    const keep = s.lo[c] !== 0 ? i : i + 1;
-    const drop = keep === i ? i + 1 : i;
-    fc.release(drop);
-    if (keep !== i) {
-      s.type[i] = s.type[keep];
-      s.loc[i] = s.loc[keep];
-      s.reg[i] = s.reg[keep];
-      s.lo[i] = s.lo[keep];
-      s.hi[i] = s.hi[keep];
-      if (s.loc[i] === Loc.Mem) {
-        // value still sits in position i+1's slot: bring it into a register
-        const r = fc.allocReg(s.type[i]);
-        copyToRegFromPos(fc, i + 1, r);
-        s.setReg(i, r);
-      }
-    }
-    return;
-  }
-  const float = isFloat(s.type[i]);
-  // operands into registers first: loads leave the flags alone
-  const ra = fc.regOf(i);
-  const rb = fc.regOf(i + 1);
-  let cc: number;
-  if (s.loc[c] === Loc.Flags) cc = s.reg[c];
-  else {
-    if (s.loc[c] === Loc.Reg) {
-      x.testRR(b, 4, s.reg[c], s.reg[c]);
-      fc.release(c);
-    } else x.aluMI(b, x.Alu.CMP, 4, FP, NO_INDEX, 1, fc.homeOffset(c), 0);
-    cc = Cond.NE;
-  }
-  if (float) {
-    const at = x.jccRel8(b, cc);
-    x.fmovRR(b, ra, rb);
-    x.patchRel8(b, at, b.pos);
-  } else {
-    x.cmovcc(b, invert(cc), 8, ra, rb);
-  }
-  fc.release(i + 1);
-}
-
-function copyToRegFromPos(fc: FunctionCompiler, pos: number, r: number): void {
-  const s = fc.stack;
-  const t = s.type[pos];
-  const b = fc.out.buf;
-  if (isFloat(t)) x.fload(b, t === 0x7d ? 4 : 8, r, FP, NO_INDEX, 1, fc.homeOffset(pos));
-  else x.load(b, t === 0x7f ? 4 : 8, r, FP, NO_INDEX, 1, fc.homeOffset(pos));
-}
-
-export { Reg };

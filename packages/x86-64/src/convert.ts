@@ -1,17 +1,75 @@
-import { Loc, SAT_BASE, Trap, type FunctionCompiler } from '@wagc/frontend';
+import { Conv, Form, truncLowBound, truncHighBound, Trap, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Cond, Alu, Shift, ExtKind } from './encode';
 import { SCRATCH, SCRATCH2, XSCRATCH } from './regs';
+import type { X64Backend } from './backend';
 import { trapIf } from './frame';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+/**
+ * Conversions (the code generator folds those of constants and the ones that need no
+ * instruction). Float → integer truncation checks NaN and the range itself: cvttss2si gives the
+ * "integer indefinite" value instead of trapping.
+ */
+
+const I64 = 0x7e, F64 = 0x7c;
+
+/** Conversions in place (a's register), or from a register into a new one of the other class. */
+export function convertForm(kind: Conv): number {
+  switch (kind) {
+    case Conv.Reinterpret:
+    case Conv.TruncS: case Conv.TruncU: case Conv.TruncSatS: case Conv.TruncSatU:
+    case Conv.ConvertS: case Conv.ConvertU:
+      return Form.Fresh;
+    default:
+      return Form.AOwn | Form.InPlace;
+  }
+}
+
+export function convert(be: X64Backend, kind: Conv, from: number, to: number, dst: number, a: Operand): void {
+  const b = be.buf;
+  const r = a.reg; // every form asks for a register
+  switch (kind) {
+    case Conv.Wrap:
+      x.movRR(b, 4, r, r);
+      return;
+    case Conv.ExtendU: // never asked: an i32 register is zero-extended already
+      return;
+    case Conv.ExtendS: case Conv.Extend32S:
+      x.extRR(b, ExtKind.S32_64, r, r);
+      return;
+    case Conv.Extend8S:
+      x.extRR(b, to === I64 ? ExtKind.S8_64 : ExtKind.S8_32, r, r);
+      return;
+    case Conv.Extend16S:
+      x.extRR(b, to === I64 ? ExtKind.S16_64 : ExtKind.S16_32, r, r);
+      return;
+    case Conv.Reinterpret: {
+      const w = from === I64 || from === F64 ? 8 : 4;
+      if (from === I64 || from === 0x7f) x.movGX(b, w, dst, r);
+      else x.movXG(b, w, dst, r);
+      return;
+    }
+    case Conv.Demote: case Conv.Promote:
+      x.cvtf2f(b, kind === Conv.Demote ? 8 : 4, r, r);
+      return;
+    case Conv.TruncS: case Conv.TruncU: case Conv.TruncSatS: case Conv.TruncSatU:
+      truncate(be, r, dst, from === F64 ? 8 : 4, to === I64, kind === Conv.TruncS || kind === Conv.TruncSatS, kind >= Conv.TruncSatS);
+      return;
+    case Conv.ConvertS: case Conv.ConvertU:
+      intToFloat(be, r, dst, to === F64 ? 8 : 4, from === I64, kind === Conv.ConvertS);
+      return;
+  }
+}
+
+/** Read once: a call through the package index goes through a getter (docs/ARCHITECTURE.md, "Code generator"). */
+const lowBound = truncLowBound, highBound = truncHighBound;
 
 const f32 = new Float32Array(1), u32 = new Int32Array(f32.buffer);
 const f64 = new Float64Array(1), u64 = new Int32Array(f64.buffer);
 
 /** Loads the constant `v` in source precision into xmm15. */
-function loadFloatConst(fc: FunctionCompiler, sz: number, v: number): void {
-  const b = fc.out.buf;
+function loadFloatConst(be: X64Backend, sz: number, v: number): void {
+  const b = be.buf;
   if (sz === 4) {
     f32[0] = v;
     x.movRI32(b, 4, SCRATCH, u32[0]);
@@ -22,33 +80,26 @@ function loadFloatConst(fc: FunctionCompiler, sz: number, v: number): void {
   x.movGX(b, sz, XSCRATCH, SCRATCH);
 }
 
-/** Exclusive bounds of the values that truncate into range: [signed][dest 64][src f64]. */
-function bounds(signed: boolean, w64: boolean, srcF64: boolean): [number, number] {
-  if (!signed) return [-1, w64 ? 18446744073709551616 : 4294967296];
-  if (!w64) return [srcF64 ? -2147483649 : -2147483904, 2147483648];
-  return [srcF64 ? -9223372036854777856 : -9223373136366403584, 9223372036854775808];
-}
+/** The jumps to a saturating truncation's end (at most three). */
+const exits = new Int32Array(4);
 
-function truncate(fc: FunctionCompiler, i: number, sz: number, w64: boolean, signed: boolean, saturating: boolean): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const rf = fc.regOf(i);
-  const rg = fc.allocReg(w64 ? I64 : I32);
-  const [lo, hi] = bounds(signed, w64, sz === 8);
-  const exits: number[] = [];
+/** Float `rf` → integer `rg`, checked in the spec's order: NaN, then the range. */
+function truncate(be: X64Backend, rf: number, rg: number, sz: number, w64: boolean, signed: boolean, saturating: boolean): void {
+  const b = be.buf;
+  let nExits = 0;
   let minJump = -1, maxJump = -1;
   if (saturating) x.aluRR(b, Alu.XOR, 4, rg, rg);
   x.ucomis(b, sz, rf, rf);
-  if (saturating) exits.push(x.jccRel32(b, Cond.P));
-  else trapIf(fc, Cond.P, Trap.InvalidConversion);
-  loadFloatConst(fc, sz, lo);
+  if (saturating) exits[nExits++] = x.jccRel32(b, Cond.P);
+  else trapIf(be, Cond.P, Trap.InvalidConversion);
+  loadFloatConst(be, sz, lowBound(signed, w64, sz === 8));
   x.ucomis(b, sz, rf, XSCRATCH);
   if (saturating) minJump = x.jccRel32(b, Cond.BE);
-  else trapIf(fc, Cond.BE, Trap.IntegerOverflow);
-  loadFloatConst(fc, sz, hi);
+  else trapIf(be, Cond.BE, Trap.IntegerOverflow);
+  loadFloatConst(be, sz, highBound(signed, w64));
   x.ucomis(b, sz, rf, XSCRATCH);
   if (saturating) maxJump = x.jccRel32(b, Cond.AE);
-  else trapIf(fc, Cond.AE, Trap.IntegerOverflow);
+  else trapIf(be, Cond.AE, Trap.IntegerOverflow);
   if (!w64) {
     if (signed) x.cvttf2si(b, sz, 4, rg, rf);
     else {
@@ -59,38 +110,34 @@ function truncate(fc: FunctionCompiler, i: number, sz: number, w64: boolean, sig
     x.cvttf2si(b, sz, 8, rg, rf);
   } else {
     // ≥ 2^63: subtract 2^63, convert, set the top bit
-    loadFloatConst(fc, sz, 9223372036854775808);
+    loadFloatConst(be, sz, 9223372036854775808);
     x.ucomis(b, sz, rf, XSCRATCH);
     const big = x.jccRel32(b, Cond.AE);
     x.cvttf2si(b, sz, 8, rg, rf);
-    exits.push(x.jmpRel32(b));
+    exits[nExits++] = x.jmpRel32(b);
     x.patchRel32(b, big, b.pos);
     x.farith(b, x.FArith.SUB, sz, rf, XSCRATCH);
     x.cvttf2si(b, sz, 8, rg, rf);
     x.btRI(b, x.Bt.BTC, 8, rg, 63);
   }
   if (saturating) {
-    exits.push(x.jmpRel32(b));
+    exits[nExits++] = x.jmpRel32(b);
     x.patchRel32(b, minJump, b.pos);
     if (signed) {
       if (w64) x.movRI64(b, rg, 0, -0x80000000);
       else x.movRI32(b, 4, rg, -0x80000000);
     } else x.aluRR(b, Alu.XOR, 4, rg, rg);
-    exits.push(x.jmpRel32(b));
+    exits[nExits++] = x.jmpRel32(b);
     x.patchRel32(b, maxJump, b.pos);
     if (w64) x.movRI64(b, rg, -1, signed ? 0x7fffffff : -1);
     else x.movRI32(b, 4, rg, signed ? 0x7fffffff : -1);
   }
-  for (const e of exits) x.patchRel32(b, e, b.pos);
-  fc.release(i);
-  s.setReg(i, rg);
+  for (let k = 0; k < nExits; k++) x.patchRel32(b, exits[k], b.pos);
 }
 
-function intToFloat(fc: FunctionCompiler, i: number, sz: number, src64: boolean, signed: boolean): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const rg = fc.regOf(i);
-  const rf = fc.allocReg(sz === 4 ? F32 : F64);
+/** Integer `rg` → float `rf`. */
+function intToFloat(be: X64Backend, rg: number, rf: number, sz: number, src64: boolean, signed: boolean): void {
+  const b = be.buf;
   x.fbit(b, x.FBit.XOR, rf, rf); // breaks the dependency on rf's old value
   if (!src64) {
     // i32 values are kept zero-extended, so unsigned converts as a signed 64-bit value
@@ -113,74 +160,4 @@ function intToFloat(fc: FunctionCompiler, i: number, sz: number, src64: boolean,
     x.farith(b, x.FArith.ADD, sz, rf, rf);
     x.patchRel32(b, done, b.pos);
   }
-  fc.release(i);
-  s.setReg(i, rf);
 }
-
-const EXT: Record<number, number> = {
-  0xc0: ExtKind.S8_32, 0xc1: ExtKind.S16_32, 0xc2: ExtKind.S8_64, 0xc3: ExtKind.S16_64, 0xc4: ExtKind.S32_64, 0xac: ExtKind.S32_64,
-};
-
-export function convert(fc: FunctionCompiler, op: number, i: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  if (op >= SAT_BASE) {
-    const k = op - SAT_BASE;
-    truncate(fc, i, k === 2 || k === 3 || k >= 6 ? 8 : 4, k >= 4, (k & 1) === 0, true);
-    return;
-  }
-  switch (op) {
-    case 0xa7: // i32.wrap_i64
-      if (s.loc[i] === Loc.Const) s.setConst(i, s.lo[i], 0);
-      else {
-        const r = fc.regOf(i);
-        x.movRR(b, 4, r, r);
-      }
-      return;
-    case 0xad: // i64.extend_i32_u: registers hold i32 zero-extended already
-      if (s.loc[i] === Loc.Const) s.setConst(i, s.lo[i], 0);
-      else fc.regOf(i);
-      return;
-    case 0xac: case 0xc0: case 0xc1: case 0xc2: case 0xc3: case 0xc4: {
-      const r = fc.regOf(i);
-      x.extRR(b, EXT[op], r, r);
-      return;
-    }
-    case 0xbc: case 0xbd: case 0xbe: case 0xbf: { // reinterpretations
-      if (s.loc[i] === Loc.Const) return; // same bits
-      const toInt = op <= 0xbd;
-      const w = op === 0xbc || op === 0xbe ? 4 : 8;
-      const src = fc.regOf(i);
-      const dst = fc.allocReg(toInt ? (w === 4 ? I32 : I64) : (w === 4 ? F32 : F64));
-      if (toInt) x.movXG(b, w, dst, src);
-      else x.movGX(b, w, dst, src);
-      fc.release(i);
-      s.setReg(i, dst);
-      return;
-    }
-    case 0xb6: case 0xbb: { // demote, promote
-      const r = fc.regOf(i);
-      x.cvtf2f(b, op === 0xb6 ? 8 : 4, r, r);
-      return;
-    }
-    case 0xa8: truncate(fc, i, 4, false, true, false); return;
-    case 0xa9: truncate(fc, i, 4, false, false, false); return;
-    case 0xaa: truncate(fc, i, 8, false, true, false); return;
-    case 0xab: truncate(fc, i, 8, false, false, false); return;
-    case 0xae: truncate(fc, i, 4, true, true, false); return;
-    case 0xaf: truncate(fc, i, 4, true, false, false); return;
-    case 0xb0: truncate(fc, i, 8, true, true, false); return;
-    case 0xb1: truncate(fc, i, 8, true, false, false); return;
-    case 0xb2: intToFloat(fc, i, 4, false, true); return;
-    case 0xb3: intToFloat(fc, i, 4, false, false); return;
-    case 0xb4: intToFloat(fc, i, 4, true, true); return;
-    case 0xb5: intToFloat(fc, i, 4, true, false); return;
-    case 0xb7: intToFloat(fc, i, 8, false, true); return;
-    case 0xb8: intToFloat(fc, i, 8, false, false); return;
-    case 0xb9: intToFloat(fc, i, 8, true, true); return;
-    case 0xba: intToFloat(fc, i, 8, true, false); return;
-  }
-  throw new Error(`x86-64: no conversion for opcode 0x${op.toString(16)}`);
-}
-
-export { F32, F64 };

@@ -1,128 +1,128 @@
-import { Loc, DESC, Trap, VMCTX, type FunctionCompiler } from '@wagc/frontend';
+import { DESC, Form, OperandKind, Trap, VMCTX, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
-import { callStub, trapIf } from './frame';
-import { FP, MEM_BASE, SCRATCH, VMCTX_REG } from './regs';
-import { fitsImm32, globalOffset } from './move';
-import { leaFrameBottom } from './frame';
-
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
+import { FP, MEM_BASE, SCRATCH, SCRATCH2, VMCTX_REG } from './regs';
+import { fitsImm32, isFloat } from './move';
+import { trapIf } from './frame';
+import { callStub } from './call';
+import type { X64Backend } from './backend';
 
 /**
- * Linear memory has no bounds checks (DESIGN §4): the effective address is
- * r15 + zext(addr) + offset, and anything outside the accessible pages faults in the guard
- * reservation. Returns the index register (or NO_INDEX) and the displacement to use with r15.
+ * Linear memory. An access has no bounds check (ARCHITECTURE §4): its
+ * address is r15 + zext(addr) + offset, and anything outside the accessible pages faults in the
+ * guard reservation. memory.copy/fill/init check their ranges, and trap before writing.
  */
-function address(fc: FunctionCompiler, i: number, offset: number): [number, number] {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  if (s.loc[i] === Loc.Const) {
-    const ea = (s.lo[i] >>> 0) + offset;
-    if (ea <= 0x7fffffff) return [NO_INDEX, ea];
+
+const DESC_SIZE = DESC.size, TEXT_BASE = VMCTX.textBase;
+
+/** A load's address may be an immediate; its result never shares the address register. */
+export function loadForm(): number {
+  return Form.AImm | Form.Fresh;
+}
+
+/** A store's address and value may be immediates. */
+export function storeForm(): number {
+  return Form.AImm | Form.BImm | Form.NoResult;
+}
+
+/** The index register (or NO_INDEX) and displacement of the last `address`: no tuple per access. */
+let addrIndex = 0, addrDisp = 0;
+
+/** The address r15 + zext(a) + offset as an index and a disp32: through rax when they do not fit. */
+function address(be: X64Backend, a: Operand, offset: number): void {
+  const b = be.buf;
+  if (a.kind === OperandKind.Imm) {
+    const ea = (a.lo >>> 0) + offset;
+    if (ea <= 0x7fffffff) {
+      addrIndex = NO_INDEX;
+      addrDisp = ea;
+      return;
+    }
     x.movRI64(b, SCRATCH, ea | 0, Math.floor(ea / 4294967296));
-    return [SCRATCH, 0];
+  } else {
+    // i32 registers are zero-extended
+    if (offset <= 0x7fffffff) {
+      addrIndex = a.reg;
+      addrDisp = offset;
+      return;
+    }
+    x.movRI32(b, 4, SCRATCH, offset | 0);
+    x.aluRR(b, Alu.ADD, 8, SCRATCH, a.reg);
   }
-  const r = fc.regOf(i); // i32 registers are zero-extended
-  if (offset <= 0x7fffffff) return [r, offset];
-  x.movRI32(b, 4, SCRATCH, offset | 0);
-  x.aluRR(b, Alu.ADD, 8, SCRATCH, r);
-  return [SCRATCH, 0];
+  addrIndex = SCRATCH;
+  addrDisp = 0;
 }
 
-export function load(fc: FunctionCompiler, op: number, i: number, offset: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const [index, disp] = address(fc, i, offset);
-  fc.release(i);
-  const out = loadType(op);
-  const dst = fc.allocReg(out);
-  switch (op) {
-    case 0x28: x.load(b, 4, dst, MEM_BASE, index, 1, disp); break;
-    case 0x29: x.load(b, 8, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2a: x.fload(b, 4, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2b: x.fload(b, 8, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2c: x.loadExt(b, ExtKind.S8_32, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2d: case 0x31: x.loadExt(b, ExtKind.U8_32, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2e: x.loadExt(b, ExtKind.S16_32, dst, MEM_BASE, index, 1, disp); break;
-    case 0x2f: case 0x33: x.loadExt(b, ExtKind.U16_32, dst, MEM_BASE, index, 1, disp); break;
-    case 0x30: x.loadExt(b, ExtKind.S8_64, dst, MEM_BASE, index, 1, disp); break;
-    case 0x32: x.loadExt(b, ExtKind.S16_64, dst, MEM_BASE, index, 1, disp); break;
-    case 0x34: x.loadExt(b, ExtKind.S32_64, dst, MEM_BASE, index, 1, disp); break;
-    case 0x35: x.load(b, 4, dst, MEM_BASE, index, 1, disp); break;
-  }
-  s.type[i] = out;
-  s.setReg(i, dst);
+/** The zero- or sign-extending load of `bytes` into a `type` register (i64.load32_u is a 32-bit mov). */
+function extKind(type: number, bytes: number, signed: boolean): number {
+  const w64 = type === 0x7e;
+  if (bytes === 1) return signed ? (w64 ? ExtKind.S8_64 : ExtKind.S8_32) : ExtKind.U8_32;
+  if (bytes === 2) return signed ? (w64 ? ExtKind.S16_64 : ExtKind.S16_32) : ExtKind.U16_32;
+  return ExtKind.S32_64;
 }
 
-function loadType(op: number): number {
-  if (op === 0x2a) return F32;
-  if (op === 0x2b) return F64;
-  if (op === 0x28 || (op >= 0x2c && op <= 0x2f)) return I32;
-  return I64;
-}
-
-const STORE_WIDTH: Record<number, number> = {
-  0x36: 4, 0x37: 8, 0x38: 4, 0x39: 8, 0x3a: 1, 0x3b: 2, 0x3c: 1, 0x3d: 2, 0x3e: 4,
-};
-
-export function store(fc: FunctionCompiler, op: number, i: number, offset: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const v = i + 1;
-  const w = STORE_WIDTH[op];
-  const float = op === 0x38 || op === 0x39;
-  // the value first: address() may take the scratch register
-  let src = -1;
-  let imm = false;
-  if (s.loc[v] === Loc.Const && !float && (w < 8 || fitsImm32(s.lo[v], s.hi[v]))) imm = true;
-  else src = fc.regOf(v);
-  const [index, disp] = address(fc, i, offset);
-  if (imm) x.storeImm(b, w, MEM_BASE, index, 1, disp, w === 1 ? s.lo[v] & 0xff : w === 2 ? s.lo[v] & 0xffff : s.lo[v]);
-  else if (float) x.fstore(b, w, MEM_BASE, index, 1, disp, src);
-  else x.store(b, w, MEM_BASE, index, 1, disp, src);
-  fc.release(i);
-  fc.release(v);
-}
-
-export function memorySize(fc: FunctionCompiler, i: number): void {
-  const r = fc.allocReg(I32);
-  x.load(fc.out.buf, 4, r, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + DESC.size); // pages
-  fc.stack.setReg(i, r);
-}
-
-/** Every value is in memory; the loader routine may clobber any allocatable register. */
-export function memoryGrow(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  // value i sits in its home slot (spilled by the caller)
-  x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, fc.homeOffset(i));
-  x.movRI32(b, 4, Reg.RDX, fc.env.memoryDesc); // which memory grows
-  callStub(fc, fc.env.stubs.grow);
-  void leaFrameBottom;
-  const r = fc.allocReg(I32);
-  x.movRR(b, 4, r, Reg.RAX);
-  fc.stack.setReg(i, r);
+export function memLoad(be: X64Backend, type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void {
+  const b = be.buf;
+  address(be, addr, offset);
+  if (isFloat(type)) x.fload(b, bytes, dst, MEM_BASE, addrIndex, 1, addrDisp);
+  else if (bytes === 8 || (bytes === 4 && !(signed && type === 0x7e))) x.load(b, bytes, dst, MEM_BASE, addrIndex, 1, addrDisp);
+  else x.loadExt(b, extKind(type, bytes, signed), dst, MEM_BASE, addrIndex, 1, addrDisp);
 }
 
 /**
- * Loads zext(value at home of `i`) into `reg` and checks value + zext(n) ≤ memory size in bytes
+ * A constant value is an immediate when it fits one (a float's bits too), else it goes through
+ * rcx (forming the address may take rax).
+ */
+export function memStore(be: X64Backend, type: number, bytes: number, addr: Operand, offset: number, value: Operand): void {
+  const b = be.buf;
+  let src = value.reg;
+  // the bits of a constant are stored as an integer, a float's too
+  let gpr = !isFloat(type);
+  const imm = value.kind === OperandKind.Imm && (bytes < 8 || fitsImm32(value.lo, value.hi));
+  if (value.kind === OperandKind.Imm && !imm) {
+    x.movRI64(b, SCRATCH2, value.lo, value.hi);
+    src = SCRATCH2;
+    gpr = true;
+  }
+  address(be, addr, offset);
+  if (imm) x.storeImm(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, bytes === 1 ? value.lo & 0xff : bytes === 2 ? value.lo & 0xffff : value.lo);
+  else if (gpr) x.store(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
+  else x.fstore(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
+}
+
+export function memorySize(be: X64Backend, dst: number, desc: number): void {
+  x.load(be.buf, 4, dst, VMCTX_REG, NO_INDEX, 1, desc + DESC_SIZE); // pages
+}
+
+/** The loader routine may clobber any allocatable register: every value is in its slot. */
+export function memoryGrow(be: X64Backend, dst: number, delta: number, desc: number): void {
+  const b = be.buf;
+  x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, delta);
+  x.movRI32(b, 4, Reg.RDX, desc); // which memory grows
+  callStub(be, be.out.stubs.grow);
+  x.movRR(b, 4, dst, Reg.RAX);
+}
+
+/**
+ * Loads zext(the i32 at fp + `at`) into `reg` and checks value + zext(n) ≤ memory size in bytes
  * (rdx holds n, rax is scratch), trapping "out of bounds memory access" before anything is written.
  */
-function boundsCheck(fc: FunctionCompiler, i: number, reg: number): void {
-  const b = fc.out.buf;
-  x.load(b, 4, reg, FP, NO_INDEX, 1, fc.homeOffset(i));
+function boundsCheck(be: X64Backend, at: number, reg: number, desc: number): void {
+  const b = be.buf;
+  x.load(b, 4, reg, FP, NO_INDEX, 1, at);
   x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, fc.env.memoryDesc + DESC.size); // pages
+  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, desc + DESC_SIZE); // pages
   x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
-  trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);
+  trapIf(be, Cond.A, Trap.OutOfBoundsMemory);
 }
 
-/** memory.copy d s n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
-export function memoryCopy(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
-  boundsCheck(fc, i, Reg.RDI);
-  boundsCheck(fc, i + 1, Reg.RSI);
+/** memory.copy d s n (i32 slots at fp + d, s, n): rep movsb, backwards when the ranges overlap so. */
+export function memoryCopy(be: X64Backend, d: number, s: number, n: number, desc: number): void {
+  const b = be.buf;
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
+  boundsCheck(be, d, Reg.RDI, desc);
+  boundsCheck(be, s, Reg.RSI, desc);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
   x.aluRR(b, Alu.ADD, 8, Reg.RSI, MEM_BASE);
@@ -140,41 +140,41 @@ export function memoryCopy(fc: FunctionCompiler, i: number): void {
   x.patchRel32(b, done, b.pos);
 }
 
-/** memory.fill d val n, values at i, i+1, i+2 in their home slots (spilled by the caller). */
-export function memoryFill(fc: FunctionCompiler, i: number): void {
-  const b = fc.out.buf;
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
-  boundsCheck(fc, i, Reg.RDI);
+/** memory.fill d val n (i32 slots): rep stosb. */
+export function memoryFill(be: X64Backend, d: number, val: number, n: number, desc: number): void {
+  const b = be.buf;
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
+  boundsCheck(be, d, Reg.RDI, desc);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
-  x.load(b, 4, Reg.RAX, FP, NO_INDEX, 1, fc.homeOffset(i + 1));
+  x.load(b, 4, Reg.RAX, FP, NO_INDEX, 1, val);
   x.repStosb(b);
 }
 
 /**
- * memory.init d s n from the data segment whose state is global `slot` (low u32: current length,
- * high u32: text offset of its bytes); values at i, i+1, i+2 in their home slots.
+ * memory.init d s n from the data segment whose state is the vmctx word at `state` (low u32:
+ * current length, high u32: text offset of its bytes).
  */
-export function memoryInit(fc: FunctionCompiler, i: number, slot: number): void {
-  const b = fc.out.buf;
-  const state = globalOffset(slot);
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, fc.homeOffset(i + 2));
+export function memoryInit(be: X64Backend, d: number, s: number, n: number, desc: number, state: number): void {
+  const b = be.buf;
+  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
   // s + n ≤ the segment's current length (64-bit sums: no wrap)
-  x.load(b, 4, Reg.RSI, FP, NO_INDEX, 1, fc.homeOffset(i + 1));
+  x.load(b, 4, Reg.RSI, FP, NO_INDEX, 1, s);
   x.lea(b, 8, Reg.RAX, Reg.RSI, Reg.RDX, 1, 0);
   x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, state);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
-  trapIf(fc, Cond.A, Trap.OutOfBoundsMemory);
-  boundsCheck(fc, i, Reg.RDI);
+  trapIf(be, Cond.A, Trap.OutOfBoundsMemory);
+  boundsCheck(be, d, Reg.RDI, desc);
   x.load(b, 4, Reg.RCX, VMCTX_REG, NO_INDEX, 1, state + 4);
   x.aluRR(b, Alu.ADD, 8, Reg.RSI, Reg.RCX);
-  x.aluRM(b, Alu.ADD, 8, Reg.RSI, VMCTX_REG, NO_INDEX, 1, VMCTX.textBase);
+  x.aluRM(b, Alu.ADD, 8, Reg.RSI, VMCTX_REG, NO_INDEX, 1, TEXT_BASE);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
   x.repMovsb(b);
 }
 
 /** data.drop: the segment's current length becomes 0 (its text offset stays, unused). */
-export function dataDrop(fc: FunctionCompiler, slot: number): void {
-  x.storeImm(fc.out.buf, 4, VMCTX_REG, NO_INDEX, 1, globalOffset(slot), 0);
+export function dataDrop(be: X64Backend, state: number): void {
+  x.storeImm(be.buf, 4, VMCTX_REG, NO_INDEX, 1, state, 0);
 }
+

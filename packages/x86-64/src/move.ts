@@ -1,11 +1,22 @@
-import { Loc, isFloat, VMCTX, type FunctionCompiler, type CodeBuffer } from '@wagc/frontend';
+import { Base, OperandKind, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, NO_INDEX } from './encode';
+import { NO_INDEX } from './encode';
 import { FP, SCRATCH, VMCTX_REG } from './regs';
+import type { X64Backend } from './backend';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d;
+/**
+ * Values between registers, constants and slots (frame slots and vmctx globals): the moves the
+ * code generator asks for. i32 and f32 take the low 4 bytes of a slot; i32 registers are kept
+ * zero-extended (every 32-bit instruction zeroes the upper half).
+ */
 
-/** Operand size in bytes of an integer type's register form. */
+const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c;
+
+export function isFloat(t: number): boolean {
+  return t === F32 || t === F64;
+}
+
+/** Bytes of a type's register form. */
 export function width(type: number): number {
   return type === I32 || type === F32 ? 4 : 8;
 }
@@ -15,129 +26,71 @@ export function fitsImm32(lo: number, hi: number): boolean {
   return hi === lo >> 31;
 }
 
-/** Materialises the flags value `i` (condition code in reg[]) as 0/1 in `dst`. */
-export function setFromFlags(b: CodeBuffer, cc: number, dst: number): void {
-  x.setcc(b, cc, dst);
-  x.movzxRR8(b, dst, dst);
+export function baseReg(base: Base): number {
+  return base === Base.Frame ? FP : VMCTX_REG;
 }
 
-/**
- * Copies value `i` into register `dst` (of the value's class) without changing its entry. `dst`
- * may be a scratch register.
- */
-export function copyToReg(fc: FunctionCompiler, i: number, dst: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const t = s.type[i];
-  const float = isFloat(t);
-  switch (s.loc[i]) {
-    case Loc.Const:
-      if (float) {
-        if (s.lo[i] === 0 && (t === F32 || s.hi[i] === 0)) x.fbit(b, x.FBit.XOR, dst, dst);
-        else {
-          if (t === F32) x.movRI32(b, 4, SCRATCH, s.lo[i]);
-          else x.movRI64(b, SCRATCH, s.lo[i], s.hi[i]);
-          x.movGX(b, width(t), dst, SCRATCH);
-        }
-      } else if (t === I32) x.movRI32(b, 4, dst, s.lo[i]);
-      else x.movRI64(b, dst, s.lo[i], s.hi[i]);
-      break;
-    case Loc.Mem: {
-      const off = fc.homeOffset(i);
-      if (float) x.fload(b, width(t), dst, FP, NO_INDEX, 1, off);
-      else x.load(b, width(t), dst, FP, NO_INDEX, 1, off);
-      break;
+/** Float constants go through rax: a zero is `xorps`. */
+export function loadConst(be: X64Backend, type: number, dst: number, lo: number, hi: number): void {
+  const b = be.buf;
+  if (isFloat(type)) {
+    if (lo === 0 && (type === F32 || hi === 0)) x.fbit(b, x.FBit.XOR, dst, dst);
+    else {
+      if (type === F32) x.movRI32(b, 4, SCRATCH, lo);
+      else x.movRI64(b, SCRATCH, lo, hi);
+      x.movGX(b, width(type), dst, SCRATCH);
     }
-    case Loc.Reg:
-      if (s.reg[i] !== dst) {
-        if (float) x.fmovRR(b, dst, s.reg[i]);
-        else x.movRR(b, 8, dst, s.reg[i]);
-      }
-      break;
-    case Loc.Flags:
-      setFromFlags(b, s.reg[i], dst);
-      break;
+  } else if (type === I32) x.movRI32(b, 4, dst, lo);
+  else x.movRI64(b, dst, lo, hi);
+}
+
+export function loadSlot(be: X64Backend, type: number, dst: number, base: Base, offset: number): void {
+  if (isFloat(type)) x.fload(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
+  else x.load(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
+}
+
+export function storeSlot(be: X64Backend, type: number, base: Base, offset: number, src: number): void {
+  if (isFloat(type)) x.fstore(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
+  else x.store(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
+}
+
+/** A 4-byte value, or an 8-byte one that fits a sign-extended imm32, is one `mov [m], imm`. */
+export function storeSlotConst(be: X64Backend, type: number, base: Base, offset: number, lo: number, hi: number): void {
+  const b = be.buf;
+  const r = baseReg(base);
+  if (type === I32 || type === F32) x.storeImm(b, 4, r, NO_INDEX, 1, offset, lo);
+  else if (fitsImm32(lo, hi)) x.storeImm(b, 8, r, NO_INDEX, 1, offset, lo);
+  else {
+    x.movRI64(b, SCRATCH, lo, hi);
+    x.store(b, 8, r, NO_INDEX, 1, offset, SCRATCH);
   }
 }
 
-/** Stores value `i` to [base + disp] as a full 8-byte slot (4 bytes for f32). */
-export function storeValue(fc: FunctionCompiler, i: number, base: number, disp: number): void {
-  const b = fc.out.buf;
-  const s = fc.stack;
-  const t = s.type[i];
-  switch (s.loc[i]) {
-    case Loc.Const:
-      if (t === I32 || t === F32) x.storeImm(b, 4, base, NO_INDEX, 1, disp, s.lo[i]);
-      else if (fitsImm32(s.lo[i], s.hi[i])) x.storeImm(b, 8, base, NO_INDEX, 1, disp, s.lo[i]);
-      else {
-        x.movRI64(b, SCRATCH, s.lo[i], s.hi[i]);
-        x.store(b, 8, base, NO_INDEX, 1, disp, SCRATCH);
-      }
-      break;
-    case Loc.Reg:
-      if (isFloat(t)) x.fstore(b, width(t), base, NO_INDEX, 1, disp, s.reg[i]);
-      else x.store(b, width(t), base, NO_INDEX, 1, disp, s.reg[i]);
-      break;
-    case Loc.Mem:
-      x.load(b, 8, SCRATCH, FP, NO_INDEX, 1, fc.homeOffset(i));
-      x.store(b, 8, base, NO_INDEX, 1, disp, SCRATCH);
-      break;
-    case Loc.Flags:
-      setFromFlags(b, s.reg[i], SCRATCH);
-      x.store(b, 4, base, NO_INDEX, 1, disp, SCRATCH);
-      break;
+export function copySlot(be: X64Backend, base: Base, offset: number, from: number): void {
+  x.load(be.buf, 8, SCRATCH, FP, NO_INDEX, 1, from);
+  x.store(be.buf, 8, baseReg(base), NO_INDEX, 1, offset, SCRATCH);
+}
+
+export function setFromCond(be: X64Backend, cc: number, dst: number): void {
+  x.setcc(be.buf, cc, dst);
+  x.movzxRR8(be.buf, dst, dst);
+}
+
+export function storeSlotCond(be: X64Backend, cc: number, base: Base, offset: number): void {
+  setFromCond(be, cc, SCRATCH);
+  x.store(be.buf, 4, baseReg(base), NO_INDEX, 1, offset, SCRATCH);
+}
+
+export function move(be: X64Backend, type: number, dst: number, src: number): void {
+  if (isFloat(type)) x.fmovRR(be.buf, dst, src);
+  else x.movRR(be.buf, 8, dst, src);
+}
+
+/** Operand `a` into register `dst` of its class (a scratch register, typically). */
+export function loadOperand(be: X64Backend, a: Operand, dst: number): void {
+  switch (a.kind) {
+    case OperandKind.Imm: loadConst(be, a.type, dst, a.lo, a.hi); break;
+    case OperandKind.Slot: loadSlot(be, a.type, dst, Base.Frame, a.offset); break;
+    default: if (a.reg !== dst) move(be, a.type, dst, a.reg);
   }
 }
-
-export function storeHome(fc: FunctionCompiler, i: number, dstPos: number): void {
-  const s = fc.stack;
-  if (!(s.loc[i] === Loc.Mem && i === dstPos)) storeValue(fc, i, FP, fc.homeOffset(dstPos));
-  if (i === dstPos) {
-    fc.release(i);
-    s.loc[i] = Loc.Mem;
-  }
-}
-
-export function storeCopy(fc: FunctionCompiler, i: number, dstPos: number): void {
-  if (!(fc.stack.loc[i] === Loc.Mem && i === dstPos)) storeValue(fc, i, FP, fc.homeOffset(dstPos));
-}
-
-export function loadReg(fc: FunctionCompiler, i: number, reg: number): void {
-  copyToReg(fc, i, reg);
-}
-
-export function localGet(fc: FunctionCompiler, index: number, i: number): void {
-  const t = fc.localTypes[index];
-  const r = fc.allocReg(t);
-  const b = fc.out.buf;
-  if (isFloat(t)) x.fload(b, width(t), r, FP, NO_INDEX, 1, fc.slotOffset(index));
-  else x.load(b, width(t), r, FP, NO_INDEX, 1, fc.slotOffset(index));
-  fc.stack.setReg(i, r);
-}
-
-export function localSet(fc: FunctionCompiler, index: number, i: number): void {
-  storeValue(fc, i, FP, fc.slotOffset(index));
-}
-
-export function globalOffset(slot: number): number {
-  return VMCTX.globals + 8 * slot;
-}
-
-export function globalGet(fc: FunctionCompiler, slot: number, type: number, i: number): void {
-  const r = fc.allocReg(type);
-  const b = fc.out.buf;
-  if (isFloat(type)) x.fload(b, width(type), r, VMCTX_REG, NO_INDEX, 1, globalOffset(slot));
-  else x.load(b, width(type), r, VMCTX_REG, NO_INDEX, 1, globalOffset(slot));
-  fc.stack.setReg(i, r);
-}
-
-export function globalSet(fc: FunctionCompiler, slot: number, i: number): void {
-  storeValue(fc, i, VMCTX_REG, globalOffset(slot));
-}
-
-/** A register holding value `i` that may be overwritten (the value is consumed). */
-export function ownReg(fc: FunctionCompiler, i: number): number {
-  return fc.regOf(i);
-}
-
-export { I32, I64, F32, Reg };

@@ -21,17 +21,5 @@ export function invert(cc: number): number {
   return cc ^ 1;
 }
 
-/** The condition that holds after swapping a comparison's operands. */
-export function swapCond(cc: number): number {
-  switch (cc) {
-    case Cond.L: return Cond.G;
-    case Cond.G: return Cond.L;
-    case Cond.LE: return Cond.GE;
-    case Cond.GE: return Cond.LE;
-    case Cond.B: return Cond.A;
-    case Cond.A: return Cond.B;
-    case Cond.BE: return Cond.AE;
-    case Cond.AE: return Cond.BE;
-    default: return cc; // E, NE
-  }
-}
+/** The condition after `cmp a, b` of each IntCmp (operations.ts): Eq Ne LtS LtU GtS GtU LeS LeU GeS GeU. */
+export const INT_CC = [Cond.E, Cond.NE, Cond.L, Cond.B, Cond.G, Cond.A, Cond.LE, Cond.BE, Cond.GE, Cond.AE];

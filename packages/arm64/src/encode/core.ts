@@ -8,6 +8,8 @@
  * s registers) or 8 (double, d registers) for floating point.
  */
 
+// register 31 is both, by operand
+// eslint-disable-next-line @typescript-eslint/no-duplicate-enum-values
 export const enum Reg { FP = 29, LR = 30, SP = 31, ZR = 31 }
 
 /** Condition codes, in encoding order; `cond ^ 1` is the inverse (except AL/NV). */

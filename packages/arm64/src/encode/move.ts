@@ -85,7 +85,7 @@ function planConst(w: number, lo: number, hi: number): number {
   }
   const byMovz = Math.max(1, n - zeros), byMovn = Math.max(1, n - ones);
   planKind = byMovz <= byMovn ? PLAN_MOVZ : PLAN_MOVN;
-  let best = Math.min(byMovz, byMovn);
+  const best = Math.min(byMovz, byMovn);
   planK1 = planK2 = -1;
   if (best === 1) return 1;
   const whole = encodeBitmask(w, lo, hi);

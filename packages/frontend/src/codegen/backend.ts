@@ -1,15 +1,23 @@
 import type { CodeBuffer } from './codebuf';
-import type { FunctionCompiler } from './function';
+import type { CompileOutput } from './output';
+import type { OutOfLine } from './sites';
+import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv, CondCode } from './operations';
 
 /**
- * What the ISA-neutral code generator asks of a backend. Every method receives the function
- * compiler, whose value stack says where each operand lives (valuestack.ts). Unless a method says
- * otherwise it may clobber the backend's scratch registers and the CPU flags, must leave values it
- * did not consume where they were, and records its result in the stack entry named.
+ * The backend (an ISA's macro assembler): what the ISA-neutral code generator asks of an
+ * instruction set (docs/ARCHITECTURE.md, "Code generator"). The code generator owns every wasm
+ * value: where it lives, which register holds it, when it is spilled. A backend never sees the
+ * value stack. It receives typed operations (operations.ts) with registers it was handed,
+ * immediates and frame slots, and emits instructions into `out.buf`.
+ *
+ * Registers: `gprMask`/`fprMask` name the registers the code generator hands out. Every other
+ * register is the backend's own: its scratch registers and the fixed ones (frame pointer, stack
+ * pointer, memory base, stack limit, vmctx). Unless a method says otherwise it may clobber its
+ * scratch registers and the CPU flags, and must leave every allocatable register but `dst` as it
+ * was. A method's `dst` is an allocatable register of the result's class.
  */
 export interface Backend {
   readonly arch: 'x86-64' | 'arm64';
-  /** Registers the allocator may hand to operand-stack values. */
   readonly gprMask: number;
   readonly fprMask: number;
   /**
@@ -20,101 +28,223 @@ export interface Backend {
   /** The most bytes of text the arch's direct calls reach (the image's code stays under it). */
   readonly maxCodeSize?: number;
 
-  // --- frame ---------------------------------------------------------------------------------
-  /** Entry check (site 0), frame pointer, zeroed declared locals. Stack: empty. */
-  prologue(fc: FunctionCompiler): void;
-  /** Out-of-line trap calls and check slow paths; fixes the frame size. */
-  finishFunction(fc: FunctionCompiler): void;
+  /** Where to emit, and the out-of-line records its trap branches go to; once, before any function. */
+  bind(out: CompileOutput, ool: OutOfLine): void;
   /**
-   * Returns the top `results.length` values: one in the result register, several in memory, result
-   * k in the slot of parameter k (for k ≥ parameter count: the slots below it, over the return
-   * address and the dead frame; docs/ARCHITECTURE.md, "Several results").
+   * The operand forms of one operation (a `Form` combination): asked once per opcode row when the
+   * code generator is made, never while compiling. `cls` says which emit method `kind` belongs to;
+   * `inType`/`outType` are the row's operand and result types.
    */
-  emitReturn(fc: FunctionCompiler, results: Uint8Array): void;
+  formOf(cls: OpClass, kind: number, inType: number, outType: number): number;
 
-  // --- value movement ------------------------------------------------------------------------
+  // --- the function's frame (frame.ts of each backend) -----------------------------------------
+  /** A new function whose wasm body is `bodyBytes` long (ARM64 picks its branch forms from it). */
+  beginFunction(bodyBytes: number): void;
+  /** Function entry: the frame pointer becomes the address of the return address. */
+  enterFrame(): void;
   /**
-   * Stores value `i` in the home slot of stack position `dstPos` (≤ i). When `dstPos === i` the
-   * entry becomes Mem and its register is freed; otherwise the entry is left as it was.
+   * The entry check (site 0): compares the frame's lowest address with the stack limit and
+   * branches when it is below; returns the branch for OutOfLine.addCheck.
    */
-  storeHome(fc: FunctionCompiler, i: number, dstPos: number): void;
-  /** Stores entry `i` in the home slot of `dstPos` without changing the entry (a conditional branch's values). */
-  storeCopy(fc: FunctionCompiler, i: number, dstPos: number): void;
-  /** Loads value `i` (Const, Mem or Flags) into register `reg` of its class. */
-  loadReg(fc: FunctionCompiler, i: number, reg: number): void;
-  /** Loads local `index` into entry `i` (just pushed). */
-  localGet(fc: FunctionCompiler, index: number, i: number): void;
-  /** Stores value `i` into local `index`; the value stays on the stack. */
-  localSet(fc: FunctionCompiler, index: number, i: number): void;
-  globalGet(fc: FunctionCompiler, slot: number, type: number, i: number): void;
-  globalSet(fc: FunctionCompiler, slot: number, i: number): void;
+  entryCheck(): number;
+  /** Sets the stack pointer to the frame's bottom (fp − frameSize, patched by `finishFrame`). */
+  frameBottom(): void;
+  /** Zeroes the `bytes` (a multiple of 8) from fp + `lowest` up: the declared locals. */
+  zeroSlots(lowest: number, bytes: number): void;
+  /** Loop header check: compares the stack pointer with the stack limit; returns the branch. */
+  loopCheck(): number;
+  /** Patches the frame size into every `frameBottom` and `entryCheck` of the function. */
+  finishFrame(frameSize: number): void;
+  /**
+   * Return, in two halves around the stores of several results (docs/ARCHITECTURE.md, "Several
+   * results"). `overReturnAddress`: a result lands on the return address slot, which must be
+   * read first. A single result is in `resultReg` before `beginReturn`.
+   */
+  beginReturn(overReturnAddress: boolean): void;
+  endReturn(overReturnAddress: boolean): void;
+  /** Where a call's single result arrives and a function's single result leaves (rax/xmm0, x0/v0). */
+  resultReg(type: number): number;
+  /** Loads the memory register from the descriptor at vmctx + `desc` (store images). */
+  loadMemoryBase(desc: number): void;
 
-  // --- operations: operands at i (and i+1 ...), result into i ---------------------------------
-  unary(fc: FunctionCompiler, op: number, i: number): void;
-  binary(fc: FunctionCompiler, op: number, i: number): void;
-  /** Leaves an i32 in Flags or a register. */
-  compare(fc: FunctionCompiler, op: number, i: number): void;
-  eqz(fc: FunctionCompiler, type: number, i: number): void;
-  /** Opcodes 0xa7–0xc4, and SAT_BASE + n for 0xfc n (n < 8). */
-  convert(fc: FunctionCompiler, op: number, i: number): void;
-  load(fc: FunctionCompiler, op: number, i: number, offset: number): void;
-  store(fc: FunctionCompiler, op: number, i: number, offset: number): void;
-  memorySize(fc: FunctionCompiler, i: number): void;
-  /** Every value below `i` is already in memory; grows by value i, result into i. */
-  memoryGrow(fc: FunctionCompiler, i: number): void;
-  /** memory.copy / memory.fill: operands at i, i+1, i+2, every value already in memory. */
-  memoryCopy(fc: FunctionCompiler, i: number): void;
-  memoryFill(fc: FunctionCompiler, i: number): void;
-  /**
-   * memory.init: d, s, n at i, i+1, i+2, every value in memory; copies from the bytes of the data
-   * segment whose state is global slot `slot` (FunctionEnv.dataSlot), trapping "out of bounds
-   * memory access" before anything is written when s + n passes its current length or d + n the memory.
-   */
-  memoryInit(fc: FunctionCompiler, i: number, slot: number): void;
-  /** data.drop: the segment's current length (low half of global slot `slot`) becomes 0. */
-  dataDrop(fc: FunctionCompiler, slot: number): void;
-  /** a = i, b = i+1, cond = i+2 → i. */
-  select(fc: FunctionCompiler, i: number): void;
+  // --- value movement (move.ts) -----------------------------------------------------------------
+  /** `dst` ← the constant (lo, hi) of `type` (32-bit values in lo). */
+  loadConst(type: number, dst: number, lo: number, hi: number): void;
+  /** `dst` ← the `type` value at `base` + `offset` (a frame slot or a vmctx global). */
+  loadSlot(type: number, dst: number, base: Base, offset: number): void;
+  /** The `type` value in `src` → `base` + `offset` (4 bytes for i32/f32: a slot's low half). */
+  storeSlot(type: number, base: Base, offset: number, src: number): void;
+  storeSlotConst(type: number, base: Base, offset: number, lo: number, hi: number): void;
+  /** The 8 bytes at fp + `from` → `base` + `offset`. */
+  copySlot(base: Base, offset: number, from: number): void;
+  /** The condition `cc` as an i32 0/1 in `dst`, or in the slot at `base` + `offset`. */
+  setFromCond(cc: CondCode, dst: number): void;
+  storeSlotCond(cc: CondCode, base: Base, offset: number): void;
+  move(type: number, dst: number, src: number): void;
+  /** The condition that holds when `cc` does not (i32.eqz of a comparison). */
+  invertCond(cc: CondCode): CondCode;
 
-  // --- control -------------------------------------------------------------------------------
-  /** Unconditional jump; returns the fixup position (patched by `patchJump`), or jumps to a known `target`. */
-  jump(fc: FunctionCompiler, target: number): number;
+  // --- numeric operations (binary.ts, unary.ts, convert.ts) ------------------------------------
   /**
-   * Jumps when value `i` (an i32 in Flags, a register, a constant or memory) is non-zero, or zero
-   * when `ifZero`. Consumes value `i`. Returns the fixup position, or -1 when the condition was a
-   * constant that never jumps (and -2 when it always jumps: then an unconditional jump was emitted
-   * and its fixup position is in `fc.lastFixup`).
+   * a op b at width `w` (4 or 8) into `dst`. `a` and `b` come in the forms `formOf` gave; with
+   * the form InPlace, `dst` is a's register.
    */
-  branchIf(fc: FunctionCompiler, i: number, ifZero: boolean, target: number): number;
-  patchJump(fc: FunctionCompiler, at: number, target: number): void;
-  /** Loop-header suspend check; all values are in memory; records the site. */
-  loopCheck(fc: FunctionCompiler, siteIndex: number, wasmOffset: number): void;
-  /** Jumps through a table on value `i` (consumed): `targets[k]` for k < count, else `targets[count]`. Returns fixup positions in `out`. */
-  branchTable(fc: FunctionCompiler, i: number, count: number, out: Int32Array): void;
-  /** Calls the trap stub `trapId` (unreachable). */
-  trap(fc: FunctionCompiler, trapId: number): void;
+  intBinary(kind: IntBinOp, w: number, dst: number, a: Operand, b: Operand): void;
+  /** op `dst` in place. */
+  intUnary(kind: IntUnOp, w: number, dst: number): void;
+  floatBinary(kind: FloatBinOp, sz: number, dst: number, a: Operand, b: Operand): void;
+  floatUnary(kind: FloatUnOp, sz: number, dst: number): void;
+  /** Compares a with b; returns the condition for "true" (form Cond) or sets `dst` to 0/1 (form Fresh). */
+  intCompare(kind: IntCmp, w: number, dst: number, a: Operand, b: Operand): CondCode;
+  floatCompare(kind: FloatCmp, sz: number, dst: number, a: Operand, b: Operand): CondCode;
+  /** Tests a (a register or slot of width `w`); returns the condition "a is zero". */
+  testZero(w: number, a: Operand): CondCode;
+  /** Converts a (type `from`) to `to` in `dst`. */
+  convert(kind: Conv, from: number, to: number, dst: number, a: Operand): void;
+  /** `dst` ← `b` when `cc` does not hold (dst holds the value for `cc`); both of class `type`. */
+  select(type: number, dst: number, b: number, cc: CondCode): void;
 
-  // --- calls: arguments are the top `nArgs` values, every value is in memory -----------------
+  // --- linear memory (memory.ts) ----------------------------------------------------------------
   /**
-   * Direct call of linked function `func`; pops the arguments, pushes the results (one from the
-   * result register, several as Mem entries at the positions the arguments started at); records the site.
+   * `dst` (of `type`) ← the `bytes` at memory base + zext(addr) + offset, sign- or zero-extended
+   * (`signed`) when narrower than the type. `addr` is a register or an immediate (ARCHITECTURE
+   * §4: no bounds check, the guard reservation catches the rest).
    */
-  call(fc: FunctionCompiler, func: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number): void;
+  memLoad(type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void;
+  /** The low `bytes` of `value` (of `type`: a register or an immediate) → memory. */
+  memStore(type: number, bytes: number, addr: Operand, offset: number, value: Operand): void;
+  /** `dst` ← the memory's size in pages (descriptor at vmctx + `desc`). */
+  memorySize(dst: number, desc: number): void;
   /**
-   * Indirect call through the table whose descriptor is at vmctx + `tableDesc`; the callee index
-   * is the top value, above the arguments.
+   * The operations below call code that may clobber every allocatable register: every value is in
+   * its slot when they are asked for. Operands are fp-relative slot offsets.
+   * memory.grow by the i32 at `delta`; the old size or −1 into `dst`.
    */
-  callIndirect(fc: FunctionCompiler, typeId: number, nArgs: number, results: Uint8Array, siteIndex: number, wasmOffset: number, tableDesc: number): void;
+  memoryGrow(dst: number, delta: number, desc: number): void;
+  /** memory.copy d s n / memory.fill d val n, trapping "out of bounds memory access" before writing. */
+  memoryCopy(d: number, s: number, n: number, desc: number): void;
+  memoryFill(d: number, val: number, n: number, desc: number): void;
+  /**
+   * memory.init d s n from the data segment whose state is the vmctx word at `state` (low u32:
+   * current length, high u32: text offset of its bytes; docs/ARCHITECTURE.md, "Data segments").
+   */
+  memoryInit(d: number, s: number, n: number, desc: number, state: number): void;
+  /** data.drop: the segment's current length (low half of the vmctx word at `state`) becomes 0. */
+  dataDrop(state: number): void;
 
-  // --- tables --------------------------------------------------------------------------------
+  // --- tables (table.ts) ------------------------------------------------------------------------
   /**
    * Calls the loader's table routine (vmctx.fnTable, through the `table` stub) for TableOp `op`
-   * with immediates `a`, `b` and the operands at i, i+1, ... (every value already in memory);
-   * traps "out of bounds table access" when it returns TABLE_OP_TRAP; leaves the result (type
-   * `resultType`, 0: none) in a register for entry i.
+   * with immediates `a`, `b` and the operands in the slots from fp + `operands` down; traps "out of
+   * bounds table access" when it returns TABLE_OP_TRAP; leaves its result in `dst` (−1: none).
    */
-  tableCall(fc: FunctionCompiler, op: number, a: number, b: number, i: number, resultType: number): void;
+  tableCall(op: number, a: number, b: number, operands: number, dst: number): void;
+
+  // --- control (branch.ts) ----------------------------------------------------------------------
+  /** Unconditional jump to `target`, or (−1) to be patched; returns the fixup position. */
+  jump(target: number): number;
+  patchJump(at: number, target: number): void;
+  /** Jumps when `cc` holds; returns the fixup position. */
+  branchIf(cc: CondCode, target: number): number;
+  /** Jumps when the i32 a (a register or slot) is zero (`ifZero`) or non-zero. */
+  branchIfZero(ifZero: boolean, a: Operand, target: number): number;
+  /** Jumps through a table on the i32 `index`: `out[k]` for k < count, else `out[count]` (fixups). */
+  branchTable(index: Operand, count: number, out: Int32Array): void;
+
+  // --- calls and stubs (call.ts) ----------------------------------------------------------------
+  /** The stack pointer to fp − `fpOffset`: the last argument's slot, for a call or a check's slow path. */
+  enterCall(fpOffset: number): void;
+  /** After a call (or a check's runtime call) returned: fp and the stack pointer restored. */
+  leaveCall(fpOffset: number): void;
+  /** Calls linked function `func` (a fixup in out.callFixups). */
+  callDirect(func: number): void;
+  /**
+   * Checks table entry `index` (an i32 slot or register) of the table whose descriptor is at
+   * vmctx + `tableDesc` against canonical type `typeId` (traps: undefined element, uninitialized
+   * element, indirect call type mismatch) and leaves its code address for `callIndirect`.
+   */
+  loadIndirectTarget(typeId: number, tableDesc: number, index: Operand): void;
+  callIndirect(): void;
+  /** Calls a shared stub at text offset `target` (recorded in out.stubRefs). */
+  callStub(target: number): void;
 }
+
+/** Which emit method an opcode row's operation belongs to (Backend.formOf). */
+export const enum OpClass {
+  IntBinary = 1, IntUnary, FloatBinary, FloatUnary, IntCompare, FloatCompare, TestZero, Convert, Load, Store,
+}
+
+/**
+ * Operand forms, per operation (Backend.formOf). An operand the form does not accept is loaded
+ * into a register by the code generator, so every operand may be a register; the bits widen that.
+ */
+export const enum Form {
+  /** Operand a may be an immediate, a frame slot; it must be in a register the operation overwrites. */
+  AImm = 0x1,
+  ASlot = 0x2,
+  AOwn = 0x4,
+  /** The same for operand b (never overwritten). */
+  BImm = 0x10,
+  BSlot = 0x20,
+  /** Where the result goes: a's register (AOwn). */
+  InPlace = 0x100,
+  /** A register allocated once the operands are released (it may be one of theirs). */
+  Fresh = 0x200,
+  /** A register allocated before the operands are placed (never one of theirs). */
+  FreshFirst = 0x300,
+  /** The flags: the operation returns its condition code. */
+  Cond = 0x400,
+  /** Nothing (stores). */
+  NoResult = 0x500,
+  ResultMask = 0xf00,
+  AAny = AImm | ASlot,
+  BAny = BImm | BSlot,
+}
+
+/** Where an operand lives. */
+export const enum OperandKind { Reg = 0, Imm = 1, Slot = 2 }
+
+/**
+ * One operand of a backend operation, filled by the code generator (a few records reused for
+ * every instruction: the compile path allocates nothing). A backend reads it during the call only.
+ */
+export class Operand {
+  kind = OperandKind.Reg;
+  /** Reg: the register. */
+  reg = 0;
+  /** Imm: the constant, 32-bit values in lo. */
+  lo = 0;
+  hi = 0;
+  /** Slot: byte offset from the frame pointer. */
+  offset = 0;
+  /** The value's type. */
+  type = 0;
+
+  setReg(type: number, reg: number): this {
+    this.kind = OperandKind.Reg;
+    this.type = type;
+    this.reg = reg;
+    return this;
+  }
+
+  setImm(type: number, lo: number, hi: number): this {
+    this.kind = OperandKind.Imm;
+    this.type = type;
+    this.lo = lo;
+    this.hi = hi;
+    return this;
+  }
+
+  setSlot(type: number, offset: number): this {
+    this.kind = OperandKind.Slot;
+    this.type = type;
+    this.offset = offset;
+    return this;
+  }
+}
+
+/** Memory a slot operation addresses: the frame (fp-relative) or the vmctx (globals). */
+export const enum Base { Frame = 0, Vmctx = 1 }
 
 /** Runtime stubs a backend emits at the start of the text section (docs/ARCHITECTURE.md). */
 export interface StubOffsets {

@@ -1,16 +1,22 @@
 /**
- * The virtual operand stack (DESIGN §1): where each wasm value currently lives. Parallel typed
- * arrays, so pushing and popping allocates nothing.
+ * The virtual operand stack (docs/ARCHITECTURE.md, "Code generator"): where each wasm value
+ * currently lives. Parallel typed arrays, so pushing and popping allocates nothing. Only the code
+ * generator (context.ts and the handlers) reads or writes it; backends never see it.
  */
 export const enum Loc {
   /** Constant in lo/hi (32-bit values in lo). */
   Const = 1,
-  /** In register `reg`. */
+  /** In register `reg`, which this entry owns. */
   Reg = 2,
   /** In its home slot of the canonical frame. */
   Mem = 3,
   /** In the CPU flags; `reg` holds the backend's condition code for "true". */
   Flags = 4,
+  /**
+   * Reserved for locals held in registers (issue 12, part 2): the value of local `lo`, whose
+   * register `reg` the entry shares with the local (read-only; copied before it is overwritten).
+   */
+  Local = 5,
 }
 
 /** Type code for a value popped from a polymorphic (unreachable) stack. */
@@ -57,19 +63,20 @@ export class ValueStack {
     this.reg[i] = reg;
   }
 
+  /**
+   * Exchanges where values `i` and `j` (of one type, neither in its slot) live: a commutative
+   * operation's constant operand goes second. A slot belongs to a position, so Mem never swaps.
+   */
+  swap(i: number, j: number): void {
+    const l = this.loc[i]; this.loc[i] = this.loc[j]; this.loc[j] = l;
+    const r = this.reg[i]; this.reg[i] = this.reg[j]; this.reg[j] = r;
+    const lo = this.lo[i]; this.lo[i] = this.lo[j]; this.lo[j] = lo;
+    const hi = this.hi[i]; this.hi[i] = this.hi[j]; this.hi[j] = hi;
+  }
+
   setConst(i: number, lo: number, hi: number): void {
     this.loc[i] = Loc.Const;
     this.lo[i] = lo;
     this.hi[i] = hi;
   }
-}
-
-/** True for types held in floating-point registers. */
-export function isFloat(t: number): boolean {
-  return t === 0x7d || t === 0x7c;
-}
-
-/** Lowest set bit's index of a non-zero mask. */
-export function lowestBit(mask: number): number {
-  return 31 - Math.clz32(mask & -mask);
 }

@@ -1,6 +1,6 @@
 /**
  * What the link step hands to the image writer. Everything an instance needs at run time is here;
- * the original .wasm is not needed again (DESIGN §5).
+ * the original .wasm is not needed again (ARCHITECTURE §5).
  */
 export type Arch = 'x86-64' | 'arm64';
 
@@ -19,7 +19,7 @@ export interface ImageFunction {
 export interface ImageSite {
   codeOffset: number; // text offset of the return/resume address
   func: number; // linked function index
-  site: number; // per-function site index (DESIGN §2)
+  site: number; // per-function site index (ARCHITECTURE §2)
   fpOffset: number; // fp − rsp after the site's call returns
   slotTypes: Uint8Array; // ValType per slot, canonical order
   wasmOffset: number; // byte offset of the opcode in the wasm module

@@ -1,0 +1,166 @@
+import { LIMITS } from '../limits';
+import { Base } from './backend';
+import { Loc } from './valuestack';
+import type { SiteRecord } from './output';
+import type { CodeGenContext } from './context';
+
+/**
+ * Sites (docs/ARCHITECTURE.md, "Sites") and the out-of-line code of a function: the slow paths of
+ * its entry and loop checks and the calls of its trap branches. Backends record a trap branch
+ * (`addTrap`) wherever an operation checks something; the code generator records each check with
+ * the register state its slow path must save. At the function's end `emitSlowPaths` writes all of
+ * them, the same way on every ISA, through the backend's ordinary methods.
+ *
+ * A register state is what must be in a canonical slot when execution stops at a site but may be
+ * in a register on the fast path: triples (type, register, fp offset). A check's slow path stores
+ * them before it calls the runtime and loads them back after it (a resumed frame enters there),
+ * so the check's fast path leaves registers alone. In this version every value is in its slot at
+ * a check (the code generator spills before a loop), so the states are empty; locals held in
+ * registers (issue 12, part 2) fill them.
+ */
+export class OutOfLine {
+  /** Trap branches: (branch position, trap id, register state start, register state count). */
+  traps: Int32Array = new Int32Array(4 * 64);
+  trapCount = 0;
+  /** Checks: (branch position, resume position, fp offset or −1 for the entry check, state start, state count). */
+  checks: Int32Array = new Int32Array(5 * 16);
+  checkCount = 0;
+  checkSites: SiteRecord[] = [];
+  /** Register states: (type, register, fp offset) triples. */
+  saves: Int32Array = new Int32Array(3 * 64);
+  saveCount = 0;
+  /** The register state a trap branch recorded now would carry (start, count). */
+  trapStateStart = 0;
+  trapStateCount = 0;
+
+  reset(): void {
+    this.trapCount = 0;
+    this.checkCount = 0;
+    this.checkSites.length = 0;
+    this.saveCount = 0;
+    this.trapStateStart = 0;
+    this.trapStateCount = 0;
+  }
+
+  /** A conditional branch at `at` to a call of trap stub `trapId` (called by backends). */
+  addTrap(at: number, trapId: number): void {
+    if (4 * this.trapCount + 4 > this.traps.length) this.traps = grown(this.traps);
+    const t = this.traps, k = 4 * this.trapCount++;
+    t[k] = at;
+    t[k + 1] = trapId;
+    t[k + 2] = this.trapStateStart;
+    t[k + 3] = this.trapStateCount;
+  }
+
+  addCheck(at: number, resume: number, fpOffset: number, site: SiteRecord, stateStart: number, stateCount: number): void {
+    if (5 * this.checkCount + 5 > this.checks.length) this.checks = grown(this.checks);
+    const c = this.checks, k = 5 * this.checkCount++;
+    c[k] = at;
+    c[k + 1] = resume;
+    c[k + 2] = fpOffset;
+    c[k + 3] = stateStart;
+    c[k + 4] = stateCount;
+    this.checkSites.push(site);
+  }
+
+  addSave(type: number, reg: number, offset: number): void {
+    if (3 * this.saveCount + 3 > this.saves.length) this.saves = grown(this.saves);
+    const s = this.saves, k = 3 * this.saveCount++;
+    s[k] = type;
+    s[k + 1] = reg;
+    s[k + 2] = offset;
+  }
+}
+
+function grown(a: Int32Array): Int32Array<ArrayBuffer> {
+  const n = new Int32Array(a.length * 2);
+  n.set(a);
+  return n;
+}
+
+/**
+ * Records a site whose frame holds `slotCount` slots: the locals and the operand stack from the
+ * bottom (docs/ARCHITECTURE.md, "Sites"). `codeOffset` −1: a check, whose resume address its slow
+ * path sets.
+ */
+export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): SiteRecord {
+  // every site keeps its slot types: bounded for the image as a whole
+  const out = fc.out;
+  if (out.sites.length >= LIMITS.sites) fc.failLimit('too many sites (calls, loops and function entries) in the image', out.sites.length + 1, LIMITS.sites);
+  out.siteSlots += slotCount;
+  if (out.siteSlots > LIMITS.siteSlots) fc.failLimit('too many frame slots at the sites of the image', out.siteSlots, LIMITS.siteSlots);
+  const types = out.slotTypes(slotCount);
+  const nl = fc.frame.nParams + fc.frame.nLocals;
+  const st = fc.stack.type;
+  const lt = fc.localTypes;
+  for (let s = 0; s < slotCount; s++) types[s] = s < nl ? lt[s] : st[s - nl];
+  const rec: SiteRecord = { codeOffset, func: fc.linkedIndex, site, fpOffset, slotTypes: types, wasmOffset, check: codeOffset === -1 };
+  out.sites.push(rec);
+  return rec;
+}
+
+/**
+ * The register state of a check here: every value in a register that has a canonical slot. Returns
+ * its start in OutOfLine.saves; its count is `saveCount − start`.
+ */
+export function captureRegisterState(fc: CodeGenContext): number {
+  const ool = fc.ool;
+  const start = ool.saveCount;
+  const s = fc.stack;
+  for (let i = 0; i < s.height; i++) {
+    if (s.loc[i] === Loc.Reg) ool.addSave(s.type[i], s.reg[i], fc.frame.homeOffset(i));
+  }
+  return start;
+}
+
+/**
+ * A check (the entry check, `fpOffset` −1, or a loop header's) whose branch to the slow path is at
+ * `at` and whose fast path continues at the current position: records its site and slow path.
+ */
+export function addCheck(fc: CodeGenContext, at: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): void {
+  const rec = addSite(fc, -1, site, fpOffset < 0 ? 0 : fpOffset, slotCount, wasmOffset);
+  const start = captureRegisterState(fc);
+  fc.ool.addCheck(at, fc.out.buf.pos, fpOffset, rec, start, fc.ool.saveCount - start);
+}
+
+/** Stores, or (`reload`) loads back, the registers of a register state. */
+function saveState(fc: CodeGenContext, start: number, count: number, reload: boolean): void {
+  const s = fc.ool.saves;
+  for (let k = 3 * start, end = 3 * (start + count); k < end; k += 3) {
+    if (reload) fc.be.loadSlot(s[k], s[k + 1], Base.Frame, s[k + 2]);
+    else fc.be.storeSlot(s[k], Base.Frame, s[k + 2], s[k + 1]);
+  }
+}
+
+/**
+ * The function's out-of-line code, after its body: each check's slow path (registers saved, the
+ * stack pointer at the site's frame, the runtime's check called, the site's resume address, the
+ * frame and the registers back, a jump to the fast path) and each trap branch's stub call.
+ */
+export function emitSlowPaths(fc: CodeGenContext): void {
+  const be = fc.be;
+  const b = fc.out.buf;
+  const ool = fc.ool;
+  const stubs = fc.out.stubs;
+  const c = ool.checks;
+  for (let k = 0; k < ool.checkCount; k++) {
+    const j = 5 * k;
+    const fpOffset = c[j + 2];
+    be.patchJump(c[j], b.pos);
+    saveState(fc, c[j + 3], c[j + 4], false);
+    // the entry check runs with the stack pointer at fp already: the site's frame is the parameters
+    if (fpOffset >= 0) be.enterCall(fpOffset);
+    be.callStub(stubs.check);
+    ool.checkSites[k].codeOffset = b.pos;
+    if (fpOffset >= 0) be.frameBottom();
+    saveState(fc, c[j + 3], c[j + 4], true);
+    be.jump(c[j + 1]);
+  }
+  const t = ool.traps;
+  for (let k = 0; k < ool.trapCount; k++) {
+    const j = 4 * k;
+    be.patchJump(t[j], b.pos);
+    saveState(fc, t[j + 2], t[j + 3], false);
+    be.callStub(stubs.traps[t[j + 1]]);
+  }
+}
