@@ -384,3 +384,19 @@ test('an index shifted by 1–3 and added is one scaled add; a shift used otherw
     'intBinary 9 4 r0 r0 r1', 'move i32 r8 r0', 'beginReturn false', 'endReturn false',
   ]);
 });
+
+test('a call result set into a local that an entry below still reads: the entry keeps the value from before the call', async () => {
+  // fputs's pattern: fwrite(s, 1, s = strlen(s)): the first s is read after the call clobbered every register
+  const log = await ops(`(module
+    (func $len (param i32) (result i32) local.get 0)
+    (func $write (param i32 i32) (result i32) local.get 0)
+    (func (param $s i32) (result i32)
+      (call $write (local.get $s) (local.tee $s (call $len (local.get $s))))
+      (local.get $s) i32.add (local.get $s) i32.add (local.get $s) i32.add))`, 2, true);
+  const call = log.indexOf('callDirect 0');
+  const after = log.slice(call + 1, log.indexOf('callDirect 1'));
+  // the local's register is reloaded from its slot before anything copies it
+  const reload = after.findIndex((l) => l.startsWith('loadSlot'));
+  expect(reload).toBeGreaterThanOrEqual(0);
+  expect(after.slice(0, reload).some((l) => l.startsWith('move') && !l.endsWith('r8'))).toBe(false);
+});

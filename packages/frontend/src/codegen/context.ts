@@ -174,6 +174,15 @@ export class CodeGenContext {
     if (i < this.localRefLow) this.localRefLow = i;
   }
 
+  /** Whether an entry below `below` reads local `x` where it is (Loc.Local, Loc.LocalSlot). */
+  readsLocal(x: number, below: number): boolean {
+    const s = this.stack;
+    for (let k = this.localRefLow; k < below; k++) {
+      if ((s.loc[k] === Loc.Local || s.loc[k] === Loc.LocalSlot) && s.lo[k] === x) return true;
+    }
+    return false;
+  }
+
   /**
    * Before local `x` is written: the entries below `below` that still read it (Loc.Local,
    * Loc.LocalSlot) get a register of their own with its old value.
@@ -349,7 +358,11 @@ export class CodeGenContext {
     }
     const t = results[0];
     const i = this.push(t);
-    const hint = this.resultHint(t, i, -1, -1);
+    // the callee clobbered the local registers: an entry below still reading the local set next
+    // would be detached from its register before the reload, so then no hint (the local.set
+    // detaches it after the reload)
+    const x = this.nRegLocals === 0 ? -1 : this.nextSetLocal();
+    const hint = x >= 0 && this.readsLocal(x, i) ? -1 : this.resultHint(t, i, -1, -1);
     const r = hint >= 0 ? hint : this.allocReg(t);
     const from = this.be.resultReg(t);
     if (r !== from) this.be.move(t, r, from);
