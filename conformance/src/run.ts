@@ -57,20 +57,21 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const index = JSON.parse(readFileSync(join(suite, 'index.json'), 'utf8')) as { files: IndexFile[] };
-  const files = index.files.filter((f) => f.dir === 'core' && (!only || only.has(f.name)));
+  // the core suite and the SIMD one (labelled simd), each file in <dir>/<name>/
+  const files = index.files.filter((f) => (f.dir === 'core' || f.dir === 'simd') && (!only || only.has(f.name)));
   const results: FileResult[] = new Array(files.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const k = next++;
       const f = files[k];
-      results[k] = await runFile(join(suite, 'core', f.name), f.name, f.featureSet, { arch, loader, loaderPrefix: prefix });
+      results[k] = await runFile(join(suite, f.dir, f.name), f.name, f.featureSet, { arch, loader, loaderPrefix: prefix });
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));
 
   const sum = (t: Map<string, Tally>, key: keyof Tally): number => [...t.values()].reduce((a, x) => a + x[key], 0);
-  console.log(`WebAssembly spec testsuite (core, ${files.length} files) on ${arch}`);
+  console.log(`WebAssembly spec testsuite (core and simd, ${files.length} files) on ${arch}`);
   console.log(`${'file'.padEnd(28)}${'features'.padEnd(18)}${'passed'.padStart(8)}${'failed'.padStart(8)}${'skipped'.padStart(9)}`);
   const totals = new Map<string, Tally>();
   const reasons = new Map<string, number>();

@@ -114,6 +114,22 @@ export class A64Backend implements Backend {
   loadIndirectTarget(typeId: number, tableDesc: number, index: Operand): void { call.loadIndirectTarget(this, typeId, tableDesc, index); }
   callIndirect(): void { call.callIndirect(this); }
   callStub(target: number): void { call.callStub(this, target); }
+
+  patchConstRef(_at: number, _from: number, _target: number): void { throw new Error('todo'); }
+  loadConstV128(): void { throw new Error('todo'); }
+  vecUnary(): void { throw new Error('todo'); }
+  vecBinary(): void { throw new Error('todo'); }
+  vecShift(): void { throw new Error('todo'); }
+  vecTest(): void { throw new Error('todo'); }
+  vecSplat(): void { throw new Error('todo'); }
+  vecExtractLane(): void { throw new Error('todo'); }
+  vecReplaceLane(): void { throw new Error('todo'); }
+  vecShuffle(): void { throw new Error('todo'); }
+  vecBitselect(): void { throw new Error('todo'); }
+  vecLoad(): void { throw new Error('todo'); }
+  vecStore(): void { throw new Error('todo'); }
+  vecLoadLane(): void { throw new Error('todo'); }
+  vecStoreLane(): void { throw new Error('todo'); }
 }
 
 export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };
