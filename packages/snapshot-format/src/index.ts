@@ -1,5 +1,5 @@
 export * from './types';
 export { SnapshotError } from './errors';
-export { writeSnapshot } from './write';
-export { readSnapshot, restoreModule, checkFrames, memoryPages, residentPages, type SiteInfo, type RestoreOptions } from './read';
+export { writeSnapshot, maskBits } from './write';
+export { readSnapshot, restoreModule, checkFrames, siteValueTypes, memoryPages, residentPages, type SiteInfo, type RestoreOptions } from './read';
 export { typeName } from './module-info';
