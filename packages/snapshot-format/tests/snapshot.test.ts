@@ -400,7 +400,7 @@ describe('the writer refuses states that do not fit the module', () => {
     ['a suspended instance without frames', { frames: [] }, /at least one frame/],
     ['an imported function as a frame', { frames: [{ func: 0, site: 1, slots: [] }] }, /no such defined function/],
     ['a function out of range', { frames: [{ func: 6, site: 1, slots: [] }] }, /no such defined function/],
-    ['a slot type that is no value type', { frames: [{ func: 3, site: 1, slots: [{ type: 0x40, bits: 0n }] }] }, /not a number or reference type/],
+    ['a slot type that is no value type', { frames: [{ func: 3, site: 1, slots: [{ type: 0x40, bits: 0n }] }] }, /not a number, vector or reference type/],
     ['a funcref slot of a third module', { frames: [{ func: 3, site: 1, slots: [{ type: I32, bits: 0n }, { type: 0x70, bits: (2n << 32n) | 1n }] }] }, /funcref whose module is neither 0 nor 1/],
     ['slots not matching the locals', { frames: [{ func: 3, site: 1, slots: [{ type: I64, bits: 0n }] }] }, /local 0 is i32/],
     ['too few slots', { frames: [{ func: 2, site: 1, slots: [{ type: I32, bits: 0n }] }] }, /3 parameters and locals/],

@@ -183,7 +183,7 @@ function emitConstPool(fc: CodeGenContext): void {
   const pool = fc.ool.pool;
   if (pool.count === 0) return;
   const b = fc.out.buf;
-  b.align(16, 0);
+  b.align(16, 0xcc); // as between functions
   const start = b.pos;
   const w = pool.words;
   for (let k = 0; k < 4 * pool.count; k++) b.emit32(w[k]);

@@ -96,6 +96,10 @@ export type CpuFeatureName = keyof typeof CPU_FEATURE;
 /** Every bit of CPU_FEATURE. */
 export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.sse4_1;
 
+/** The features a compile may opt into (`wagc --cpu-features`); sse4_1 is not optional: always allowed. */
+export const OPTIONAL_CPU_FEATURES: readonly CpuFeatureName[] = ['popcnt', 'lzcnt', 'bmi1'];
+export const CPU_FEATURES_OPTIONAL = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1;
+
 export const TRAP_MESSAGES: readonly string[] = [
   '',
   'unreachable',
