@@ -97,6 +97,8 @@ export interface Generated {
   bytes: Uint8Array;
   nodes: GenNode[];
   exports: ModuleExports;
+  /** A SIMD module (v128 among its types, 0xfd operations). */
+  simd: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +330,7 @@ export function generate(opts: GenOptions): Generated {
     memory: { min: memPages, max: memMax },
     table: { min: tableSize, max: importTable ? importedTable.max : tableMax },
   };
-  return { bytes: mod.bytes(), nodes: m.nodes, exports: exportsInfo };
+  return { bytes: mod.bytes(), nodes: m.nodes, exports: exportsInfo, simd };
 }
 /** memhash: h = FNV(memory.size); for each 8-byte word w: h = (h ^ w) * prime. */
 function memhashBody(): Bytes {
