@@ -331,3 +331,13 @@ describe('v128 in the canonical frame: two 8-byte slots (docs/ARCHITECTURE.md, "
     ]);
   });
 });
+
+test('a v128 moved one slot up (a merge) overlaps itself: its high half is copied first', async () => {
+  const log = await ops(`(module (func (param v128) (result v128)
+    (block (result v128) (i32.const 0) (local.get 0) (call 1) (br_table 1 1 (i32.const 0))))
+    (func (param v128) (result v128) (local.get 0)))`);
+  // br_table stores every value at its home first; then the v128 (slots 1, 2, over the i32's
+  // slot 0) moves to the function label's position 0 (slots 0, 1): 8 bytes up, for each target
+  const copies = log.filter((l) => l.startsWith('copySlot'));
+  expect(copies.slice(0, 2)).toEqual(['copySlot [fp-8] [fp-16]', 'copySlot [fp-16] [fp-24]']);
+});

@@ -219,8 +219,10 @@ export class CodeGenContext {
       case Loc.Reg: be.storeSlot(t, base, offset, s.reg[i]); break;
       case Loc.Mem: {
         const from = this.frame.homeOffset(i);
-        be.copySlot(base, offset, from);
+        // a v128 moved up by one slot (a merge: destinations are never below their sources)
+        // overlaps itself: its high half goes first
         if (t === V128) be.copySlot(base, offset + 8, from + 8);
+        be.copySlot(base, offset, from);
         break;
       }
       case Loc.Flags: be.storeSlotCond(s.reg[i], base, offset); break;
