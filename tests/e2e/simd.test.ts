@@ -86,3 +86,40 @@ describe.each(ARCHES)('v128 through the loader on %s', (arch) => {
     expect(r.status).toBe(0);
   });
 });
+
+/**
+ * ARM64 loads v128 constants from the function's pool with ldr (literal), which reaches ±1 MiB:
+ * a function whose body is over 8 KiB builds them in registers instead (the same values).
+ */
+describe('v128 constants in a function too large for the literal pool (arm64)', () => {
+  const N = 600; // ~30 bytes of body each: 18 KiB
+  const body = Array.from({ length: N }, (_, k) =>
+    `(local.set 0 (i32x4.add (local.get 0) (v128.const i32x4 ${k * 7919} ${-k} ${k << 20} ${0x5a5a5a5a ^ k})))`).join('\n');
+  const text = `(module
+    (func (export "big") (result i64) (local v128)
+      ${body}
+      (i64.xor (i64x2.extract_lane 0 (local.get 0)) (i64.extend_i32_u (i8x16.bitmask (local.get 0))))))`;
+  let want = 0n;
+  beforeAll(() => {
+    const lane = [0, 0, 0, 0];
+    for (let k = 0; k < N; k++) {
+      const c = [k * 7919, -k, k << 20, 0x5a5a5a5a ^ k];
+      for (let j = 0; j < 4; j++) lane[j] = (lane[j] + c[j]) | 0;
+    }
+    const bytes = Buffer.alloc(16);
+    lane.forEach((v, j) => bytes.writeInt32LE(v, 4 * j));
+    let mask = 0n;
+    for (let k = 0; k < 16; k++) if (bytes[k] & 0x80) mask |= 1n << BigInt(k);
+    want = bytes.readBigUInt64LE(0) ^ mask;
+  });
+
+  test.each(ARCHES)('%s', async (arch) => {
+    const bytes = await wat(text);
+    expect(bytes.length).toBeGreaterThan(8192 + 100);
+    const img = join(dir, `big-${arch}.img`);
+    writeFileSync(img, compileProgram({ modules: [{ name: 'main', bytes }], arch }));
+    const argv = loaderArgv(arch, img);
+    const r = spawnSync(argv[0], [...argv.slice(1), '--batch'], { input: `invoke ${hexName('big')}\n`, encoding: 'utf8', timeout: 60000 });
+    expect(r.stdout).toBe(`ready\nok ${want.toString(16).padStart(16, '0')}\n`);
+  });
+});
