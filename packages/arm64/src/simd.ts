@@ -3,8 +3,9 @@ import { a } from './encode/flat';
 import { AddSub, Cond, Extend, LiteralOp, Logic, MemOp, Shift } from './encode';
 import { Arr, FArr, F3, N2, N3, NAcross, NLong, NPerm, NShift, arrOf, halfArrOf } from './encode/neon';
 import * as n from './encode/neon';
-import { ADDR, MEM_BASE, SCRATCH, SCRATCH2, XSCRATCH, XSCRATCH2, ZR } from './regs';
+import { ADDR, FP, MEM_BASE, SCRATCH, SCRATCH2, XSCRATCH, XSCRATCH2, ZR } from './regs';
 import { access } from './memory';
+import { ldstAt } from './move';
 import type { A64Backend } from './backend';
 
 /**
@@ -37,9 +38,10 @@ export function vecForm(cls: OpClass, kind: number, shape: Shape): number {
   switch (cls) {
     case OpClass.VecBinary:
       return kind === VecBinOp.Mul && shape === Shape.I64x2 ? Form.Fresh | Form.Temps1 : Form.Fresh;
-    case OpClass.VecUnary: case OpClass.VecTest: case OpClass.Splat: case OpClass.ExtractLane:
-    case OpClass.Shuffle: case OpClass.VecLoad:
+    case OpClass.VecUnary: case OpClass.VecTest: case OpClass.Splat: case OpClass.ExtractLane: case OpClass.VecLoad:
       return Form.Fresh;
+    // b is read only when an index selects it: in a slot or a constant until then
+    case OpClass.Shuffle: return Form.BSlot | Form.BImm | Form.Fresh;
     case OpClass.VecShift: return Form.BImm | Form.Fresh;
     case OpClass.ReplaceLane: return Form.AOwn | Form.InPlace;
     case OpClass.Bitselect: return Form.AOwn | Form.InPlace;
@@ -175,7 +177,9 @@ export function vecShuffle(be: A64Backend, dst: number, va: Operand, vb: Operand
     return;
   }
   mov(b, VS2, va.reg);
-  mov(b, VS, vb.reg);
+  if (vb.kind === OperandKind.Reg) mov(b, VS, vb.reg);
+  else if (vb.kind === OperandKind.Slot) ldstAt(b, MemOp.LDR_Q, VS, FP, vb.offset);
+  else loadConstV128(be, VS, vb.lo, vb.hi, vb.lo2, vb.hi2);
   loadConstV128(be, dst, m0, m1, m2, m3);
   n.tbl(b, dst, VS2, 2, dst);
 }

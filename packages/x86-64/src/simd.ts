@@ -2,7 +2,7 @@ import { CPU_FEATURE, Form, OpClass, OperandKind, Shape, VecBinOp, VecUnOp, VecS
 import { x } from './encode/flat';
 import { V, ShiftExt, CmpPred, VecLevel, vop, vopI, vopM, vopMI, vopRip, vshiftImm, vecFeature } from './encode/vec';
 import { Alu, Cond, ExtKind } from './encode';
-import { MEM_BASE, SCRATCH, XSCRATCH } from './regs';
+import { FP, MEM_BASE, SCRATCH, XSCRATCH } from './regs';
 import { memAddress, ea } from './memory';
 import { setFromCond } from './move';
 import type { X64Backend } from './backend';
@@ -63,11 +63,11 @@ function opB(be: X64Backend, o: V, dst: number, b: Operand): void {
   else opConst(be, o, dst, b.lo, b.hi, b.lo2, b.hi2);
 }
 
-/** The register holding vector operand `v`: its own, or `tmp` loaded with the constant. */
-function vreg(be: X64Backend, v: Operand, tmp: number): number {
-  if (v.kind === OperandKind.Reg) return v.reg;
-  loadConstV128(be, tmp, v.lo, v.hi, v.lo2, v.hi2);
-  return tmp;
+/** Vector operand `v` (a register, a frame slot or a constant) into register `dst`. */
+function loadVector(be: X64Backend, v: Operand, dst: number): void {
+  if (v.kind === OperandKind.Reg) movaps(be, dst, v.reg);
+  else if (v.kind === OperandKind.Slot) vopM(be.buf, V.MOVDQU_LOAD, dst, FP, -1, 1, v.offset);
+  else loadConstV128(be, dst, v.lo, v.hi, v.lo2, v.hi2);
 }
 
 /** All zeros is pxor, all ones pcmpeqd; anything else an aligned load from the pool. */
@@ -109,7 +109,8 @@ export function vecForm(cls: OpClass, kind: number, shape: Shape): number {
     case OpClass.Splat: return Form.Fresh;
     case OpClass.ExtractLane: return Form.Fresh;
     case OpClass.ReplaceLane: return Form.AOwn | Form.InPlace;
-    case OpClass.Shuffle: return Form.AOwn | Form.InPlace;
+    // b is read only when an index selects it: in a slot or the pool until then
+    case OpClass.Shuffle: return Form.AOwn | Form.BSlot | Form.BImm | Form.InPlace;
     case OpClass.Bitselect: return Form.AOwn | Form.InPlace;
     case OpClass.VecLoad: return Form.AImm | Form.Fresh;
     case OpClass.VecStore: return Form.AImm | Form.NoResult;
@@ -258,13 +259,12 @@ export function vecShuffle(be: X64Backend, dst: number, _a: Operand, bv: Operand
   // bit 4 of each index: which operand
   const hiBits = (m0 | m1 | m2 | m3) & 0x10101010;
   const loBits = ~(m0 & m1 & m2 & m3) & 0x10101010;
-  const rb = bv.reg;
   if (hiBits === 0) return opConst(be, V.PSHUFB, dst, m0, m1, m2, m3);
   if (loBits === 0) {
-    movaps(be, dst, rb);
+    loadVector(be, bv, dst);
     return opConst(be, V.PSHUFB, dst, m0 & 0x0f0f0f0f, m1 & 0x0f0f0f0f, m2 & 0x0f0f0f0f, m3 & 0x0f0f0f0f);
   }
-  movaps(be, XS, rb);
+  loadVector(be, bv, XS);
   opConst(be, V.PSHUFB, XS, pick(m0, true), pick(m1, true), pick(m2, true), pick(m3, true));
   opConst(be, V.PSHUFB, dst, pick(m0, false), pick(m1, false), pick(m2, false), pick(m3, false));
   vop(be.buf, V.POR, dst, XS);
@@ -781,4 +781,3 @@ export function vecTest(be: X64Backend, kind: VecTestOp, shape: Shape, dst: numb
   }
 }
 
-export { vreg };
