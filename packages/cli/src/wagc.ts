@@ -1,6 +1,7 @@
-import { readFileSync } from 'fs';
+import { readFileSync, statSync } from 'fs';
+import { resolve } from 'path';
 import yargs from 'yargs';
-import { CompileError, CPU_FEATURE, OPTIONAL_CPU_FEATURES, type CpuFeatureName } from '@wagc/frontend';
+import { CompileError, CPU_FEATURE, LIMITS, OPTIONAL_CPU_FEATURES, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
@@ -15,10 +16,12 @@ export function main(argv: string[]): number {
     .scriptName('wagc')
     .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
     .positional('input', { describe: 'WebAssembly binary module' })
-    .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'image to write (written whole or not at all)' })
-    .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), describe: 'target architecture (default: the host\'s)' })
+    .option('o', { alias: 'output', type: 'string', demandOption: true, requiresArg: true, describe: 'image to write (written whole or not at all; never the input)' })
+    .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), requiresArg: true, describe: 'target architecture (default: the host\'s)' })
+    .option('max-image-size', { type: 'string', requiresArg: true, describe: `refuse to write an image of more than BYTES, holes included (default and most: ${LIMITS.imageSize}, 2 GiB)` })
     .option('cpu-features', {
       type: 'string',
+      requiresArg: true,
       default: 'baseline',
       describe: `x86-64 features the code may use beyond the baseline: "baseline" (none), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${OPTIONAL_CPU_FEATURES.join(', ')}. SIMD and float rounding use SSE4.1 in any case (V8's baseline too). The image records the features its code uses; gate-run refuses it on a CPU without them`,
     })
@@ -30,9 +33,24 @@ export function main(argv: string[]): number {
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
   if (args.help) return 0;
+  for (const name of ['o', 'arch', 'cpu-features', 'max-image-size'] as const) {
+    if (Array.isArray(args[name])) throw new UsageError(`${name.length > 1 ? '--' : '-'}${name} given more than once`);
+  }
   // the CPU_FEATURE bits are x86-64's; "native" on another target means none of them
+  if (args.arch !== 'x86-64' && !['baseline', 'native', ''].includes(args['cpu-features'])) {
+    throw new UsageError(`--cpu-features ${args['cpu-features']}: those are x86-64 features; ${args.arch} has none to choose (baseline or native)`);
+  }
   const cpuFeatures = args.arch === 'x86-64' || args['cpu-features'] !== 'native' ? parseCpuFeatures(args['cpu-features']) : 0;
+  let maxImageSize: number | undefined;
+  if (args['max-image-size'] !== undefined) {
+    maxImageSize = Number(args['max-image-size']);
+    if (!/^\d+$/.test(args['max-image-size']) || maxImageSize <= 0 || maxImageSize > LIMITS.imageSize) {
+      throw new UsageError(`--max-image-size: a number of bytes from 1 to ${LIMITS.imageSize}, not "${args['max-image-size']}"`);
+    }
+  }
   const input = String(args._[0]);
+  // the image goes to a temporary file renamed over -o: that must not be the input
+  if (sameFile(input, args.o)) throw new UsageError(`-o ${args.o} is the input itself: wagc never replaces its input`);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(input);
@@ -45,12 +63,13 @@ export function main(argv: string[]): number {
     if (isSnapshot(bytes)) {
       // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
       const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
-      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume });
+      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume, maxImageSize });
     } else {
       image = compileProgram({
         modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
         arch: args.arch as Arch,
         cpuFeatures,
+        maxImageSize,
       });
     }
   } catch (e) {
@@ -71,6 +90,16 @@ export function main(argv: string[]): number {
     return 1;
   }
   return 0;
+}
+
+/** Whether two paths name the same file (the second need not exist). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
+  }
 }
 
 function defaultArch(): string {

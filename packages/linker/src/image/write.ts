@@ -1,4 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { randomBytes } from 'crypto';
+import { LIMITS, overLimit } from '@wagc/frontend';
 import { basename, dirname, join } from 'path';
 import type { ImageExport, ImageInput } from './types';
 import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
@@ -27,8 +29,13 @@ class Bytes {
 
 const utf8 = new TextEncoder();
 
+export interface WriteOptions {
+  /** The most bytes the image may take, holes included (LIMITS.imageSize, or less). */
+  maxSize?: number;
+}
+
 /** Serialises an image (docs/image-format.md). */
-export function writeImage(img: ImageInput): Uint8Array {
+export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array {
   const strings = new Bytes();
   const str = (s: string | Uint8Array): [number, number] => {
     const b = typeof s === 'string' ? utf8.encode(s) : s;
@@ -158,13 +165,16 @@ export function writeImage(img: ImageInput): Uint8Array {
   }
   const contents: [Section, Uint8Array][] = [
     [Section.Text, img.text],
+    ...(img.rodata ? [[Section.Rodata, img.rodata] as [Section, Uint8Array]] : []),
     [Section.FuncMap, funcs.done()],
     [Section.SiteMap, sites.done()],
     [Section.Meta, meta.done()],
     [Section.Strings, strings.done()],
     [Section.Globals, img.globals],
-    [Section.Table, table.done()],
   ];
+  // section 7, table 0's entries, is no longer read by the loader (section 12 has every table):
+  // written only when given entries (hand-made images), so a large table costs no bytes
+  if (table.pos) contents.push([Section.Table, table.done()]);
   if (img.store) contents.push([Section.Store, store.done()]);
   if (img.tables) contents.push([Section.Tables, tables.done()]);
   contents.push(...extra);
@@ -189,7 +199,11 @@ export function writeImage(img: ImageInput): Uint8Array {
   }
   placed.push([Section.Memory, indexAt, memIndex.done()]);
   const total = pageList.length ? pageAt : align(indexAt + indexSize, 8);
+  const max = Math.min(opts.maxSize ?? LIMITS.imageSize, LIMITS.imageSize);
+  if (total > max) throw overLimit('image too large (bytes)', total, max, -1);
 
+  // a fresh array is zero, and the memory pages' zero blocks are never written: they stay
+  // untouched here and holes in the file (writeImageFile)
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
   out.set(utf8.encode(MAGIC), 0);
@@ -207,7 +221,10 @@ export function writeImage(img: ImageInput): Uint8Array {
   });
   let p = align(indexAt + indexSize, ALIGN);
   for (const [, data] of pageList) {
-    out.set(data, p);
+    for (let b = 0; b < ALIGN; b += HOLE_BLOCK) {
+      const block = data.subarray(b, b + HOLE_BLOCK);
+      if (!isZero(block)) out.set(block, p + b);
+    }
     p += ALIGN;
   }
   return out;
@@ -217,14 +234,49 @@ function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
 }
 
-/** Writes a file atomically: a temporary file in the same directory, then a rename. */
+/** Blocks of zeros this long are left as holes (the smallest page size the loaders run on). */
+const HOLE_BLOCK = 4096;
+
+function isZero(b: Uint8Array): boolean {
+  // 8 bytes at a time where aligned
+  if (b.byteOffset % 8 === 0 && b.length % 8 === 0) {
+    const w = new BigUint64Array(b.buffer, b.byteOffset, b.length / 8);
+    for (let k = 0; k < w.length; k++) if (w[k] !== 0n) return false;
+    return true;
+  }
+  for (let k = 0; k < b.length; k++) if (b[k] !== 0) return false;
+  return true;
+}
+
+/** NAME_MAX of Linux file systems: a temporary name must not pass it even when `path`'s does not. */
+const NAME_MAX = 255;
+
+/**
+ * Writes a file atomically: a temporary file in the same directory, then a rename. 4 KiB blocks of
+ * zeros are not written (the file is sized first), so they are holes: an image's scattered
+ * memory pages take the blocks of their data, not 64 KiB each.
+ */
 export function writeImageFile(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // `.NAME.RANDOM.tmp`, NAME cut (by characters) so that the whole stays within NAME_MAX bytes
+  const suffix = `.${randomBytes(6).toString('hex')}.tmp`;
+  let name = basename(path);
+  while (name && Buffer.byteLength(`.${name}${suffix}`) > NAME_MAX) name = name.slice(0, -1);
+  const tmp = join(dirname(path), `.${name}${suffix}`);
   let fd = -1;
   try {
-    fd = openSync(tmp, 'w', 0o644);
+    fd = openSync(tmp, 'wx', 0o644);
+    ftruncateSync(fd, bytes.length);
     let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    while (off < bytes.length) {
+      const end = Math.min(bytes.length, off + HOLE_BLOCK);
+      if (isZero(bytes.subarray(off, end))) {
+        off = end;
+        continue;
+      }
+      let at = off;
+      while (at < end) at += writeSync(fd, bytes, at, end - at, at);
+      off = end;
+    }
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
