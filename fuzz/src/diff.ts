@@ -219,7 +219,7 @@ function hostCpuFeatures(): number {
     return 0;
   }
   return (flags.has('popcnt') ? CPU_FEATURE.popcnt : 0) | (flags.has('abm') ? CPU_FEATURE.lzcnt : 0) |
-    (flags.has('bmi1') ? CPU_FEATURE.bmi1 : 0);
+    (flags.has('bmi1') ? CPU_FEATURE.bmi1 : 0) | (flags.has('avx') ? CPU_FEATURE.avx : 0);
 }
 export const HOST_CPU_FEATURES = process.arch === 'x64' ? hostCpuFeatures() : 0;
 

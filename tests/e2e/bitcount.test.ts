@@ -170,7 +170,7 @@ describe('the loader refuses an image its CPU cannot run', () => {
     expect(r.stdout).toBe('ready\n');
   });
 
-  test.each([4, 31])('an unknown feature bit (bit %d) is refused', (bit) => {
+  test.each([5, 31])('an unknown feature bit (bit %d) is refused', (bit) => {
     const image = compileProgram({ modules: [{ name: 'main', bytes }], arch: 'x86-64' });
     const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
     let meta = -1;
@@ -193,7 +193,8 @@ describe('wagc --cpu-features', () => {
     expect(parseCpuFeatures('popcnt')).toBe(CPU_FEATURE.popcnt);
     expect(parseCpuFeatures('bmi1,lzcnt')).toBe(CPU_FEATURE.bmi1 | CPU_FEATURE.lzcnt);
     // sse4_1 is no option: always allowed
-    expect(parseCpuFeatures('native', cpuinfo('popcnt abm bmi1 bmi2 sse4_1'))).toBe(CPU_FEATURES_OPTIONAL);
+    expect(parseCpuFeatures('native', cpuinfo('popcnt abm bmi1 bmi2 sse4_1 avx'))).toBe(CPU_FEATURES_OPTIONAL);
+    expect(parseCpuFeatures('avx')).toBe(CPU_FEATURE.avx);
     // LZCNT is the flag "abm"; a kernel that does not list it costs speed only
     expect(parseCpuFeatures('native', cpuinfo('popcnt bmi1'))).toBe(CPU_FEATURE.popcnt | CPU_FEATURE.bmi1);
     expect(parseCpuFeatures('native', () => '')).toBe(0);
@@ -201,7 +202,7 @@ describe('wagc --cpu-features', () => {
 
   test('an unknown name is a usage error naming the known ones', () => {
     expect(() => parseCpuFeatures('popcnt,avx512')).toThrow(UsageError);
-    expect(() => parseCpuFeatures('avx512')).toThrow('unknown CPU feature "avx512" (known: baseline, native, popcnt, lzcnt, bmi1)');
+    expect(() => parseCpuFeatures('avx512')).toThrow('unknown CPU feature "avx512" (known: baseline, native, popcnt, lzcnt, bmi1, avx)');
     expect(() => parseCpuFeatures('sse4_1')).toThrow(UsageError);
   });
 });

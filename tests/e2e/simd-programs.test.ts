@@ -13,6 +13,7 @@ import { CPU_FEATURE } from '@wagc/frontend';
 import { compileProgram, readImage, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { loaderPath } from '@wagc/loader-c';
+import { wat } from './helpers';
 
 const root = join(__dirname, '../..');
 const gateRun = join(root, 'packages/cli/bin/gate-run.js');
@@ -67,6 +68,41 @@ function image(program: string, arch: Arch): string {
     expect(r.stderr).toBe(want.stderr);
     expect(r.stdout).toBe(want.stdout);
     expect(r.status).toBe(want.status);
+  }, 300000);
+
+  test('with --cpu-features avx: VEX three-operand forms, the image records avx, same output; a CPU without AVX refuses it', async () => {
+    const img = join(dir, 'intrinsics-avx.img');
+    const wagc = spawnSync(process.execPath, [join(root, 'packages/cli/bin/wagc.js'), join(dir, 'intrinsics.wasm'), '-o', img, '--arch', 'x86-64', '--cpu-features', 'avx'], { encoding: 'utf8' });
+    expect(wagc.stderr).toBe('');
+    expect(wagc.status).toBe(0);
+    expect((readImage(new Uint8Array(readFileSync(img))).cpuFeatures ?? 0) & (CPU_FEATURE.avx | CPU_FEATURE.sse4_1)).toBe(CPU_FEATURE.avx | CPU_FEATURE.sse4_1);
+    // the same function without and with AVX: two-operand SSE, three-operand VEX
+    const twice = join(dir, 'twice.wasm');
+    writeFileSync(twice, await wat(`(module (func (export "f") (param v128 v128) (result v128)
+      (i32x4.mul (i32x4.add (local.get 0) (local.get 1)) (local.get 0))))`));
+    const disasm = (features: string): string => {
+      const out = join(dir, `twice-${features}.img`);
+      spawnSync(process.execPath, [join(root, 'packages/cli/bin/wagc.js'), twice, '-o', out, '--arch', 'x86-64', '--cpu-features', features]);
+      const d = spawnSync(process.execPath, [join(root, 'packages/cli/bin/gate-inspect.js'), '--disasm', 'f', out], { encoding: 'utf8' });
+      expect(d.stderr).toBe('');
+      return d.stdout;
+    };
+    expect(disasm('avx')).toMatch(/vpaddd xmm\d+, xmm\d+, xmm\d+\n[^]*vpmulld xmm\d+, xmm\d+, xmm\d+\n/);
+    const sse = disasm('baseline');
+    expect(sse).toMatch(/ paddd xmm\d+, xmm\d+\n[^]* pmulld xmm\d+, xmm\d+\n/);
+    expect(sse).not.toMatch(/ v[a-z]+ xmm/);
+    const hasAvx = /^flags\s*:.*\bavx\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    const r = spawnSync(process.execPath, [gateRun, img], { encoding: 'utf8', timeout: 300000 });
+    if (hasAvx) {
+      const want = runNode(join(dir, 'intrinsics.wasm'));
+      expect(r.stdout).toBe(want.stdout);
+      expect(r.status).toBe(want.status);
+    } else {
+      expect(r.stderr).toBe('gate-run: image needs CPU feature avx, which this CPU lacks\n');
+    }
+    const hidden = spawnSync(`${loaderPath('x86-64')}-test`, [img], { encoding: 'utf8', env: { ...process.env, GATE_RUN_TEST_HIDE_CPU_FEATURES: 'avx' } });
+    expect(hidden.stderr).toBe('gate-run: image needs CPU feature avx, which this CPU lacks\n');
+    expect(hidden.status).toBe(2);
   }, 300000);
 
   test('the x86-64 image records SSE4.1; a CPU without it refuses the image', () => {

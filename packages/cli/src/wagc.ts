@@ -123,6 +123,7 @@ export function parseCpuFeatures(spec: string, cpuinfo: () => string = () => rea
     if (flags.has('popcnt')) bits |= CPU_FEATURE.popcnt;
     if (flags.has('abm') || flags.has('lzcnt')) bits |= CPU_FEATURE.lzcnt;
     if (flags.has('bmi1')) bits |= CPU_FEATURE.bmi1;
+    if (flags.has('avx')) bits |= CPU_FEATURE.avx;
     return bits;
   }
   let bits = 0;

@@ -1,4 +1,4 @@
-import { Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
+import { CPU_FEATURE, Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
 import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad } from '@wagc/frontend';
 import { GPR_MASK, FPR_MASK, invert } from './regs';
 import * as move from './move';
@@ -59,7 +59,7 @@ export class X64Backend implements Backend {
       case OpClass.Load: return memory.loadForm();
       case OpClass.Store: return memory.storeForm();
     }
-    return simd.vecForm(cls, kind, shape);
+    return simd.vecForm(cls, kind, shape, (this.cpuFeatures & CPU_FEATURE.avx) !== 0);
   }
 
   beginFunction(_bodyBytes: number): void { this.framePatchCount = 0; }

@@ -1,6 +1,6 @@
 import { CPU_FEATURE, Form, OpClass, OperandKind, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { V, ShiftExt, CmpPred, VecLevel, vop, vopI, vopM, vopMI, vopRip, vshiftImm, vecFeature } from './encode/vec';
+import { V, ShiftExt, CmpPred, VecLevel, vop, vopI, vopM, vopMI, vopRip, vop3, vop3Rip, vshiftImm, vecFeature } from './encode/vec';
 import { Alu, Cond, ExtKind } from './encode';
 import { FP, MEM_BASE, SCRATCH, XSCRATCH } from './regs';
 import { memAddress, ea } from './memory';
@@ -12,12 +12,13 @@ import type { X64Backend } from './backend';
  * scratch. SSE's two-operand forms overwrite their first operand, so most operations are in
  * place (Form.InPlace: `dst` is a's register); b may be an immediate, which the function's
  * constant pool holds (16-byte aligned, so it serves as the memory operand legacy SSE requires
- * aligned). Operations without an SSE4.1 instruction are short sequences, V8's where V8 has one;
- * `--cpu-features` adds nothing here (no AVX forms). Every instruction past SSE2 (SSE3, SSSE3,
- * SSE4.1) records the feature `sse4_1` for the image, which the loader checks.
+ * aligned). Operations without an SSE4.1 instruction are short sequences, V8's where V8 has one.
+ * With `--cpu-features avx` the one-instruction binary operations take their VEX three-operand
+ * forms (a fresh result register, a left alone). Every instruction past SSE2 (SSE3, SSSE3,
+ * SSE4.1) records the feature `sse4_1` for the image, a VEX one `avx`, which the loader checks.
  */
 
-const SSE41 = CPU_FEATURE.sse4_1;
+const SSE41 = CPU_FEATURE.sse4_1, AVX = CPU_FEATURE.avx;
 const XS = XSCRATCH;
 
 // --- emitting, with the feature recorded -----------------------------------------------------------
@@ -92,9 +93,11 @@ function simpleBinary(kind: VecBinOp, shape: Shape): boolean {
   }
 }
 
-export function vecForm(cls: OpClass, kind: number, shape: Shape): number {
+export function vecForm(cls: OpClass, kind: number, shape: Shape, avx: boolean): number {
   switch (cls) {
     case OpClass.VecBinary:
+      // AVX's three-operand forms leave a alone: no copy of a value still needed
+      if (avx && simpleBinary(kind, shape)) return Form.BImm | Form.Fresh;
       if (simpleBinary(kind, shape)) return Form.AOwn | Form.BImm | Form.InPlace;
       if ((kind === VecBinOp.Mul && shape === Shape.I64x2) || (shape === Shape.I64x2 && kind >= VecBinOp.LtS && kind <= VecBinOp.GeU)) {
         return Form.AOwn | Form.InPlace | Form.Temps1;
@@ -469,9 +472,10 @@ function simpleOp(kind: VecBinOp, shape: Shape): V {
   }
 }
 
-export function vecBinary(be: X64Backend, kind: VecBinOp, shape: Shape, dst: number, _a: Operand, bv: Operand, t0: number): void {
+export function vecBinary(be: X64Backend, kind: VecBinOp, shape: Shape, dst: number, av: Operand, bv: Operand, t0: number): void {
   const b = be.buf;
   const float = shape >= Shape.F32x4;
+  if ((be.cpuFeatures & AVX) !== 0 && simpleBinary(kind, shape)) return avxBinary(be, kind, shape, dst, av.reg, bv);
   if (kind === VecBinOp.AndNot) {
     // a & ~b: pandn computes ~dst & src
     if (bv.kind === OperandKind.Imm) return opConst(be, V.PAND, dst, ~bv.lo, ~bv.hi, ~bv.lo2, ~bv.hi2);
@@ -525,6 +529,32 @@ export function vecBinary(be: X64Backend, kind: VecBinOp, shape: Shape, dst: num
   }
   if (shape === Shape.I64x2) return compareI64(be, kind, dst, rb, t0);
   compareInt(be, kind, shape, dst, rb);
+}
+
+/** A one-instruction operation in its VEX form: dst ← a op b (vecForm gave Form.Fresh). */
+function avxBinary(be: X64Backend, kind: VecBinOp, shape: Shape, dst: number, a: number, bv: Operand): void {
+  be.usedCpuFeatures |= AVX;
+  need(be, simpleOp(kind, shape));
+  let o: V, src1 = a, rm = -1, inv = 0;
+  if (kind === VecBinOp.AndNot) {
+    // vpandn computes ~src1 & src2: a & ~b is ~b & a; a constant b is inverted into vpand's
+    if (bv.kind === OperandKind.Imm) {
+      o = V.PAND;
+      inv = -1;
+    } else {
+      o = V.PANDN;
+      src1 = bv.reg;
+      rm = a;
+    }
+  } else {
+    o = simpleOp(kind, shape);
+  }
+  const imm = shape >= Shape.F32x4 && kind === VecBinOp.Eq ? CmpPred.EQ : -1;
+  if (rm < 0 && bv.kind === OperandKind.Reg) rm = bv.reg;
+  if (rm >= 0) return vop3(be.buf, o, dst, src1, rm, imm);
+  const entry = be.ool.pool.add(bv.lo ^ inv, bv.hi ^ inv, bv.lo2 ^ inv, bv.hi2 ^ inv);
+  const at = vop3Rip(be.buf, o, dst, src1, imm);
+  be.ool.pool.ref(at, at + 4 + (imm >= 0 ? 1 : 0), entry);
 }
 
 /** dst ← ~dst. */

@@ -271,11 +271,69 @@ describe('packed SSE', () => {
   });
 
   test('every exported encoder has cases', () => {
-    const covered = ['vop', 'vopI', 'vopM', 'vopMI', 'vopRip', 'vshiftImm', 'vecFeature'];
+    const covered = ['vop', 'vopI', 'vopM', 'vopMI', 'vopRip', 'vop3', 'vop3Rip', 'vshiftImm', 'vecFeature'];
     const exported = Object.keys(vec).filter((k) => typeof (vec as Record<string, unknown>)[k] === 'function').sort();
     expect(exported.filter((k) => !covered.includes(k))).toEqual([]);
     // the tables name distinct instructions (a V added to the enum needs a row here)
     const rows = [...XX, ...XXI, ...GX, ...XG, ...GXR, ...STORES, ...XX_ONLY].map((e) => e[0] as number);
     expect(new Set(rows).size).toBe(rows.length);
+  });
+});
+
+describe('AVX: VEX three-operand forms (--cpu-features avx)', () => {
+  // the binary operations simd.ts emits in VEX form (its simpleOp), with their SSE mnemonics
+  const OPS: V[] = [
+    V.PADDB, V.PADDW, V.PADDD, V.PADDQ, V.PSUBB, V.PSUBW, V.PSUBD, V.PSUBQ, V.PADDSB, V.PADDSW, V.PADDUSB, V.PADDUSW,
+    V.PSUBSB, V.PSUBSW, V.PSUBUSB, V.PSUBUSW, V.PMULLW, V.PMULLD, V.PMINSB, V.PMINSW, V.PMINSD, V.PMINUB, V.PMINUW, V.PMINUD,
+    V.PMAXSB, V.PMAXSW, V.PMAXSD, V.PMAXUB, V.PMAXUW, V.PMAXUD, V.PAVGB, V.PAVGW, V.PMADDWD, V.PACKSSWB, V.PACKSSDW,
+    V.PACKUSWB, V.PACKUSDW, V.PAND, V.PANDN, V.POR, V.PXOR, V.PCMPEQB, V.PCMPEQW, V.PCMPEQD, V.PCMPEQQ,
+    V.ADDPS, V.SUBPS, V.MULPS, V.DIVPS, V.ADDPD, V.SUBPD, V.MULPD, V.DIVPD,
+  ];
+  const mnemonic = new Map(XX.map(([op, mn]) => [op as number, mn]));
+  /** C5 (two bytes) when the map is 0F, W is 0 and rm needs no VEX.B; else C4 (three). */
+  const vexLen = (op: V, rm: number): number => ((op >> 8) & 3) === 1 && (op & 0x40000) === 0 && rm < 8 ? 2 : 3;
+
+  test('xmm, xmm, xmm: every register in each of the three fields', () => {
+    const cases: Case[] = [];
+    for (const op of OPS) {
+      const mn = mnemonic.get(op);
+      if (!mn) throw new Error(`no mnemonic for ${op.toString(16)}`);
+      PAIRS.forEach(([r, m], k) => {
+        const s1 = (k * 11 + 5) % 16;
+        cases.push({ emit: (b) => vec.vop3(b, op, r, s1, m), text: `v${mn} ${X(r)}, ${X(s1)}, ${X(m)}`, len: vexLen(op, m) + 2 });
+      });
+    }
+    for (const [op, suffix] of [[V.CMPPS, 'ps'], [V.CMPPD, 'pd']] as [V, string][]) {
+      PAIRS.forEach(([r, m], k) => {
+        cases.push({ emit: (b) => vec.vop3(b, op, r, 15 - r, m, 0), text: `vcmpeq${suffix} ${X(r)}, ${X(15 - r)}, ${X(m)}`, len: vexLen(op, m) + 3 });
+        if (k === 0) expect(PRED[0]).toBe('eq');
+      });
+    }
+    run(cases);
+  });
+
+  test('RIP-relative second source: the displacement counts from the end of the instruction', () => {
+    const cases: Case[] = [];
+    for (const op of [V.PADDD, V.PAND, V.PMULLD, V.PACKUSDW, V.DIVPD]) {
+      for (let r = 0; r < 16; r++) {
+        const s1 = (r * 3 + 7) % 16;
+        const len = vexLen(op, 0) + 6;
+        cases.push({
+          emit: (b) => {
+            const at = vec.vop3Rip(b, op, r, s1);
+            b.patch32(at, 0x100 - (at + 4));
+          },
+          text: `v${mnemonic.get(op)} ${X(r)}, ${X(s1)}, xmmword ptr [rip + ${hexAbs(0x100 - len)}]`, len,
+        });
+      }
+    }
+    cases.push({
+      emit: (b) => {
+        const at = vec.vop3Rip(b, V.CMPPS, 9, 3, 0);
+        b.patch32(at, 0x40 - (at + 5));
+      },
+      text: 'vcmpeqps xmm9, xmm3, xmmword ptr [rip + 0x37]', len: 9,
+    });
+    run(cases);
   });
 });

@@ -89,16 +89,22 @@ export const CPU_FEATURE = {
    * where the code uses it (docs/ARCHITECTURE.md, "CPU features").
    */
   sse4_1: 8,
+  /**
+   * AVX (CPUID.01H:ECX.AVX[bit 28], with OSXSAVE[bit 27] and XCR0 saving the xmm and ymm state):
+   * the VEX three-operand forms of the SIMD operations done by one instruction, so the result
+   * needs no copy of its first operand (docs/ARCHITECTURE.md, "CPU features").
+   */
+  avx: 16,
 } as const;
 
 export type CpuFeatureName = keyof typeof CPU_FEATURE;
 
 /** Every bit of CPU_FEATURE. */
-export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.sse4_1;
+export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.sse4_1 | CPU_FEATURE.avx;
 
 /** The features a compile may opt into (`wagc --cpu-features`); sse4_1 is not optional: always allowed. */
-export const OPTIONAL_CPU_FEATURES: readonly CpuFeatureName[] = ['popcnt', 'lzcnt', 'bmi1'];
-export const CPU_FEATURES_OPTIONAL = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1;
+export const OPTIONAL_CPU_FEATURES: readonly CpuFeatureName[] = ['popcnt', 'lzcnt', 'bmi1', 'avx'];
+export const CPU_FEATURES_OPTIONAL = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.avx;
 
 export const TRAP_MESSAGES: readonly string[] = [
   '',

@@ -126,6 +126,48 @@ export function vopRip(b: CodeBuffer, op: V, reg: number, imm = -1): number {
   return at;
 }
 
+// --- AVX: the same instructions VEX-encoded, three operands (wagc --cpu-features avx) ----------
+
+/**
+ * The VEX prefix of `op` (its mandatory prefix as pp, its map as mmmmm, its W) with `src1` in
+ * vvvv, 128-bit (L = 0): the two-byte form (C5) where it can say everything, else C4.
+ */
+function vex(b: CodeBuffer, op: V, reg: number, src1: number, index: number, base: number): void {
+  const pp = (op >> 16) & 3;
+  const map = (op >> 8) & 3;
+  const w = (op & 0x40000) !== 0;
+  const rBar = (reg & 8) ? 0 : 0x80;
+  const xBar = index >= 0 && (index & 8) ? 0 : 0x40;
+  const bBar = (base & 8) ? 0 : 0x20;
+  const tail = ((~src1 & 15) << 3) | pp;
+  if (map === 1 && !w && xBar && bBar) {
+    b.emit8(0xc5);
+    b.emit8(rBar | tail);
+  } else {
+    b.emit8(0xc4);
+    b.emit8(rBar | xBar | bBar | map);
+    b.emit8((w ? 0x80 : 0) | tail);
+  }
+  b.emit8(op & 0xff);
+}
+
+/** VEX op: `reg` ← `src1` op `rm` (registers), an imm8 after it when `imm` ≥ 0. */
+export function vop3(b: CodeBuffer, op: V, reg: number, src1: number, rm: number, imm = -1): void {
+  vex(b, op, reg, src1, -1, rm);
+  modrmReg(b, reg, rm);
+  if (imm >= 0) b.emit8(imm & 0xff);
+}
+
+/** VEX op with a RIP-relative second source (a pool constant); returns the disp32's position as vopRip. */
+export function vop3Rip(b: CodeBuffer, op: V, reg: number, src1: number, imm = -1): number {
+  vex(b, op, reg, src1, -1, 0);
+  b.emit8(((reg & 7) << 3) | 5);
+  const at = b.pos;
+  b.emit32(0);
+  if (imm >= 0) b.emit8(imm & 0xff);
+  return at;
+}
+
 /** An immediate shift: PSHIFTW_I/D_I/Q_I with its extension, of xmm `r` by `count`. */
 export function vshiftImm(b: CodeBuffer, op: V, ext: ShiftExt, r: number, count: number): void {
   vop(b, op, ext, r);
