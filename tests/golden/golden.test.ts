@@ -34,7 +34,7 @@ const UPDATE = !!process.env.UPDATE_GOLDEN;
 
 async function wat(name: string, text: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat(name, text, { multi_value: true, sat_float_to_int: true, sign_extension: true });
+  const mod = wabt.parseWat(name, text, { multi_value: true, sat_float_to_int: true, sign_extension: true, simd: true });
   try {
     return mod.toBinary({ write_debug_names: true }).buffer;
   } finally {
@@ -47,13 +47,42 @@ const bytesText = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16)
 const line = (off: number, bytes: Uint8Array, text: string): string => `  ${off.toString(16).padStart(4, '0')}  ${bytesText(bytes).padEnd(30)} ${text}`.trimEnd();
 
 /**
- * Disassembles [start, end) of `text`; `symbol` names addresses outside the function. The
- * function's constants (read rip-relative, or by an arm64 `ldr` literal) end its code: they are
- * shown as `.quad`s.
+ * Where the function's 16-byte constant pool starts (after the code: x86-64 reads it rip-relative,
+ * arm64 by ldr (literal)), or `end` without one.
  */
-function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, end: number, symbol: (addr: number) => string): string[] {
+function poolStart(isa: IsaInfo, text: Uint8Array, start: number, end: number): number {
+  let pool = end;
+  for (const insn of isa.decode(text.subarray(start, end), start)) {
+    const rip = ripTarget(insn);
+    // 16-byte reads (the scalar constants before the pool are 8 bytes: shown as `.quad`s)
+    const target = rip !== null && insn.mnemonic !== 'lea' ? (/xmmword/.test(insn.opStr) ? rip : null) : literalTarget(insn);
+    if (target !== null && target > insn.address && target < end && (target - start) % 16 === 0) pool = Math.min(pool, target);
+  }
+  return pool;
+}
+
+function literalTarget(insn: Insn): number | null {
+  const m = insn.mnemonic === 'ldr' ? /^q\d+, #(0x[0-9a-f]+|\d+)$/.exec(insn.opStr) : null;
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Disassembles [start, fullEnd) of `text`; `symbol` names addresses outside the function. The
+ * function's constants (read rip-relative, or by an arm64 `ldr` literal) end its code: the scalar
+ * ones are shown as `.quad`s, the 16-byte pool as `.constant` lines.
+ */
+function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, fullEnd: number, symbol: (addr: number) => string): string[] {
   const out: string[] = [];
-  const where = (addr: number): string => (addr >= start && addr < end ? `${hex(addr - start)}` : symbol(addr));
+  // the constant pool is data: shown as 16-byte lines after the code
+  const end = poolStart(isa, text, start, fullEnd);
+  out.push(...disassembleCode(isa, text, start, end, fullEnd, symbol));
+  for (let at = end; at < fullEnd; at += 16) out.push(line(at - start, text.subarray(at, Math.min(at + 16, fullEnd)), '.constant'));
+  return out;
+}
+
+function disassembleCode(isa: IsaInfo, text: Uint8Array, start: number, end: number, fullEnd: number, symbol: (addr: number) => string): string[] {
+  const out: string[] = [];
+  const where = (addr: number): string => (addr >= start && addr < fullEnd ? `${hex(addr - start)}` : symbol(addr));
   const code = text.subarray(0, end);
   let codeEnd = end;
   let pos = start;
@@ -112,7 +141,7 @@ function describeInsn(isa: IsaInfo, insn: Insn, where: (addr: number) => string)
     if (rip !== null) ops += `  ; ${where(rip)}`;
     else {
       // an arm64 ldr (literal): the constant's place
-      const c = isa.constantRef(insn);
+      const c = isa.constantRef(insn) ?? literalTarget(insn);
       if (c !== null) ops = ops.replace(/#(0x[0-9a-f]+|\d+)$/, where(c));
     }
   }

@@ -2,9 +2,9 @@ import { LIMITS } from '../limits';
 import { Trap } from '../runtime/vmctx';
 import { Base, Form } from './backend';
 import { Loc } from './valuestack';
-import { I32, V128 } from './operations';
+import { I32 } from './operations';
 import { addCheck } from './sites';
-import { SLOT_SIZE } from './frame';
+import { SLOT_SIZE, slotsOf } from './frame';
 import { isValueType, type FunctionCompiler } from './function';
 
 /**
@@ -22,7 +22,7 @@ const EMPTY = new Uint8Array(0);
 interface BlockType { params: Uint8Array; results: Uint8Array }
 const BT_EMPTY: BlockType = { params: EMPTY, results: EMPTY };
 const BT_SINGLE: BlockType[] = [];
-for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]) BT_SINGLE[t] = { params: EMPTY, results: new Uint8Array([t]) };
+for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) BT_SINGLE[t] = { params: EMPTY, results: new Uint8Array([t]) };
 
 // --- the function's entry and return -----------------------------------------------------------
 
@@ -39,10 +39,11 @@ export function prologue(fc: FunctionCompiler): void {
   if (env.switchMemory && env.memoryDesc >= 0) be.loadMemoryBase(env.memoryDesc);
   be.enterFrame();
   const at = be.entryCheck();
-  addCheck(fc, at, 0, -1, fc.frame.nParams, fc.opOffset);
+  addCheck(fc, at, 0, -1, fc.frame.paramSlots, fc.opOffset);
   be.frameBottom();
   // the declared locals are zero: in their slots, or in their registers (whose slots are
-  // written before anything reads them: the locals start changed)
+  // written before anything reads them: the locals start changed). A run of slot locals is one
+  // range: from the lowest address of its last local to the top of its first (a v128 has two slots)
   const first = fc.frame.nParams, end = first + fc.frame.nLocals;
   for (let x = first; x < end;) {
     if (fc.localReg[x] >= 0) {
@@ -51,7 +52,9 @@ export function prologue(fc: FunctionCompiler): void {
     }
     let last = x;
     while (last + 1 < end && fc.localReg[last + 1] < 0) last++;
-    be.zeroSlots(fc.frame.localOffset(last), SLOT_SIZE * (last - x + 1));
+    const low = fc.frame.localOffset(last);
+    const high = fc.frame.localOffset(x) + SLOT_SIZE * slotsOf(fc.localTypes[x]);
+    be.zeroSlots(low, high - low);
     x = last + 1;
   }
   fc.loadLocalsAtEntry();
@@ -68,13 +71,13 @@ export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
   const s = fc.stack;
   const m = results.length;
   if (m === 1) fc.copyToReg(s.height - 1, be.resultReg(results[0]));
-  const over = m > 1 && m > fc.frame.nParams;
+  const over = m > 1 && fc.frame.topSlots(m) > fc.frame.paramSlots;
   be.beginReturn(over);
   if (m > 1) {
     const first = s.height - m;
     // a result store may land on a local's slot that a later result reads: those are read first
     for (let k = 0; k < m; k++) if (s.loc[first + k] === Loc.LocalSlot) fc.regOf(first + k);
-    for (let k = 0; k < m; k++) fc.storeValue(first + k, Base.Frame, fc.frame.resultOffset(k));
+    for (let k = 0; k < m; k++) fc.storeValue(first + k, Base.Frame, fc.frame.resultOffset(m, k));
   }
   be.endReturn(over);
 }
@@ -203,10 +206,6 @@ function readBlockType(fc: FunctionCompiler): BlockType {
     rd.pos++;
     return BT_SINGLE[b];
   }
-  if (b === V128) {
-    rd.pos++;
-    fc.unsupported('simd', `block type 0x${b.toString(16)}`);
-  }
   const idx = rd.s33();
   if (idx < 0 || idx >= fc.env.module.types.length) fc.fail('unknown type');
   return fc.env.module.types[idx];
@@ -281,7 +280,7 @@ export function loop(fc: FunctionCompiler): void {
   fc.ctlLabel[fc.ctlDepth - 1] = fc.out.buf.pos;
   const at = fc.be.loopCheck();
   const depth = fc.stack.height;
-  addCheck(fc, at, site, fc.frame.siteFpOffset(depth), fc.frame.nParams + fc.frame.nLocals + depth, fc.opOffset);
+  addCheck(fc, at, site, fc.frame.siteFpOffset(depth), fc.frame.siteSlots(depth), fc.opOffset);
 }
 
 export function ifOp(fc: FunctionCompiler): void {

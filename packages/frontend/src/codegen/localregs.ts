@@ -1,5 +1,5 @@
 import { Imm, opImm, opSubBase, opSubCount } from './opcodes';
-import { isFloat } from './operations';
+import { isFloat, V128 } from './operations';
 import type { CodeGenContext } from './context';
 
 /**
@@ -98,6 +98,12 @@ export function scanBody(sc: LocalScan, bytes: Uint8Array, pos: number, end: num
         while (pos < end && bytes[pos++] & 0x80);
         pos++;
         break;
+      case Imm.MemArgByte:
+        while (pos < end && bytes[pos++] & 0x80);
+        while (pos < end && bytes[pos++] & 0x80);
+        pos++;
+        break;
+      case Imm.Bytes16: pos += 16; break;
       case Imm.Call:
         callWeight += w;
         while (pos < end && bytes[pos++] & 0x80);
@@ -204,7 +210,8 @@ function pickClass(fc: CodeGenContext, sc: LocalScan, nLocals: number, float: bo
   let n = 0;
   for (let x = 0; x < nLocals; x++) {
     const wx = weight[x];
-    if (wx < least || isFloat(types[x]) !== float) continue;
+    // a v128 stays in its two slots (no register class of its own here)
+    if (wx < least || types[x] === V128 || isFloat(types[x]) !== float) continue;
     if (n === k && wx <= weight[top[n - 1]]) continue;
     // insertion into the sorted top k (k ≤ 32)
     let j = n < k ? n++ : n - 1;

@@ -1,12 +1,14 @@
 import { VMCTX } from '../runtime/vmctx';
 import { Base } from './backend';
 import { Loc } from './valuestack';
+import { V128 } from './operations';
 import type { FunctionCompiler } from './function';
 
 /**
  * local.get/set/tee and global.get/set. A local lives in its canonical slot (docs/ARCHITECTURE.md,
  * "Frames"), where a get loads it from and a set stores it, or in a register for the whole function
- * (localregs.ts), whose value a get shares and a set replaces. Globals are 8-byte words of the vmctx.
+ * (localregs.ts), whose value a get shares and a set replaces; a v128 local always in its two
+ * slots. Globals are 8-byte words of the vmctx (a v128 takes two, bytes 0–7 first).
  */
 
 /** vmctx offset of global slot `slot`. */
@@ -16,13 +18,19 @@ export function globalOffset(slot: number): number {
 
 /**
  * The value is the local itself (Loc.Local in its register, Loc.LocalSlot in its slot) until
- * someone writes either: no instruction yet.
+ * someone writes either: no instruction yet. A v128 is loaded at once (no lazy v128 entries: the
+ * slot-to-slot copies and memory operands of Loc.LocalSlot are 8-byte ones).
  */
 export function localGet(fc: FunctionCompiler): void {
   const x = fc.localIndex();
   const t = fc.localTypes[x];
   const i = fc.push(t);
-  if (!fc.dead) fc.setLocalEntry(i, x);
+  if (fc.dead) return;
+  if (t === V128) {
+    const r = fc.allocReg(t);
+    fc.be.loadSlot(t, r, Base.Frame, fc.frame.localOffset(x));
+    fc.stack.setReg(i, r);
+  } else fc.setLocalEntry(i, x);
 }
 
 /**
@@ -66,7 +74,6 @@ function globalIndex(fc: FunctionCompiler): number {
 export function globalGet(fc: FunctionCompiler): void {
   const g = globalIndex(fc);
   const gt = fc.env.globalType(g);
-  fc.checkValType(gt.type);
   const i = fc.push(gt.type);
   if (fc.dead) return;
   const r = fc.allocReg(gt.type);
