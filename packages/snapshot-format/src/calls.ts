@@ -5,7 +5,7 @@
  * reachable or not. That numbering needs no compiler, so one scan of a body's opcodes says which
  * function a call site calls, or which type an indirect one expects: what a frame above it must be.
  */
-import { FD_BASE, FD_COUNT, H, opHandler, type Module } from '@wagc/frontend';
+import { FD_BASE, FD_COUNT, Imm, opImm, type Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 
 export const enum SiteKind {
@@ -95,16 +95,18 @@ export function functionSites(m: Module, func: number): FunctionSites {
         break;
       }
       case 0xfd: {
-        // SIMD: the frontend's opcode table says which immediates a sub-opcode has
+        // SIMD: the frontend's opcode table says which immediates a sub-opcode has (opImm: the
+        // same entries the compiler's pre-scan of a body reads)
         const sub = rd.u32();
-        const h = sub < FD_COUNT ? opHandler[FD_BASE + sub] : H.Illegal;
-        if (h === H.Illegal) rd.fail(`unknown opcode 0xfd ${sub}`, at);
-        if (h === H.VecLoad || h === H.VecStore || h === H.LoadLane || h === H.StoreLane) {
-          rd.u32(); // memarg
-          rd.u32();
+        const imm = sub < FD_COUNT ? opImm[FD_BASE + sub] : Imm.Unknown;
+        switch (imm) {
+          case Imm.None: break;
+          case Imm.Byte: rd.u8(); break; // a lane
+          case Imm.MemArg: rd.u32(); rd.u32(); break;
+          case Imm.MemArgByte: rd.u32(); rd.u32(); rd.u8(); break;
+          case Imm.Bytes16: rd.bytesN(16); break;
+          default: rd.fail(`unknown opcode 0xfd ${sub}`, at);
         }
-        if (h === H.LoadLane || h === H.StoreLane || h === H.ExtractLane || h === H.ReplaceLane) rd.u8();
-        if (h === H.VecConst || h === H.Shuffle) rd.bytesN(16);
         break;
       }
       default:

@@ -54,7 +54,7 @@ export function floatUnary(be: X64Backend, kind: FloatUnOp, sz: number, r: numbe
     case FloatUnOp.Floor: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, a, 1 | 8); break;
     case FloatUnOp.Trunc: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, a, 3 | 8); break;
     case FloatUnOp.Nearest: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, a, 0 | 8); break;
-    case FloatUnOp.Sqrt: x.farith(b, x.FArith.SQRT, sz, r, r); break;
+    case FloatUnOp.Sqrt: x.farith(b, x.FArith.SQRT, sz, r, a); break;
   }
 }
 

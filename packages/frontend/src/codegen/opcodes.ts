@@ -71,8 +71,9 @@ export const opSubCount = new Uint16Array(256);
 
 /**
  * The immediates that follow each opcode, for the pre-scan of a body (localregs.ts), which skips
- * them without validating anything. Imm.None for rows without any (and rows not listed, which
- * end the scan: the compile fails there anyway).
+ * them without validating anything, and for the 0xfd rows snapshot-format's body scan too.
+ * Imm.None for rows without any; Imm.Unknown for rows not listed, which end the scan (the compile
+ * fails there anyway).
  */
 export const enum Imm {
   Unknown = 0, None, U32, U32x2, BlockType, BrTable, MemArg, Byte, Byte2, Leb, F32, F64, SelectT, LocalGet, LocalSet, Loop, Block, End, Call, Prefix,
@@ -397,8 +398,8 @@ un(0xfa, Shape.F32x4, 'convert_i32x4_s convert_i32x4_u', [VecUnOp.ConvertS, VecU
 un(0xfc, Shape.I32x4, 'trunc_sat_f64x2_s_zero trunc_sat_f64x2_u_zero', [VecUnOp.TruncSatZeroS, VecUnOp.TruncSatZeroU]);
 un(0xfe, Shape.F64x2, 'convert_low_i32x4_s convert_low_i32x4_u', [VecUnOp.ConvertLowS, VecUnOp.ConvertLowU]);
 
-// the SIMD rows' immediates (for the pre-scan), from their handlers: the same rule as the resume
-// validator's body scan (snapshot-format calls.ts), which reads opHandler
+// the SIMD rows' immediates, from their handlers: read by the compiler's pre-scan (localregs.ts)
+// and by the resume validator's body scan (snapshot-format calls.ts); Imm.Unknown: no such opcode
 for (let r = FD; r < FD + FD_COUNT; r++) {
   switch (opHandler[r]) {
     case H.Illegal: break;
