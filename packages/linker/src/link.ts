@@ -8,6 +8,7 @@ import { A64Backend, a64Stubs } from '@wagc/arm64';
 import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance, ImageModule, ImageResume } from './image/types';
 import { writeImage } from './image';
 import { placeChunks, takeChunk, type Chunk, type ChunkSource, type ParallelReport } from './parallel';
+import { snapshotBaseModule, snapshotTemplate } from '@wagc/snapshot-format';
 
 /** An import that does not resolve, or resolves to something of the wrong type. */
 export class LinkError extends Error {
@@ -553,10 +554,14 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const starts: number[] = [];
   if (!store) for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
 
-  // the modules as given, so that gate-run can write a snapshot of this image's state
+  // the modules, so that gate-run can write a snapshot of this image's state: the program's
+  // without its active data segments' bytes, which no snapshot needs (each memory byte is once
+  // in the image, in its memory pages), with the template the loader writes a snapshot by
+  // (docs/image-format.md, sections 10 and 14)
+  const isProgram = (lm: LinkedModule): boolean => lm.name === 'main' && lm === linked[linked.length - 1];
   const modules: ImageModule[] | undefined = store ? undefined : linked.map((lm) => ({
     name: lm.name,
-    bytes: lm.m.bytes,
+    bytes: isProgram(lm) ? snapshotBaseModule(lm.m.bytes) : lm.m.bytes,
     funcBase: lm.m.functions.length ? lm.funcLinked[lm.m.importedFuncs] : 0,
     importedFuncs: lm.m.importedFuncs,
     definedFuncs: lm.m.functions.length,
@@ -567,6 +572,11 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
   }));
   const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
+  const program = modules?.find((mm, k) => isProgram(linked[k]));
+  const snapshotTemplateBytes = program ? snapshotTemplate(program.bytes, {
+    runtime: linked.find((lm) => lm.name === 'wasi_snapshot_preview1')?.m.bytes,
+    tables: linkedTabs.length > 0 || linkedElems.length > 0,
+  }) : undefined;
 
   let instances: ImageInstance[] | null = null;
   if (store) {
@@ -620,6 +630,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     instantiationTrap,
     modules,
     resume,
+    ...(snapshotTemplateBytes ? { snapshotTemplate: snapshotTemplateBytes } : {}),
     store: instances ? {
       vmctxSize,
       memories: linkedMems.map((l, k) => ({ descOff: memDesc(k), initialPages: l.min, maxPages: l.max })),

@@ -195,6 +195,10 @@ int image_load(const char *path) {
   uint64_t msize = 0;
   img.modules = section(10, &off, &msize);
   img.modules_size = img.modules ? msize : 0;
+  /* the snapshot template (snapshot.c checks it when a snapshot is written) */
+  uint64_t tsz = 0;
+  img.snapshot_template = section(14, &off, &tsz);
+  img.snapshot_template_size = img.snapshot_template ? tsz : 0;
   /* an image of another arch is refused by main.c, naming both; its code means nothing here */
   return img.arch == LOADER_ARCH ? image_check_meaning() : 0;
 }

@@ -161,7 +161,7 @@ function memorySection(max: number | null, pages: number): Uint8Array {
   return w.done();
 }
 
-function constExpr(w: ByteWriter, e: ConstExpr): void {
+export function constExpr(w: ByteWriter, e: ConstExpr): void {
   switch (e.kind) {
     case 'i32': w.u8(0x41).s32(e.value); break;
     case 'i64': w.u8(0x42).s64(e.value); break;

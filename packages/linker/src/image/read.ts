@@ -222,6 +222,7 @@ export function readImage(bytes: Uint8Array): ImageInput {
   return {
     modules,
     resume,
+    ...(sections.has(Section.Template) ? { snapshotTemplate: sections.get(Section.Template)!.slice() } : {}),
     store,
     arch,
     text: text.slice(),

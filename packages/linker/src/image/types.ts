@@ -74,6 +74,11 @@ export interface ImageInput {
   modules?: ImageModule[];
   /** A stack to resume, or a halted instance (section 11): images built from snapshots. */
   resume?: ImageResume;
+  /**
+   * What the loader needs to write a snapshot itself (section 14, `snapshotTemplate` of
+   * @wagc/snapshot-format), with the program module of `modules`.
+   */
+  snapshotTemplate?: Uint8Array;
 }
 
 export interface ImageTables {

@@ -163,6 +163,7 @@ export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array
     }
     extra.push([Section.Resume, r.done()]);
   }
+  if (img.snapshotTemplate) extra.push([Section.Template, img.snapshotTemplate]);
   const contents: [Section, Uint8Array][] = [
     [Section.Text, img.text],
     ...(img.rodata ? [[Section.Rodata, img.rodata] as [Section, Uint8Array]] : []),
