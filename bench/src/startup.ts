@@ -146,7 +146,7 @@ function smaps(pid: number): Mapping[] {
  */
 function classify(m: Mapping, loader: string, stateOffset: number): string {
   if (m.name.startsWith('/memfd:gate-instance')) return m.offset < stateOffset ? 'wasm linear memory' : 'vmctx + wasm stack';
-  if (m.name.startsWith('/memfd:gate-image')) return m.perms.includes('x') ? 'text (r-x)' : 'image, read-only view';
+  if (m.name.startsWith('/memfd:gate-image') || m.name.endsWith('.img')) return m.perms.includes('x') ? 'text (r-x)' : 'image, read-only view';
   if (m.name === loader) return 'loader binary';
   if (m.name.startsWith('/memfd:gate-run-snapshot')) return 'snapshot memfd';
   if (m.name === '[stack]') return 'C stack';

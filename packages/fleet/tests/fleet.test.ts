@@ -228,7 +228,8 @@ describe('a fleet on Redis and BullMQ', () => {
       const pids = a.signalTree('SIGSTOP');
       await new Promise((res) => setTimeout(res, 300)); // writes already sent reach Redis
       const r = (await fleet.record(id))!;
-      const loader = pids.some((p) => { try { return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('gate-run-x86'); } catch { return false; } });
+      // the loader: the gate-run command (and its snapshot helper, a fork of it, of the same name)
+      const loader = pids.some((p) => { try { return /^gate-run(-x86_64)?\n$/.test(readFileSync(`/proc/${p}/comm`, 'utf8')); } catch { return false; } });
       if (loader && r.state === 'running' && r.stdoutBytes > r.snapshotStdout) {
         for (const p of pids) process.kill(p, 'SIGKILL');
         killed = r;

@@ -8,7 +8,7 @@
  * device written through. The helper is outside the sandbox and does exactly that, nothing else:
  * it reads one request byte, copies the memfd to the target, answers, and exits. It holds no fd of
  * the program's (stdio closed), ignores the terminal's signals (a Ctrl-C must not cut a rename
- * short), and exits when the loader's end of its pipe closes: a killed loader leaves nothing
+ * short), and exits when the loader's end of its socket closes: a killed loader leaves nothing
  * behind (the temporary file exists only while the helper copies). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "gate.h"
 
@@ -170,7 +171,10 @@ static _Noreturn void helper(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* nothing of the program's: its stdio (on /dev/null, as a closed fd 0-2 would be the next
    * file opened) and anything else inherited */
-  for (int fd = 0; fd < 1024; fd++) if (fd != memfd && fd != req_fd && fd != rep_fd) close(fd);
+  int lo = memfd < req_fd ? memfd : req_fd, hi = memfd < req_fd ? req_fd : memfd;
+  if (syscall(SYS_close_range, 0u, (unsigned)lo - 1, 0u) < 0 || (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u) < 0) ||
+      syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u) < 0)
+    for (int fd = 0; fd < 1024; fd++) if (fd != memfd && fd != req_fd) close(fd); /* no close_range (qemu-user, old kernels) */
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd < 3 && null >= 0; fd++) if (fd != null) dup2(null, fd);
   char c;
