@@ -225,11 +225,18 @@ static int memory_payload(void) {
 static int global_payload(void) {
   uleb(th[7]);
   const uint8_t *types = tp + th[8];
-  for (uint32_t k = 0; k < th[7]; k++) {
+  /* a v128 global takes two slots, bytes 0-7 first */
+  for (uint32_t k = 0, slot = prog_rec[7]; k < th[7]; k++) {
     uint8_t t = types[2 * k], mut = types[2 * k + 1];
-    uint64_t v = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * (prog_rec[7] + k));
+    uint64_t v = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * slot);
+    slot += t == 0x7b ? 2 : 1;
     u8(t); u8(mut);
     switch (t) {
+      case 0x7b: {
+        uint64_t hi = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * (slot - 1));
+        u8(0xfd); uleb(12); put(&v, 8); put(&hi, 8); u8(0x0b); /* v128.const */
+        break;
+      }
       case 0x7f: u8(0x41); sleb((int32_t)(uint32_t)v); u8(0x0b); break;
       case 0x7e: u8(0x42); sleb((int64_t)v); u8(0x0b); break;
       case 0x7d: { uint32_t x = (uint32_t)v; u8(0x43); put(&x, 4); u8(0x0b); break; }
@@ -305,8 +312,11 @@ static int data_payload(void) {
 static int data_count_payload(void) { uleb(data_count()); return 0; }
 
 /* gate.* sections */
+static int has_v128;
+
 static int snapshot_payload(void) {
-  uleb(SNAPSHOT_VERSION);
+  /* version 2 only when a v128 value is written (snapshot-format/src/types.ts) */
+  uleb(has_v128 ? 2 : SNAPSHOT_VERSION);
   u8((uint8_t)st_state);
   u8(LOADER_ARCH == IMAGE_ARCH_X86_64 ? 1 : 2);
   uleb(st_trap);
@@ -345,9 +355,6 @@ static int stack_payload(void) {
     uint32_t func;
     if (frame_module(site->func, &rt, &func) < 0) return -1;
     runtime_frames |= rt;
-    /* v128 values (two slots each, snapshot version 2) are writeSnapshot's alone for now */
-    for (uint32_t j = 0; j < site->slot_count; j++)
-      if (img.strings[site->types_off + j] == 0x7b) return fail("a v128 value on the stack, which the loader's snapshot writer does not write yet");
     if (k + 1 < n) {
       const site_entry *caller = image_site_at(*fp - (uint64_t)inst.text);
       fp = (const uint64_t *)((uint64_t)fp + 8 + caller->fp_offset);
@@ -364,10 +371,20 @@ static int stack_payload(void) {
     int rt;
     uint32_t func;
     frame_module(site->func, &rt, &func);
-    u8(rt ? 1 : 0); uleb(func); uleb(site->site); uleb(site->slot_count);
+    /* a v128 value takes two slots, bytes 8-15 in the first: one value of 16 bytes */
+    const uint8_t *types = img.strings + site->types_off;
+    uint32_t values = 0;
+    for (uint32_t s = 0; s < site->slot_count; s++, values++) if (types[s] == 0x7b && s + 1 < site->slot_count) s++;
+    u8(rt ? 1 : 0); uleb(func); uleb(site->site); uleb(values);
     for (uint32_t s = 0; s < site->slot_count; s++) {
-      uint8_t t = img.strings[site->types_off + s];
+      uint8_t t = types[s];
       uint64_t v = *(const uint64_t *)((const uint8_t *)fp + slot_offset(s, f->param_count));
+      if (t == 0x7b && s + 1 < site->slot_count) {
+        uint64_t lo = *(const uint64_t *)((const uint8_t *)fp + slot_offset(s + 1, f->param_count));
+        u8(t); put(&lo, 8); put(&v, 8);
+        s++;
+        continue;
+      }
       if (t == 0x7f || t == 0x7d) v &= 0xffffffffu;
       if (portable(t, v, &v) < 0) return -1;
       u8(t); put(&v, 8);
@@ -480,7 +497,6 @@ static int check_template(void) {
     why[n] = 0;
     return fail("%s", why);
   }
-  if (th[1] & T_V128_GLOBAL) return fail("the module has a v128 global, which no snapshot can write yet");
   /* every range the writer copies lies inside the template or the module */
   if ((uint64_t)th[8] + 2ull * th[7] > pool || (uint64_t)th[11] + 12ull * th[9] > pool || (uint64_t)th[13] + 8ull * th[12] > pool ||
       (uint64_t)th[15] + 12ull * th[14] > pool || (uint64_t)th[19] + 24ull * th[18] > pool || (th[4] != NONE && (uint64_t)th[4] + 32 > pool) ||
@@ -499,7 +515,9 @@ static int check_template(void) {
     if ((uint64_t)rd32(p + 8) + rd32(p + 12) > mod_len || (uint64_t)rd32(p + 16) + rd32(p + 20) > mod_len || rd32(p + 4) > 12)
       return fail("bad snapshot template (piece)");
   }
-  if ((uint64_t)prog_rec[7] + th[7] > img.nglobals || (uint64_t)prog_rec[10] + prog_rec[11] > img.nglobals)
+  uint64_t gslots = 0;
+  for (uint32_t k = 0; k < th[7]; k++) gslots += tp[th[8] + 2 * k] == 0x7b ? 2 : 1;
+  if ((uint64_t)prog_rec[7] + gslots > img.nglobals || (uint64_t)prog_rec[10] + prog_rec[11] > img.nglobals)
     return fail("bad snapshot template (globals)");
   if (th[9] != tables_count()) return fail("the image's tables and its snapshot template disagree");
   return 0;
@@ -516,6 +534,19 @@ int snapshot_write(int fd, uint32_t state, uint32_t trap_id, uint32_t status, co
   st_fp = fp;
   st_pages = img.has_memory ? *(uint32_t *)(inst.vmctx + VMCTX_MEMORY_PAGES) : 0;
   if (!(th[1] & T_MEMORY) && st_pages) return fail("memory given, but the module has none");
+  has_v128 = (th[1] & T_V128_GLOBAL) != 0;
+  if (site) {
+    const site_entry *s = site;
+    const uint64_t *f = fp;
+    for (uint32_t k = 0, n = frame_count(); k < n; k++) {
+      for (uint32_t j = 0; j < s->slot_count; j++) has_v128 |= img.strings[s->types_off + j] == 0x7b;
+      if (k + 1 < n) {
+        const site_entry *caller = image_site_at(*f - (uint64_t)inst.text);
+        f = (const uint64_t *)((uint64_t)f + 8 + caller->fp_offset);
+        s = caller;
+      }
+    }
+  }
   /* the runs, merged with a doubling gap while there are more than a module may have segments */
   uint64_t room = th[21] - th[14];
   gap = 0;
