@@ -5,7 +5,7 @@
  * their slots at a loop, the slow paths made from the check records), whatever an ISA emits.
  */
 import {
-  CompileOutput, Form, FunctionCompiler, OpClass, OperandKind, decodeModule, emitSlowPaths, validateModule,
+  CompileOutput, Form, FunctionCompiler, OpClass, OperandKind, SiteWord, decodeModule, emitSlowPaths, validateModule,
   type Backend, type FunctionEnv, type Module, type Operand, type OutOfLine, type CompileOutput as Out,
 } from '@wagc/frontend';
 
@@ -241,7 +241,7 @@ test('a check whose register state is not empty: its slow path stores the regist
   const fc = new FunctionCompiler(be, out);
   be.beginFunction(0);
   fc.ool.reset();
-  const site = { codeOffset: -1, func: 0, site: 1, fpOffset: 32, slotTypes: new Uint8Array(0), wasmOffset: 0, check: true };
+  const site = fc.ool.checkSites.add(-1, 0, 1, 32, 0, 0, 0, 1);
   fc.ool.addSave(I32, 3, -8);
   fc.ool.addSave(F64, 1, -16);
   fc.ool.addCheck(5, 6, 32, site, 0, 2);
@@ -255,5 +255,8 @@ test('a check whose register state is not empty: its slow path stores the regist
     'frameBottom', 'loadSlot i32 r3 [fp-8]', 'loadSlot f64 r1 [fp-16]', 'jump 6',
     'patchJump 9 10', 'storeSlot i32 [fp-8] r3', 'storeSlot f64 [fp-16] r1', 'callStub 2002',
   ]);
-  expect(site.codeOffset).toBe(6); // right after the runtime's check (6 one-byte operations): where a resumed frame continues
+  // right after the runtime's check (6 one-byte operations): where a resumed frame continues
+  expect(out.sites.count).toBe(1);
+  expect(out.sites.get(0, SiteWord.CodeOffset)).toBe(6);
+  expect(out.sites.get(0, SiteWord.Check)).toBe(1);
 });

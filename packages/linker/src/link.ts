@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, DESC, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex, validateModule,
+  CompileError, CompileOutput, DESC, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex, validateModule,
   type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -555,10 +555,9 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const dv = new DataView(globals.buffer);
   globalInit.forEach((v, k) => dv.setBigUint64(8 * k, BigInt.asUintN(64, v), true));
 
-  out.sites.sort((a, b) => a.codeOffset - b.codeOffset);
   return {
     arch: opts.arch,
-    text: out.buf.finish(),
+    text: out.buf.bytes.subarray(0, out.buf.pos),
     stubs: { entry: out.stubs.entry },
     functions,
     sites: out.sites,
@@ -591,21 +590,24 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
 /** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */
 function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput,
   funcRef: (lm: LinkedModule, f: number) => bigint): ImageResume {
-  const byKey = new Map<string, (typeof out.sites)[number]>();
-  for (const s of out.sites) byKey.set(`${s.func}:${s.site}`, s);
+  // rows by (function, site)
+  const st = out.sites;
+  const byKey = new Map<string, number>();
+  for (let k = 0; k < st.count; k++) byKey.set(`${st.get(k, SiteWord.Func)}:${st.get(k, SiteWord.Site)}`, k);
   const frames: ImageResume['frames'] = [];
   r.frames.forEach((f, k) => {
     const where = `snapshot frame ${k} (function ${f.func}, site ${f.site})`;
     const lm = linked[f.module];
     if (!lm || f.func < lm.m.importedFuncs || f.func >= lm.funcLinked.length) throw new LinkError(`${where}: no such function`);
     const li = lm.funcLinked[f.func];
-    const site = byKey.get(`${li}:${f.site}`);
-    if (!site) throw new LinkError(`${where}: no such site`);
-    if (site.slotTypes.length !== f.slots.length || site.slotTypes.some((t, j) => t !== f.types[j])) {
-      throw new LinkError(`${where}: ${f.slots.length} slots of types [${Array.from(f.types).join(',')}], the site holds [${Array.from(site.slotTypes).join(',')}]`);
+    const row = byKey.get(`${li}:${f.site}`);
+    if (row === undefined) throw new LinkError(`${where}: no such site`);
+    const types = st.slotTypes(row);
+    if (types.length !== f.slots.length || types.some((t, j) => t !== f.types[j])) {
+      throw new LinkError(`${where}: ${f.slots.length} slots of types [${Array.from(f.types).join(',')}], the site holds [${Array.from(types).join(',')}]`);
     }
     // a stack is suspended at a check: every frame but the innermost waits in a call
-    if (site.check !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
+    if ((st.get(row, SiteWord.Check) === 1) !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
     // a funcref slot is `module << 32 | function index + 1` (0: null): this link's table word
     const slots = f.slots.map((bits, j) => {
       if (f.types[j] !== 0x70 || bits === 0n) return bits;
@@ -614,7 +616,7 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
       if (!owner || fi >= owner.funcLinked.length) throw new LinkError(`${where}: slot ${j} refers to no function`);
       return funcRef(owner, fi);
     });
-    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots });
+    frames.push({ codeOffset: st.get(row, SiteWord.CodeOffset), fpOffset: st.get(row, SiteWord.FpOffset), paramCount: funcTypeOf(lm.m, f.func).params.length, slots });
   });
   frames.reverse();
   return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };

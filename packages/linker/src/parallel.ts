@@ -16,7 +16,7 @@
  */
 import { Worker } from 'worker_threads';
 import { join } from 'path';
-import { LIMITS, decodeModule, type CompileOutput, type SiteRecord, type StubEmitter } from '@wagc/frontend';
+import { LIMITS, SITE_WORDS, SiteWord, decodeModule, type CompileOutput, type StubEmitter } from '@wagc/frontend';
 import type { ImageFunction, ImageInput } from './image/types';
 import { link, type ProgramOptions } from './link';
 
@@ -32,7 +32,7 @@ export interface Chunk {
   code: Uint8Array;
   /** Per function of the range: codeStart, codeEnd, frameSize. */
   funcs: Int32Array;
-  /** Per site: codeOffset, func, site, fpOffset, slot count, wasmOffset, check (0/1). */
+  /** The range's site rows (SiteWord fields; the types offsets relative to `slotTypes`). */
   sites: Int32Array;
   slotTypes: Uint8Array;
   callFixups: Int32Array;
@@ -42,7 +42,6 @@ export interface Chunk {
   usedCpuFeatures: number;
 }
 
-const SITE_FIELDS = 7;
 
 /** In a worker: the code and records of the range just compiled, and `out` emptied for the next. */
 export function takeChunk(out: CompileOutput, functions: ImageFunction[], range: [number, number], base: number,
@@ -55,16 +54,10 @@ export function takeChunk(out: CompileOutput, functions: ImageFunction[], range:
     funcs[k + 1] = f.codeEnd - base;
     funcs[k + 2] = f.frameSize;
   }
-  const sites = new Int32Array(SITE_FIELDS * out.sites.length);
-  let slots = 0;
-  for (const s of out.sites) slots += s.slotTypes.length;
-  const slotTypes = new Uint8Array(slots);
-  slots = 0;
-  out.sites.forEach((s, i) => {
-    sites.set([s.codeOffset - base, s.func, s.site, s.fpOffset, s.slotTypes.length, s.wasmOffset, s.check ? 1 : 0], SITE_FIELDS * i);
-    slotTypes.set(s.slotTypes, slots);
-    slots += s.slotTypes.length;
-  });
+  const st = out.sites;
+  const sites = st.words.slice(0, SITE_WORDS * st.count);
+  for (let k = 0; k < sites.length; k += SITE_WORDS) sites[k + SiteWord.CodeOffset] -= base;
+  const slotTypes = st.types.slice(0, st.typesUsed);
   const shift = (xs: number[], stride: number) => {
     const r = Int32Array.from(xs);
     for (let k = 0; k < r.length; k += stride) r[k] -= base;
@@ -79,15 +72,14 @@ export function takeChunk(out: CompileOutput, functions: ImageFunction[], range:
     callFixups: shift(out.callFixups, 2),
     tableFixups: shift(out.tableFixups, 1),
     stubRefs: shift(out.stubRefs, 2),
-    siteSlots: out.siteSlots,
+    siteSlots: st.typesUsed,
     usedCpuFeatures,
   };
   out.buf.pos = base;
-  out.sites.length = 0;
+  st.clear();
   out.callFixups.length = 0;
   out.tableFixups.length = 0;
   out.stubRefs.length = 0;
-  out.siteSlots = 0;
   return chunk;
 }
 
@@ -99,12 +91,12 @@ export function takeChunk(out: CompileOutput, functions: ImageFunction[], range:
 export function placeChunks(chunks: Chunk[], count: number, out: CompileOutput, stubs: StubEmitter,
                             functions: ImageFunction[], linkedOf: (ordinal: number) => number, report?: ParallelReport): boolean {
   const sorted = [...chunks].sort((a, b) => a.range[0] - b.range[0]);
-  let expect = 0, bytes = out.buf.pos, sites = out.sites.length, siteSlots = out.siteSlots;
+  let expect = 0, bytes = out.buf.pos, sites = out.sites.count, siteSlots = out.sites.typesUsed;
   for (const c of sorted) {
     if (c.range[0] !== expect) return false;
     expect = c.range[1];
     bytes = ((bytes + 15) & ~15) + c.code.length;
-    sites += c.sites.length / SITE_FIELDS;
+    sites += c.sites.length / SITE_WORDS;
     siteSlots += c.siteSlots;
   }
   if (expect !== count || bytes > out.buf.limit || sites > LIMITS.sites || siteSlots > LIMITS.siteSlots) return false;
@@ -121,19 +113,14 @@ export function placeChunks(chunks: Chunk[], count: number, out: CompileOutput, 
       f.codeEnd = base + c.funcs[k + 1];
       f.frameSize = c.funcs[k + 2];
     }
-    let slot = 0;
-    for (let k = 0; k < c.sites.length; k += SITE_FIELDS) {
-      const n = c.sites[k + 4];
-      const types = out.slotTypes(n);
-      types.set(c.slotTypes.subarray(slot, slot + n));
-      slot += n;
-      const rec: SiteRecord = {
-        codeOffset: base + c.sites[k], func: c.sites[k + 1], site: c.sites[k + 2], fpOffset: c.sites[k + 3],
-        slotTypes: types, wasmOffset: c.sites[k + 5], check: c.sites[k + 6] === 1,
-      };
-      out.sites.push(rec);
+    const st = out.sites;
+    const typesBase = st.addTypes(c.slotTypes.length);
+    st.types.set(c.slotTypes, typesBase);
+    const w = c.sites;
+    for (let k = 0; k < w.length; k += SITE_WORDS) {
+      st.add(base + w[k + SiteWord.CodeOffset], w[k + SiteWord.Func], w[k + SiteWord.Site], w[k + SiteWord.FpOffset],
+        w[k + SiteWord.WasmOffset], w[k + SiteWord.SlotCount], typesBase + w[k + SiteWord.TypesOff], w[k + SiteWord.Check]);
     }
-    out.siteSlots += c.siteSlots;
     for (let k = 0; k < c.callFixups.length; k += 2) out.callFixups.push(base + c.callFixups[k], c.callFixups[k + 1]);
     for (let k = 0; k < c.tableFixups.length; k++) out.tableFixups.push(base + c.tableFixups[k]);
     // the stub calls' displacements were right for where the worker put them

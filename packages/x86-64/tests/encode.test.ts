@@ -180,20 +180,20 @@ describe('core', () => {
     for (const w of WIDTHS) {
       for (const r of REGS) {
         for (const rm of REGS) {
-          cases.push({ emit: (b) => x.opRR(b, 0, w === 8, [0x8b], r, rm), text: `mov ${reg(w, r)}, ${reg(w, rm)}`, len: rexLen(w === 8, [r, rm]) + 2 });
+          cases.push({ emit: (b) => x.opRR(b, 0, w === 8, 0x8b, r, rm), text: `mov ${reg(w, r)}, ${reg(w, rm)}`, len: rexLen(w === 8, [r, rm]) + 2 });
         }
       }
     }
     for (const r of REGS) {
-      cases.push({ emit: (b) => x.opRR(b, 0, false, [0x88], r, 0, r >= 4), text: `mov al, ${R8[r]}`, len: rexLen(false, [r], [r]) + 2 });
-      cases.push({ emit: (b) => x.opRR(b, 0x66, false, [0x89], r, 1), text: `mov cx, ${R16[r]}`, len: 1 + rexLen(false, [r]) + 2 });
+      cases.push({ emit: (b) => x.opRR(b, 0, false, 0x88, r, 0, r >= 4), text: `mov al, ${R8[r]}`, len: rexLen(false, [r], [r]) + 2 });
+      cases.push({ emit: (b) => x.opRR(b, 0x66, false, 0x89, r, 1), text: `mov cx, ${R16[r]}`, len: 1 + rexLen(false, [r]) + 2 });
     }
     run('opRR', cases);
   });
 
   test('opRM / modrmMem', () => {
     const cases: Case[] = regMemPairs().map(([r, m]) => ({
-      emit: (b: CodeBuffer) => x.opRM(b, 0, true, [0x8b], r, m.base, m.index, m.scale, m.disp),
+      emit: (b: CodeBuffer) => x.opRM(b, 0, true, 0x8b, r, m.base, m.index, m.scale, m.disp),
       text: `mov ${R64[r]}, qword ptr ${memText(m)}`,
       len: 1 + 1 + memLen(m),
     }));

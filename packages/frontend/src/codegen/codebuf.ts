@@ -45,13 +45,13 @@ export class CodeBuffer {
   }
 
   emit16(v: number): void {
-    this.reserve(2);
+    if (this.pos + 2 > this.bytes.length) this.reserve(2);
     this.bytes[this.pos++] = v & 0xff;
     this.bytes[this.pos++] = (v >>> 8) & 0xff;
   }
 
   emit32(v: number): void {
-    this.reserve(4);
+    if (this.pos + 4 > this.bytes.length) this.reserve(4);
     const b = this.bytes;
     let p = this.pos;
     b[p++] = v & 0xff;

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
 import { basename, dirname, join } from 'path';
+import { SITE_WORDS, SiteWord } from '@wagc/frontend';
 import type { ImageExport, ImageInput } from './types';
 import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
 
@@ -27,14 +28,60 @@ class Bytes {
 
 const utf8 = new TextEncoder();
 
+/**
+ * The Strings section as it is built: small strings copied into a buffer, large blobs (a module's
+ * bytes, the sites' slot types) kept as views, so that nothing large is copied before the file.
+ */
+class Strings {
+  parts: Uint8Array[] = [];
+  size = 0;
+  private small = new Bytes();
+
+  add(b: Uint8Array): number {
+    const at = this.size;
+    if (b.length >= 4096) {
+      this.flush();
+      this.parts.push(b);
+    } else this.small.bytes(b);
+    this.size += b.length;
+    return at;
+  }
+
+  private flush(): void {
+    if (this.small.pos) this.parts.push(this.small.done());
+    this.small = new Bytes();
+  }
+
+  done(): Uint8Array[] {
+    this.flush();
+    return this.parts;
+  }
+}
+
+/**
+ * An image as the byte ranges that make it up: `parts` at their file offsets, zeros everywhere
+ * else, `size` bytes in all. The text, the modules' bytes and the memory pages are views of what
+ * the linker produced, not copies.
+ */
+export interface ImageParts {
+  size: number;
+  parts: { at: number; bytes: Uint8Array }[];
+}
+
 /** Serialises an image (docs/image-format.md). */
 export function writeImage(img: ImageInput): Uint8Array {
-  const strings = new Bytes();
+  const { size, parts } = imageParts(img);
+  const out = new Uint8Array(size);
+  for (const p of parts) out.set(p.bytes, p.at);
+  return out;
+}
+
+/** The image (docs/image-format.md) as its parts, for writeImageFile. */
+export function imageParts(img: ImageInput): ImageParts {
+  const strings = new Strings();
   const str = (s: string | Uint8Array): [number, number] => {
     const b = typeof s === 'string' ? utf8.encode(s) : s;
-    const at = strings.pos;
-    strings.bytes(b);
-    return [at, b.length];
+    return [strings.add(b), b.length];
   };
 
   const funcs = new Bytes();
@@ -45,12 +92,16 @@ export function writeImage(img: ImageInput): Uint8Array {
     funcs.u32(f.wasmOffset); funcs.u32(no); funcs.u32(nl);
   }
 
-  const sites = new Bytes();
-  sites.u32(img.sites.length);
-  for (const s of img.sites) {
-    const [to] = str(s.slotTypes);
-    sites.u32(s.codeOffset); sites.u32(s.func); sites.u32(s.site); sites.u32(s.fpOffset);
-    sites.u32(s.wasmOffset); sites.u32(s.slotTypes.length); sites.u32(to);
+  // the site map: the table's rows less their check word, the slot types one blob in Strings
+  const st = img.sites;
+  const typesAt = str(st.types.subarray(0, st.typesUsed))[0];
+  const siteMap = new Uint8Array(4 + SITE_ENTRY * st.count);
+  const sm = new DataView(siteMap.buffer);
+  sm.setUint32(0, st.count, true);
+  for (let k = 0, o = 4; k < st.count; k++, o += SITE_ENTRY) {
+    const w = SITE_WORDS * k;
+    for (let f = 0; f < 6; f++) sm.setUint32(o + 4 * f, st.words[w + f], true);
+    sm.setUint32(o + 4 * SiteWord.TypesOff, typesAt + st.words[w + SiteWord.TypesOff], true);
   }
 
   const meta = new Bytes();
@@ -156,10 +207,11 @@ export function writeImage(img: ImageInput): Uint8Array {
     }
     extra.push([Section.Resume, r.done()]);
   }
-  const contents: [Section, Uint8Array][] = [
+  // a section's contents: one array, or several one after the other (Strings)
+  const contents: [Section, Uint8Array | Uint8Array[]][] = [
     [Section.Text, img.text],
     [Section.FuncMap, funcs.done()],
-    [Section.SiteMap, sites.done()],
+    [Section.SiteMap, siteMap],
     [Section.Meta, meta.done()],
     [Section.Strings, strings.done()],
     [Section.Globals, img.globals],
@@ -168,14 +220,15 @@ export function writeImage(img: ImageInput): Uint8Array {
   if (img.store) contents.push([Section.Store, store.done()]);
   if (img.tables) contents.push([Section.Tables, tables.done()]);
   contents.push(...extra);
-  const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
+  const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => !allZero(p)).sort((a, b) => a[0] - b[0]) : [];
   const memIndex = new Bytes();
   const count = contents.length + 1;
   let offset = align(HEADER_SIZE + SECTION_ENTRY_SIZE * count, ALIGN);
-  const placed: [Section, number, Uint8Array][] = [];
+  const placed: [Section, number, Uint8Array[]][] = [];
   for (const [kind, data] of contents) {
-    placed.push([kind, offset, data]);
-    offset = align(offset + data.length, ALIGN);
+    const list = Array.isArray(data) ? data : [data];
+    placed.push([kind, offset, list]);
+    offset = align(offset + list.reduce((n, d) => n + d.length, 0), ALIGN);
   }
   // memory index: page count, then (page index, file offset) pairs; pages follow the index
   memIndex.u32(pageList.length);
@@ -187,44 +240,63 @@ export function writeImage(img: ImageInput): Uint8Array {
     memIndex.u32(page); memIndex.u32(0); memIndex.u64(BigInt(pageAt));
     pageAt += ALIGN;
   }
-  placed.push([Section.Memory, indexAt, memIndex.done()]);
+  placed.push([Section.Memory, indexAt, [memIndex.done()]]);
   const total = pageList.length ? pageAt : align(indexAt + indexSize, 8);
 
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  out.set(utf8.encode(MAGIC), 0);
+  const header = new Uint8Array(HEADER_SIZE + SECTION_ENTRY_SIZE * placed.length);
+  const dv = new DataView(header.buffer);
+  header.set(utf8.encode(MAGIC), 0);
   dv.setUint32(8, VERSION, true);
   dv.setUint32(12, ARCH_TAG[img.arch], true);
   dv.setUint32(16, ALIGN, true);
   dv.setUint32(20, placed.length, true);
-  placed.forEach(([kind, at, data], k) => {
+  const parts: ImageParts['parts'] = [{ at: 0, bytes: header }];
+  placed.forEach(([kind, at, list], k) => {
     const e = HEADER_SIZE + SECTION_ENTRY_SIZE * k;
+    let size = 0;
+    for (const d of list) {
+      if (d.length) parts.push({ at: at + size, bytes: d });
+      size += d.length;
+    }
     dv.setUint32(e, kind, true);
     dv.setUint32(e + 4, 0, true);
     dv.setBigUint64(e + 8, BigInt(at), true);
-    dv.setBigUint64(e + 16, BigInt(data.length), true);
-    out.set(data, at);
+    dv.setBigUint64(e + 16, BigInt(size), true);
   });
   let p = align(indexAt + indexSize, ALIGN);
   for (const [, data] of pageList) {
-    out.set(data, p);
+    parts.push({ at: p, bytes: data });
     p += ALIGN;
   }
-  return out;
+  return { size: total, parts };
+}
+
+/** A memory page of zeros only (not stored). */
+function allZero(page: Uint8Array): boolean {
+  const words = page.byteOffset % 4 === 0 && page.length % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, page.length / 4) : page;
+  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
+  return true;
 }
 
 function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
 }
 
-/** Writes a file atomically: a temporary file in the same directory, then a rename. */
-export function writeImageFile(path: string, bytes: Uint8Array): void {
+/**
+ * Writes a file atomically: a temporary file in the same directory, then a rename. `image` is the
+ * file's bytes, or an image's parts (imageParts), written where they go without first assembling
+ * the whole image in memory (the gaps between them are zeros).
+ */
+export function writeImageFile(path: string, image: Uint8Array | ImageParts): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const { size, parts } = image instanceof Uint8Array ? { size: image.length, parts: [{ at: 0, bytes: image }] } : image;
   let fd = -1;
   try {
     fd = openSync(tmp, 'w', 0o644);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (const { at, bytes } of parts) {
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off, at + off);
+    }
+    ftruncateSync(fd, size);
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;

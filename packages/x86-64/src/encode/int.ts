@@ -13,7 +13,7 @@ const w64 = (w: number): boolean => w === 8;
 const p16 = (w: number): number => (w === 2 ? 0x66 : 0);
 
 export function movRR(b: CodeBuffer, w: number, dst: number, src: number): void {
-  opRR(b, 0, w64(w), [0x89], src, dst);
+  opRR(b, 0, w64(w), 0x89, src, dst);
 }
 
 export function movRI32(b: CodeBuffer, w: number, dst: number, imm: number): void {
@@ -22,7 +22,7 @@ export function movRI32(b: CodeBuffer, w: number, dst: number, imm: number): voi
     b.emit8(0xb8 + (dst & 7));
     b.emit32(imm);
   } else {
-    opRR(b, 0, true, [0xc7], 0, dst);
+    opRR(b, 0, true, 0xc7, 0, dst);
     b.emit32(imm);
   }
 }
@@ -41,106 +41,104 @@ export function movRI64(b: CodeBuffer, dst: number, lo: number, hi: number): voi
 
 export function load(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
   // byte loads: 8A, with a REX so destinations 4–7 mean SPL..DIL (not AH..BH); 16-bit: 66 8B
-  if (w === 1) opRM(b, 0, false, [0x8a], dst, base, index, scale, disp, dst >= 4);
-  else opRM(b, p16(w), w64(w), [0x8b], dst, base, index, scale, disp);
+  if (w === 1) opRM(b, 0, false, 0x8a, dst, base, index, scale, disp, dst >= 4);
+  else opRM(b, p16(w), w64(w), 0x8b, dst, base, index, scale, disp);
 }
 
 export function store(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, src: number): void {
-  if (w === 1) opRM(b, 0, false, [0x88], src, base, index, scale, disp, src >= 4);
-  else opRM(b, p16(w), w64(w), [0x89], src, base, index, scale, disp);
+  if (w === 1) opRM(b, 0, false, 0x88, src, base, index, scale, disp, src >= 4);
+  else opRM(b, p16(w), w64(w), 0x89, src, base, index, scale, disp);
 }
 
 export function storeImm(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
   if (w === 1) {
-    opRM(b, 0, false, [0xc6], 0, base, index, scale, disp);
+    opRM(b, 0, false, 0xc6, 0, base, index, scale, disp);
     b.emit8(imm & 0xff);
   } else if (w === 2) {
-    opRM(b, 0x66, false, [0xc7], 0, base, index, scale, disp);
+    opRM(b, 0x66, false, 0xc7, 0, base, index, scale, disp);
     b.emit16(imm & 0xffff);
   } else {
-    opRM(b, 0, w64(w), [0xc7], 0, base, index, scale, disp);
+    opRM(b, 0, w64(w), 0xc7, 0, base, index, scale, disp);
     b.emit32(imm);
   }
 }
 
-const EXT_OP: [boolean, number[]][] = [
-  [false, [0x0f, 0xb6]], [false, [0x0f, 0xbe]], [false, [0x0f, 0xb7]], [false, [0x0f, 0xbf]],
-  [true, [0x0f, 0xbe]], [true, [0x0f, 0xbf]], [true, [0x63]],
-];
+/** Per ExtKind: the opcode (movzx, movsx, movsxd) and whether it takes REX.W. */
+const EXT_OP = [0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x0fbe, 0x0fbf, 0x63];
+const EXT_W64 = [false, false, false, false, true, true, true];
 
 export function loadExt(b: CodeBuffer, kind: ExtKind, dst: number, base: number, index: number, scale: number, disp: number): void {
-  const [w, op] = EXT_OP[kind];
-  opRM(b, 0, w, op, dst, base, index, scale, disp);
+  opRM(b, 0, EXT_W64[kind], EXT_OP[kind], dst, base, index, scale, disp);
 }
 
 export function extRR(b: CodeBuffer, kind: ExtKind, dst: number, src: number): void {
-  const [w, op] = EXT_OP[kind];
+  const w = EXT_W64[kind], op = EXT_OP[kind];
   // byte sources 4–7 need a REX to mean SPL..DIL
   const byteSrc = kind === ExtKind.U8_32 || kind === ExtKind.S8_32 || kind === ExtKind.S8_64;
   opRR(b, 0, w, op, dst, src, byteSrc && src >= 4);
 }
 
 export function movzxRR8(b: CodeBuffer, dst: number, src: number): void {
-  opRR(b, 0, false, [0x0f, 0xb6], dst, src, src >= 4);
+  opRR(b, 0, false, 0x0fb6, dst, src, src >= 4);
 }
 
 export function lea(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
-  opRM(b, 0, w64(w), [0x8d], dst, base, index, scale, disp);
+  opRM(b, 0, w64(w), 0x8d, dst, base, index, scale, disp);
 }
 
 export function aluRR(b: CodeBuffer, op: Alu, w: number, dst: number, src: number): void {
-  opRR(b, 0, w64(w), [(op << 3) | 1], src, dst);
+  opRR(b, 0, w64(w), (op << 3) | 1, src, dst);
 }
 
 export function aluRI(b: CodeBuffer, op: Alu, w: number, dst: number, imm: number): void {
   if (fitsI8(imm)) {
-    opRR(b, 0, w64(w), [0x83], op, dst);
+    opRR(b, 0, w64(w), 0x83, op, dst);
     b.emit8(imm & 0xff);
   } else {
-    opRR(b, 0, w64(w), [0x81], op, dst);
+    opRR(b, 0, w64(w), 0x81, op, dst);
     b.emit32(imm);
   }
 }
 
 export function aluRM(b: CodeBuffer, op: Alu, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
-  opRM(b, 0, w64(w), [(op << 3) | 3], dst, base, index, scale, disp);
+  opRM(b, 0, w64(w), (op << 3) | 3, dst, base, index, scale, disp);
 }
 
 export function aluMI(b: CodeBuffer, op: Alu, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
   if (fitsI8(imm)) {
-    opRM(b, 0, w64(w), [0x83], op, base, index, scale, disp);
+    opRM(b, 0, w64(w), 0x83, op, base, index, scale, disp);
     b.emit8(imm & 0xff);
   } else {
-    opRM(b, 0, w64(w), [0x81], op, base, index, scale, disp);
+    opRM(b, 0, w64(w), 0x81, op, base, index, scale, disp);
     b.emit32(imm);
   }
 }
 
 export function testRR(b: CodeBuffer, w: number, r1: number, r2: number): void {
-  opRR(b, 0, w64(w), [0x85], r2, r1);
+  opRR(b, 0, w64(w), 0x85, r2, r1);
 }
 
 export function testRI(b: CodeBuffer, w: number, r: number, imm: number): void {
-  opRR(b, 0, w64(w), [0xf7], 0, r);
+  opRR(b, 0, w64(w), 0xf7, 0, r);
   b.emit32(imm);
 }
 
 export function imulRR(b: CodeBuffer, w: number, dst: number, src: number): void {
-  opRR(b, 0, w64(w), [0x0f, 0xaf], dst, src);
+  opRR(b, 0, w64(w), 0x0faf, dst, src);
 }
 
 export function imulRRI(b: CodeBuffer, w: number, dst: number, src: number, imm: number): void {
   if (fitsI8(imm)) {
-    opRR(b, 0, w64(w), [0x6b], dst, src);
+    opRR(b, 0, w64(w), 0x6b, dst, src);
     b.emit8(imm & 0xff);
   } else {
-    opRR(b, 0, w64(w), [0x69], dst, src);
+    opRR(b, 0, w64(w), 0x69, dst, src);
     b.emit32(imm);
   }
 }
 
 export function mulDiv(b: CodeBuffer, op: MulDiv, w: number, src: number): void {
-  opRR(b, 0, w64(w), [0xf7], op, src);
+  opRR(b, 0, w64(w), 0xf7, op, src);
 }
 
 export function cdq(b: CodeBuffer, w: number): void {
@@ -149,40 +147,41 @@ export function cdq(b: CodeBuffer, w: number): void {
 }
 
 export function shiftCL(b: CodeBuffer, op: Shift, w: number, dst: number): void {
-  opRR(b, 0, w64(w), [0xd3], op, dst);
+  opRR(b, 0, w64(w), 0xd3, op, dst);
 }
 
 export function shiftRI(b: CodeBuffer, op: Shift, w: number, dst: number, imm: number): void {
-  opRR(b, 0, w64(w), [0xc1], op, dst);
+  opRR(b, 0, w64(w), 0xc1, op, dst);
   b.emit8(imm & 0xff);
 }
 
 export function neg(b: CodeBuffer, w: number, r: number): void {
-  opRR(b, 0, w64(w), [0xf7], 3, r);
+  opRR(b, 0, w64(w), 0xf7, 3, r);
 }
 
 export function not(b: CodeBuffer, w: number, r: number): void {
-  opRR(b, 0, w64(w), [0xf7], 2, r);
+  opRR(b, 0, w64(w), 0xf7, 2, r);
 }
 
-const BITCOUNT: [number, number][] = [[0xf3, 0xbd], [0xf3, 0xbc], [0xf3, 0xb8], [0, 0xbd], [0, 0xbc]];
+/** Per BitCount: the prefix and the second opcode byte (0F xx). */
+const BITCOUNT_PREFIX = [0xf3, 0xf3, 0xf3, 0, 0];
+const BITCOUNT_OP = [0xbd, 0xbc, 0xb8, 0xbd, 0xbc];
 
 export function bitCount(b: CodeBuffer, op: BitCount, w: number, dst: number, src: number): void {
-  const [prefix, opc] = BITCOUNT[op];
-  opRR(b, prefix, w64(w), [0x0f, opc], dst, src);
+  opRR(b, BITCOUNT_PREFIX[op], w64(w), 0x0f00 | BITCOUNT_OP[op], dst, src);
 }
 
 export function btRI(b: CodeBuffer, op: Bt, w: number, r: number, imm: number): void {
-  opRR(b, 0, w64(w), [0x0f, 0xba], op, r);
+  opRR(b, 0, w64(w), 0x0fba, op, r);
   b.emit8(imm & 0xff);
 }
 
 export function setcc(b: CodeBuffer, cond: number, r: number): void {
-  opRR(b, 0, false, [0x0f, 0x90 + cond], 0, r, r >= 4);
+  opRR(b, 0, false, 0x0f90 + cond, 0, r, r >= 4);
 }
 
 export function cmovcc(b: CodeBuffer, cond: number, w: number, dst: number, src: number): void {
-  opRR(b, 0, w64(w), [0x0f, 0x40 + cond], dst, src);
+  opRR(b, 0, w64(w), 0x0f40 + cond, dst, src);
 }
 
 export function push(b: CodeBuffer, r: number): void {
@@ -196,7 +195,7 @@ export function pop(b: CodeBuffer, r: number): void {
 }
 
 export function pushM(b: CodeBuffer, base: number, disp: number): void {
-  opRM(b, 0, false, [0xff], 6, base, -1, 1, disp);
+  opRM(b, 0, false, 0xff, 6, base, -1, 1, disp);
 }
 
 export { modrmReg };
