@@ -118,7 +118,8 @@ async function ops(text: string, f = 0): Promise<string[]> {
   const typeOf = (fi: number) => m.types[fi < m.importedFuncs ? (m.imports.filter((i) => i.desc.kind === 'func')[fi].desc as { typeIndex: number }).typeIndex : m.functions[fi - m.importedFuncs]];
   const env: FunctionEnv = {
     module: m, funcType: typeOf, linkedFunc: (fi) => fi, typeId: (ti) => ti, globalSlot: (g) => g,
-    globalType: (g) => m.globals[g].type, memoryCount: m.memories.length, tableCount: m.tables.length, stubs: STUBS,
+    globalType: (g) => m.globals[g].type, memoryCount: m.memories.length, tableCount: m.tables.length,
+    tableElemType: (t) => m.tables[t].elemType, funcDeclared: () => true, stubs: STUBS,
     memoryDesc: 8, tableDesc: () => 72, linkedTable: (t) => t, linkedElem: (e) => e, funcTypeId: () => 0,
     switchMemory: false, funcMemoryDesc: () => -1, dataSlot: (d) => d,
   };

@@ -95,14 +95,7 @@ export function imageParts(img: ImageInput): ImageParts {
   // the site map: the table's rows less their check word, the slot types one blob in Strings
   const st = img.sites;
   const typesAt = str(st.types.subarray(0, st.typesUsed))[0];
-  const siteMap = new Uint8Array(4 + SITE_ENTRY * st.count);
-  const sm = new DataView(siteMap.buffer);
-  sm.setUint32(0, st.count, true);
-  for (let k = 0, o = 4; k < st.count; k++, o += SITE_ENTRY) {
-    const w = SITE_WORDS * k;
-    for (let f = 0; f < 6; f++) sm.setUint32(o + 4 * f, st.words[w + f], true);
-    sm.setUint32(o + 4 * SiteWord.TypesOff, typesAt + st.words[w + SiteWord.TypesOff], true);
-  }
+  const siteMap = siteMapOf(st.words, st.count, typesAt);
 
   const meta = new Bytes();
   const mem = img.memory;
@@ -269,6 +262,28 @@ export function imageParts(img: ImageInput): ImageParts {
     p += ALIGN;
   }
   return { size: total, parts };
+}
+
+const ROW = SITE_WORDS, TYPES_OFF = SiteWord.TypesOff, LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The SiteMap section: `count` rows of `words` (SiteTable), their types `typesAt` into Strings. */
+function siteMapOf(words: Int32Array, count: number, typesAt: number): Uint8Array {
+  const map = new Uint8Array(4 + SITE_ENTRY * count);
+  const dv = new DataView(map.buffer);
+  dv.setUint32(0, count, true);
+  if (LITTLE) {
+    const u = new Int32Array(map.buffer, 4);
+    for (let k = 0, w = 0, o = 0; k < count; k++, w += ROW, o += 7) {
+      for (let f = 0; f < 6; f++) u[o + f] = words[w + f];
+      u[o + 6] = typesAt + words[w + TYPES_OFF];
+    }
+  } else {
+    for (let k = 0, w = 0, o = 4; k < count; k++, w += ROW, o += SITE_ENTRY) {
+      for (let f = 0; f < 6; f++) dv.setUint32(o + 4 * f, words[w + f], true);
+      dv.setUint32(o + 24, typesAt + words[w + TYPES_OFF], true);
+    }
+  }
+  return map;
 }
 
 /** A memory page of zeros only (not stored). */
