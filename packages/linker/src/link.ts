@@ -491,10 +491,7 @@ export function prepareLink(opts: ProgramOptions): Link {
         globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
       });
     }
-    for (const at of out.tableFixups) stubs.patchCall(out.buf, at, funcTable);
-    for (let k = 0; k < out.callFixups.length; k += 2) {
-      stubs.patchCall(out.buf, out.callFixups[k], functions[out.callFixups[k + 1]].codeStart);
-    }
+    patchCalls(stubs, out, functions, funcTable);
 
     // instantiation: element segments, then data segments (the spec's order); the first that does
     // not fit traps
@@ -534,7 +531,10 @@ export function prepareLink(opts: ProgramOptions): Link {
           if (!buf) pages.set(page, (buf = new Uint8Array(65536)));
           const within = addr % 65536;
           const n = Math.min(65536 - within, len - p);
-          buf.set(main.m.bytes.subarray(seg.start + p, seg.start + p + n), within);
+          const from = seg.start + p;
+        // small segments (Go's: tens of thousands of a few bytes) byte by byte, no view each
+        if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = main.m.bytes[from + j];
+        else buf.set(main.m.bytes.subarray(from, from + n), within);
           p += n;
         }
       }
@@ -622,6 +622,15 @@ export function prepareLink(opts: ProgramOptions): Link {
       cpuFeatures: usedCpuFeatures,
     };
   }
+}
+
+/** Points the direct calls at their functions and the function table's users at it. */
+function patchCalls(stubs: StubEmitter, out: CompileOutput, functions: ImageFunction[], funcTable: number): void {
+  const starts = Int32Array.from(functions, (f) => f.codeStart);
+  const t = out.tableFixups.items;
+  for (let k = 0; k < out.tableFixups.length; k++) stubs.patchCall(out.buf, t[k], funcTable);
+  const c = out.callFixups.items;
+  for (let k = 0; k < out.callFixups.length; k += 2) stubs.patchCall(out.buf, c[k], starts[c[k + 1]]);
 }
 
 /** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */

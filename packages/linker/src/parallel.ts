@@ -238,9 +238,9 @@ export function compileChunk(fc: ReturnType<typeof functionCompiler>['fc'], envs
     funcCode,
     sites: st.words.slice(0, ROW * st.count),
     slotTypes: st.types.slice(0, st.typesUsed),
-    callFixups: Int32Array.from(out.callFixups),
-    tableFixups: Int32Array.from(out.tableFixups),
-    stubRefs: Int32Array.from(out.stubRefs),
+    callFixups: out.callFixups.view().slice(),
+    tableFixups: out.tableFixups.view().slice(),
+    stubRefs: out.stubRefs.view().slice(),
     usedCpuFeatures: fc.be.usedCpuFeatures ?? 0,
   };
 }
@@ -272,12 +272,12 @@ function placeChunk(l: Link, c: Chunk, from: number, to: number): boolean {
     st.add(base + w[k + SiteWord.CodeOffset], w[k + SiteWord.Func], w[k + SiteWord.Site], w[k + SiteWord.FpOffset],
       w[k + SiteWord.WasmOffset], w[k + SiteWord.SlotCount], typesBase + w[k + SiteWord.TypesOff], w[k + SiteWord.Check]);
   }
-  for (let k = 0; k < c.callFixups.length; k += 2) out.callFixups.push(base + c.callFixups[k], c.callFixups[k + 1]);
+  for (let k = 0; k < c.callFixups.length; k += 2) out.callFixups.push2(base + c.callFixups[k], c.callFixups[k + 1]);
   for (let k = 0; k < c.tableFixups.length; k++) out.tableFixups.push(base + c.tableFixups[k]);
   // the stub calls' displacements were right for where the chunk was compiled
   for (let k = 0; k < c.stubRefs.length; k += 2) {
     l.stubs.patchCall(out.buf, base + c.stubRefs[k], c.stubRefs[k + 1]);
-    out.stubRefs.push(base + c.stubRefs[k], c.stubRefs[k + 1]);
+    out.stubRefs.push2(base + c.stubRefs[k], c.stubRefs[k + 1]);
   }
   l.usedCpuFeatures |= c.usedCpuFeatures;
   return true;

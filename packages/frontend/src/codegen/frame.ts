@@ -13,11 +13,12 @@
  */
 
 /** Bytes of every slot today (i32/f32 in the low half). */
-export const SLOT_SIZE = 8;
+const SLOT = 8;
+export const SLOT_SIZE = SLOT;
 
 /** Bytes of the slot a value of type `t` takes (all 8 until v128 has slots of its own). */
 export function slotSize(_t: number): number {
-  return SLOT_SIZE;
+  return SLOT;
 }
 
 export class FrameLayout {
@@ -36,26 +37,26 @@ export class FrameLayout {
   /** Offset from fp of local `s` (parameters first). */
   localOffset(s: number): number {
     const n = this.nParams;
-    return s < n ? SLOT_SIZE * (n - s) : -SLOT_SIZE * (s - n + 1);
+    return s < n ? SLOT * (n - s) : -SLOT * (s - n + 1);
   }
 
   /** Offset from fp of operand stack position `pos` (its home slot). */
   homeOffset(pos: number): number {
-    return -SLOT_SIZE * (this.nLocals + pos + 1);
+    return -SLOT * (this.nLocals + pos + 1);
   }
 
   /** fp − sp at a site whose frame holds `depth` operand values (a call's arguments included). */
   siteFpOffset(depth: number): number {
-    return SLOT_SIZE * (this.nLocals + depth);
+    return SLOT * (this.nLocals + depth);
   }
 
   /** Offset from fp where result `k` of several goes (docs/ARCHITECTURE.md, "Several results"). */
   resultOffset(k: number): number {
-    return SLOT_SIZE * (this.nParams - k);
+    return SLOT * (this.nParams - k);
   }
 
   /** Declared locals and the deepest operand stack, plus the slot a call's return address takes. */
   frameSize(): number {
-    return SLOT_SIZE * (this.nLocals + this.maxDepth) + SLOT_SIZE;
+    return SLOT * (this.nLocals + this.maxDepth) + SLOT;
   }
 }

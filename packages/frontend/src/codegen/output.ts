@@ -8,14 +8,15 @@ import type { StubOffsets } from './backend';
  * after a suspension) rather than a call.
  */
 export const enum SiteWord { CodeOffset = 0, Func = 1, Site = 2, FpOffset = 3, WasmOffset = 4, SlotCount = 5, TypesOff = 6, Check = 7 }
-export const SITE_WORDS = 8;
+const WORDS = 8;
+export const SITE_WORDS = WORDS;
 
 /**
  * Sites as flat rows (docs/ARCHITECTURE.md "Sites"), with the slot types of all of them in one
  * byte array: no object per site (ruby.wasm has 159,000 sites).
  */
 export class SiteTable {
-  words: Int32Array = new Int32Array(SITE_WORDS * 1024);
+  words: Int32Array = new Int32Array(WORDS * 1024);
   count = 0;
   types: Uint8Array = new Uint8Array(1 << 16);
   /** Bytes of `types` used: the slot types of all sites together (LIMITS.siteSlots). */
@@ -23,12 +24,12 @@ export class SiteTable {
 
   /** Appends a row; returns its index. */
   add(codeOffset: number, func: number, site: number, fpOffset: number, wasmOffset: number, slotCount: number, typesOff: number, check: number): number {
-    if (SITE_WORDS * (this.count + 1) > this.words.length) {
+    if (WORDS * (this.count + 1) > this.words.length) {
       const n = new Int32Array(this.words.length * 2);
       n.set(this.words);
       this.words = n;
     }
-    const w = this.words, k = SITE_WORDS * this.count;
+    const w = this.words, k = WORDS * this.count;
     w[k] = codeOffset;
     w[k + 1] = func;
     w[k + 2] = site;
@@ -56,18 +57,46 @@ export class SiteTable {
 
   /** Word `field` (SiteWord) of row `k`. */
   get(k: number, field: SiteWord): number {
-    return this.words[SITE_WORDS * k + field];
+    return this.words[WORDS * k + field];
   }
 
   /** The slot types of row `k` (a view). */
   slotTypes(k: number): Uint8Array {
-    const at = this.words[SITE_WORDS * k + SiteWord.TypesOff];
-    return this.types.subarray(at, at + this.words[SITE_WORDS * k + SiteWord.SlotCount]);
+    const at = this.words[WORDS * k + SiteWord.TypesOff];
+    return this.types.subarray(at, at + this.words[WORDS * k + SiteWord.SlotCount]);
   }
 
   clear(): void {
     this.count = 0;
     this.typesUsed = 0;
+  }
+}
+
+/** A growable list of int32s (fixup positions): no boxed array growing by copies in the old space. */
+export class IntList {
+  items: Int32Array = new Int32Array(1024);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.items.length) this.grow();
+    this.items[this.length++] = v;
+  }
+
+  push2(a: number, b: number): void {
+    if (this.length + 2 > this.items.length) this.grow();
+    this.items[this.length++] = a;
+    this.items[this.length++] = b;
+  }
+
+  /** The items (a view). */
+  view(): Int32Array {
+    return this.items.subarray(0, this.length);
+  }
+
+  private grow(): void {
+    const n = new Int32Array(this.items.length * 2);
+    n.set(this.items);
+    this.items = n;
   }
 }
 
@@ -85,15 +114,15 @@ export class CompileOutput {
   /** Every site, in code order (sorted by code offset): a function's calls, then its checks. */
   sites = new SiteTable();
   /** Pairs (rel32 position, linked function index) of direct calls. */
-  callFixups: number[] = [];
+  callFixups = new IntList();
   /** rel32 positions that must point at the function table. */
-  tableFixups: number[] = [];
+  tableFixups = new IntList();
   /**
    * Pairs (position, stub offset) of every call into the shared stubs (traps, check, grow), which
    * backends patch as they emit them: the linker re-patches them when it moves code compiled in a
    * worker thread into place (linker/src/parallel.ts).
    */
-  stubRefs: number[] = [];
+  stubRefs = new IntList();
   stubs!: StubOffsets;
 
   /** `codeCapacity`: the code buffer's first size (pages not written are never touched). */

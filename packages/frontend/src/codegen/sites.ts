@@ -104,7 +104,9 @@ function recordSite(fc: CodeGenContext, table: SiteTable, codeOffset: number, si
   const nl = fc.frame.nParams + fc.frame.nLocals;
   const lt = fc.localTypes;
   const st = fc.stack.type;
-  for (let s = 0; s < slotCount; s++) types[at + s] = s < nl ? lt[s] : st[s - nl];
+  const nLocal = slotCount < nl ? slotCount : nl;
+  for (let s = 0; s < nLocal; s++) types[at + s] = lt[s];
+  for (let s = nLocal; s < slotCount; s++) types[at + s] = st[s - nl];
   return table.add(codeOffset, fc.linkedIndex, site, fpOffset, wasmOffset, slotCount, at, table === sites ? 0 : 1);
 }
 

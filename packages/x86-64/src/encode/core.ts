@@ -1,7 +1,9 @@
 import type { CodeBuffer } from '@wagc/frontend';
 
 export const enum Reg { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 }
-export const NO_INDEX = -1;
+/** No index register in a memory operand: `Index.None` is inlined where NO_INDEX is a property load. */
+export const enum Index { None = -1 }
+export const NO_INDEX = Index.None;
 export const enum Cond { O = 0, NO = 1, B = 2, AE = 3, E = 4, NE = 5, BE = 6, A = 7, S = 8, NS = 9, P = 10, NP = 11, L = 12, GE = 13, LE = 14, G = 15 }
 
 export function fitsI8(v: number): boolean {
