@@ -50,7 +50,7 @@ describe('real modules compile for both arches with equal site tables', () => {
         results.push({ sites: siteKeys(input.sites) });
         // the functions compiled in worker threads: the same image
         const image = writeImage(input);
-        const report = { chunks: 0, fellBack: true };
+        const report = { chunks: 0, fellBack: true, callerLimit: 2 };
         const parallel = writeImage(await linkProgramParallel(program(arch), 2, report));
         expect(report.fellBack).toBe(false);
         expect(report.chunks).toBeGreaterThan(1);

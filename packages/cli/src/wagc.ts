@@ -1,7 +1,8 @@
-import { readFileSync } from 'fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import yargs from 'yargs';
 import { CompileError, CPU_FEATURE, type CpuFeatureName } from '@wagc/frontend';
-import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
+import { compileProgram, hostArch, imageParts, linkProgramParallel, LinkError, COLD_PARALLEL_MIN_CODE, startWorkers, writeImageFile, type Arch, type ProgramOptions } from '@wagc/linker';
+import { cpus } from 'os';
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
 import { isSnapshot, resumeProgram } from './snapshot';
@@ -9,11 +10,14 @@ import { SnapshotError } from '@wagc/snapshot-format';
 
 export const ARCHES: readonly Arch[] = ['x86-64', 'arm64'];
 
-/** `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F]`: returns the exit status (0, or 1 on bad input). */
-export function main(argv: string[]): number {
+/**
+ * `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F] [--jobs N] [--unresolved trap]`: the
+ * exit status (0, or 1 on bad input), once the image is written.
+ */
+export function main(argv: string[]): Promise<number> | number {
   const args = yargs(argv)
     .scriptName('wagc')
-    .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
+    .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES] [--jobs N] [--unresolved trap]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
     .positional('input', { describe: 'WebAssembly binary module' })
     .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'image to write (written whole or not at all)' })
     .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), describe: 'target architecture (default: the host\'s)' })
@@ -21,6 +25,16 @@ export function main(argv: string[]): number {
       type: 'string',
       default: 'baseline',
       describe: `x86-64 features the code may use: "baseline" (none: runs on every x86-64), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${Object.keys(CPU_FEATURE).join(', ')}. The image records those its code uses; gate-run refuses it on a CPU without them`,
+    })
+    .option('jobs', {
+      type: 'number',
+      describe: 'threads compiling the functions (the image is the same whatever their number); default: one per CPU for a module of at least 64 MiB of function bodies, else 1',
+    })
+    .option('unresolved', {
+      type: 'string',
+      choices: ['error', 'trap'],
+      default: 'error',
+      describe: 'an import no linked module provides: an error, or (trap) a function that traps with "unreachable" when called and a zeroed memory, table or global, to compile a module whose host is absent',
     })
     .demandCommand(1, 1, 'wagc: expected one input file', 'wagc: expected one input file')
     .strict()
@@ -33,27 +47,16 @@ export function main(argv: string[]): number {
   // the CPU_FEATURE bits are x86-64's; "native" on another target means none of them
   const cpuFeatures = args.arch === 'x86-64' || args['cpu-features'] !== 'native' ? parseCpuFeatures(args['cpu-features']) : 0;
   const input = String(args._[0]);
+  const jobs = args.jobs;
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a whole number of threads, at least 1 (not ${jobs})`);
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(input);
+    bytes = readShared(input);
   } catch (e) {
     printError('wagc', `${input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     return 1;
   }
-  let image: Uint8Array;
-  try {
-    if (isSnapshot(bytes)) {
-      // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
-      const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
-      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume });
-    } else {
-      image = compileProgram({
-        modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
-        arch: args.arch as Arch,
-        cpuFeatures,
-      });
-    }
-  } catch (e) {
+  const fail = (e: unknown): number => {
     if (e instanceof SnapshotError) {
       printError('wagc', `${input}: bad snapshot: ${e.message}`);
       return 1;
@@ -63,14 +66,60 @@ export function main(argv: string[]): number {
       return 1;
     }
     throw e;
-  }
+  };
+  const write = (image: Parameters<typeof writeImageFile>[1]): number => {
+    try {
+      writeImageFile(args.o, image);
+    } catch (e) {
+      printError('wagc', `${args.o}: cannot write: ${(e as Error).message}`);
+      return 1;
+    }
+    return 0;
+  };
+  // workers take a while to start: from now, while the module is decoded and linked (a module
+  // smaller than COLD_PARALLEL_MIN_CODE has fewer bytes of code than that, and gets none by default)
+  const threads = jobs ?? (bytes.length >= COLD_PARALLEL_MIN_CODE ? cpus().length : 1);
+  if (threads > 1) startWorkers(threads - 1);
+  let program: ProgramOptions;
   try {
-    writeImageFile(args.o, image);
+    if (isSnapshot(bytes)) {
+      // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
+      const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
+      return write(compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume }));
+    }
+    program = {
+      modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
+      arch: args.arch as Arch,
+      cpuFeatures,
+      unresolved: args.unresolved === 'trap' ? 'trap' : 'strict',
+    };
   } catch (e) {
-    printError('wagc', `${args.o}: cannot write: ${(e as Error).message}`);
-    return 1;
+    return fail(e);
   }
-  return 0;
+  // the image is written from its parts (text, module bytes, pages), never assembled in memory
+  return linkProgramParallel(program, jobs, undefined, COLD_PARALLEL_MIN_CODE).then((img) => write(imageParts(img)), fail);
+}
+
+/**
+ * A file's bytes in a SharedArrayBuffer: the compile's worker threads read the module there,
+ * without a copy each.
+ */
+function readShared(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return readFileSync(fd);
+    const size = st.size;
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    for (let off = 0; off < size;) {
+      const n = readSync(fd, bytes, off, size - off, off);
+      if (n === 0) return bytes.subarray(0, off);
+      off += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function defaultArch(): string {

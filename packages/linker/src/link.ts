@@ -160,6 +160,8 @@ export interface Link {
   bodySizes: Int32Array;
   /** CPU_FEATURE bits used by code compiled elsewhere (worker threads). */
   usedCpuFeatures: number;
+  /** Makes what the instance starts with now rather than in `finish` (it needs no code). */
+  prepareData(): void;
   compileAll(): void;
   finish(): ImageInput;
 }
@@ -455,8 +457,13 @@ export function prepareLink(opts: ProgramOptions): Link {
   // buffer never written are never touched)
   out.buf.reserve(Math.min(3 * codeBytes + (1 << 16), out.buf.limit - out.buf.pos));
 
+  const main = linked[mainIndex];
+  let data: ReturnType<typeof instantiate> | null = null;
   const l: Link = {
     opts, backend, stubs, out, code, funcCode, bodySizes, usedCpuFeatures: 0,
+    prepareData: () => {
+      data ??= instantiate();
+    },
     compileAll: () => {
       const fc = new FunctionCompiler(backend, out);
       const envs = modulesCode.map((mc) => functionEnv(mc, code));
@@ -466,36 +473,14 @@ export function prepareLink(opts: ProgramOptions): Link {
   };
   return l;
 
-  function finish(): ImageInput {
-    const usedCpuFeatures = l.usedCpuFeatures | (backend.usedCpuFeatures ?? 0);
-    for (let o = 0; o < ordinals; o++) {
-      const rec = functions[modulesCode[order[2 * o]].funcLinked[order[2 * o + 1]]];
-      rec.codeStart = funcCode[3 * o];
-      rec.codeEnd = funcCode[3 * o + 1];
-      rec.frameSize = funcCode[3 * o + 2];
-    }
-
-    // the function table: text offsets by linked index, for call_indirect
-    out.buf.align(16, 0xcc);
-    const funcTable = out.buf.pos;
-    for (const f of functions) out.buf.emit32(f.codeStart);
-    // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
-    // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
-    for (const lm of linked) {
-      if (lm.dataBase < 0) continue;
-      lm.m.data.forEach((seg, x) => {
-        if (seg.mode !== 'passive' || seg.end === seg.start) return;
-        out.buf.align(8, 0);
-        const at = out.buf.pos;
-        out.buf.emitBytes(lm.m.bytes.subarray(seg.start, seg.end));
-        globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
-      });
-    }
-    patchCalls(stubs, out, functions, funcTable);
-
+  /**
+   * What the image's instance starts with, which the code does not change (so it is made while
+   * worker threads compile, parallel.ts): the tables' entries and the memory pages after the
+   * element and data segments, the exports, start functions and modules.
+   */
+  function instantiate() {
     // instantiation: element segments, then data segments (the spec's order); the first that does
     // not fit traps
-    const main = linked[mainIndex];
     let instantiationTrap = 0;
     // ordinary images: every table's initial entries, with the main module's active segments
     // applied in order (the first out of bounds traps at instantiation)
@@ -532,9 +517,9 @@ export function prepareLink(opts: ProgramOptions): Link {
           const within = addr % 65536;
           const n = Math.min(65536 - within, len - p);
           const from = seg.start + p;
-        // small segments (Go's: tens of thousands of a few bytes) byte by byte, no view each
-        if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = main.m.bytes[from + j];
-        else buf.set(main.m.bytes.subarray(from, from + n), within);
+          // small segments (Go's: tens of thousands of a few bytes) byte by byte, no view each
+          if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = main.m.bytes[from + j];
+          else buf.set(main.m.bytes.subarray(from, from + n), within);
           p += n;
         }
       }
@@ -562,8 +547,6 @@ export function prepareLink(opts: ProgramOptions): Link {
       dataBase: Math.max(lm.dataBase, 0),
       dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
     }));
-    const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
-
     let instances: ImageInstance[] | null = null;
     if (store) {
       instances = linked.map((lm) => {
@@ -586,10 +569,42 @@ export function prepareLink(opts: ProgramOptions): Link {
         return inst;
       });
     }
+    return { instantiationTrap, tableInit, tableEntries, pages, exports, starts, modules, instances };
+  }
+
+  function finish(): ImageInput {
+    const usedCpuFeatures = l.usedCpuFeatures | (backend.usedCpuFeatures ?? 0);
+    for (let o = 0; o < ordinals; o++) {
+      const rec = functions[modulesCode[order[2 * o]].funcLinked[order[2 * o + 1]]];
+      rec.codeStart = funcCode[3 * o];
+      rec.codeEnd = funcCode[3 * o + 1];
+      rec.frameSize = funcCode[3 * o + 2];
+    }
+
+    // the function table: text offsets by linked index, for call_indirect
+    out.buf.align(16, 0xcc);
+    const funcTable = out.buf.pos;
+    for (const f of functions) out.buf.emit32(f.codeStart);
+    // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
+    // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
+    for (const lm of linked) {
+      if (lm.dataBase < 0) continue;
+      lm.m.data.forEach((seg, x) => {
+        if (seg.mode !== 'passive' || seg.end === seg.start) return;
+        out.buf.align(8, 0);
+        const at = out.buf.pos;
+        out.buf.emitBytes(lm.m.bytes.subarray(seg.start, seg.end));
+        globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
+      });
+    }
+    patchCalls(stubs, out, functions, funcTable);
+
+    const { instantiationTrap, tableInit, tableEntries, pages, exports, starts, modules, instances } = data ?? instantiate();
+    const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
 
     const globals = new Uint8Array(8 * globalInit.length);
     const dv = new DataView(globals.buffer);
-    globalInit.forEach((v, k) => dv.setBigUint64(8 * k, BigInt.asUintN(64, v), true));
+    for (let k = 0; k < globalInit.length; k++) if (globalInit[k] !== 0n) dv.setBigUint64(8 * k, BigInt.asUintN(64, globalInit[k]), true);
 
     return {
       arch: opts.arch,

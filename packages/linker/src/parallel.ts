@@ -5,14 +5,14 @@
  * The calling thread decodes, validates and links the first half once (prepareLink), and shares
  * what compiling needs (env.ts: arrays, and the modules' bytes in a SharedArrayBuffer) with
  * `jobs − 1` pool workers (parallel-worker.ts). The functions, in compile order, are cut into
- * ranges of about equal body bytes; every thread, the calling one included, takes the next range
- * from a shared counter until none is left. A range the calling thread takes when every range
- * before it is in place is compiled straight into the output, where a one-thread compile puts it;
- * any other range is compiled apart into a chunk (its code and records relative to its start),
- * which is put in place, in order, at the 16-byte-aligned end of the one before: its records
- * shifted, its calls into the shared stubs re-patched. The image is the one-thread image, byte for
- * byte. A compile error, a limit passed or a failed worker makes the calling thread compile
- * everything itself, which gives exactly a one-thread compile's error.
+ * ranges of about equal body bytes. The calling thread takes ranges from the front, in order, and
+ * compiles each straight into the output, where a one-thread compile puts it; the workers take
+ * them from the back, each compiled apart into a chunk (its code and records relative to its
+ * start), until the two ends meet. The chunks then go after the calling thread's ranges, in order,
+ * each at the 16-byte-aligned end of the one before: their records shifted, their calls into the
+ * shared stubs re-patched. The image is the one-thread image, byte for byte. A compile error, a
+ * limit passed or a failed worker makes the calling thread compile everything itself, which gives
+ * exactly a one-thread compile's error.
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'worker_threads';
 import { join } from 'path';
@@ -47,7 +47,7 @@ export interface WorkerJob {
   code: ProgramCode;
   /** Ranges of compile ordinals: (from, to) pairs. */
   ranges: Int32Array;
-  /** Int32Array over it: [0] the next range to take. */
+  /** Int32Array over it: [0] the ranges left, `takeRange`. */
   counter: SharedArrayBuffer;
   /** Where the worker posts its WorkerMessages. */
   port: MessagePort;
@@ -64,23 +64,37 @@ export type WorkerMessage = { chunk: Chunk } | { error: string };
 export interface ParallelReport {
   chunks: number;
   fellBack: boolean;
+  /**
+   * Given: the most ranges the calling thread takes itself (tests: 0 leaves every range to the
+   * workers, which a warm calling thread would otherwise finish before they start on a small module).
+   */
+  callerLimit?: number;
 }
 
 const ROW = SITE_WORDS;
 
-/** Below this many bytes of function bodies a worker costs more than it saves. */
+/**
+ * Below this many bytes of function bodies a warm worker (one of the pool, which has compiled
+ * before) costs more than it saves.
+ */
 export const PARALLEL_MIN_CODE = 1 << 20;
+/**
+ * The same for the workers of a fresh process (the wagc command): each thread's JIT warms up on
+ * its own, and on esbuild.wasm (10 MB of bodies) two cold threads took more CPU time than one
+ * and no less time in all (bench/README.md, "Threads in a fresh process").
+ */
+export const COLD_PARALLEL_MIN_CODE = 64 << 20;
 
-/** Threads to use by default: one per CPU for a module large enough to pay for them, else one. */
-export function defaultJobs(codeBytes: number): number {
-  return codeBytes >= PARALLEL_MIN_CODE ? Math.max(1, cpus().length) : 1;
+/** Threads to use by default: one per CPU for a module of at least `minCode` bytes of bodies, else one. */
+export function defaultJobs(codeBytes: number, minCode = PARALLEL_MIN_CODE): number {
+  return codeBytes >= minCode ? Math.max(1, cpus().length) : 1;
 }
 
 /**
  * linkProgram with the functions compiled by `jobs` threads: the calling one and `jobs − 1`
- * workers (default: `defaultJobs`). The same image as linkProgram.
+ * workers (default: `defaultJobs` with `minCode`). The same image as linkProgram.
  */
-export async function linkProgramParallel(opts: ProgramOptions, jobs?: number, report?: ParallelReport): Promise<ImageInput> {
+export async function linkProgramParallel(opts: ProgramOptions, jobs?: number, report?: ParallelReport, minCode = PARALLEL_MIN_CODE): Promise<ImageInput> {
   if (report) {
     report.chunks = 0;
     report.fellBack = true;
@@ -88,7 +102,7 @@ export async function linkProgramParallel(opts: ProgramOptions, jobs?: number, r
   const l = prepareLink(opts);
   let codeBytes = 0;
   for (let o = 0; o < l.bodySizes.length; o++) codeBytes += l.bodySizes[o];
-  const n = Math.min(jobs ?? defaultJobs(codeBytes), l.bodySizes.length);
+  const n = Math.min(jobs ?? defaultJobs(codeBytes, minCode), l.bodySizes.length);
   if (n <= 1 || opts.resume) l.compileAll();
   else if (!(await compileInThreads(l, n, report))) l.compileAll();
   return l.finish();
@@ -141,16 +155,35 @@ function restore(out: CompileOutput, m: Mark): void {
 }
 
 /**
+ * The ranges not yet taken, [front, back), packed in one int32 (front in the low 16 bits, back in
+ * the high ones) so that either end is taken with one compare-and-swap: the calling thread takes
+ * the front, the workers the back. −1 when they have met.
+ */
+export function takeRange(counter: Int32Array, fromBack: boolean): number {
+  for (;;) {
+    const v = Atomics.load(counter, 0);
+    const front = v & 0xffff, back = v >>> 16;
+    if (front >= back) return -1;
+    const next = fromBack ? v - 0x10000 : v + 1;
+    if (Atomics.compareExchange(counter, 0, v, next) === v) return fromBack ? back - 1 : front;
+  }
+}
+
+/** Most ranges: the counter keeps each end in 16 bits. */
+const MAX_RANGES = 0x7fff;
+
+/**
  * Compiles every function of `l` with `n` threads; false (and `l.out` as it was) when the calling
  * thread must compile everything itself.
  */
 async function compileInThreads(l: Link, n: number, report?: ParallelReport): Promise<boolean> {
   const out = l.out;
   const start = mark(out);
-  // about 8 ranges per thread: small enough that the threads end together
-  const ranges = planRanges(l.bodySizes, 8 * n);
+  // about 16 ranges per thread: small enough that the threads end together
+  const ranges = planRanges(l.bodySizes, Math.min(16 * n, MAX_RANGES));
   const count = ranges.length / 2;
   const counter = new Int32Array(new SharedArrayBuffer(4));
+  counter[0] = count << 16;
   const code = shared(l.code);
   const ports: MessagePort[] = [];
   const running: Promise<boolean>[] = [];
@@ -161,60 +194,45 @@ async function compileInThreads(l: Link, n: number, report?: ParallelReport): Pr
     running.push(runJob(poolWorker(k), job, port2));
   }
 
-  // this thread's share: straight into the output while it is next in order, else apart
-  const chunks: (Chunk | null)[] = new Array(count).fill(null);
-  let placed = 0, failed = false, scratch: ReturnType<typeof functionCompiler> | null = null;
+  // while the workers start: what needs no code (the instance's tables and memory pages)
+  l.prepareData();
+  // this thread's share, from the front: straight into the output, in order
+  let mine = 0, failed = false;
   const { fc, envs } = functionCompiler(l.opts.arch, l.opts.cpuFeatures ?? 0, out, l.code);
-  const errors: string[] = [];
-  const receive = (): void => {
-    for (const port of ports) {
-      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-        const msg = m.message as WorkerMessage;
-        if ('chunk' in msg) chunks[msg.chunk.range] = msg.chunk;
-        else if ('error' in msg) errors.push(msg.error);
-      }
-    }
-  };
-  const placeReady = (): void => {
-    while (!failed && placed < count && chunks[placed]) {
-      if (!placeChunk(l, chunks[placed]!, ranges[2 * placed], ranges[2 * placed + 1])) failed = true;
-      chunks[placed++] = null;
-    }
-  };
   try {
-    for (;;) {
-      receive();
-      placeReady();
-      if (failed || errors.length) break;
-      const r = Atomics.add(counter, 0, 1);
-      if (r >= count) break;
-      if (r === placed) {
-        compileRange(fc, envs, l.code, ranges[2 * r], ranges[2 * r + 1], l.funcCode);
-        placed++;
-      } else {
-        scratch ??= functionCompiler(l.opts.arch, l.opts.cpuFeatures ?? 0, new CompileOutput(), l.code);
-        scratch.fc.out.buf.limit = out.buf.limit;
-        chunks[r] = compileChunk(scratch.fc, scratch.envs, l.code, r, ranges);
-      }
+    const limit = report?.callerLimit ?? count;
+    for (let r = mine < limit ? takeRange(counter, false) : -1; r >= 0; r = ++mine < limit ? takeRange(counter, false) : -1) {
+      compileRange(fc, envs, l.code, ranges[2 * r], ranges[2 * r + 1], l.funcCode);
     }
   } catch {
-    // a compile error or a limit: the one-thread compile reports it
+    // a compile error or a limit: the one-thread compile reports it; the workers stop taking
     failed = true;
+    Atomics.store(counter, 0, 0);
   }
-  // the others' ranges, once they have ended (after a failure, stop handing out ranges)
-  if (failed || errors.length) Atomics.store(counter, 0, count);
-  const ok = (await Promise.all(running)).every(Boolean);
-  receive();
-  if (!failed) placeReady();
-  for (const port of ports) port.close();
-  if (scratch) l.usedCpuFeatures |= scratch.fc.be.usedCpuFeatures ?? 0;
   l.usedCpuFeatures |= fc.be.usedCpuFeatures ?? 0;
-  if (failed || errors.length || !ok || placed !== count) {
+  // the workers' ranges, once they have ended, after this thread's
+  const ok = (await Promise.all(running)).every(Boolean);
+  const chunks: (Chunk | null)[] = new Array(count).fill(null);
+  let error = false;
+  for (const port of ports) {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const msg = m.message as WorkerMessage;
+      if ('chunk' in msg) chunks[msg.chunk.range] = msg.chunk;
+      else error = true;
+    }
+    port.close();
+  }
+  let placed = mine;
+  while (!failed && !error && ok && placed < count && chunks[placed]) {
+    if (!placeChunk(l, chunks[placed]!, ranges[2 * placed], ranges[2 * placed + 1])) break;
+    chunks[placed++] = null;
+  }
+  if (failed || error || !ok || placed !== count) {
     restore(out, start);
     return false;
   }
   if (report) {
-    report.chunks = count;
+    report.chunks = count - mine;
     report.fellBack = false;
   }
   return true;
