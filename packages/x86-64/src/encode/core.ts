@@ -77,6 +77,23 @@ export function modrmMem(b: CodeBuffer, reg: number, base: number, index: number
   b.pos = modrmMemAt(b.bytes, b.pos, reg, base, index, scale, disp);
 }
 
+/**
+ * An immediate right after opRR/opRM, whose room (MAX_INSN bytes) covers it: no check of its own.
+ */
+export function imm8(b: CodeBuffer, v: number): void {
+  b.bytes[b.pos++] = v & 0xff;
+}
+
+export function imm32(b: CodeBuffer, v: number): void {
+  const a = b.bytes;
+  let p = b.pos;
+  a[p++] = v & 0xff;
+  a[p++] = (v >>> 8) & 0xff;
+  a[p++] = (v >>> 16) & 0xff;
+  a[p++] = (v >>> 24) & 0xff;
+  b.pos = p;
+}
+
 /** [prefix] REX opcode(s) ModRM for reg, r/m register forms (`op` as in `head`). */
 export function opRR(b: CodeBuffer, prefix: number, w: boolean, op: number, reg: number, rm: number, forceRex = false): void {
   if (b.pos + MAX_INSN > b.bytes.length) b.reserve(MAX_INSN);

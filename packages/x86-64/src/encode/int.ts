@@ -1,5 +1,5 @@
 import type { CodeBuffer } from '@wagc/frontend';
-import { opRR, opRM, rex, modrmReg, fitsI8 } from './core';
+import { opRR, opRM, rex, modrmReg, fitsI8, imm8, imm32, MAX_INSN } from './core';
 
 export const enum Alu { ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7 }
 export const enum Shift { ROL = 0, ROR = 1, SHL = 4, SHR = 5, SAR = 7 }
@@ -18,13 +18,11 @@ export function movRR(b: CodeBuffer, w: number, dst: number, src: number): void 
 
 export function movRI32(b: CodeBuffer, w: number, dst: number, imm: number): void {
   if (w === 4) {
-    rex(b, false, 0, -1, dst);
-    b.emit8(0xb8 + (dst & 7));
-    b.emit32(imm);
-  } else {
-    opRR(b, 0, true, 0xc7, 0, dst);
-    b.emit32(imm);
-  }
+    if (b.pos + MAX_INSN > b.bytes.length) b.reserve(MAX_INSN);
+    if (dst >= 8) b.bytes[b.pos++] = 0x41;
+    b.bytes[b.pos++] = 0xb8 + (dst & 7);
+  } else opRR(b, 0, true, 0xc7, 0, dst);
+  imm32(b, imm);
 }
 
 /** Shortest form of a 64-bit constant: mov r32 (zero-extends), sign-extended imm32, or movabs. */
@@ -39,28 +37,24 @@ export function movRI64(b: CodeBuffer, dst: number, lo: number, hi: number): voi
   }
 }
 
+// one opRM or opRR per encoder: the code generator's callers inline them (TurboFan's budget)
+
 export function load(b: CodeBuffer, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
   // byte loads: 8A, with a REX so destinations 4–7 mean SPL..DIL (not AH..BH); 16-bit: 66 8B
-  if (w === 1) opRM(b, 0, false, 0x8a, dst, base, index, scale, disp, dst >= 4);
-  else opRM(b, p16(w), w64(w), 0x8b, dst, base, index, scale, disp);
+  opRM(b, p16(w), w64(w), w === 1 ? 0x8a : 0x8b, dst, base, index, scale, disp, w === 1 && dst >= 4);
 }
 
 export function store(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, src: number): void {
-  if (w === 1) opRM(b, 0, false, 0x88, src, base, index, scale, disp, src >= 4);
-  else opRM(b, p16(w), w64(w), 0x89, src, base, index, scale, disp);
+  opRM(b, p16(w), w64(w), w === 1 ? 0x88 : 0x89, src, base, index, scale, disp, w === 1 && src >= 4);
 }
 
 export function storeImm(b: CodeBuffer, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
-  if (w === 1) {
-    opRM(b, 0, false, 0xc6, 0, base, index, scale, disp);
-    b.emit8(imm & 0xff);
-  } else if (w === 2) {
-    opRM(b, 0x66, false, 0xc7, 0, base, index, scale, disp);
-    b.emit16(imm & 0xffff);
-  } else {
-    opRM(b, 0, w64(w), 0xc7, 0, base, index, scale, disp);
-    b.emit32(imm);
-  }
+  opRM(b, p16(w), w64(w), w === 1 ? 0xc6 : 0xc7, 0, base, index, scale, disp);
+  if (w === 1) imm8(b, imm);
+  else if (w === 2) {
+    imm8(b, imm);
+    imm8(b, imm >> 8);
+  } else imm32(b, imm);
 }
 
 /** Per ExtKind: the opcode (movzx, movsx, movsxd) and whether it takes REX.W. */
@@ -91,13 +85,10 @@ export function aluRR(b: CodeBuffer, op: Alu, w: number, dst: number, src: numbe
 }
 
 export function aluRI(b: CodeBuffer, op: Alu, w: number, dst: number, imm: number): void {
-  if (fitsI8(imm)) {
-    opRR(b, 0, w64(w), 0x83, op, dst);
-    b.emit8(imm & 0xff);
-  } else {
-    opRR(b, 0, w64(w), 0x81, op, dst);
-    b.emit32(imm);
-  }
+  const short = fitsI8(imm);
+  opRR(b, 0, w64(w), short ? 0x83 : 0x81, op, dst);
+  if (short) imm8(b, imm);
+  else imm32(b, imm);
 }
 
 export function aluRM(b: CodeBuffer, op: Alu, w: number, dst: number, base: number, index: number, scale: number, disp: number): void {
@@ -105,13 +96,10 @@ export function aluRM(b: CodeBuffer, op: Alu, w: number, dst: number, base: numb
 }
 
 export function aluMI(b: CodeBuffer, op: Alu, w: number, base: number, index: number, scale: number, disp: number, imm: number): void {
-  if (fitsI8(imm)) {
-    opRM(b, 0, w64(w), 0x83, op, base, index, scale, disp);
-    b.emit8(imm & 0xff);
-  } else {
-    opRM(b, 0, w64(w), 0x81, op, base, index, scale, disp);
-    b.emit32(imm);
-  }
+  const short = fitsI8(imm);
+  opRM(b, 0, w64(w), short ? 0x83 : 0x81, op, base, index, scale, disp);
+  if (short) imm8(b, imm);
+  else imm32(b, imm);
 }
 
 export function testRR(b: CodeBuffer, w: number, r1: number, r2: number): void {
@@ -120,7 +108,7 @@ export function testRR(b: CodeBuffer, w: number, r1: number, r2: number): void {
 
 export function testRI(b: CodeBuffer, w: number, r: number, imm: number): void {
   opRR(b, 0, w64(w), 0xf7, 0, r);
-  b.emit32(imm);
+  imm32(b, imm);
 }
 
 export function imulRR(b: CodeBuffer, w: number, dst: number, src: number): void {
@@ -128,13 +116,10 @@ export function imulRR(b: CodeBuffer, w: number, dst: number, src: number): void
 }
 
 export function imulRRI(b: CodeBuffer, w: number, dst: number, src: number, imm: number): void {
-  if (fitsI8(imm)) {
-    opRR(b, 0, w64(w), 0x6b, dst, src);
-    b.emit8(imm & 0xff);
-  } else {
-    opRR(b, 0, w64(w), 0x69, dst, src);
-    b.emit32(imm);
-  }
+  const short = fitsI8(imm);
+  opRR(b, 0, w64(w), short ? 0x6b : 0x69, dst, src);
+  if (short) imm8(b, imm);
+  else imm32(b, imm);
 }
 
 export function mulDiv(b: CodeBuffer, op: MulDiv, w: number, src: number): void {
@@ -152,7 +137,7 @@ export function shiftCL(b: CodeBuffer, op: Shift, w: number, dst: number): void 
 
 export function shiftRI(b: CodeBuffer, op: Shift, w: number, dst: number, imm: number): void {
   opRR(b, 0, w64(w), 0xc1, op, dst);
-  b.emit8(imm & 0xff);
+  imm8(b, imm);
 }
 
 export function neg(b: CodeBuffer, w: number, r: number): void {
@@ -173,7 +158,7 @@ export function bitCount(b: CodeBuffer, op: BitCount, w: number, dst: number, sr
 
 export function btRI(b: CodeBuffer, op: Bt, w: number, r: number, imm: number): void {
   opRR(b, 0, w64(w), 0x0fba, op, r);
-  b.emit8(imm & 0xff);
+  imm8(b, imm);
 }
 
 export function setcc(b: CodeBuffer, cond: number, r: number): void {
