@@ -5,8 +5,7 @@ import { compileProgram, hostArch, imageParts, linkProgramParallel, LinkError, C
 import { cpus } from 'os';
 import { wasiModule } from '@wagc/abi';
 import { printError } from './output';
-import { isSnapshot, resumeProgram } from './snapshot';
-import { SnapshotError } from '@wagc/snapshot-format';
+import { isSnapshot } from './snapshot-detect';
 
 export const ARCHES: readonly Arch[] = ['x86-64', 'arm64'];
 
@@ -57,7 +56,7 @@ export function main(argv: string[]): Promise<number> | number {
     return 1;
   }
   const fail = (e: unknown): number => {
-    if (e instanceof SnapshotError) {
+    if (e instanceof Error && e.name === 'SnapshotError') {
       printError('wagc', `${input}: bad snapshot: ${e.message}`);
       return 1;
     }
@@ -80,13 +79,16 @@ export function main(argv: string[]): Promise<number> | number {
   // smaller than COLD_PARALLEL_MIN_CODE has fewer bytes of code than that, and gets none by default)
   const threads = jobs ?? (bytes.length >= COLD_PARALLEL_MIN_CODE ? cpus().length : 1);
   if (threads > 1) startWorkers(threads - 1);
-  let program: ProgramOptions;
-  try {
-    if (isSnapshot(bytes)) {
-      // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
+  if (isSnapshot(bytes)) {
+    // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6); the snapshot
+    // reader is loaded only for one
+    return import('./snapshot').then(({ resumeProgram }) => {
       const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
       return write(compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume }));
-    }
+    }).catch(fail);
+  }
+  let program: ProgramOptions;
+  try {
     program = {
       modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
       arch: args.arch as Arch,
