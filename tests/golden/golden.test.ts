@@ -118,8 +118,8 @@ async function golden(arch: Arch, file: string): Promise<string> {
   names.set(stubs.table, '<table stub>');
   stubs.traps.forEach((at, id) => { if (id > 0) names.set(at, `<trap: ${TRAP_MESSAGES[id]}>`); });
   for (const f of image.functions) if (f.codeEnd > f.codeStart && !names.has(f.codeStart)) names.set(f.codeStart, `<${f.name}>`);
-  const funcTable = text.length - 4 * image.functions.length;
-  names.set(funcTable, '<function table>');
+  // the function table starts the read-only data, at the 64 KiB boundary after the code
+  names.set(Math.ceil(text.length / 65536) * 65536, '<function table>');
   const symbol = (addr: number): string => names.get(addr) ?? `<text+${hex(addr)}>`;
 
   const out = [`;; ${file}: ${arch} code of each defined function (regenerate: UPDATE_GOLDEN=1 npx jest tests/golden)`];

@@ -29,7 +29,7 @@ const CONDITIONAL = [
 const X86_WHITELIST = [...PLAIN.slice(0, 3), 'poll', ...PLAIN.slice(3), ...CONDITIONAL];
 const A64_WHITELIST = [...PLAIN, ...CONDITIONAL];
 /** What --dir adds, and only --dir (docs/sandbox.md, "Files"); Landlock confines their paths. */
-const DIR_ADDITIONS = ['openat', 'newfstatat', 'readlinkat', 'lseek', 'getdents64', 'mkdirat', 'unlinkat', 'renameat2', 'fsync', 'fdatasync', 'ftruncate']
+const DIR_ADDITIONS = ['openat', 'newfstatat', 'readlinkat', 'fstatfs', 'lseek', 'getdents64', 'mkdirat', 'unlinkat', 'renameat2', 'fsync', 'fdatasync', 'ftruncate']
   .map((n) => `${n} (--dir)`);
 
 const HELLO = `(module

@@ -1,7 +1,7 @@
 import { DESC, Trap, VMCTX, type Operand } from '@wagc/frontend';
 import { a } from './encode/flat';
-import { AddSub, Cond, Extend, MemOp } from './encode';
-import { ADDR, FP, SCRATCH, SCRATCH2, VMCTX_REG, WSP } from './regs';
+import { AddSub, Cond, Extend, MemOp, Shift } from './encode';
+import { ADDR, FP, SCRATCH, SCRATCH2, SCRATCH3, VMCTX_REG, WSP } from './regs';
 import { ldstAt, loadOperand } from './move';
 import { addImm, frameBottomInto, subImm, trapIf, trapIfZero } from './frame';
 import type { A64Backend } from './backend';
@@ -41,12 +41,11 @@ export function loadIndirectTarget(be: A64Backend, typeId: number, tableDesc: nu
   ldstAt(b, MemOp.LDR_X, SCRATCH, VMCTX_REG, tableDesc);
   a.ldstReg(b, MemOp.LDR_X, SCRATCH, SCRATCH, SCRATCH2, Extend.UXTW, true);
   trapIfZero(be, 4, SCRATCH, Trap.UninitializedElement);
-  if (a.fitsAddSubImm(typeId + 1)) a.addSubImm(b, AddSub.SUBS, 4, 31, SCRATCH, typeId + 1);
-  else {
-    a.movConst(b, 4, SCRATCH2, typeId + 1, 0);
-    a.addSubReg(b, AddSub.SUBS, 4, 31, SCRATCH, SCRATCH2);
-  }
-  trapIf(be, Cond.NE, Trap.IndirectCallTypeMismatch);
+  // whatever the word holds (a snapshot or a bug may have forged it), only a linked function of
+  // the expected type is called: its index is bounded by the function table's count, and the
+  // type compared is the table's trusted copy, not the word's claim (docs/ARCHITECTURE.md,
+  // "References"). The table (image section 13): u32 count, u32 0, then (u32 code offset,
+  // u32 type id + 1) each.
   a.lsrImm(b, 8, SCRATCH, SCRATCH, 32);
   // the function table's text offset, patched by the linker (patchCall sees the movz)
   be.out.tableFixups.push(b.pos);
@@ -54,7 +53,18 @@ export function loadIndirectTarget(be: A64Backend, typeId: number, tableDesc: nu
   a.movk(b, 8, ADDR, 0, 16);
   ldstAt(b, MemOp.LDR_X, SCRATCH2, VMCTX_REG, TEXT_BASE);
   a.addSubReg(b, AddSub.ADD, 8, ADDR, SCRATCH2, ADDR);
-  a.ldstReg(b, MemOp.LDR_W, SCRATCH, ADDR, SCRATCH, Extend.UXTX, true);
+  a.ldst(b, MemOp.LDR_W, SCRATCH3, ADDR, 0);
+  a.addSubReg(b, AddSub.SUBS, 4, 31, SCRATCH, SCRATCH3);
+  trapIf(be, Cond.HS, Trap.UndefinedElement);
+  a.addSubReg(b, AddSub.ADD, 8, ADDR, ADDR, SCRATCH, Shift.LSL, 3);
+  a.ldst(b, MemOp.LDR_W, SCRATCH3, ADDR, 12);
+  if (a.fitsAddSubImm(typeId + 1)) a.addSubImm(b, AddSub.SUBS, 4, 31, SCRATCH3, typeId + 1);
+  else {
+    a.movConst(b, 4, SCRATCH, typeId + 1, 0);
+    a.addSubReg(b, AddSub.SUBS, 4, 31, SCRATCH3, SCRATCH);
+  }
+  trapIf(be, Cond.NE, Trap.IndirectCallTypeMismatch);
+  a.ldst(b, MemOp.LDR_W, SCRATCH, ADDR, 8);
   a.addSubReg(b, AddSub.ADD, 8, SCRATCH, SCRATCH2, SCRATCH);
 }
 

@@ -2,12 +2,12 @@ import { readFileSync } from 'fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { decodeModule, TRAP_MESSAGES } from '@wagc/frontend';
-import { linkProgram, readImage, siteList, ImageError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
+import { linkProgram, readImage, siteList, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
-  checkFrames, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
+  checkResume, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
-import { printError } from './output';
+import { printable, printError } from './output';
 import { UsageError } from './wagc';
 
 /** The runtime library's name in wagc's programs (linked first, before the program `main`). */
@@ -141,13 +141,13 @@ function sizeText(bytes: number): string {
 /** Printable preview of pending bytes. */
 function preview(b: Uint8Array, max = 40): string {
   const s = Buffer.from(b.subarray(0, max)).toString('latin1');
-  return JSON.stringify(s) + (b.length > max ? '…' : '');
+  return printable(JSON.stringify(s)) + (b.length > max ? '…' : '');
 }
 
 interface SiteOffsets {
   /** Wasm offset of each (module, func, site), in the file the function is in (the snapshot, or the library). */
   offset(f: Frame): number | null;
-  /** checkFrames against this arch's site map: null when the frames fit, else the reason. */
+  /** the resume rules (checkResume) against this arch's site map: null when the frames fit, else the reason. */
   resumeProblem: string | null;
   error?: string;
 }
@@ -161,8 +161,18 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   const restored = restoreModule(snap);
   const lib = wasiModule();
   let img: ImageInput;
+  // wagc links strictly (an import nothing provides is refused): so does "resumable"; the offsets
+  // still come from a link that lets such imports trap
+  let linkRefused: LinkError | null = null;
+  const modules = [{ name: LIBRARY, bytes: lib }, { name: 'main', bytes: restored }];
   try {
-    img = linkProgram({ modules: [{ name: LIBRARY, bytes: lib }, { name: 'main', bytes: restored }], arch, unresolved: 'trap' });
+    try {
+      img = linkProgram({ modules, arch });
+    } catch (e) {
+      if (!(e instanceof LinkError)) throw e;
+      linkRefused = e;
+      img = linkProgram({ modules, arch, unresolved: 'trap' });
+    }
   } catch (e) {
     return { offset: () => null, resumeProblem: null, error: `cannot compile the module for ${arch}: ${(e as Error).message}` };
   }
@@ -193,9 +203,11 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   }
   let resumeProblem: string | null = null;
   try {
-    checkFrames(snap, sites, { runtime: lib });
+    // wagc links strictly: an import nothing provides is a refusal there, so here too
+    if (linkRefused) throw linkRefused;
+    checkResume(snap, { runtime: lib, sites });
   } catch (e) {
-    if (!(e instanceof SnapshotError)) throw e;
+    if (!(e instanceof SnapshotError) && !(e instanceof LinkError)) throw e;
     resumeProblem = e.message;
   }
   return { offset: (f) => offsets.get(`${f.module === 'runtime' ? 0 : 1}:${f.func}:${f.site}`) ?? null, resumeProblem };
@@ -270,7 +282,7 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
     const L: string[] = [];
     const label = (s: string): string => c.bold(s.padEnd(14));
     const stateColor = snap.state === 'trapped' ? c.red : snap.state === 'suspended' ? c.yellow : c.green;
-    L.push(`${c.bold(file)}: snapshot, format version ${snap.version}, ${bytes.length} bytes`);
+    L.push(`${c.bold(printable(file))}: snapshot, format version ${snap.version}, ${bytes.length} bytes`);
     L.push(`${label('state')}${stateColor(snap.state)}`);
     if (snap.state === 'trapped') L.push(`${label('trap')}${c.red(trapMessage(snap.trapId))} (id ${snap.trapId})`);
     if (snap.state === 'exited') L.push(`${label('exit status')}${snap.exitStatus}`);
@@ -284,7 +296,7 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
       for (const f of stack) {
         const where = f.site === null ? 'at the trap' : `site ${f.site}`;
         const off = f.wasmOffset !== null ? ` (wasm offset ${hex(f.wasmOffset)}${f.module === 'runtime' ? ' in the runtime library' : ''})` : '';
-        L.push(`  #${f.index}  ${c.cyan(f.name)}  ${where}${off}`);
+        L.push(`  #${f.index}  ${c.cyan(printable(f.name))}  ${where}${off}`);
         if (f.slots.length) L.push(`        ${c.dim(f.slots.map((s) => `${s.type} ${s.value}`).join(', '))}`);
       }
       if (so?.error) L.push(c.dim(`  (no wasm offsets: ${so.error})`));
@@ -303,10 +315,10 @@ export function inspectSnapshot(file: string, bytes: Uint8Array, opts: { offsets
         L.push(`  fd ${b.fd} ${b.direction === 'in' ? 'input, read but not yet delivered' : 'output, not yet written'}: ${b.bytes.length} bytes ${preview(b.bytes)}`);
       }
     } else L.push(`${label('pending I/O')}none`);
-    const en = exportNames.map((e) => e.name).join(', ');
+    const en = exportNames.map((e) => printable(e.name)).join(', ');
     L.push(`${label('exports')}${exportNames.length}${en ? ` (${en})` : ''}${snap.exportSection ? c.dim(' — hidden in gate.export while the stack is present') : ''}`);
     L.push(c.bold('sections:'));
-    for (const s of json.sections) L.push(`  ${hex(s.offset).padStart(10)}  ${(s.kind + (s.name !== undefined ? ` "${s.name}"` : '')).padEnd(22)} ${String(s.size).padStart(10)} bytes`);
+    for (const s of json.sections) L.push(`  ${hex(s.offset).padStart(10)}  ${(s.kind + (s.name !== undefined ? ` "${printable(s.name)}"` : '')).padEnd(22)} ${String(s.size).padStart(10)} bytes`);
     return `${L.join('\n')}\n`;
   };
   return { json, text };
@@ -368,7 +380,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
   const text = (c: Colors): string => {
     const L: string[] = [];
     const label = (s: string): string => c.bold(s.padEnd(14));
-    L.push(`${c.bold(file)}: wagc image, ${bytes.length} bytes`);
+    L.push(`${c.bold(printable(file))}: wagc image, ${bytes.length} bytes`);
     L.push(`${label('arch')}${img.arch}${img.cpuFeatures ? ` (CPU features 0x${img.cpuFeatures.toString(16)})` : ''}`);
     L.push(`${label('text')}${img.text.length} bytes`);
     L.push(`${label('functions')}${functions.length}`);
@@ -379,15 +391,15 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     L.push(`${label('globals')}${img.globalTypes.length}${states ? ` slots (${states} of them data segment states)` : ''}`);
     if (img.resume) L.push(`${label('resumes')}${img.resume.state} snapshot, ${img.resume.frames.length} frame${img.resume.frames.length === 1 ? '' : 's'}`);
     for (const f of resumeFrames) {
-      L.push(`  #${f.index}  ${c.cyan(f.name ?? '?')}  ${f.site !== null ? `site ${f.site} (wasm offset ${hex(f.wasmOffset!)})` : 'at no known site'}, ${f.slots} slot${f.slots === 1 ? '' : 's'}`);
+      L.push(`  #${f.index}  ${c.cyan(printable(f.name ?? '?'))}  ${f.site !== null ? `site ${f.site} (wasm offset ${hex(f.wasmOffset!)})` : 'at no known site'}, ${f.slots} slot${f.slots === 1 ? '' : 's'}`);
     }
-    L.push(`${label('exports')}${img.exports.length ? img.exports.map((e) => `${e.name} (${e.kind} ${e.index})`).join(', ') : 'none'}`);
+    L.push(`${label('exports')}${img.exports.length ? img.exports.map((e) => `${printable(e.name)} (${e.kind} ${e.index})`).join(', ') : 'none'}`);
     if (opts.functions) {
       L.push(c.bold('functions:'));
-      for (const f of functions) L.push(`  ${String(f.index).padStart(5)}  ${c.cyan(f.name)}  text ${hex(f.codeStart)}–${hex(f.codeEnd)}, frame ${f.frameSize} bytes, ${f.sites} site${f.sites === 1 ? '' : 's'}`);
+      for (const f of functions) L.push(`  ${String(f.index).padStart(5)}  ${c.cyan(printable(f.name))}  text ${hex(f.codeStart)}–${hex(f.codeEnd)}, frame ${f.frameSize} bytes, ${f.sites} site${f.sites === 1 ? '' : 's'}`);
     }
     if (disasm) {
-      L.push(c.bold(`disassembly of ${disasm.name} (function ${disasm.func}):`));
+      L.push(c.bold(`disassembly of ${printable(disasm.name)} (function ${disasm.func}):`));
       for (const l of disasm.lines) {
         if (l.site) L.push(c.yellow(`        ; site ${l.site.site} (wasm offset ${hex(l.site.wasmOffset)}): resume address`));
         L.push(`  ${l.text}`);

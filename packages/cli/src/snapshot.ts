@@ -2,12 +2,11 @@
  * Between the loader's state file and snapshots (ARCHITECTURE §6, docs/snapshot-format.md): gate-run
  * writes one after a run, wagc turns one back into an image that resumes it.
  */
-import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type Arch } from '@wagc/linker';
-import { readSnapshot, restoreModule, writeSnapshot, SnapshotError, type Frame, type Snapshot } from '@wagc/snapshot-format';
+import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type ResumeSite, type Arch } from '@wagc/linker';
+import { checkResume, readSnapshot, restoreModule, writeSnapshot, type Frame, type SiteInfo, type Snapshot } from '@wagc/snapshot-format';
 import { wasiModule } from '@wagc/abi';
 import { readState } from './state';
 export { isSnapshot } from './snapshot-detect';
-import { createHash } from 'crypto';
 
 /** The program's module in the images wagc writes (the runtime library is linked first). */
 const PROGRAM = 'main';
@@ -75,25 +74,18 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
 
 /**
  * The program (runtime library + the snapshot's module with its exports back) and the stack to
- * resume, for the linker. Only halted and suspended instances can continue.
+ * resume, for the linker. The snapshot must pass the resume rules (checkResume, the one validator
+ * gate-inspect uses too): first those the module alone decides, then, once the link has its
+ * site map, the slot types (resume.check, called by the linker before it builds a frame).
  */
 export function resumeProgram(bytes: Uint8Array, arch: Arch): {
   modules: { name: string; bytes: Uint8Array }[];
-  resume: { state: 'halted' | 'suspended'; frames: ResumeFrame[] };
+  resume: { state: 'halted' | 'suspended'; frames: ResumeFrame[]; check: (sites: ResumeSite[]) => void };
   snapshot: Snapshot;
 } {
   const snap = readSnapshot(bytes);
-  if (snap.state === 'trapped' || snap.state === 'exited') {
-    throw new SnapshotError(`the snapshot is of a ${snap.state} instance${snap.state === 'trapped' ? ` (trap ${snap.trapId})` : ` (status ${snap.exitStatus})`}: it cannot continue`);
-  }
   const library = wasiModule();
-  if (snap.frames.some((f) => f.module === 'runtime')) {
-    // frames inside the runtime library only mean something for the same build of it
-    const digest = createHash('sha256').update(library).digest();
-    if (!snap.runtimeDigest || !digest.equals(Buffer.from(snap.runtimeDigest))) {
-      throw new SnapshotError('the snapshot was suspended inside another build of the runtime library: this wagc cannot resume it');
-    }
-  }
+  checkResume(snap, { runtime: library });
   // gate.snapshot stays in the module the image records: the next snapshot's writer then knows
   // which segments are this generation's memory and tables, and replaces them
   const modules = [{ name: LIBRARY, bytes: library }, { name: PROGRAM, bytes: restoreModule(snap, { keepSnapshotSection: true }) }];
@@ -106,5 +98,13 @@ export function resumeProgram(bytes: Uint8Array, arch: Arch): {
     slots: BigUint64Array.from(f.slots, (s) => (s.type === 0x70 && s.bits !== 0n ? (s.bits >> 32n === 0n ? 1n << 32n : 0n) | (s.bits & 0xffffffffn) : s.bits)),
   }));
   void arch;
-  return { modules, resume: { state: snap.state, frames }, snapshot: snap };
+  const check = (sites: ResumeSite[]): void => checkResume(snap, { runtime: library, sites: siteInfos(sites) });
+  return { modules, resume: { state: snap.state as 'halted' | 'suspended', frames, check }, snapshot: snap };
+}
+
+/** The linker's sites (module 0 the library, 1 the program) as the validator's. */
+export function siteInfos(sites: Iterable<{ module: number; func: number; site: number; slotTypes: Uint8Array; check: boolean }>): SiteInfo[] {
+  const out: SiteInfo[] = [];
+  for (const s of sites) out.push({ module: s.module === 0 ? 'runtime' : 'program', func: s.func, site: s.site, slotTypes: s.slotTypes, check: s.check });
+  return out;
 }

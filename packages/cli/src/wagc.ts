@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'fs';
+import { resolve } from 'path';
 import yargs from 'yargs';
-import { CompileError, CPU_FEATURE, type CpuFeatureName } from '@wagc/frontend';
+import { CompileError, CPU_FEATURE, LIMITS, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, imageParts, linkProgramParallel, LinkError, COLD_PARALLEL_MIN_CODE, startWorkers, writeImageFile, type Arch, type ProgramOptions } from '@wagc/linker';
 import { cpus } from 'os';
 import { wasiModule } from '@wagc/abi';
@@ -18,10 +19,12 @@ export function main(argv: string[]): Promise<number> | number {
     .scriptName('wagc')
     .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES] [--jobs N] [--unresolved trap]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
     .positional('input', { describe: 'WebAssembly binary module' })
-    .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'image to write (written whole or not at all)' })
-    .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), describe: 'target architecture (default: the host\'s)' })
+    .option('o', { alias: 'output', type: 'string', demandOption: true, requiresArg: true, describe: 'image to write (written whole or not at all; never the input)' })
+    .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), requiresArg: true, describe: 'target architecture (default: the host\'s)' })
+    .option('max-image-size', { type: 'string', requiresArg: true, describe: `refuse to write an image of more than BYTES, holes included (default and most: ${LIMITS.imageSize}, 2 GiB)` })
     .option('cpu-features', {
       type: 'string',
+      requiresArg: true,
       default: 'baseline',
       describe: `x86-64 features the code may use: "baseline" (none: runs on every x86-64), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${Object.keys(CPU_FEATURE).join(', ')}. The image records those its code uses; gate-run refuses it on a CPU without them`,
     })
@@ -43,11 +46,26 @@ export function main(argv: string[]): Promise<number> | number {
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
   if (args.help) return 0;
+  for (const name of ['o', 'arch', 'cpu-features', 'max-image-size', 'jobs', 'unresolved'] as const) {
+    if (Array.isArray(args[name])) throw new UsageError(`${name.length > 1 ? '--' : '-'}${name} given more than once`);
+  }
   // the CPU_FEATURE bits are x86-64's; "native" on another target means none of them
+  if (args.arch !== 'x86-64' && !['baseline', 'native', ''].includes(args['cpu-features'])) {
+    throw new UsageError(`--cpu-features ${args['cpu-features']}: those are x86-64 features; ${args.arch} has none to choose (baseline or native)`);
+  }
   const cpuFeatures = args.arch === 'x86-64' || args['cpu-features'] !== 'native' ? parseCpuFeatures(args['cpu-features']) : 0;
+  let maxImageSize: number | undefined;
+  if (args['max-image-size'] !== undefined) {
+    maxImageSize = Number(args['max-image-size']);
+    if (!/^\d+$/.test(args['max-image-size']) || maxImageSize <= 0 || maxImageSize > LIMITS.imageSize) {
+      throw new UsageError(`--max-image-size: a number of bytes from 1 to ${LIMITS.imageSize}, not "${args['max-image-size']}"`);
+    }
+  }
   const input = String(args._[0]);
   const jobs = args.jobs;
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a whole number of threads, at least 1 (not ${jobs})`);
+  // the image goes to a temporary file renamed over -o: that must not be the input
+  if (sameFile(input, args.o)) throw new UsageError(`-o ${args.o} is the input itself: wagc never replaces its input`);
   let bytes: Uint8Array;
   try {
     bytes = readShared(input);
@@ -84,7 +102,7 @@ export function main(argv: string[]): Promise<number> | number {
     // reader is loaded only for one
     return import('./snapshot').then(({ resumeProgram }) => {
       const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
-      return write(compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume }));
+      return write(compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume, maxImageSize }));
     }).catch(fail);
   }
   let program: ProgramOptions;
@@ -94,12 +112,13 @@ export function main(argv: string[]): Promise<number> | number {
       arch: args.arch as Arch,
       cpuFeatures,
       unresolved: args.unresolved === 'trap' ? 'trap' : 'strict',
+      maxImageSize,
     };
   } catch (e) {
     return fail(e);
   }
   // the image is written from its parts (text, module bytes, pages), never assembled in memory
-  return linkProgramParallel(program, jobs, undefined, COLD_PARALLEL_MIN_CODE).then((img) => write(imageParts(img)), fail);
+  return linkProgramParallel(program, jobs, undefined, COLD_PARALLEL_MIN_CODE).then((img) => write(imageParts(img, { maxSize: maxImageSize }))).catch(fail);
 }
 
 /**
@@ -121,6 +140,16 @@ function readShared(path: string): Uint8Array {
     return bytes;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Whether two paths name the same file (the second need not exist). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
   }
 }
 

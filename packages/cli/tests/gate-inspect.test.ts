@@ -130,7 +130,7 @@ describe('snapshots', () => {
     });
     const j = inspectSnapshot('rt.wasm', s).json as any;
     expect(j.stack.map((f: any) => [f.module, f.name])).toEqual([['runtime', expect.stringMatching(/^wasi_snapshot_preview1\./)], ['program', 'main']]);
-    expect(j.resumable).toMatch(/runtime function \d+, site 999\): the function has no site 999/);
+    expect(j.resumable).toMatch(/R3: frame 0 \(runtime library function \d+ "\w+", site 999\): the function has no site 999/);
   });
 
   test('trapped, exited and halted snapshots', () => {

@@ -355,7 +355,7 @@ describe('a fleet on Redis and BullMQ', () => {
     expect(r2.status).toBe(1);
     const failed = (await fleet.record(b.id))!;
     expect(failed.state).toBe('failed');
-    expect(failed.reason).toBe('resume: bad snapshot: the snapshot is of a trapped instance (trap 1): it cannot continue');
+    expect(failed.reason).toBe('resume: bad snapshot: R1: the snapshot is of a trapped instance (trap 1): it cannot continue');
     // kept, to look at
     expect(failed.snapshot).toBe(ref);
   });

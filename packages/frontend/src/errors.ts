@@ -22,3 +22,14 @@ export class CompileError extends Error {
     this.funcIndex = funcIndex;
   }
 }
+
+/**
+ * Text safe for a terminal: control characters (C0 but tab, DEL, C1, the Unicode line separators)
+ * written as \xNN. Names come from untrusted modules, images and snapshots, and every message and
+ * listing that shows one goes through this (issue 11: an import name with ESC]0;… set the
+ * terminal's title, ESC[2J cleared the screen and \r faked a "compiled OK" line).
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

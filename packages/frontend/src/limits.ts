@@ -50,6 +50,12 @@ export const LIMITS = {
   siteSlots: 134_217_728,
   /** Bytes of machine code of the whole image (stubs and the function table included). */
   codeSize: 1024 * 1024 * 1024,
+  /**
+   * Bytes of the image file, holes included (memory pages sit 64 KiB apart: a module of one-byte
+   * data segments on distinct pages makes 64 KiB of image per segment, which the writer keeps as
+   * holes but whose offsets still count). `wagc --max-image-size` lowers it.
+   */
+  imageSize: 2 * 1024 * 1024 * 1024,
 } as const;
 
 /** "too many X: n, more than the compiler limit of L" (the reason starts as the spec's would). */

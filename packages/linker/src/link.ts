@@ -49,12 +49,32 @@ export interface ProgramOptions {
    * The image records the ones its code really uses (docs/image-format.md, Meta).
    */
   cpuFeatures?: number;
+  /** The most bytes the image may take, holes included (LIMITS.imageSize, or less: wagc --max-image-size). */
+  maxImageSize?: number;
   /**
    * Builds the image of a snapshot (ARCHITECTURE §6): a halted instance, or a suspended stack to
    * resume, innermost frame first, each naming a module (index in `modules`), a function of it
    * and a site; the slots must be what this arch's site map says the site holds.
    */
-  resume?: { state: 'halted' | 'suspended'; frames: ResumeFrame[] };
+  resume?: {
+    state: 'halted' | 'suspended';
+    frames: ResumeFrame[];
+    /**
+     * Called with this link's site map (module: index in `modules`) before any frame is built:
+     * the snapshot's resume rules (@wagc/snapshot-format's checkResume) need the slot types the
+     * compiler records; it throws to refuse the snapshot.
+     */
+    check?: (sites: ResumeSite[]) => void;
+  };
+}
+
+/** A site of the link in module terms, for ProgramOptions.resume.check. */
+export interface ResumeSite {
+  module: number;
+  func: number;
+  site: number;
+  slotTypes: Uint8Array;
+  check: boolean;
 }
 
 export interface ResumeFrame {
@@ -131,7 +151,7 @@ const I64 = 0x7e, F32 = 0x7d;
 
 /** Compiles and links several modules into one image (docs/ARCHITECTURE.md). */
 export function compileProgram(opts: ProgramOptions): Uint8Array {
-  return writeImage(linkProgram(opts));
+  return writeImage(linkProgram(opts), { maxSize: opts.maxImageSize });
 }
 
 export function linkProgram(opts: ProgramOptions): ImageInput {
@@ -242,15 +262,23 @@ export function prepareLink(opts: ProgramOptions): Link {
   let memory: Limits | null = null;
   let table: { limits: Limits; elemType: number } | null = null;
 
-  let unresolvedLinked = -1;
-  const unresolvedFunc = (): number => {
-    if (unresolvedLinked < 0) {
+  // each linked function's canonical type id: the function table holds it beside the code
+  // offset, so call_indirect checks a callee's type against this trusted copy, not the table word
+  const funcTypeIds: number[] = [];
+  // one per type: the table's trusted type must be the importer's
+  const unresolvedLinked = new Map<number, number>();
+  const unresolvedFunc = (type: FuncType): number => {
+    const id = typeId(type);
+    let li = unresolvedLinked.get(id);
+    if (li === undefined) {
       // the "unreachable" trap stub itself: a call to it traps with the caller as the location
       const at = out.stubs.traps[Trap.Unreachable];
-      unresolvedLinked = functions.length;
+      li = functions.length;
       functions.push({ name: '<unresolved import>', codeStart: at, codeEnd: at, frameSize: 0, paramCount: 0, wasmOffset: 0 });
+      funcTypeIds.push(id);
+      unresolvedLinked.set(id, li);
     }
-    return unresolvedLinked;
+    return li;
   };
 
   const resolve = (k: number, module: string, name: string): Extern | undefined => {
@@ -290,6 +318,7 @@ export function prepareLink(opts: ProgramOptions): Link {
             const at = stubs.emitHostcallStub(out.buf, hc.id, hc.params.length);
             li = functions.length;
             functions.push({ name: `gate.${hc.name}`, codeStart: at, codeEnd: out.buf.pos, frameSize: 0, paramCount: hc.params.length, wasmOffset: 0 });
+            funcTypeIds.push(moduleTypeIds[k][d.typeIndex]);
             hostcallLinked.set(hc.id, li);
           }
           lm.funcLinked.push(li);
@@ -297,7 +326,7 @@ export function prepareLink(opts: ProgramOptions): Link {
         }
         const ext = resolve(k, imp.module, imp.name);
         if (!ext && opts.unresolved === 'trap') {
-          lm.funcLinked.push(unresolvedFunc());
+          lm.funcLinked.push(unresolvedFunc(want));
           continue;
         }
         if (!ext) throw new LinkError(unknownImport(k, imp.module, imp.name, typeText(want)));
@@ -367,6 +396,7 @@ export function prepareLink(opts: ProgramOptions): Link {
     for (let f = 0; f < m.functions.length; f++) {
       lm.funcLinked.push(functions.length);
       functions.push({ name: '', codeStart: 0, codeEnd: 0, frameSize: 0, paramCount: m.types[m.functions[f]].params.length, wasmOffset: m.bodies[f].start });
+      funcTypeIds.push(moduleTypeIds[k][m.functions[f]]);
     }
     for (const g of m.globals) {
       lm.globalSlots.push(globalInit.length);
@@ -484,21 +514,22 @@ export function prepareLink(opts: ProgramOptions): Link {
     let instantiationTrap = 0;
     // ordinary images: every table's initial entries, with the main module's active segments
     // applied in order (the first out of bounds traps at instantiation)
-    const tableInit = store ? [] : linkedTabs.map((t) => new BigUint64Array(t.limits.min));
+    // (allocated when a segment writes to the table: a large table of nulls costs nothing)
+    const tableInit: (BigUint64Array | null)[] = store ? [] : linkedTabs.map(() => null);
     if (!store) {
       main.m.elements.forEach((seg, j) => {
         if (seg.mode !== 'active' || instantiationTrap) return;
         const offset = constOffset(seg.offset!, main, globalInit);
         const words = linkedElems[main.elems[j]].words;
-        const entries = tableInit[main.tabs[seg.table]];
-        if (offset + words.length > entries.length) {
+        const t = main.tabs[seg.table];
+        if (offset + words.length > linkedTabs[t].limits.min) {
           instantiationTrap = Trap.OutOfBoundsTable;
           return;
         }
+        const entries = tableInit[t] ?? (tableInit[t] = new BigUint64Array(linkedTabs[t].limits.min));
         entries.set(words, offset);
       });
     }
-    const tableEntries = table && !store && main.tabs.length ? wordsToPairs(tableInit[main.tabs[0]]) : null;
     const pages = new Map<number, Uint8Array>();
     if (instantiationTrap === 0 && !store) {
       for (const seg of main.m.data) {
@@ -569,7 +600,7 @@ export function prepareLink(opts: ProgramOptions): Link {
         return inst;
       });
     }
-    return { instantiationTrap, tableInit, tableEntries, pages, exports, starts, modules, instances };
+    return { instantiationTrap, tableInit, pages, exports, starts, modules, instances };
   }
 
   function finish(): ImageInput {
@@ -581,25 +612,34 @@ export function prepareLink(opts: ProgramOptions): Link {
       rec.frameSize = funcCode[3 * o + 2];
     }
 
-    // the function table: text offsets by linked index, for call_indirect
-    out.buf.align(16, 0xcc);
-    const funcTable = out.buf.pos;
-    for (const f of functions) out.buf.emit32(f.codeStart);
+    // read-only data, mapped right after the text at the next 64 KiB boundary, readable and not
+    // executable (docs/image-format.md, section 13): the function table, then the bytes of passive
+    // data segments. Offsets into it are text offsets, so the code reaches it as before.
+    const rodataBase = align64k(out.buf.pos);
+    const rodata = new RodataBuffer(8 + 8 * functions.length);
+    // the function table: a count, then by linked index (code offset, type id + 1), for call_indirect
+    rodata.u32(functions.length);
+    rodata.u32(0);
+    for (let k = 0; k < functions.length; k++) {
+      rodata.u32(functions[k].codeStart);
+      rodata.u32(funcTypeIds[k] + 1);
+    }
     // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
     // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
     for (const lm of linked) {
       if (lm.dataBase < 0) continue;
       lm.m.data.forEach((seg, x) => {
         if (seg.mode !== 'passive' || seg.end === seg.start) return;
-        out.buf.align(8, 0);
-        const at = out.buf.pos;
-        out.buf.emitBytes(lm.m.bytes.subarray(seg.start, seg.end));
+        rodata.align(8);
+        const at = rodataBase + rodata.pos;
+        rodata.bytes(lm.m.bytes.subarray(seg.start, seg.end));
         globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
       });
     }
-    patchCalls(stubs, out, functions, funcTable);
+    if (rodataBase + rodata.pos > out.buf.limit) throw new CompileError(`compiled code too large: ${rodataBase + rodata.pos} bytes of code and read-only data, more than the compiler limit of ${out.buf.limit}`, -1);
+    patchCalls(stubs, out, functions, rodataBase);
 
-    const { instantiationTrap, tableInit, tableEntries, pages, exports, starts, modules, instances } = data ?? instantiate();
+    const { instantiationTrap, tableInit, pages, exports, starts, modules, instances } = data ?? instantiate();
     const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
 
     const globals = new Uint8Array(8 * globalInit.length);
@@ -609,6 +649,7 @@ export function prepareLink(opts: ProgramOptions): Link {
     return {
       arch: opts.arch,
       text: out.buf.bytes.subarray(0, out.buf.pos),
+      rodata: rodata.done(),
       stubs: { entry: out.stubs.entry },
       functions,
       sites: out.sites,
@@ -617,7 +658,8 @@ export function prepareLink(opts: ProgramOptions): Link {
       memory: memory ? { initialPages: memory.min, maxPages: memory.max, pages } : null,
       globals,
       globalTypes: Uint8Array.from(globalTypes),
-      table: table && tableEntries ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: tableEntries } : null,
+      // section 7's entries are no longer written (section 12 has every table): Meta's limits only
+      table: table && !store && main.tabs.length ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: new Uint32Array(0) } : null,
       tables: linkedTabs.length || linkedElems.length ? {
         tables: linkedTabs.map((t, k) => ({
           descOff: tabDesc(k), initialSize: t.limits.min, maxSize: t.limits.max, elemType: t.elemType,
@@ -655,6 +697,19 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
   const st = out.sites;
   const byKey = new Map<string, number>();
   for (let k = 0; k < st.count; k++) byKey.set(`${st.get(k, SiteWord.Func)}:${st.get(k, SiteWord.Site)}`, k);
+  if (r.check) {
+    // linked function index -> (module, module function index)
+    const owner: { module: number; func: number }[] = [];
+    linked.forEach((lm, k) => {
+      for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) owner[lm.funcLinked[f]] = { module: k, func: f };
+    });
+    const sites: ResumeSite[] = [];
+    for (let k = 0; k < st.count; k++) {
+      const o = owner[st.get(k, SiteWord.Func)];
+      if (o) sites.push({ module: o.module, func: o.func, site: st.get(k, SiteWord.Site), slotTypes: st.slotTypes(k), check: st.get(k, SiteWord.Check) === 1 });
+    }
+    r.check(sites);
+  }
   const frames: ImageResume['frames'] = [];
   r.frames.forEach((f, k) => {
     const where = `snapshot frame ${k} (function ${f.func}, site ${f.site})`;
@@ -783,6 +838,47 @@ function importedLimits(m: Module, _kind: 'memory', index: number): Limits {
 
 function importedTable(m: Module, index: number): { limits: Limits; elemType: number } {
   return importIndex(m).tables[index];
+}
+
+/** The text offset where read-only data starts after `codeSize` bytes of code (ALIGN, 64 KiB). */
+export function align64k(codeSize: number): number {
+  return Math.ceil(codeSize / 65536) * 65536;
+}
+
+/** Little-endian bytes of the read-only data section, growing as needed. */
+class RodataBuffer {
+  private buf: Uint8Array;
+  pos = 0;
+  constructor(size = 4096) {
+    this.buf = new Uint8Array(size);
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.buf[this.pos++] = v & 0xff;
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = (v >>> 16) & 0xff;
+    this.buf[this.pos++] = (v >>> 24) & 0xff;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  align(n: number): void {
+    this.room(n);
+    while (this.pos % n) this.buf[this.pos++] = 0;
+  }
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
 }
 
 /** Reference words as the legacy Table section's u32 pairs (low word first). */

@@ -1,6 +1,7 @@
 /* AArch64 specifics: register access in a signal context, CPU features. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <ucontext.h>
 #include "abi.h"
@@ -37,4 +38,12 @@ int arch_check_cpu_features(uint32_t need) {
     }
   }
   return 0;
+}
+
+/* bl (direct calls, the stubs), blr (call_indirect, the entry stub) */
+int arch_returns_after_call(const uint8_t *text, uint64_t off) {
+  if (off < 4 || off % 4) return 0;
+  uint32_t w;
+  memcpy(&w, text + off - 4, 4);
+  return (w & 0xfc000000u) == 0x94000000u || (w & 0xfffffc1fu) == 0xd63f0000u;
 }

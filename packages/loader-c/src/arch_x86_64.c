@@ -40,7 +40,7 @@ int arch_check_cpu_features(uint32_t need) {
   uint32_t have = arch_cpu_features();
 #ifdef GATE_TEST_HOOKS
   /* test builds only: pretend the CPU lacks the features named (comma-separated) */
-  const char *hide = getenv("GATE_RUN_TEST_HIDE_CPU_FEATURES");
+  const char *hide = gate_getenv("GATE_RUN_TEST_HIDE_CPU_FEATURES");
   for (unsigned k = 0; hide && k < FEATURE_COUNT; k++) {
     size_t n = strlen(feature_names[k]);
     for (const char *s = hide; (s = strstr(s, feature_names[k])); s += n) {
@@ -59,5 +59,13 @@ int arch_check_cpu_features(uint32_t need) {
       return -1;
     }
   }
+  return 0;
+}
+
+/* call rel32 (direct calls, the stubs), call r64 (call_indirect) */
+int arch_returns_after_call(const uint8_t *text, uint64_t off) {
+  if (off >= 5 && text[off - 5] == 0xe8) return 1;
+  if (off >= 2 && text[off - 2] == 0xff && (text[off - 1] & 0xf8) == 0xd0) return 1;
+  if (off >= 3 && text[off - 3] == 0x41 && text[off - 2] == 0xff && (text[off - 1] & 0xf8) == 0xd0) return 1;
   return 0;
 }

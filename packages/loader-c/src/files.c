@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "abi.h"
@@ -60,6 +61,46 @@ int files_add_dir(const char *spec) {
   pre[npre].guest = guest;
   npre++;
   return 0;
+}
+
+/*
+ * File systems a preopen never reaches (docs/sandbox.md, "Files"): those that show the kernel's
+ * and other processes' state rather than files (/proc/self/mem writes the loader's own text,
+ * /proc/self/environ is the host's environment), by their statfs magic. A directory on one is
+ * not entered, a file on one not opened: ENOTCAPABLE, as for a path leaving the preopen.
+ */
+static const struct { unsigned long magic; const char *name; } pseudo[] = {
+  { 0x9fa0, "proc" },             /* PROC_SUPER_MAGIC */
+  { 0x62656572, "sysfs" },        /* SYSFS_MAGIC */
+  { 0x64626720, "debugfs" },      /* DEBUGFS_MAGIC */
+  { 0x74726163, "tracefs" },      /* TRACEFS_MAGIC */
+  { 0x73636673, "securityfs" },   /* SECURITYFS_MAGIC */
+  { 0x27e0eb, "cgroup" },         /* CGROUP_SUPER_MAGIC */
+  { 0x63677270, "cgroup2" },      /* CGROUP2_SUPER_MAGIC */
+  { 0xcafe4a11, "bpf" },          /* BPF_FS_MAGIC */
+  { 0x1cd1, "devpts" },           /* DEVPTS_SUPER_MAGIC */
+  { 0x6165676c, "pstore" },       /* PSTOREFS_MAGIC */
+  { 0xde5e81e4, "efivarfs" },     /* EFIVARFS_MAGIC */
+  { 0x62656570, "configfs" },     /* CONFIGFS_MAGIC */
+  { 0x65735543, "fusectl" },      /* FUSE_CTL_SUPER_MAGIC */
+  { 0x42494e4d, "binfmt_misc" },  /* BINFMTFS_MAGIC */
+  { 0x19800202, "mqueue" },       /* MQUEUE_MAGIC */
+  { 0x6e736673, "nsfs" },         /* NSFS_MAGIC */
+  { 0xf97cff8c, "selinuxfs" },    /* SELINUX_MAGIC */
+  { 0x43415d53, "smackfs" },      /* SMACK_MAGIC */
+  { 0x67596969, "rpc_pipefs" },   /* RPCAUTH_GSSMAGIC */
+  { 0x6e667364, "nfsd" },         /* NFSD_MAGIC */
+};
+
+/* The pseudo file system `fd` is on, or NULL (also NULL when fstatfs fails: the caller's next
+ * step fails then, or the file is an ordinary one). */
+static const char *pseudo_fs(int fd) {
+  struct statfs sf;
+  if (fstatfs(fd, &sf) < 0) return NULL;
+  for (size_t k = 0; k < sizeof pseudo / sizeof pseudo[0]; k++) {
+    if ((unsigned long)(uint32_t)sf.f_type == pseudo[k].magic) return pseudo[k].name;
+  }
+  return NULL;
 }
 
 int files_preopen_count(void) { return npre; }
@@ -109,6 +150,13 @@ int files_init(void) {
     int fd = open(pre[k].host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
       fprintf(stderr, "gate-run: --dir %s::%s: cannot open %s: %s\n", pre[k].host, pre[k].guest, pre[k].host, strerror(errno));
+      return -1;
+    }
+    const char *fs = pseudo_fs(fd);
+    if (fs) {
+      fprintf(stderr, "gate-run: --dir %s::%s: %s is on a %s file system, which shows the host's kernel and processes, not files: refused\n",
+              pre[k].host, pre[k].guest, pre[k].host, fs);
+      close(fd);
       return -1;
     }
     sandbox_keep_fd(fd);
@@ -227,6 +275,8 @@ static int walk_path(walk *w, int base, const uint8_t *path, uint32_t len, int f
     } else {
       int fd = openat(WALK_DIR(w), comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
+        /* a mount of procfs, sysfs… beneath the preopen: not entered */
+        if (pseudo_fs(fd)) { close(fd); walk_release(w, 0); return -E_NOTCAPABLE; }
         if (w->depth + 1 >= MAX_DEPTH) { close(fd); walk_release(w, 0); return -ENAMETOOLONG; }
         w->stack[++w->depth] = fd;
         p = rest;
@@ -297,12 +347,21 @@ int64_t files_path_open(uint32_t dir, uint32_t lookup, const uint8_t *path, uint
   if ((access & 3) == 3) flags |= O_RDWR;
   else if (access & 2) flags |= O_WRONLY;
   else flags |= O_RDONLY;
+  /* device nodes are not files: opening one (a disk, /dev/mem, a terminal) is never the program's
+   * to do, and some act on being opened, so they are refused before the open */
+  struct stat st;
+  if (fstatat(WALK_DIR(&w), w.last, &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    walk_release(&w, 0);
+    return -E_NOTCAPABLE;
+  }
   int fd = openat(WALK_DIR(&w), w.last, flags, 0644);
   int e = errno;
   walk_release(&w, 0);
   if (fd < 0) return -e;
-  struct stat st;
   if (fstat(fd, &st) < 0) { e = errno; close(fd); return -e; }
+  /* the last component itself may be a mount point of a pseudo file system, or a device swapped
+   * in since the check */
+  if (pseudo_fs(fd) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) { close(fd); return -E_NOTCAPABLE; }
   uint64_t info = filetype(st.st_mode) | (uint64_t)(fdflags & 0x1f) << 8 | FD_STAT_OPEN | FD_STAT_FILE;
   int acc = flags & O_ACCMODE;
   if (acc == O_RDONLY || acc == O_RDWR) info |= FD_STAT_READABLE;

@@ -60,6 +60,8 @@ typedef struct {
   int src_fd; /* the image file itself, until instance_create (--instance-file clones from it) */
   uint32_t arch;
   uint64_t text_off, text_size;
+  /* section 13: read-only data mapped after the text at text offset rodata_at (no section: 0) */
+  uint64_t rodata_off, rodata_size, rodata_at;
   const func_entry *funcs;
   uint32_t nfuncs;
   const site_entry *sites;
@@ -69,8 +71,8 @@ typedef struct {
   const uint64_t *globals;
   uint32_t nglobals;
   const uint8_t *global_types;
-  const uint32_t *table;
-  uint64_t table_words;
+  const uint8_t *modules; /* section 10, or NULL */
+  uint64_t modules_size;
   const uint32_t *starts;
   uint32_t nstarts;
   const export_entry *exports;
@@ -105,6 +107,9 @@ extern instance inst;
 extern sigjmp_buf trap_jump;
 extern volatile int trap_jump_armed;
 
+/* main.c: the few host variables the loader reads (copied before the environment is wiped) */
+const char *gate_getenv(const char *name);
+
 /* image.c */
 int image_load(const char *path);
 const char *image_string(uint32_t off, uint32_t len);
@@ -113,6 +118,8 @@ const site_entry *image_site_at(uint64_t text_offset);
 const export_entry *image_export(const char *name, size_t len);
 
 /* instance.c */
+/* --max-memory BYTES, in 64 KiB pages (65536 without it) */
+extern uint64_t instance_max_pages;
 int instance_create(uint64_t stack_size);
 uint64_t instance_call(uint32_t func, const uint64_t *args, uint64_t nargs);
 uint32_t rt_grow(uint32_t delta, uint8_t *vmctx, uint64_t desc);
@@ -150,6 +157,7 @@ uint64_t tables_vmctx_end(void);
 uint64_t tables_entry_bytes(void);
 void tables_create(uint8_t *area);
 uint32_t tables_count(void);
+int tables_check_words(const uint8_t *function_table, uint32_t nfuncs);
 uint32_t tables_desc(uint32_t k);
 uint32_t tables_segment_count(void);
 int tables_segment_dropped(uint32_t k);
@@ -247,5 +255,8 @@ void arch_set_stack_limit(void *ucontext, uint64_t limit);
 /* The CPU_FEATURE_* bits this CPU has; 0 on failure. Checks against img.cpu_features. */
 uint32_t arch_cpu_features(void);
 int arch_check_cpu_features(uint32_t need);
+/* 1 when text offset `off` follows a call instruction (a return address): sites, the entry stub's
+ * return point, resume frames */
+int arch_returns_after_call(const uint8_t *text, uint64_t off);
 
 #endif

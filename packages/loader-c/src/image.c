@@ -8,9 +8,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "abi.h"
 #include "gate.h"
 
 image img = { .fd = -1, .src_fd = -1 };
+
+static int image_check_meaning(void);
+
+/* The text as the file holds it (the loader checks code bytes before mapping them). */
+static const uint8_t *inst_text_of_file(void) { return img.file + img.text_off; }
 
 static int bad(const char *what) {
   fprintf(stderr, "gate-run: bad image: %s\n", what);
@@ -45,17 +51,31 @@ int image_load(const char *path) {
   /* the image lives in a memfd: the text is mapped executable from it */
   int mfd = memfd_create("gate-image", MFD_CLOEXEC);
   if (mfd < 0 || ftruncate(mfd, st.st_size) < 0) { close(fd); return bad("cannot create memfd"); }
-  off_t copied = 0;
-  while (copied < st.st_size) {
-    ssize_t n = copy_file_range(fd, NULL, mfd, NULL, st.st_size - copied, 0);
-    if (n <= 0) {
-      /* fall back to read/write (copy_file_range across filesystems may refuse) */
-      char buf[65536];
-      ssize_t r = pread(fd, buf, sizeof buf, copied);
-      if (r <= 0 || pwrite(mfd, buf, r, copied) != r) { close(fd); close(mfd); return bad("cannot read file"); }
-      n = r;
+  /* only the file's data: its holes (the zero blocks of memory pages, docs/image-format.md) stay
+   * holes in the memfd, which ftruncate made all holes */
+  off_t at = 0;
+  while (at < st.st_size) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break; /* only a hole is left */
+      data = at; /* no SEEK_DATA here: copy everything */
     }
-    copied += n;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > st.st_size) hole = st.st_size;
+    while (data < hole) {
+      off_t in = data, out = data;
+      ssize_t n = copy_file_range(fd, &in, mfd, &out, (size_t)(hole - data), 0);
+      if (n <= 0) {
+        /* fall back to read/write (copy_file_range across filesystems may refuse) */
+        static char buf[65536];
+        size_t want = hole - data < (off_t)sizeof buf ? (size_t)(hole - data) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, data);
+        if (r <= 0 || pwrite(mfd, buf, r, data) != r) { close(fd); close(mfd); return bad("cannot read file"); }
+        n = r;
+      }
+      data += n;
+    }
+    at = hole;
   }
   /* kept for --instance-file, which clones the memory pages from the file itself; instance_create
    * closes it */
@@ -77,6 +97,10 @@ int image_load(const char *path) {
   uint64_t off, size;
   if (!section(1, &img.text_off, &img.text_size)) return bad("no text section");
   if (img.text_off % 65536) return bad("text not 64 KiB-aligned");
+  img.rodata_at = (img.text_size + 65535) & ~65535ull;
+  if (!section(13, &img.rodata_off, &img.rodata_size)) img.rodata_size = 0;
+  else if (img.rodata_off % 65536) return bad("read-only data not 64 KiB-aligned");
+  else if (img.rodata_at + img.rodata_size > (1ull << 32)) return bad("text and read-only data past 4 GiB");
 
   const uint8_t *p = section(5, &off, &size);
   img.strings = p;
@@ -124,7 +148,7 @@ int image_load(const char *path) {
   img.exports = (const export_entry *)(p + 48 + 4 * (size_t)img.nstarts);
   img.global_types = p + 48 + 4 * (size_t)img.nstarts + 28 * (size_t)img.nexports;
   if (img.entry_stub >= img.text_size) return bad("entry stub outside text");
-  if (img.instantiation_trap >= 13) return bad("unknown instantiation trap");
+  if (img.instantiation_trap > TRAP_OUT_OF_BOUNDS_TABLE) return bad("unknown instantiation trap"); /* 11 and 12 are a suspension and an exit */
   if (img.has_memory && (img.memory_initial > 65536 || (img.memory_max != 0xffffffffu && (img.memory_max > 65536 || img.memory_max < img.memory_initial)))) return bad("memory limits");
   for (uint32_t k = 0; k < img.nstarts; k++) if (img.starts[k] >= img.nfuncs) return bad("start function index");
   for (uint32_t k = 0; k < img.nexports; k++) {
@@ -139,10 +163,7 @@ int image_load(const char *path) {
   if ((uint64_t)img.nglobals * 8 > (p ? size : 0)) return bad("truncated globals");
   img.globals = (const uint64_t *)p;
 
-  p = section(7, &off, &size);
-  img.table = (const uint32_t *)p;
-  img.table_words = p ? size / 4 : 0;
-  if (img.has_table && img.table_words < 2 * (uint64_t)img.table_initial) return bad("truncated table");
+  /* section 7 (table 0's entries) is no longer read: section 12 has every table */
   if (img.has_table && img.table_initial > (1u << 24)) return bad("table too large");
 
   p = section(8, &off, &size);
@@ -159,23 +180,100 @@ int image_load(const char *path) {
 
   uint64_t tsize = 0;
   const uint8_t *t = section(12, &off, &tsize);
+  /* generated code reads every table through its descriptor (section 12): an image with a table
+   * and without the section would hand it zeros or table words as descriptors */
+  if (img.has_table && !t) return bad("a table without its tables section (12)");
+  img.store = section(9, &off, &img.store_size);
   if (tables_load(t, tsize) < 0) return -1;
 
-  img.store = section(9, &off, &img.store_size);
   if (store_load() < 0) return -1;
   uint64_t rsize = 0;
   const uint8_t *r = section(11, &off, &rsize);
   int resume = resume_load(r, rsize);
   if (resume < 0) return -1;
   img.resume = resume;
+  uint64_t msize = 0;
+  img.modules = section(10, &off, &msize);
+  img.modules_size = img.modules ? msize : 0;
+  /* an image of another arch is refused by main.c, naming both; its code means nothing here */
+  return img.arch == LOADER_ARCH ? image_check_meaning() : 0;
+}
+
+/*
+ * What the generated code trusts, checked for meaning and not only for range (a corrupt image is
+ * one line and exit 2, never a wild jump): the stubs the loader enters, the function table
+ * call_indirect jumps through, every site inside its function, the data segments memory.init
+ * copies from. The resume frames are checked against the site map by resume_load.
+ */
+static int image_check_meaning(void) {
+  /* the stubs come first in the text: entry at 0, then resume (which saves what entry saves) */
+  uint64_t first_function = img.text_size;
+  for (uint32_t k = 0; k < img.nfuncs; k++) {
+    if (img.funcs[k].frame_size && img.funcs[k].code_start < first_function) first_function = img.funcs[k].code_start;
+  }
+  if (img.entry_stub != 0) return bad("the entry stub is not at the start of the text");
+  if (first_function < 16) return bad("no room for the stubs before the functions");
+  for (uint32_t k = 0; k < img.nfuncs; k++) {
+    const func_entry *f = &img.funcs[k];
+    /* functions are 16-byte aligned; a host call stub or an unresolved import has no frame */
+    if (f->frame_size && (f->code_start % 16 || f->code_start == f->code_end)) return bad("function not at a 16-byte boundary");
+    if (f->frame_size % 8) return bad("frame size");
+  }
+  /* the function table starts the read-only data: a count, then (code offset, type id + 1) */
+  if (img.nfuncs) {
+    const uint8_t *ro = img.file + img.rodata_off;
+    if (!img.rodata_size) return bad("no read-only data section (13): the function table is missing");
+    if (img.rodata_size < 8 + 8ull * img.nfuncs || rd32(ro) != img.nfuncs) return bad("the function table does not list every function");
+    for (uint32_t k = 0; k < img.nfuncs; k++) {
+      if (rd32(ro + 8 + 8ull * k) != img.funcs[k].code_start) return bad("the function table and the function map disagree");
+    }
+    if (tables_check_words(ro, img.nfuncs) < 0) return -1;
+  }
+  for (uint32_t k = 0; k < img.nsites; k++) {
+    const site_entry *s = &img.sites[k];
+    const func_entry *f = &img.funcs[s->func];
+    if (s->code_offset <= f->code_start || s->code_offset > f->code_end) return bad("site outside its function");
+    if (s->fp_offset > f->frame_size || s->fp_offset % 8) return bad("site frame offset");
+    if ((uint64_t)s->types_off + s->slot_count > img.strings_size) return bad("site slot types outside the string table");
+    if (s->slot_count > f->param_count + f->frame_size / 8) return bad("site slot count");
+    if (!arch_returns_after_call(inst_text_of_file(), s->code_offset)) return bad("site not after a call");
+  }
+  /* data segment states (section 10 says where each module's are): 0, or bytes inside the
+   * read-only data, where memory.init copies from */
+  if (img.modules) {
+    if (img.modules_size < 4 || 4 + 48ull * rd32(img.modules) > img.modules_size) return bad("truncated modules section");
+    uint32_t n = rd32(img.modules);
+    for (uint32_t k = 0; k < n; k++) {
+      const uint8_t *m = img.modules + 4 + 48ull * k;
+      uint32_t base = rd32(m + 40), count = rd32(m + 44);
+      if ((uint64_t)base + count > img.nglobals) return bad("data segment states outside the globals");
+      for (uint32_t x = 0; x < count; x++) {
+        uint64_t v = img.globals[base + x];
+        uint64_t at = v >> 32, len = v & 0xffffffffu;
+        if (!v) continue;
+        if (img.global_types[base + x] != 0x7e || at < img.rodata_at || at + len > img.rodata_at + img.rodata_size) return bad("data segment state outside the read-only data");
+      }
+    }
+  }
   return 0;
 }
 
+/* A name from the image for messages: at most 255 bytes of it, with control characters (C0, DEL,
+ * and C1 as UTF-8 encodes them) written as \xNN, so that a module's names cannot drive the
+ * terminal (issue 11: an import name set its title, cleared it and faked a line). */
 const char *image_string(uint32_t off, uint32_t len) {
-  static char buf[256];
-  size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
-  memcpy(buf, img.strings + off, n);
-  buf[n] = 0;
+  static char buf[256 * 4 + 1];
+  size_t n = len < 255 ? len : 255, o = 0;
+  const uint8_t *p = img.strings + off;
+  for (size_t k = 0; k < n; k++) {
+    uint8_t c = p[k];
+    int c1 = c == 0xc2 && k + 1 < n && p[k + 1] >= 0x80 && p[k + 1] <= 0x9f;
+    if (c < 0x20 || c == 0x7f || c1) {
+      o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", c);
+      if (c1) o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", p[++k]);
+    } else buf[o++] = (char)c;
+  }
+  buf[o] = 0;
   return buf;
 }
 

@@ -2,6 +2,7 @@
  * stack) lives in one memfd, or the --instance-file (instance_file.c), mapped MAP_SHARED (ARCHITECTURE §5).
  * Linear memory comes first, at offset 0, so that an instance file reads as the memory it holds. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 #include "gate.h"
 
 instance inst;
+uint64_t instance_max_pages = 65536;
 
 #define PAGE 65536ull
 /* base + u32 index + u32 offset stays inside: 8 GiB, plus a guard for the access width */
@@ -19,18 +21,40 @@ typedef void (*entry_fn)(void *vmctx, const uint64_t *args, uint64_t nargs, void
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+/* The data of the image's stored page at file offset `at`, into linear memory at `to`: the page's
+ * holes (zero blocks the writer left out) are neither read nor written, so neither the image's
+ * memfd nor the memory gets a page for them. */
+static void copy_page_data(uint8_t *to, uint64_t at) {
+  uint64_t end = at + PAGE, pos = at;
+  while (pos < end) {
+    off_t data = lseek(img.fd, (off_t)pos, SEEK_DATA);
+    if (data < 0) { if (errno == ENXIO) return; data = (off_t)pos; }
+    if ((uint64_t)data >= end) return;
+    off_t hole = lseek(img.fd, data, SEEK_HOLE);
+    uint64_t stop = hole < 0 || (uint64_t)hole > end ? end : (uint64_t)hole;
+    memcpy(to + ((uint64_t)data - at), img.file + data, stop - (uint64_t)data);
+    pos = stop;
+  }
+}
+
 #define FIELD64(off) (*(uint64_t *)(inst.vmctx + (off)))
 #define FIELD32(off) (*(uint32_t *)(inst.vmctx + (off)))
 
 int instance_create(uint64_t stack_size) {
-  uint64_t table_bytes = img.has_table ? 8ull * img.table_initial : 0;
-  uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals + table_bytes;
+  uint64_t ctx_need = VMCTX_GLOBALS + 8ull * img.nglobals;
   if (store_vmctx_size() > ctx_need) ctx_need = store_vmctx_size();
   if (tables_vmctx_end() > ctx_need) ctx_need = tables_vmctx_end();
   /* the tables' entries follow the vmctx, each with room to grow (tables.c) */
   uint64_t tables_at = align_up(ctx_need, 8);
   uint64_t ctx_size = align_up(tables_at + tables_entry_bytes(), PAGE);
   uint64_t max_pages = img.memory_max == 0xffffffffu ? 65536 : img.memory_max;
+  /* --max-memory: memory.grow fails (-1) past it; a memory that starts larger is refused */
+  if (img.has_memory && img.memory_initial > instance_max_pages) {
+    fprintf(stderr, "gate-run: the program's memory starts at %u pages (%llu bytes), more than --max-memory allows (%llu bytes)\n",
+            img.memory_initial, (unsigned long long)img.memory_initial * PAGE, (unsigned long long)instance_max_pages * PAGE);
+    return -1;
+  }
+  if (max_pages > instance_max_pages) max_pages = instance_max_pages;
   uint64_t mem_off = 0, ctx_off = img.has_memory ? max_pages * PAGE : 0;
   /* the stack: STACK_HEADROOM bytes for the stubs below the program's stack_size bytes */
   uint64_t size = ctx_off + ctx_size + STACK_HEADROOM + stack_size;
@@ -54,9 +78,38 @@ int instance_create(uint64_t stack_size) {
   inst.stack_base = state + ctx_size + STACK_HEADROOM;
   inst.stack_size = stack_size;
 
-  /* text, executable, straight from the image's memfd */
-  inst.text = mmap(NULL, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE, img.fd, img.text_off);
-  if (inst.text == MAP_FAILED) { perror("gate-run: map text"); return -1; }
+  /* text, executable, straight from the image's memfd; then, at the next 64 KiB boundary, the
+   * read-only data (function table, passive data segments): readable, never executable, so no
+   * byte a module chose is ever mapped executable (docs/image-format.md, section 13) */
+  uint64_t span = img.rodata_at + img.rodata_size;
+  if (!span) span = 65536;
+  inst.text = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (inst.text == MAP_FAILED) { perror("gate-run: reserve text"); return -1; }
+  if (img.text_size && mmap(inst.text, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, img.fd, img.text_off) == MAP_FAILED) {
+    perror("gate-run: map text");
+    return -1;
+  }
+  if (img.rodata_size && mmap(inst.text + img.rodata_at, img.rodata_size, PROT_READ, MAP_PRIVATE | MAP_FIXED, img.fd, img.rodata_off) == MAP_FAILED) {
+    perror("gate-run: map read-only data");
+    return -1;
+  }
+#ifdef GATE_TEST_HOOKS
+  /* GATE_RUN_TEST_MAPS: the protection of every mapping of the text's span, as the kernel has it */
+  if (gate_getenv("GATE_RUN_TEST_MAPS")) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    while (maps && fgets(line, sizeof line, maps)) {
+      unsigned long lo, hi;
+      char perms[8];
+      if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+      if (lo >= (uint64_t)inst.text && lo < (uint64_t)inst.text + span) {
+        fprintf(stderr, "gate-run: test: text+0x%llx..0x%llx %s\n", (unsigned long long)(lo - (uint64_t)inst.text),
+                (unsigned long long)(hi - (uint64_t)inst.text), perms);
+      }
+    }
+    if (maps) fclose(maps);
+  }
+#endif
 
   /* linear memory: the whole reservation inaccessible, the file behind its maximum size, the
    * current pages read-write; memory.grow is an mprotect (ARCHITECTURE §4) */
@@ -77,7 +130,7 @@ int instance_create(uint64_t stack_size) {
       uint64_t at;
       memcpy(&page, img.memory_index + 16 * k, 4);
       memcpy(&at, img.memory_index + 16 * k + 8, 8);
-      memcpy(inst.memory + page * PAGE, img.file + at, PAGE);
+      copy_page_data(inst.memory + page * PAGE, at);
     }
   }
   close(fd);
@@ -98,7 +151,6 @@ int instance_create(uint64_t stack_size) {
   FIELD32(VMCTX_TABLE_MAX) = img.has_table ? img.table_max : 0;
   FIELD64(VMCTX_STACK_TOP) = (uint64_t)(inst.stack_base + stack_size);
   if (img.nglobals) memcpy(inst.vmctx + VMCTX_GLOBALS, img.globals, 8ull * img.nglobals);
-  if (table_bytes && !tables_count()) memcpy(table, img.table, table_bytes);
   if (store_create() < 0) return -1;
   tables_create(inst.vmctx + tables_at);
   return 0;

@@ -12,6 +12,7 @@
 static void usage(void) {
   fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
         "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS]\n"
+        "       [--max-memory BYTES]\n"
         "       [--emulated] [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n"
 #ifdef GATE_TEST_HOOKS
         "       [--no-sandbox]   (test build only: no fd closing, namespaces or seccomp, for valgrind)\n"
@@ -185,12 +186,43 @@ static int run_to_end(int64_t func, const uint64_t *args, uint32_t nargs, const 
   return 0;
 }
 
+/* The host environment's variables the loader itself reads, copied before environ is wiped. */
+static struct { const char *name; char *value; } loader_env[] = {
+  { "GATE_SANDBOX_REPORT", NULL },
+  { "GATE_RUN_TEST_HIDE_CPU_FEATURES", NULL },
+  { "GATE_RUN_TEST_SANDBOX_TRY", NULL },
+  { "GATE_RUN_TEST_MAPS", NULL },
+};
+
+const char *gate_getenv(const char *name) {
+  for (size_t k = 0; k < sizeof loader_env / sizeof loader_env[0]; k++) {
+    if (strcmp(loader_env[k].name, name) == 0) return loader_env[k].value;
+  }
+  return NULL;
+}
+
+/* No host secret stays in the loader's memory (docs/sandbox.md): the variables it reads are
+ * copied, then every byte of the environment strings the kernel put on the stack is zeroed and
+ * environ emptied, before anything of the image is read. The program's environment is only the
+ * --env pairs anyway (docs/ARCHITECTURE.md, "Host calls"). */
+static void take_environment(void) {
+  extern char **environ;
+  for (size_t k = 0; k < sizeof loader_env / sizeof loader_env[0]; k++) {
+    const char *v = getenv(loader_env[k].name);
+    if (v && !(loader_env[k].value = strdup(v))) abort();
+  }
+  if (!environ) return;
+  for (char **e = environ; *e; e++) explicit_bzero(*e, strlen(*e));
+  environ[0] = NULL;
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
   int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0, no_sandbox = 0;
   uint64_t stack_size = 8ull << 20, suspend_after = 0, at_check = 0;
   int dash = argc;
   suspend_early();
+  take_environment();
   /* a reader that went away is the program's business (fd_write returns EPIPE, as under node:wasi),
    * not a signal that kills the loader; set here since an ignored SIGPIPE is inherited */
   signal(SIGPIPE, SIG_IGN);
@@ -219,6 +251,16 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[k], "--instance-file") == 0 && k + 1 < argc) instance_path = argv[++k];
     else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) timeout = argv[++k];
     else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
+    else if (strcmp(argv[k], "--max-memory") == 0 && k + 1 < argc) {
+      char *end;
+      const char *v = argv[++k];
+      unsigned long long bytes = strtoull(v, &end, 0);
+      if (*end || !*v || v[0] == '-') {
+        fprintf(stderr, "gate-run: --max-memory %s: a number of bytes\n", v);
+        return EXIT_BAD_IMAGE;
+      }
+      instance_max_pages = bytes / 65536 < 65536 ? bytes / 65536 : 65536;
+    }
     else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
       if (!strchr(argv[k + 1], '=')) usage();
       hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */

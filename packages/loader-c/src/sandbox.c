@@ -58,6 +58,7 @@ static const struct { const char *name; long nr; } allowed_dir[] = {
   { "openat", __NR_openat },             /* path_open, and each step of a path walk (O_PATH) */
   { "newfstatat", __NR_newfstatat },     /* fd_filestat_get, path_filestat_get, symlink checks (glibc's fstat) */
   { "readlinkat", __NR_readlinkat },     /* following a symlink inside a preopen */
+  { "fstatfs", __NR_fstatfs },           /* the walk refuses to enter a pseudo file system (procfs, sysfs, …) */
   { "lseek", __NR_lseek },               /* fd_seek, fd_tell; fd_readdir's rewind */
   { "getdents64", __NR_getdents64 },     /* fd_readdir */
   { "mkdirat", __NR_mkdirat },           /* path_create_directory */
@@ -285,7 +286,7 @@ static const struct { const char *name; int flag; } namespaces[] = {
 
 int want_report(int flag) {
   if (flag) return 1;
-  const char *e = getenv("GATE_SANDBOX_REPORT");
+  const char *e = gate_getenv("GATE_SANDBOX_REPORT");
   return e && *e && strcmp(e, "0") != 0;
 }
 
@@ -293,7 +294,7 @@ int want_report(int flag) {
 /* Test builds only: GATE_RUN_TEST_SANDBOX_TRY=WHAT makes a call after the filter is installed; a
  * forbidden one dies of SIGSYS, an allowed one prints its result and the loader goes on. */
 static void test_try(void) {
-  const char *what = getenv("GATE_RUN_TEST_SANDBOX_TRY");
+  const char *what = gate_getenv("GATE_RUN_TEST_SANDBOX_TRY");
   if (!what) return;
   long r = -2;
   if (strcmp(what, "openat") == 0) r = openat(AT_FDCWD, "/etc/hostname", O_RDONLY);

@@ -52,7 +52,15 @@ static void install_handlers(void) {
 
 /* First thing in main: a SIGQUIT that comes while the image is still being mapped suspends the
  * program at its first check instead of killing the loader. */
-void suspend_early(void) { install_handlers(); }
+void suspend_early(void) {
+  install_handlers();
+  /* blocked since the first instruction (entry.c): one that came meanwhile is delivered now,
+   * to the handler, and suspends the program at its first check */
+  sigset_t quit;
+  sigemptyset(&quit);
+  sigaddset(&quit, SIGQUIT);
+  sigprocmask(SIG_UNBLOCK, &quit, NULL);
+}
 
 /* --suspend-at-check N (a test option, docs/image-format.md "Loader"): every entry and loop check
  * fails into rt_check, which redoes the stack check itself, counts the checks that pass and
@@ -286,20 +294,32 @@ int resume_load(const uint8_t *sec, uint64_t size) {
   if (size < 16) { fprintf(stderr, "gate-run: bad image: truncated resume section\n"); return -1; }
   resume_stub = rd32(sec + 4);
   nframes_resume = rd32(sec + 12);
-  if (resume_stub >= img.text_size || rd32(sec + 8) >= img.text_size) {
-    fprintf(stderr, "gate-run: bad image: resume stubs outside text\n");
+  uint32_t entry_return = rd32(sec + 8);
+  const uint8_t *text = img.file + img.text_off;
+  /* the stubs the loader enters (docs/image-format.md, section 11): resume after entry, saving
+   * what entry saves (the same first bytes), and entry's return point right after its call */
+  if (resume_stub >= img.text_size || entry_return >= img.text_size || resume_stub % 16 || entry_return <= img.entry_stub ||
+      entry_return >= resume_stub || resume_stub + 16 > img.text_size || img.entry_stub + 16 > img.text_size ||
+      memcmp(text + resume_stub, text + img.entry_stub, 16) != 0 || (img.arch == LOADER_ARCH && !arch_returns_after_call(text, entry_return))) {
+    fprintf(stderr, "gate-run: bad image: resume stubs\n");
     return -1;
   }
   uint64_t at = 16;
   for (uint32_t k = 0; k < nframes_resume; k++) {
     if (at + 16 > size) { fprintf(stderr, "gate-run: bad image: truncated resume frame\n"); return -1; }
-    uint32_t code = rd32(sec + at), params = rd32(sec + at + 8), slots = rd32(sec + at + 12);
-    if (code >= img.text_size || !image_site_at(code) || params > slots || (uint64_t)slots * 8 > size - at - 16) {
+    uint32_t code = rd32(sec + at), fp_offset = rd32(sec + at + 4), params = rd32(sec + at + 8), slots = rd32(sec + at + 12);
+    /* each frame is at a site of the site map, with that site's frame offset and slots and its
+     * function's parameters: the code it resumes finds what it expects */
+    const site_entry *site = code < img.text_size ? image_site_at(code) : NULL;
+    if (!site || site->fp_offset != fp_offset || site->slot_count != slots || img.funcs[site->func].param_count != params ||
+        params > slots || (uint64_t)slots * 8 > size - at - 16) {
       fprintf(stderr, "gate-run: bad image: resume frame %u\n", k);
       return -1;
     }
     at += 16 + 8ull * slots;
   }
+  if (at != size) { fprintf(stderr, "gate-run: bad image: resume section size\n"); return -1; }
+  if (rd32(sec) != (nframes_resume ? 1u : 0u)) { fprintf(stderr, "gate-run: bad image: resume state\n"); return -1; }
   return nframes_resume ? 1 : 2;
 }
 

@@ -45,7 +45,12 @@ int tables_load(const uint8_t *p, uint64_t size) {
   segs = (const segment_entry *)(p + 8 + 24ull * ntables);
   for (uint32_t k = 0; k < ntables; k++) {
     const table_entry *t = &tables[k];
-    if (t->desc_off < VMCTX_GLOBALS + 8ull * img.nglobals || t->desc_off % 8) return bad("descriptor offset");
+    /* the code addresses table k's descriptor where the linker put it, after the globals and a
+     * store's memory descriptors (docs/image-format.md, section 12): anywhere else the code would
+     * read a descriptor nobody wrote */
+    uint32_t memories = 0;
+    if (img.store && img.store_size >= 8) memcpy(&memories, img.store + 4, 4);
+    if (t->desc_off != VMCTX_GLOBALS + 8ull * img.nglobals + 16ull * ((uint64_t)memories + k)) return bad("descriptor offset");
     if (t->initial > MAX_ENTRIES || (t->max != NONE && t->max < t->initial)) return bad("table limits");
     if (t->init_off != NONE && (t->init_off > img.strings_size || 8ull * t->initial > img.strings_size - t->init_off)) return bad("initial entries outside the string table");
   }
@@ -88,6 +93,26 @@ void tables_create(uint8_t *area) {
     if (t->init_off != NONE) memcpy(area, img.strings + t->init_off, 8ull * t->initial);
     area += 8 * capacity[k];
   }
+}
+
+/* A funcref table's initial words name linked functions: each non-null one a function of the
+ * function table `ft` (section 13: count, then code offset and type id + 1 each) whose trusted
+ * type is the word's low half, as the linker writes them. 0, or -1 after the message. */
+int tables_check_words(const uint8_t *ft, uint32_t nfuncs) {
+  for (uint32_t k = 0; k < ntables; k++) {
+    const table_entry *t = &tables[k];
+    if (t->init_off == NONE || t->elem_type != 0x70) continue;
+    for (uint32_t j = 0; j < t->initial; j++) {
+      uint64_t w;
+      memcpy(&w, img.strings + t->init_off + 8ull * j, 8);
+      if (!w) continue;
+      uint32_t f = (uint32_t)(w >> 32), type;
+      if (f >= nfuncs) return bad("a table entry names no function");
+      memcpy(&type, ft + 12 + 8ull * f, 4);
+      if ((uint32_t)w != type) return bad("a table entry's type is not its function's");
+    }
+  }
+  return 0;
 }
 
 uint32_t tables_count(void) { return ntables; }

@@ -24,7 +24,7 @@ static int in_text(uint64_t pc) {
 }
 
 static void frame_line(const func_entry *f, uint32_t wasm_offset) {
-  char line[512];
+  char line[1200];
   /* the image's function index is the linker's, meaningless to the user: the name (the name
    * section's, else "<module>.func[<index in its module>]") and the offset locate it */
   int n = snprintf(line, sizeof line, "  at %s (wasm offset 0x%x)\n",

@@ -74,7 +74,7 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
     const at = `${where}: frame ${k} (${runtime ? 'runtime ' : ''}function ${fr.func}, site ${fr.site})`;
     if (fr.module !== undefined && fr.module !== 'program' && !runtime) throw new SnapshotError(`${at}: module ${JSON.stringify(fr.module)} is neither 'program' nor 'runtime'`);
     if (runtime) {
-      // the runtime library is not in the snapshot: only the site map (checkFrames) knows its frames
+      // the runtime library is not in the snapshot: only the resume rules (checkResume) with the library know its frames
       if (!Number.isInteger(fr.func) || fr.func < 0 || fr.func > 0xffffffff) throw new SnapshotError(`${at}: function index is not a u32`);
       if (!Number.isInteger(fr.site) || fr.site < 0 || fr.site >= NO_SITE) throw new SnapshotError(`${at}: site index is not a u32 below 0xFFFFFFFF`);
       fr.slots.forEach(({ type, bits }, s) => {

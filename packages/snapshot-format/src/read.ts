@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import type { Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 import { SnapshotError } from './errors';
@@ -6,7 +5,7 @@ import { PAGE } from './memory';
 import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
-  FLAG_TABLES, MAX_TRAP_ID, NO_SITE, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
+  FLAG_TABLES, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
   type Snapshot, type SnapshotArch,
 } from './types';
 
@@ -274,50 +273,6 @@ export interface SiteInfo {
    * check and every other frame at a call (a suspended stack waits in calls below its check).
    */
   check?: boolean;
-}
-
-/**
- * Checks every frame against a site map (the compiler's, for the arch it builds): each frame's
- * (function, site) exists, with the same slot count and types. SnapshotError otherwise.
- */
-export function checkFrames(
-  snapshot: Pick<Snapshot, 'frames'> & { runtimeDigest?: Uint8Array | null },
-  sites: Iterable<SiteInfo>,
-  opts: { runtime?: Uint8Array } = {},
-): void {
-  const key = (module: string | undefined, func: number): string => `${module === 'runtime' ? 'r' : 'p'}${func}`;
-  const wanted = new Set(snapshot.frames.map((f) => key(f.module, f.func)));
-  const map = new Map<string, Map<number, SiteInfo>>();
-  for (const s of sites) {
-    const k = key(s.module, s.func);
-    if (!wanted.has(k)) continue;
-    let m = map.get(k);
-    if (!m) map.set(k, (m = new Map()));
-    m.set(s.site, s);
-  }
-  const digest = snapshot.runtimeDigest;
-  if (digest && opts.runtime && !Buffer.from(createHash('sha256').update(opts.runtime).digest()).equals(Buffer.from(digest))) {
-    throw new SnapshotError('the snapshot\'s runtime frames belong to another build of the runtime library than the one being linked: it cannot resume with this wagc');
-  }
-  snapshot.frames.forEach((f, k) => {
-    const at = `frame ${k} (${f.module === 'runtime' ? 'runtime ' : ''}function ${f.func}, site ${f.site})`;
-    if (f.site === NO_SITE) throw new SnapshotError(`${at}: stopped at a trap, not at a site; it cannot resume`);
-    const site = map.get(key(f.module, f.func))?.get(f.site);
-    const types = site?.slotTypes;
-    if (!site || !types) {
-      const n = map.get(key(f.module, f.func))?.size ?? 0;
-      throw new SnapshotError(`${at}: the function has no site ${f.site} (it has ${n} site${n === 1 ? '' : 's'})`);
-    }
-    if (types.length !== f.slots.length) throw new SnapshotError(`${at}: ${f.slots.length} slots, the site has ${types.length}`);
-    for (let s = 0; s < types.length; s++) {
-      if (types[s] !== f.slots[s].type) {
-        throw new SnapshotError(`${at}: slot ${s} is ${typeName(f.slots[s].type)}, the site's is ${typeName(types[s])}`);
-      }
-    }
-    if (site.check !== undefined && site.check !== (k === 0)) {
-      throw new SnapshotError(`${at}: ${k === 0 ? 'the innermost frame must be at an entry or loop check, this site is a call' : 'an outer frame must wait in a call, this site is a check'}`);
-    }
-  });
 }
 
 /** The non-zero pages of a snapshot's memory, assembled from its segments (copies). */

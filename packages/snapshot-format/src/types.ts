@@ -99,7 +99,7 @@ export interface SnapshotInput {
   /**
    * The runtime library module (wasi_snapshot_preview1) the image was linked with: its SHA-256
    * goes into gate.stack when a frame is in the runtime, so a compiler linking another build of
-   * the library refuses to resume (checkFrames). Without it the digest is left empty.
+   * the library refuses to resume (checkResume, R2). Without it the digest is left empty.
    */
   runtime?: Uint8Array;
   /** Pending I/O; absent: none. */

@@ -1,6 +1,6 @@
 import { decodeModule } from '@wagc/frontend';
 import {
-  checkFrames, memoryPages, readSnapshot, residentPages, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
+  memoryPages, readSnapshot, residentPages, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
 } from '@wagc/snapshot-format';
 import { PROGRAM, wabtValidate, wasmObjdump, wasmValidate, wat } from './helpers';
 
@@ -344,53 +344,15 @@ function scanNames(bytes: Uint8Array): string[] {
 describe('frames in the runtime library', () => {
   const runtime = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
   const rt: Frame = { module: 'runtime', func: 12, site: 3, slots: [{ type: I64, bits: 9n }, { type: F32, bits: 1n }] };
-  test('round trip, with the library\'s digest; checkFrames compares it', () => {
+  test('round trip, with the library\'s digest', () => {
     const s = readSnapshot(writeSnapshot(input({ frames: [rt, ...frames(1)], runtime })));
     expect(s.frames).toEqual([rt, ...frames(1)]);
     expect(s.runtimeDigest!.length).toBe(32);
-    const sites = [{ module: 'runtime' as const, func: 12, site: 3, slotTypes: [I64, F32] }, { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32] }, { func: 3, site: 3, slotTypes: [I32] }];
-    expect(() => checkFrames(s, sites, { runtime })).not.toThrow();
-    expect(() => checkFrames(s, sites, { runtime: Uint8Array.of(1) })).toThrow(/another build of the runtime library/);
-    // the same function index in the program is another function
-    expect(() => checkFrames(s, sites.map((x) => ({ ...x, module: undefined })))).toThrow(/runtime function 12, site 3\): the function has no site 3/);
+    // (checkResume compares it with the library being linked: tests/resume-rules.test.ts, R2)
   });
   test('without the library, no digest', () => {
     const s = readSnapshot(writeSnapshot(input({ frames: [rt, ...frames(1)] })));
     expect(s.runtimeDigest).toBeNull();
-  });
-});
-
-describe('checkFrames', () => {
-  const sites = [
-    { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32] },
-    { func: 2, site: 2, slotTypes: Uint8Array.of(I32, I64, F64, I32, F32) },
-    { func: 3, site: 3, slotTypes: [I32] },
-    { func: 9, site: 0, slotTypes: [] },
-  ];
-  test('with site kinds: the innermost frame at a check, the others at calls', () => {
-    const fr = frames(1); // fib at site 1, main at site 3
-    const kinds = (inner: boolean, outer: boolean) => [
-      { func: 2, site: 1, slotTypes: [I32, I64, F64, I32, F32], check: inner },
-      { func: 3, site: 3, slotTypes: [I32], check: outer },
-    ];
-    expect(() => checkFrames({ frames: fr }, kinds(true, false))).not.toThrow();
-    expect(() => checkFrames({ frames: fr }, kinds(false, false))).toThrow(/innermost frame must be at an entry or loop check/);
-    expect(() => checkFrames({ frames: fr }, kinds(true, true))).toThrow(/frame 1 .*an outer frame must wait in a call/);
-  });
-
-  test('accepts frames matching the site map', () => {
-    expect(() => checkFrames(readSnapshot(writeSnapshot(input())), sites)).not.toThrow();
-  });
-  test.each([
-    ['a site that does not exist', (f: Frame[]) => { f[0].site = 7; }, /no site 7/],
-    ['a slot count mismatch', (f: Frame[]) => { f[0].slots.push({ type: I32, bits: 0n }); }, /6 slots, the site has 5/],
-    ['a slot type mismatch', (f: Frame[]) => { f[0].slots[4].type = F64; }, /slot 4 is f64, the site's is f32/],
-    ['a frame at a trap', (f: Frame[]) => { f[0] = { func: 5, site: 0xffffffff, slots: [] }; }, /not at a site/],
-  ])('refuses %s', (name, change, re) => {
-    const fr = frames(3);
-    change(fr);
-    expect(() => checkFrames({ frames: fr }, sites)).toThrow(SnapshotError);
-    expect(() => checkFrames({ frames: fr }, sites)).toThrow(re);
   });
 });
 

@@ -41,12 +41,19 @@ export function loadIndirectTarget(be: X64Backend, typeId: number, tableDesc: nu
   x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
   x.testRR(b, 4, SCRATCH, SCRATCH);
   trapIf(be, Cond.E, Trap.UninitializedElement);
-  x.aluRI(b, x.Alu.CMP, 4, SCRATCH, typeId + 1);
-  trapIf(be, Cond.NE, Trap.IndirectCallTypeMismatch);
+  // whatever the word holds (a snapshot or a bug may have forged it), only a linked function of
+  // the expected type is called: its index is bounded by the function table's count, and the
+  // type compared is the table's trusted copy, not the word's claim (docs/ARCHITECTURE.md,
+  // "References"). The table (image section 13): u32 count, u32 0, then (u32 code offset,
+  // u32 type id + 1) each.
   x.shiftRI(b, x.Shift.SHR, 8, SCRATCH, 32);
   const at = x.leaRip(b, SCRATCH2);
   be.out.tableFixups.push(at);
-  x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 4, 0);
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH, SCRATCH2, Index.None, 1, 0);
+  trapIf(be, Cond.AE, Trap.UndefinedElement);
+  x.aluMI(b, x.Alu.CMP, 4, SCRATCH2, SCRATCH, 8, 12, typeId + 1);
+  trapIf(be, Cond.NE, Trap.IndirectCallTypeMismatch);
+  x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 8, 8);
   x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, Index.None, 1, TEXT_BASE);
 }
 

@@ -18,6 +18,7 @@ export const enum Section {
   Modules = 10,
   Resume = 11,
   Tables = 12,
+  Rodata = 13,
 }
 
 export const ARCH_TAG = { 'x86-64': 1, arm64: 2 } as const;

@@ -230,6 +230,7 @@ export function readImage(bytes: Uint8Array): ImageInput {
     store,
     arch,
     text: text.slice(),
+    ...(sections.has(Section.Rodata) ? { rodata: sections.get(Section.Rodata)!.slice() } : {}),
     stubs: { entry: m(0) },
     functions,
     sites,

@@ -42,6 +42,12 @@ export interface ImageExport {
 export interface ImageInput {
   arch: Arch;
   text: Uint8Array;
+  /**
+   * Read-only data (section 13): mapped readable, not executable, at text offset
+   * align(text.length, 64 KiB): the function table, then passive data segments. Absent in
+   * images before it existed (then nothing follows the text).
+   */
+  rodata?: Uint8Array;
   /** Text offsets of the stubs of docs/ARCHITECTURE.md. */
   stubs: { entry: number };
   functions: ImageFunction[];

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { randomBytes } from 'crypto';
 import { basename, dirname, join } from 'path';
-import { SITE_WORDS, SiteWord } from '@wagc/frontend';
+import { LIMITS, overLimit, SITE_WORDS, SiteWord } from '@wagc/frontend';
 import type { ImageExport, ImageInput } from './types';
 import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
 
@@ -68,16 +69,21 @@ export interface ImageParts {
   parts: { at: number; bytes: Uint8Array }[];
 }
 
+export interface WriteOptions {
+  /** The most bytes the image may take, holes included (LIMITS.imageSize, or less). */
+  maxSize?: number;
+}
+
 /** Serialises an image (docs/image-format.md). */
-export function writeImage(img: ImageInput): Uint8Array {
-  const { size, parts } = imageParts(img);
+export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array {
+  const { size, parts } = imageParts(img, opts);
   const out = new Uint8Array(size);
   for (const p of parts) out.set(p.bytes, p.at);
   return out;
 }
 
 /** The image (docs/image-format.md) as its parts, for writeImageFile. */
-export function imageParts(img: ImageInput): ImageParts {
+export function imageParts(img: ImageInput, opts: WriteOptions = {}): ImageParts {
   const strings = new Strings();
   const str = (s: string | Uint8Array): [number, number] => {
     const b = typeof s === 'string' ? utf8.encode(s) : s;
@@ -203,13 +209,16 @@ export function imageParts(img: ImageInput): ImageParts {
   // a section's contents: one array, or several one after the other (Strings)
   const contents: [Section, Uint8Array | Uint8Array[]][] = [
     [Section.Text, img.text],
+    ...(img.rodata ? [[Section.Rodata, img.rodata] as [Section, Uint8Array]] : []),
     [Section.FuncMap, funcs.done()],
     [Section.SiteMap, siteMap],
     [Section.Meta, meta.done()],
     [Section.Strings, strings.done()],
     [Section.Globals, img.globals],
-    [Section.Table, table.done()],
   ];
+  // section 7, table 0's entries, is no longer read by the loader (section 12 has every table):
+  // written only when given entries (hand-made images), so a large table costs no bytes
+  if (table.pos) contents.push([Section.Table, table.done()]);
   if (img.store) contents.push([Section.Store, store.done()]);
   if (img.tables) contents.push([Section.Tables, tables.done()]);
   contents.push(...extra);
@@ -235,6 +244,8 @@ export function imageParts(img: ImageInput): ImageParts {
   }
   placed.push([Section.Memory, indexAt, [memIndex.done()]]);
   const total = pageList.length ? pageAt : align(indexAt + indexSize, 8);
+  const max = Math.min(opts.maxSize ?? LIMITS.imageSize, LIMITS.imageSize);
+  if (total > max) throw overLimit('image too large (bytes)', total, max, -1);
 
   const header = new Uint8Array(HEADER_SIZE + SECTION_ENTRY_SIZE * placed.length);
   const dv = new DataView(header.buffer);
@@ -258,7 +269,11 @@ export function imageParts(img: ImageInput): ImageParts {
   });
   let p = align(indexAt + indexSize, ALIGN);
   for (const [, data] of pageList) {
-    parts.push({ at: p, bytes: data });
+    // zero 4 KiB blocks of a page are not parts: holes in the file (writeImageFile)
+    for (let b = 0; b < ALIGN; b += HOLE_BLOCK) {
+      const block = data.subarray(b, b + HOLE_BLOCK);
+      if (!isZero(block)) parts.push({ at: p + b, bytes: block });
+    }
     p += ALIGN;
   }
   return { size: total, parts };
@@ -297,21 +312,50 @@ function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
 }
 
+/** Blocks of zeros this long are left as holes (the smallest page size the loaders run on). */
+const HOLE_BLOCK = 4096;
+
+function isZero(b: Uint8Array): boolean {
+  // 4 bytes at a time where aligned
+  const words = b.byteOffset % 4 === 0 && b.length % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length / 4) : b;
+  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
+  return true;
+}
+
+/** NAME_MAX of Linux file systems: a temporary name must not pass it even when `path`'s does not. */
+const NAME_MAX = 255;
+
 /**
  * Writes a file atomically: a temporary file in the same directory, then a rename. `image` is the
  * file's bytes, or an image's parts (imageParts), written where they go without first assembling
- * the whole image in memory (the gaps between them are zeros).
+ * the whole image in memory. The file is sized first and 4 KiB blocks of zeros are not written,
+ * so they are holes: an image's scattered memory pages take the blocks of their data, not 64 KiB
+ * each.
  */
 export function writeImageFile(path: string, image: Uint8Array | ImageParts): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // `.NAME.RANDOM.tmp`, NAME cut (by characters) so that the whole stays within NAME_MAX bytes
+  const suffix = `.${randomBytes(6).toString('hex')}.tmp`;
+  let name = basename(path);
+  while (name && Buffer.byteLength(`.${name}${suffix}`) > NAME_MAX) name = name.slice(0, -1);
+  const tmp = join(dirname(path), `.${name}${suffix}`);
   const { size, parts } = image instanceof Uint8Array ? { size: image.length, parts: [{ at: 0, bytes: image }] } : image;
   let fd = -1;
   try {
-    fd = openSync(tmp, 'w', 0o644);
-    for (const { at, bytes } of parts) {
-      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off, at + off);
-    }
+    fd = openSync(tmp, 'wx', 0o644);
     ftruncateSync(fd, size);
+    for (const { at, bytes } of parts) {
+      // runs of blocks with data, one write each
+      for (let off = 0; off < bytes.length;) {
+        let end = Math.min(bytes.length, off + HOLE_BLOCK);
+        if (isZero(bytes.subarray(off, end))) {
+          off = end;
+          continue;
+        }
+        while (end < bytes.length && !isZero(bytes.subarray(end, Math.min(bytes.length, end + HOLE_BLOCK)))) end = Math.min(bytes.length, end + HOLE_BLOCK);
+        for (let w = off; w < end;) w += writeSync(fd, bytes, w, end - w, at + w);
+        off = end;
+      }
+    }
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
