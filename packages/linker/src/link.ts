@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, DESC, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, declaredFuncs, decodeModule, importIndex,
+  CompileError, CompileOutput, DESC, LIMITS, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, declaredFuncs, decodeModule, importIndex,
   validateModule, type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -484,8 +484,12 @@ export function prepareLink(opts: ProgramOptions): Link {
   const code: ProgramCode = { modules: modulesCode, order, stubs: out.stubs, switchMemory: store, funcMemoryDesc: funcMem };
   const funcCode = new Int32Array(3 * ordinals);
   // the code is about 2–2.5 times the bytes of its bodies: room for it at once (pages of the
-  // buffer never written are never touched)
-  out.buf.reserve(Math.min(3 * codeBytes + (1 << 16), out.buf.limit - out.buf.pos));
+  // buffer never written are never touched), not much more (the buffer is external memory to V8,
+  // whose full collections it triggers: CodeBuffer.reserve)
+  out.buf.reserve(Math.min(Math.ceil(2.75 * codeBytes) + (1 << 20), out.buf.limit - out.buf.pos));
+  // and for the sites: about one per 64 bytes of bodies (ruby.wasm: 73) rather than a table
+  // doubled over and over
+  out.sites.reserveRows(Math.min(codeBytes >> 6, LIMITS.sites));
 
   const main = linked[mainIndex];
   let data: ReturnType<typeof instantiate> | null = null;
@@ -532,25 +536,34 @@ export function prepareLink(opts: ProgramOptions): Link {
     }
     const pages = new Map<number, Uint8Array>();
     if (instantiationTrap === 0 && !store) {
-      for (const seg of main.m.data) {
+      const src = main.m.bytes, data = main.m.data;
+      const memBytes = memory ? memory.min * 65536 : 0;
+      // the page last written: segments mostly come in address order (Go's: 98,000 of a few bytes)
+      let lastPage = -1, buf = EMPTY_PAGE;
+      for (let d = 0; d < data.length; d++) {
+        const seg = data[d];
         if (seg.mode !== 'active') continue;
         const offset = constOffset(seg.offset!, main, globalInit);
         const len = seg.end - seg.start;
-        if (!memory || offset + len > memory.min * 65536) {
+        if (!memory || offset + len > memBytes) {
           instantiationTrap = Trap.OutOfBoundsMemory;
           break;
         }
         for (let p = 0; p < len; ) {
           const addr = offset + p;
-          const page = Math.floor(addr / 65536);
-          let buf = pages.get(page);
-          if (!buf) pages.set(page, (buf = new Uint8Array(65536)));
-          const within = addr % 65536;
+          const page = (addr / 65536) | 0;
+          if (page !== lastPage) {
+            let b = pages.get(page);
+            if (!b) pages.set(page, (b = new Uint8Array(65536)));
+            buf = b;
+            lastPage = page;
+          }
+          const within = addr & 0xffff;
           const n = Math.min(65536 - within, len - p);
           const from = seg.start + p;
-          // small segments (Go's: tens of thousands of a few bytes) byte by byte, no view each
-          if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = main.m.bytes[from + j];
-          else buf.set(main.m.bytes.subarray(from, from + n), within);
+          // small segments byte by byte, no view each
+          if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = src[from + j];
+          else buf.set(src.subarray(from, from + n), within);
           p += n;
         }
       }
@@ -839,6 +852,8 @@ function importedLimits(m: Module, _kind: 'memory', index: number): Limits {
 function importedTable(m: Module, index: number): { limits: Limits; elemType: number } {
   return importIndex(m).tables[index];
 }
+
+const EMPTY_PAGE: Uint8Array = new Uint8Array(0);
 
 /** The text offset where read-only data starts after `codeSize` bytes of code (ALIGN, 64 KiB). */
 export function align64k(codeSize: number): number {

@@ -31,9 +31,12 @@ export class CodeBuffer {
   reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
     if (this.pos + n > this.limit) throw new CodeSizeError(this.limit);
-    let cap = this.bytes.length * 2;
-    while (cap < this.pos + n) cap *= 2;
-    cap = Math.min(cap, this.limit);
+    // doubling while small; a large room asked for at once is given as asked (the linker's
+    // estimate of the whole text), and past 16 MiB it grows by half: V8 counts every byte of an
+    // ArrayBuffer as external memory, and 64 MiB more of it since the last full collection
+    // starts another one
+    const len = this.bytes.length;
+    const cap = Math.min(Math.max(this.pos + n, len < 16 << 20 ? 2 * len : len + (len >> 1)), this.limit);
     const next = new Uint8Array(cap);
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;

@@ -41,6 +41,14 @@ export class SiteTable {
     return this.count++;
   }
 
+  /** Room for `rows` rows in all at once (an estimate: past it the table grows as before). */
+  reserveRows(rows: number): void {
+    if (WORDS * rows <= this.words.length) return;
+    const n = new Int32Array(WORDS * rows);
+    n.set(this.words.subarray(0, WORDS * this.count));
+    this.words = n;
+  }
+
   /** Room for `n` slot types: their offset in `types`. */
   addTypes(n: number): number {
     const at = this.typesUsed;
