@@ -35,8 +35,8 @@ export interface ModuleCode {
   /** Per element segment: element type, linked index. */
   elemTypes: Uint8Array;
   linkedElems: Int32Array;
-  /** Functions ref.func may name (validation). */
-  declared: Int32Array;
+  /** Per function of the module (imported ones first): 1 when ref.func may name it (validation). */
+  declared: Uint8Array;
   memoryCount: number;
   /** vmctx offset of memory 0's descriptor. */
   memoryDesc: number;
@@ -70,7 +70,6 @@ export function functionEnv(mc: ModuleCode, prog: ProgramCode): FunctionEnv {
   for (let g = 0; g < mc.globalTypes.length; g++) globals.push({ type: mc.globalTypes[g], mutable: mc.globalMutable[g] === 1 });
   const elements: { elemType: number }[] = [];
   for (let e = 0; e < mc.elemTypes.length; e++) elements.push({ elemType: mc.elemTypes[e] });
-  let declared: Set<number> | null = null;
   const module: CodeModule = {
     bytes: mc.bytes,
     types,
@@ -92,7 +91,7 @@ export function functionEnv(mc: ModuleCode, prog: ProgramCode): FunctionEnv {
     memoryCount: mc.memoryCount,
     tableCount: mc.tableTypes.length,
     tableElemType: (t) => mc.tableTypes[t],
-    funcDeclared: (f) => (declared ??= new Set(mc.declared)).has(f),
+    funcDeclared: (f) => mc.declared[f] === 1,
     stubs: prog.stubs,
     memoryDesc: mc.memoryDesc,
     tableDesc: (t) => mc.tableDescs[t],

@@ -1,5 +1,5 @@
 import {
-  CompileError, CompileOutput, DESC, LIMITS, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, declaredFuncs, decodeModule, importIndex,
+  CompileError, CompileOutput, DESC, LIMITS, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex,
   validateModule, type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
@@ -784,6 +784,24 @@ function constOffset(e: ConstExpr, lm: LinkedModule, globals: bigint[]): number 
   return Number(BigInt.asUintN(32, evalPlain(e, lm, globals)));
 }
 
+/**
+ * The functions ref.func may name (validation's declaredFuncs), one byte each: exported, in an
+ * element segment or in a global's initializer. No set of them (Go's table names most functions).
+ */
+function declaredMap(m: Module): Uint8Array {
+  const d = new Uint8Array(m.importedFuncs + m.functions.length);
+  for (const e of m.exports) if (e.kind === 'func' && e.index < d.length) d[e.index] = 1;
+  for (const seg of m.elements) {
+    const init = seg.init;
+    for (let k = 0; k < init.length; k++) {
+      const e = init[k];
+      if (e.kind === 'reffunc' && e.index < d.length) d[e.index] = 1;
+    }
+  }
+  for (const g of m.globals) if (g.init.kind === 'reffunc' && g.init.index < d.length) d[g.init.index] = 1;
+  return d;
+}
+
 /** What the code generator needs of a linked module (env.ts). */
 function moduleCode(lm: LinkedModule, memoryDesc: number, tabDesc: (tab: number) => number): ModuleCode {
   const m = lm.m;
@@ -826,7 +844,7 @@ function moduleCode(lm: LinkedModule, memoryDesc: number, tabDesc: (tab: number)
     linkedTables: Int32Array.from(lm.tabs),
     elemTypes: Uint8Array.from(m.elements, (e) => e.elemType),
     linkedElems: Int32Array.from(lm.elems),
-    declared: Int32Array.from(declaredFuncs(m)),
+    declared: declaredMap(m),
     memoryCount: m.importedMemories + m.memories.length,
     memoryDesc,
     dataCount: m.dataCount ?? -1,
