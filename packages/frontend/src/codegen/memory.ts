@@ -10,7 +10,7 @@ import type { FunctionCompiler } from './function';
  * so every value goes to its slot first.
  */
 
-function memarg(fc: FunctionCompiler, row: number): number {
+export function memarg(fc: FunctionCompiler, row: number): number {
   const rd = fc.rd;
   const align = rd.u32();
   const offset = rd.u32();

@@ -2,6 +2,8 @@ import { LIMITS } from '../limits';
 import { Base } from './backend';
 import { Loc } from './valuestack';
 import { SiteTable, SiteWord } from './output';
+import { V128 } from './operations';
+import { ConstPool } from './constpool';
 import type { CodeGenContext } from './context';
 
 /**
@@ -36,8 +38,11 @@ export class OutOfLine {
   /** The register state a trap branch recorded now would carry (start, count). */
   trapStateStart = 0;
   trapStateCount = 0;
+  /** The function's 16-byte constants, placed after its out-of-line code. */
+  readonly pool = new ConstPool();
 
   reset(): void {
+    this.pool.reset();
     this.trapCount = 0;
     this.checkCount = 0;
     this.checkSites.clear();
@@ -84,8 +89,9 @@ function grown(a: Int32Array): Int32Array<ArrayBuffer> {
 }
 
 /**
- * Records the site of a call returning to `codeOffset` whose frame holds `slotCount` slots: the
- * locals and the operand stack from the bottom (docs/ARCHITECTURE.md, "Sites"). Returns its row.
+ * Records the site of a call returning to `codeOffset` whose frame holds `slotCount` slots
+ * (FrameLayout.siteSlots): the locals and the operand stack from the bottom (docs/ARCHITECTURE.md,
+ * "Sites"); a v128 is two slots of its type. Returns its row.
  */
 export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): number {
   return recordSite(fc, fc.out.sites, codeOffset, site, fpOffset, slotCount, wasmOffset);
@@ -101,12 +107,17 @@ function recordSite(fc: CodeGenContext, table: SiteTable, codeOffset: number, si
   // the types go with the output's in either case, in the order sites are recorded
   const at = sites.addTypes(slotCount);
   const types = sites.types;
-  const nl = fc.frame.nParams + fc.frame.nLocals;
-  const lt = fc.localTypes;
+  const nl = fc.frame.paramSlots + fc.frame.localSlots;
+  const lt = fc.frame.localSlotTypes;
   const st = fc.stack.type;
-  const nLocal = slotCount < nl ? slotCount : nl;
-  for (let s = 0; s < nLocal; s++) types[at + s] = lt[s];
-  for (let s = nLocal; s < slotCount; s++) types[at + s] = st[s - nl];
+  let s = 0;
+  for (; s < slotCount && s < nl; s++) types[at + s] = lt[s];
+  // a v128 takes two slots, each of type v128 (frame.ts)
+  for (let i = 0; s < slotCount; i++) {
+    const t = st[i];
+    types[at + s++] = t;
+    if (t === V128) types[at + s++] = t;
+  }
   return table.add(codeOffset, fc.linkedIndex, site, fpOffset, wasmOffset, slotCount, at, table === sites ? 0 : 1);
 }
 
@@ -178,4 +189,18 @@ export function emitSlowPaths(fc: CodeGenContext): void {
     saveState(fc, t[j + 2], t[j + 3], false);
     be.callStub(stubs.traps[t[j + 1]]);
   }
+  emitConstPool(fc);
+}
+
+/** The constant pool after everything else, 16-byte aligned, and every reference to it patched. */
+function emitConstPool(fc: CodeGenContext): void {
+  const pool = fc.ool.pool;
+  if (pool.count === 0) return;
+  const b = fc.out.buf;
+  b.align(16, 0xcc); // as between functions
+  const start = b.pos;
+  const w = pool.words;
+  for (let k = 0; k < 4 * pool.count; k++) b.emit32(w[k]);
+  const r = pool.refs;
+  for (let k = 0; k < 3 * pool.refCount; k += 3) fc.be.patchConstRef(r[k], r[k + 1], start + 16 * r[k + 2]);
 }
