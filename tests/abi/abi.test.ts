@@ -8,7 +8,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { CPU_FEATURE, CPU_FEATURES_KNOWN, DESC, HOSTCALLS, TABLE_OP_TRAP, TRAP_COUNT, TRAP_MESSAGES, TableOp, Trap, VMCTX } from '@wagc/frontend';
-import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, writeImage, type ImageInput } from '@wagc/linker';
+import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, siteTable, writeImage, type ImageInput } from '@wagc/linker';
 
 const SRC = join(__dirname, '..', '..', 'packages', 'loader-c', 'src');
 const source = (file: string): string => readFileSync(join(SRC, file), 'utf8');
@@ -234,7 +234,7 @@ describe('image format: the loader reads what the writer writes', () => {
         { name: 'pad', codeStart: 1, codeEnd: 2, frameSize: 3, paramCount: 4, wasmOffset: 5 },
         { name: 'fn', codeStart: 101, codeEnd: 202, frameSize: 303, paramCount: 404, wasmOffset: 505 },
       ],
-      sites: [{ codeOffset: 1111, func: 1, site: 2222, fpOffset: 3333, slotTypes: Uint8Array.of(0x7f, 0x7e, 0x7d), wasmOffset: 4444 }],
+      sites: siteTable([{ codeOffset: 1111, func: 1, site: 2222, fpOffset: 3333, slotTypes: Uint8Array.of(0x7f, 0x7e, 0x7d), wasmOffset: 4444 }]),
       exports: [{ name: 'export', kind: 'global', index: 77, params: Uint8Array.of(0x7c), results: Uint8Array.of(0x7e) }],
       starts: [1],
       memory: { initialPages: 21, maxPages: 22, pages: new Map() },

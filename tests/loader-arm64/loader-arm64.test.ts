@@ -14,7 +14,7 @@ import { spawnSync, type SpawnSyncReturns } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
-import { compileProgram, writeImage, type ImageFunction, type ImageSite } from '@wagc/linker';
+import { compileProgram, siteTable, writeImage, type ImageFunction, type ImageSite } from '@wagc/linker';
 import { loaderPath } from '@wagc/loader-c';
 
 const A64 = loaderPath('arm64');
@@ -152,7 +152,7 @@ function arm64Image(start: string): Uint8Array {
   rv.setUint32(0, functions.length, true);
   functions.forEach((f, k) => rv.setUint32(8 + 8 * k, f.codeStart, true));
   return writeImage({
-    arch: 'arm64', text, rodata, stubs: { entry: 0 }, functions, sites,
+    arch: 'arm64', text, rodata, stubs: { entry: 0 }, functions, sites: siteTable(sites),
     exports: [
       { name: '_start', kind: 'func', index: index(start), params: none, results: none },
       { name: 'answer', kind: 'func', index: index('answer'), params: none, results: Uint8Array.of(0x7f) },

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { decodeModule, TRAP_MESSAGES } from '@wagc/frontend';
-import { linkProgram, readImage, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
+import { linkProgram, readImage, siteList, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
   checkResume, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
@@ -198,12 +198,12 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   });
   const offsets = new Map<string, number>();
   const sites: SiteInfo[] = [];
-  for (const s of img.sites) {
+  for (const s of siteList(img.sites)) {
     const owner = byLinked.get(s.func);
     if (!owner) continue;
     offsets.set(`${owner.module}:${owner.func}:${s.site}`, owner.module === 1 ? s.wasmOffset + delta : s.wasmOffset);
-    // the compiler's site records say whether a site is a check (linkProgram hands them over as they are)
-    const check = (s as { check?: boolean }).check;
+    // the compiler's site rows say whether a site is a check (an image read back does not)
+    const check = s.check;
     sites.push({ module: owner.module === 0 ? 'runtime' : 'program', func: owner.func, site: s.site, slotTypes: s.slotTypes, ...(check !== undefined ? { check } : {}) });
   }
   let resumeProblem: string | null = null;
@@ -346,14 +346,15 @@ function exportsOf(payload: Uint8Array): { name: string; kind: string; index: nu
 /** The report on an image; with `disasm`, the function's machine code with its sites. */
 export async function inspectImage(file: string, bytes: Uint8Array, opts: { disasm?: string; functions?: boolean } = {}): Promise<Report> {
   const img = readImage(bytes);
+  const siteObjects = siteList(img.sites);
   const sitesOf = new Map<number, number>();
-  for (const s of img.sites) sitesOf.set(s.func, (sitesOf.get(s.func) ?? 0) + 1);
+  for (const s of siteObjects) sitesOf.set(s.func, (sitesOf.get(s.func) ?? 0) + 1);
   const functions = img.functions.map((f, k) => ({
     index: k, name: f.name, codeStart: f.codeStart, codeEnd: f.codeEnd, frameSize: f.frameSize, params: f.paramCount, wasmOffset: f.wasmOffset, sites: sitesOf.get(k) ?? 0,
   }));
   const resident = img.memory ? img.memory.pages.size : 0;
   // an image built from a snapshot: its frames (outermost first in the image) by site
-  const siteAt = new Map(img.sites.map((s) => [s.codeOffset, s]));
+  const siteAt = new Map(siteObjects.map((s) => [s.codeOffset, s]));
   const resumeFrames = (img.resume?.frames ?? []).slice().reverse().map((f, k) => {
     const s = siteAt.get(f.codeOffset);
     return { index: k, name: s ? img.functions[s.func]?.name ?? `func[${s.func}]` : null, site: s ? s.site : null, wasmOffset: s ? s.wasmOffset : null, slots: f.slots.length };
@@ -367,7 +368,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     cpuFeatures: img.cpuFeatures ?? 0,
     textBytes: img.text.length,
     functions: functions.length,
-    sites: img.sites.length,
+    sites: img.sites.count,
     memory: img.memory && { initialPages: img.memory.initialPages, maxPages: img.memory.maxPages, residentPages: resident },
     table: img.table && { initialSize: img.table.initialSize, maxSize: img.table.maxSize },
     globals: img.globalTypes.length,
@@ -388,7 +389,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     L.push(`${label('arch')}${img.arch}${img.cpuFeatures ? ` (CPU features 0x${img.cpuFeatures.toString(16)})` : ''}`);
     L.push(`${label('text')}${img.text.length} bytes`);
     L.push(`${label('functions')}${functions.length}`);
-    L.push(`${label('sites')}${img.sites.length}`);
+    L.push(`${label('sites')}${img.sites.count}`);
     L.push(`${label('memory')}${img.memory ? `${img.memory.initialPages} pages${img.memory.maxPages !== null ? `, max ${img.memory.maxPages}` : ''}, ${resident} stored (non-zero) page${resident === 1 ? '' : 's'}` : 'none'}`);
     L.push(`${label('table')}${img.table ? `${img.table.initialSize} entries` : 'none'}`);
     const states = json.dataSegmentStates as number;
@@ -426,7 +427,7 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
   await dis.initDisassembler();
   const insns = dis.decodeSync(img.text.subarray(f.codeStart, f.codeEnd), f.codeStart);
   const sites = new Map<number, { site: number; wasmOffset: number }>();
-  for (const s of img.sites) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
+  for (const s of siteList(img.sites)) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
   const lines = insns.map((i) => {
     const l: { address: number; text: string; site?: { site: number; wasmOffset: number } } = { address: i.address, text: dis.formatInsn(i) };
     const s = sites.get(i.address);

@@ -1,6 +1,6 @@
 import { Form, IntBinOp, FloatBinOp, OperandKind, Trap, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, Cond, NO_INDEX, Alu, Shift } from './encode';
+import { Reg, Cond, Index, Alu, Shift } from './encode';
 import { FP, SCRATCH, SCRATCH2, XSCRATCH } from './regs';
 import { fitsImm32, loadOperand } from './move';
 import { trapIf } from './frame';
@@ -65,7 +65,7 @@ export function aluWithOperand(be: X64Backend, alu: number, w: number, ra: numbe
       x.aluRR(buf, alu, w, ra, b.reg);
       break;
     default:
-      x.aluRM(buf, alu, w, ra, FP, NO_INDEX, 1, b.offset);
+      x.aluRM(buf, alu, w, ra, FP, Index.None, 1, b.offset);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Module, FuncType, GlobalType } from '../module';
+import type { FuncType, FunctionBody, GlobalType } from '../module';
 import { CompileError } from '../errors';
 import { LIMITS } from '../limits';
 import { CodeSizeError } from './codebuf';
@@ -21,9 +21,26 @@ import * as memory from './memory';
 import * as numeric from './numeric';
 import * as simd from './simd';
 
+/**
+ * What the code generator reads of a module. A decoded Module has it all; the linker hands worker
+ * threads just this (linker/src/env.ts).
+ */
+export interface CodeModule {
+  bytes: Uint8Array;
+  types: readonly FuncType[];
+  /** Type index of each defined function. */
+  functions: ArrayLike<number>;
+  elements: readonly { elemType: number }[];
+  globals: { readonly length: number };
+  bodies: readonly FunctionBody[];
+  dataCount: number | null;
+  importedFuncs: number;
+  importedGlobals: number;
+}
+
 /** What a function body may refer to, resolved by the linker. */
 export interface FunctionEnv {
-  module: Module;
+  module: CodeModule;
   funcType(funcIndex: number): FuncType;
   linkedFunc(funcIndex: number): number;
   /** Canonical id of a type index: structurally equal types get the same id. */
@@ -32,6 +49,10 @@ export interface FunctionEnv {
   globalType(globalIndex: number): GlobalType;
   memoryCount: number;
   tableCount: number;
+  /** The element type of the module's table `tableIndex` (< tableCount). */
+  tableElemType(tableIndex: number): number;
+  /** Function `funcIndex` may be named by ref.func: an element segment, an export or a global names it. */
+  funcDeclared(funcIndex: number): boolean;
   stubs: StubOffsets;
   /**
    * vmctx offsets of the descriptors (u64 base, u32 current size, u32 maximum) of the module's

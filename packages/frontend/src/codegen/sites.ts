@@ -1,9 +1,9 @@
 import { LIMITS } from '../limits';
 import { Base } from './backend';
 import { Loc } from './valuestack';
+import { SiteTable, SiteWord } from './output';
 import { V128 } from './operations';
 import { ConstPool } from './constpool';
-import type { SiteRecord } from './output';
 import type { CodeGenContext } from './context';
 
 /**
@@ -24,10 +24,14 @@ export class OutOfLine {
   /** Trap branches: (branch position, trap id, register state start, register state count). */
   traps: Int32Array = new Int32Array(4 * 64);
   trapCount = 0;
-  /** Checks: (branch position, resume position, fp offset or −1 for the entry check, state start, state count). */
-  checks: Int32Array = new Int32Array(5 * 16);
+  /** Checks: (branch position, resume position, fp offset or −1 for the entry check, state start, state count, row in checkSites). */
+  checks: Int32Array = new Int32Array(6 * 16);
   checkCount = 0;
-  checkSites: SiteRecord[] = [];
+  /**
+   * The checks' sites, until their slow paths give them a code offset (the resume address):
+   * emitSlowPaths appends them to the output's sites then, after the function's calls.
+   */
+  checkSites = new SiteTable();
   /** Register states: (type, register, fp offset) triples. */
   saves: Int32Array = new Int32Array(3 * 64);
   saveCount = 0;
@@ -41,7 +45,7 @@ export class OutOfLine {
     this.pool.reset();
     this.trapCount = 0;
     this.checkCount = 0;
-    this.checkSites.length = 0;
+    this.checkSites.clear();
     this.saveCount = 0;
     this.trapStateStart = 0;
     this.trapStateCount = 0;
@@ -57,15 +61,16 @@ export class OutOfLine {
     t[k + 3] = this.trapStateCount;
   }
 
-  addCheck(at: number, resume: number, fpOffset: number, site: SiteRecord, stateStart: number, stateCount: number): void {
-    if (5 * this.checkCount + 5 > this.checks.length) this.checks = grown(this.checks);
-    const c = this.checks, k = 5 * this.checkCount++;
+  /** A check whose branch to the slow path is at `at`; `siteRow` is its row in checkSites. */
+  addCheck(at: number, resume: number, fpOffset: number, siteRow: number, stateStart: number, stateCount: number): void {
+    if (6 * this.checkCount + 6 > this.checks.length) this.checks = grown(this.checks);
+    const c = this.checks, k = 6 * this.checkCount++;
     c[k] = at;
     c[k + 1] = resume;
     c[k + 2] = fpOffset;
     c[k + 3] = stateStart;
     c[k + 4] = stateCount;
-    this.checkSites.push(site);
+    c[k + 5] = siteRow;
   }
 
   addSave(type: number, reg: number, offset: number): void {
@@ -84,31 +89,36 @@ function grown(a: Int32Array): Int32Array<ArrayBuffer> {
 }
 
 /**
- * Records a site whose frame holds `slotCount` slots (FrameLayout.siteSlots): the locals and the
- * operand stack from the bottom (docs/ARCHITECTURE.md, "Sites"); a v128 is two slots of its type. `codeOffset` −1: a check, whose resume address its slow
- * path sets.
+ * Records the site of a call returning to `codeOffset` whose frame holds `slotCount` slots
+ * (FrameLayout.siteSlots): the locals and the operand stack from the bottom (docs/ARCHITECTURE.md,
+ * "Sites"); a v128 is two slots of its type. Returns its row.
  */
-export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): SiteRecord {
+export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): number {
+  return recordSite(fc, fc.out.sites, codeOffset, site, fpOffset, slotCount, wasmOffset);
+}
+
+/** addSite into `table`: the output's sites, or the out-of-line checkSites for a check. */
+function recordSite(fc: CodeGenContext, table: SiteTable, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): number {
   // every site keeps its slot types: bounded for the image as a whole
-  const out = fc.out;
-  if (out.sites.length >= LIMITS.sites) fc.failLimit('too many sites (calls, loops and function entries) in the image', out.sites.length + 1, LIMITS.sites);
-  out.siteSlots += slotCount;
-  if (out.siteSlots > LIMITS.siteSlots) fc.failLimit('too many frame slots at the sites of the image', out.siteSlots, LIMITS.siteSlots);
-  const types = out.slotTypes(slotCount);
+  const sites = fc.out.sites;
+  const count = sites.count + fc.ool.checkSites.count;
+  if (count >= LIMITS.sites) fc.failLimit('too many sites (calls, loops and function entries) in the image', count + 1, LIMITS.sites);
+  if (sites.typesUsed + slotCount > LIMITS.siteSlots) fc.failLimit('too many frame slots at the sites of the image', sites.typesUsed + slotCount, LIMITS.siteSlots);
+  // the types go with the output's in either case, in the order sites are recorded
+  const at = sites.addTypes(slotCount);
+  const types = sites.types;
   const nl = fc.frame.paramSlots + fc.frame.localSlots;
   const lt = fc.frame.localSlotTypes;
   const st = fc.stack.type;
   let s = 0;
-  for (; s < slotCount && s < nl; s++) types[s] = lt[s];
+  for (; s < slotCount && s < nl; s++) types[at + s] = lt[s];
   // a v128 takes two slots, each of type v128 (frame.ts)
   for (let i = 0; s < slotCount; i++) {
     const t = st[i];
-    types[s++] = t;
-    if (t === V128) types[s++] = t;
+    types[at + s++] = t;
+    if (t === V128) types[at + s++] = t;
   }
-  const rec: SiteRecord = { codeOffset, func: fc.linkedIndex, site, fpOffset, slotTypes: types, wasmOffset, check: codeOffset === -1 };
-  out.sites.push(rec);
-  return rec;
+  return table.add(codeOffset, fc.linkedIndex, site, fpOffset, wasmOffset, slotCount, at, table === sites ? 0 : 1);
 }
 
 /**
@@ -130,9 +140,9 @@ export function captureRegisterState(fc: CodeGenContext): number {
  * `at` and whose fast path continues at the current position: records its site and slow path.
  */
 export function addCheck(fc: CodeGenContext, at: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): void {
-  const rec = addSite(fc, -1, site, fpOffset < 0 ? 0 : fpOffset, slotCount, wasmOffset);
+  const row = recordSite(fc, fc.ool.checkSites, -1, site, fpOffset < 0 ? 0 : fpOffset, slotCount, wasmOffset);
   const start = captureRegisterState(fc);
-  fc.ool.addCheck(at, fc.out.buf.pos, fpOffset, rec, start, fc.ool.saveCount - start);
+  fc.ool.addCheck(at, fc.out.buf.pos, fpOffset, row, start, fc.ool.saveCount - start);
 }
 
 /** Stores, or (`reload`) loads back, the registers of a register state. */
@@ -155,15 +165,19 @@ export function emitSlowPaths(fc: CodeGenContext): void {
   const ool = fc.ool;
   const stubs = fc.out.stubs;
   const c = ool.checks;
+  const pending = ool.checkSites;
   for (let k = 0; k < ool.checkCount; k++) {
-    const j = 5 * k;
+    const j = 6 * k;
     const fpOffset = c[j + 2];
     be.patchJump(c[j], b.pos);
     saveState(fc, c[j + 3], c[j + 4], false);
     // the entry check runs with the stack pointer at fp already: the site's frame is the parameters
     if (fpOffset >= 0) be.enterCall(fpOffset);
     be.callStub(stubs.check);
-    ool.checkSites[k].codeOffset = b.pos;
+    // the site's resume address; its row goes after the function's calls, in code order
+    const r = c[j + 5];
+    fc.out.sites.add(b.pos, pending.get(r, SiteWord.Func), pending.get(r, SiteWord.Site), pending.get(r, SiteWord.FpOffset),
+      pending.get(r, SiteWord.WasmOffset), pending.get(r, SiteWord.SlotCount), pending.get(r, SiteWord.TypesOff), 1);
     if (fpOffset >= 0) be.frameBottom();
     saveState(fc, c[j + 3], c[j + 4], true);
     be.jump(c[j + 1]);

@@ -315,7 +315,7 @@ function dataSegment(rd: Reader): DataSegment {
   }
   const n = rd.len32();
   const start = rd.pos;
-  rd.bytesN(n);
+  rd.skip(n);
   return { mode: flags === 1 ? 'passive' : 'active', memory, offset, start, end: start + n };
 }
 
