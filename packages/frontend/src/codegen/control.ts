@@ -6,6 +6,7 @@ import { I32, V128 } from './operations';
 import { addCheck } from './sites';
 import { SLOT_SIZE } from './frame';
 import { isValueType, type FunctionCompiler } from './function';
+import { typeFeature } from '../features';
 
 /**
  * Control instructions and control frames: blocks, loops, ifs, branches, returns. At every block
@@ -182,6 +183,8 @@ function readBlockType(fc: FunctionCompiler): BlockType {
     rd.pos++;
     fc.unsupported('simd', `block type 0x${b.toString(16)}`);
   }
+  const f = typeFeature(b);
+  if (f) fc.unsupported(f[1], `block type: ${f[0]}`);
   const idx = rd.s33();
   if (idx < 0 || idx >= fc.env.module.types.length) fc.fail('unknown type');
   return fc.env.module.types[idx];

@@ -8,7 +8,8 @@ import type { CompileOutput } from './output';
 import { CodeGenContext } from './context';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
-import { H, FC_BASE, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { H, FC_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { notSupported } from '../features';
 import { emitSlowPaths } from './sites';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
@@ -257,8 +258,9 @@ export class FunctionCompiler extends CodeGenContext {
   // ---------------------------------------------------------------------------------------------
   // immediates
 
-  unsupported(feature: string, what: string): never {
-    this.fail(`unsupported ${feature} (${what})`);
+  /** Valid WebAssembly of `proposal`, which the compiler does not implement (features.ts). */
+  unsupported(proposal: string, what: string): never {
+    throw notSupported(what, proposal, this.opOffset, 'code', undefined, this.funcIndex);
   }
 
   localIndex(): number {
@@ -290,9 +292,13 @@ function illegal(fc: FunctionCompiler, row: number): void {
   fc.fail(row >= FC_BASE ? `illegal opcode 0xfc ${row - FC_BASE}` : `illegal opcode 0x${row.toString(16)}`);
 }
 
-/** Valid WebAssembly of a feature the compiler does not implement: named in the error. */
+/**
+ * Valid WebAssembly of a proposal the compiler does not implement: named in the error, a prefixed
+ * instruction with its sub-opcode (opcodes.ts, OPCODE_FEATURES).
+ */
 function unsupportedOp(fc: FunctionCompiler, row: number): void {
-  fc.unsupported(opFeature[row], `${opName[row]}, opcode 0x${row.toString(16)}`);
+  const what = opSubCount[row] === UNSUPPORTED_PREFIX ? `${opName[row]} 0x${row.toString(16)} 0x${fc.rd.u32().toString(16).padStart(2, '0')}` : opName[row];
+  fc.unsupported(opFeature[row], what);
 }
 
 /** The dispatch: the handler of each `H` (opcodes.ts). */

@@ -2,6 +2,7 @@ import { opAlign, opBytes, opIn, opOut, opSigned } from './opcodes';
 import { I32 } from './operations';
 import { globalOffset } from './variables';
 import type { FunctionCompiler } from './function';
+import { PROPOSAL } from '../features';
 
 /**
  * Loads, stores and the memory instructions. Linear memory needs no bounds checks
@@ -13,6 +14,9 @@ import type { FunctionCompiler } from './function';
 function memarg(fc: FunctionCompiler, row: number): number {
   const rd = fc.rd;
   const align = rd.u32();
+  // bit 6: a memory index follows (multi-memory); with one memory it could only be 0, but it
+  // is that proposal's encoding
+  if (align & 0x40) fc.unsupported(PROPOSAL.multiMemory, 'a memory index in a memory access');
   const offset = rd.u32();
   if (fc.env.memoryCount === 0) fc.fail('unknown memory 0');
   if (align > opAlign[row]) fc.fail('alignment must not be larger than natural');

@@ -2,6 +2,7 @@ import { Base, Form } from './backend';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, V128 } from './operations';
 import { isRef, isValueType, type FunctionCompiler } from './function';
+import { typeFeature } from '../features';
 
 /** drop and select. */
 
@@ -30,6 +31,8 @@ export function selectTyped(fc: FunctionCompiler): void {
   const t = fc.rd.u8();
   if (!isValueType(t)) {
     if (t === V128) fc.unsupported('simd', 'v128 select');
+    const f = typeFeature(t);
+    if (f) fc.unsupported(f[1], `select of ${f[0]}`);
     fc.fail('malformed value type');
   }
   fc.pop(I32);
