@@ -155,3 +155,19 @@ describe('SIMD until it lands', () => {
     expect(refusal(bytes).message).toBe(`v128 local (simd proposal) is not supported (in code section, in function 0, at offset ${offsetOf(bytes, [0x01, 0x01, 0x7b], 1)})`);
   });
 });
+
+describe('through the wagc bin', () => {
+  const wagc = join(__dirname, '../../packages/cli/bin/wagc.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wagc-features-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('one line naming the feature, exit 1, no image written', () => {
+    const bytes = sharedImport();
+    const input = join(dir, 'shared.wasm');
+    writeFileSync(input, bytes);
+    const r = spawnSync(process.execPath, [wagc, input, '-o', join(dir, 'shared.img')], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`wagc: error: ${input}: CompileError: shared memory (threads proposal) is not supported (in import section, import 3, at offset ${offsetOf(bytes, [0x02, 0x03, 0x01, 0x02], 1)})\n`);
+    expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.trim()).toBe('shared.wasm');
+  });
+});
