@@ -11,7 +11,7 @@ import * as unary from './unary';
 import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
-import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall } from './stubs';
 
 /**
  * The ARM64 macro layer (ARMv8.0 base): the Backend the ISA-neutral code generator drives
@@ -116,4 +116,4 @@ export class A64Backend implements Backend {
   callStub(target: number): void { call.callStub(this, target); }
 }
 
-export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };
+export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall };

@@ -7,7 +7,7 @@ import { wasiModule } from '@wagc/abi';
 import {
   checkResume, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
-import { printable, printError } from './output';
+import { asksVersion, printable, printError, toolVersion } from './output';
 import { UsageError } from './wagc';
 
 /** The runtime library's name in wagc's programs (linked first, before the program `main`). */
@@ -17,6 +17,10 @@ type Colors = InstanceType<typeof chalk.Instance>;
 
 /** `gate-inspect FILE [--json] [--disasm FUNC] [--functions] [--no-offsets]`: returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  if (asksVersion(argv)) {
+    process.stdout.write(`gate-inspect ${toolVersion()}\n`);
+    return 0;
+  }
   const args = yargs(argv)
     .scriptName('gate-inspect')
     .usage('$0 FILE [--json] [--disasm FUNC] [--functions]\n\nShows a snapshot (state, trap, stack trace, memory, globals, pending I/O, sections) or an image (arch, functions, sites, memory, exports; --disasm FUNC prints a function\'s machine code with its sites).')
@@ -28,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 1, 'gate-inspect: expected one file', 'gate-inspect: expected one file')
     .strict()
     .help()
-    .version(false)
+    // answered before parsing (asksVersion): declared here for --help
+    .version('version', 'print the version and exit', toolVersion())
     .exitProcess(false)
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();

@@ -4,19 +4,25 @@ import yargs from 'yargs';
 import { CompileError, CPU_FEATURE, LIMITS, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
-import { printError } from './output';
+import { asksVersion, printError, toolVersion, writeOutput } from './output';
 import { isSnapshot, resumeProgram } from './snapshot';
 import { SnapshotError } from '@wagc/snapshot-format';
 
 export const ARCHES: readonly Arch[] = ['x86-64', 'arm64'];
 
-/** `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F]`: returns the exit status (0, or 1 on bad input). */
+/** `wagc IN.wasm -o OUT.img [--arch A] [--cpu-features F] [--trap-unknown-imports] [--preload NAME=LIB.wasm]`: returns the exit status (0, or 1 on bad input). */
 export function main(argv: string[]): number {
+  if (asksVersion(argv)) {
+    process.stdout.write(`wagc ${toolVersion()}\n`);
+    return 0;
+  }
   const args = yargs(argv)
     .scriptName('wagc')
-    .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
+    .usage('$0 IN.wasm -o OUT.img [--arch ARCH] [--cpu-features FEATURES] [--trap-unknown-imports] [--preload NAME=LIB.wasm]\n\nCompiles a WebAssembly module (linked with the WASI runtime library) to a native image for gate-run.')
     .positional('input', { describe: 'WebAssembly binary module' })
-    .option('o', { alias: 'output', type: 'string', demandOption: true, requiresArg: true, describe: 'image to write (written whole or not at all; never the input)' })
+    .option('o', { alias: 'output', type: 'string', requiresArg: true, describe: 'image to write: a regular file is written whole or not at all (never the input); a device or FIFO is written through, a symlink\'s target replaced; "-" is stdout' })
+    .option('trap-unknown-imports', { type: 'boolean', default: false, describe: 'an imported function nothing links becomes a stub that traps "unknown import MODULE.NAME called" when called (imported memories, tables and globals: the importer\'s type, zeroed)' })
+    .option('preload', { type: 'string', array: true, requiresArg: true, describe: 'NAME=LIB.wasm: link module LIB.wasm under the name NAME, so that the module\'s imports from NAME resolve to its exports (repeatable; linked in the order given)' })
     .option('arch', { type: 'string', choices: ARCHES as string[], default: defaultArch(), requiresArg: true, describe: 'target architecture (default: the host\'s)' })
     .option('max-image-size', { type: 'string', requiresArg: true, describe: `refuse to write an image of more than BYTES, holes included (default and most: ${LIMITS.imageSize}, 2 GiB)` })
     .option('cpu-features', {
@@ -28,11 +34,13 @@ export function main(argv: string[]): number {
     .demandCommand(1, 1, 'wagc: expected one input file', 'wagc: expected one input file')
     .strict()
     .help()
-    .version(false)
+    // answered before parsing (asksVersion): declared here for --help
+    .version('version', 'print the version and exit', toolVersion())
     .exitProcess(false)
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
   if (args.help) return 0;
+  if (args.o === undefined) throw new UsageError('missing -o OUT.img (the image to write; "-" for stdout)');
   for (const name of ['o', 'arch', 'cpu-features', 'max-image-size'] as const) {
     if (Array.isArray(args[name])) throw new UsageError(`${name.length > 1 ? '--' : '-'}${name} given more than once`);
   }
@@ -50,26 +58,37 @@ export function main(argv: string[]): number {
   }
   const input = String(args._[0]);
   // the image goes to a temporary file renamed over -o: that must not be the input
-  if (sameFile(input, args.o)) throw new UsageError(`-o ${args.o} is the input itself: wagc never replaces its input`);
+  if (args.o !== '-' && sameFile(input, args.o)) throw new UsageError(`-o ${args.o} is the input itself: wagc never replaces its input`);
+  const preloads: { name: string; path: string }[] = [];
+  for (const spec of args.preload ?? []) {
+    const eq = String(spec).indexOf('=');
+    if (eq <= 0 || eq === String(spec).length - 1) throw new UsageError(`--preload ${spec}: expected NAME=LIB.wasm`);
+    preloads.push({ name: String(spec).slice(0, eq), path: String(spec).slice(eq + 1) });
+  }
   let bytes: Uint8Array;
+  const libs: { name: string; bytes: Uint8Array }[] = [];
   try {
-    bytes = readFileSync(input);
+    bytes = readInput(input);
+    for (const p of preloads) libs.push({ name: p.name, bytes: readInput(p.path) });
   } catch (e) {
-    printError('wagc', `${input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    printError('wagc', (e as Error).message);
     return 1;
   }
+  const unresolved = args['trap-unknown-imports'] ? 'trap' as const : 'strict' as const;
   let image: Uint8Array;
   try {
     if (isSnapshot(bytes)) {
       // a snapshot: its module, with the stack rebuilt for this arch (ARCHITECTURE §6)
+      if (libs.length) throw new UsageError('--preload: a snapshot is resumed with the modules it was taken with; give --preload when compiling the module');
       const { modules, resume } = resumeProgram(bytes, args.arch as Arch);
-      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume, maxImageSize });
+      image = compileProgram({ modules, arch: args.arch as Arch, cpuFeatures, resume, maxImageSize, unresolved });
     } else {
       image = compileProgram({
-        modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, { name: 'main', bytes }],
+        modules: [{ name: 'wasi_snapshot_preview1', bytes: wasiModule() }, ...libs, { name: 'main', bytes }],
         arch: args.arch as Arch,
         cpuFeatures,
         maxImageSize,
+        unresolved,
       });
     }
   } catch (e) {
@@ -78,18 +97,29 @@ export function main(argv: string[]): number {
       return 1;
     }
     if (e instanceof CompileError || e instanceof LinkError) {
+      // a preloaded library's errors name their module (the linker's messages do); the input is the main module
       printError('wagc', `${input}: ${e.name}: ${e.message}`);
       return 1;
     }
     throw e;
   }
   try {
-    writeImageFile(args.o, image);
+    writeOutput(args.o, image, writeImageFile);
   } catch (e) {
-    printError('wagc', `${args.o}: cannot write: ${(e as Error).message}`);
+    printError('wagc', `${args.o === '-' ? 'stdout' : args.o}: cannot write: ${(e as Error).message}`);
     return 1;
   }
   return 0;
+}
+
+/** A file's bytes, or an Error whose message names the file and says why not. */
+function readInput(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
 }
 
 /** Whether two paths name the same file (the second need not exist). */

@@ -16,7 +16,7 @@ const char *const trap_messages[TRAP_COUNT] = {
   "", "unreachable", "integer divide by zero", "integer overflow", "invalid conversion to integer",
   "out of bounds memory access", "undefined element", "uninitialized element",
   "indirect call type mismatch", "call stack exhausted", "out of bounds table access",
-  "suspended", "exit",
+  "suspended", "exit", "unknown import",
 };
 
 static int in_text(uint64_t pc) {
@@ -80,6 +80,22 @@ _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip
 
 void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
   (void)vmctx;
+  if (id == TRAP_UNKNOWN_IMPORT && in_text(sp[0])) {
+    /* the stub of an import nothing links (wagc --trap-unknown-imports): its function entry is
+     * named after the import; the caller's return address is the word above the stub's own, and
+     * the caller's fp is still fp (the stub has no frame) */
+    const func_entry *f = image_func_at(sp[0] - 1 - (uint64_t)inst.text);
+    char line[1200];
+    int n = snprintf(line, sizeof line, "trap: unknown import %s called\n",
+                     f ? image_string(f->name_off, f->name_len) : "?");
+    if (n > 0) (void)!write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+    const site_entry *s = in_text(sp[1]) ? image_site_at(sp[1] - (uint64_t)inst.text) : NULL;
+    if (s) frame_line(&img.funcs[s->func], s->wasm_offset);
+    walk(fp, walk(fp, 0, 0), 1);
+    if (trap_jump_armed) siglongjmp(trap_jump, (int)id);
+    state_write(STATE_TRAPPED, (uint32_t)id, 0, NULL, NULL);
+    _exit(EXIT_TRAP);
+  }
   trap_raise(id, fp, *sp - 1, 0);
 }
 

@@ -11,7 +11,7 @@ import * as unary from './unary';
 import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
-import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall } from './stubs';
 
 /**
  * The x86-64 macro layer: the Backend the ISA-neutral code generator drives (frontend
@@ -117,4 +117,4 @@ export class X64Backend implements Backend {
   callStub(target: number): void { call.callStub(this, target); }
 }
 
-export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };
+export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall };
