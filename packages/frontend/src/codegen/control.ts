@@ -216,7 +216,10 @@ function sameTypes(a: Uint8Array, b: Uint8Array): boolean {
 // --- the instructions --------------------------------------------------------------------------
 
 export function unreachable(fc: FunctionCompiler): void {
-  if (!fc.dead) fc.be.callStub(fc.out.stubs.traps[Trap.Unreachable]);
+  if (!fc.dead) {
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset);
+    fc.be.callStub(fc.out.stubs.traps[Trap.Unreachable]);
+  }
   setUnreachable(fc);
 }
 

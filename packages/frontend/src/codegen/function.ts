@@ -10,7 +10,7 @@ import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
 import { H, FC_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
 import { notSupported } from '../features';
-import { emitSlowPaths } from './sites';
+import { emitSlowPaths, emitTrapMap } from './sites';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
 import * as calls from './calls';
@@ -154,6 +154,7 @@ export class FunctionCompiler extends CodeGenContext {
       emitSlowPaths(this);
       this.frameSize = this.frame.frameSize();
       this.be.finishFrame(this.frameSize);
+      emitTrapMap(this, this.codeStart, body.start);
     } catch (e) {
       // the code buffer and the backends know no function: say where it happened
       if (e instanceof CodeSizeError || (e instanceof CompileError && e.offset === -1 && e.funcIndex === -1)) {
@@ -181,6 +182,7 @@ export class FunctionCompiler extends CodeGenContext {
         this.fail('unexpected end of section or function');
       }
       this.opOffset = rd.pos;
+      this.ool.opOffset = rd.pos;
       const op = rd.u8();
       // A comparison result lives in the flags only until the next instruction that is not a
       // branch/select consuming it.

@@ -34,6 +34,7 @@ export function load(fc: FunctionCompiler, row: number): void {
   const i = fc.stack.height;
   if (!fc.dead) {
     const dst = fc.operands(row, i, 1);
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset);
     fc.be.memLoad(opOut[row], opBytes[row], opSigned[row] !== 0, dst, fc.opA, offset);
     fc.result(row, i, 1, dst, 0);
   }
@@ -50,6 +51,7 @@ export function store(fc: FunctionCompiler, row: number): void {
   const f = fc.forms[row];
   fc.place(i + 1, (f >> 4) & 0xf, fc.opB);
   fc.place(i, f & 0xf, fc.opA);
+  fc.ool.mark(fc.out.buf.pos, fc.opOffset);
   fc.be.memStore(opIn[row], opBytes[row], fc.opA, offset, fc.opB);
   fc.release(i);
   fc.release(i + 1);
