@@ -19,7 +19,7 @@ import type { CodeGenContext } from './context';
  * registers (issue 12, part 2) fill them.
  */
 export class OutOfLine {
-  /** Trap branches: (branch position, trap id, register state start, register state count, wasm offset). */
+  /** Trap branches, 5 words each: (branch position, trap id, register state start, register state count, wasm offset). */
   traps: Int32Array = new Int32Array(5 * 64);
   trapCount = 0;
   /** Checks: (branch position, resume position, fp offset or −1 for the entry check, state start, state count). */
