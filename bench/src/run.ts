@@ -17,6 +17,8 @@
  * - native: `gcc -O2 -DBENCH_NATIVE` of the same source (common.h maps the two WASI imports to
  *   write and _exit, and main calls _start), timed like gate-run: wall time minus the empty
  *   program's.
+ * Each program comes as NAME (clang -O2) and NAME.simd (clang -O3 -msimd128: vectorised loops,
+ * WebAssembly SIMD), both against the same native build.
  * Each engine's time is given as a ratio to native, with the geometric means; the load average is
  * printed at the start and the end (timings mean something only on an otherwise idle machine).
  */
@@ -68,8 +70,12 @@ function compile(name: string): string {
   return img;
 }
 
-/** The same C, built natively: gcc -O2 (bench/programs/common.h's BENCH_NATIVE side). */
-function compileNative(name: string): string {
+/**
+ * The same C, built natively: gcc -O2 (bench/programs/common.h's BENCH_NATIVE side). NAME.simd
+ * (the -O3 -msimd128 build of NAME.c) runs against the same native program as NAME.
+ */
+function compileNative(program: string): string {
+  const name = program.replace(/\.simd$/, '');
   const exe = join(outDir, 'native', name);
   mkdirSync(join(outDir, 'native'), { recursive: true });
   try {
@@ -138,7 +144,7 @@ function main(): number {
   console.log(`ratios: each engine's time / native (> 1: slower than native), and gate-run / liftoff`);
   console.log('');
   const head = ['program', 'native', 'gate-run', 'liftoff', 'turbofan', 'gate/nat', 'lift/nat', 'turbo/nat', 'gate/lift'];
-  const widths = [11, 9, 9, 9, 9, 9, 9, 10, 10];
+  const widths = [16, 9, 9, 9, 9, 9, 9, 10, 10];
   const row = (cells: string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join(' ');
   console.log(row(head));
 

@@ -1,6 +1,7 @@
 /**
  * The spec testsuite against compiled images: `npm run conformance -- --arch x86-64
- * [--files a,b] [--verbose] [--jobs N] [--update-baseline] [--suite DIR]`.
+ * [--files a,b] [--verbose] [--jobs N] [--update-baseline] [--suite DIR] [--cpu-features LIST]`.
+ * `--cpu-features` (x86-64) compiles with optional CPU features, as wagc's option of that name.
  * Prints a per-file table and totals by assertion kind; exits 1 when a file passes fewer
  * assertions than conformance/baseline.json records for the arch.
  */
@@ -10,6 +11,7 @@ import chalk from 'chalk';
 import { spawnSync } from 'child_process';
 import { loaderPath } from '@wagc/loader-c';
 import { hostArch, type Arch } from '@wagc/linker';
+import { CPU_FEATURE, OPTIONAL_CPU_FEATURES, type CpuFeatureName } from '@wagc/frontend';
 import { runFile, type FileResult, type Tally } from './runner';
 
 const root = resolve(__dirname, '../..');
@@ -21,13 +23,21 @@ const opt = (n: string, d: string): string => {
 };
 
 if (flag('help')) {
-  console.log('usage: npm run conformance -- [--arch x86-64|arm64] [--files a,b] [--verbose] [--jobs N] [--update-baseline] [--suite DIR]');
+  console.log('usage: npm run conformance -- [--arch x86-64|arm64] [--files a,b] [--verbose] [--jobs N] [--update-baseline] [--suite DIR] [--cpu-features LIST]');
   process.exit(0);
 }
 const arch = opt('arch', hostArch()) as Arch;
 if (arch !== 'x86-64' && arch !== 'arm64') {
   console.error(`conformance: unknown arch ${arch}`);
   process.exit(2);
+}
+let cpuFeatures = 0;
+for (const name of opt('cpu-features', '').split(',').filter((n) => n !== '')) {
+  if (!(OPTIONAL_CPU_FEATURES as readonly string[]).includes(name) || arch !== 'x86-64') {
+    console.error(`conformance: --cpu-features: ${name} is none of x86-64's ${OPTIONAL_CPU_FEATURES.join(', ')}`);
+    process.exit(2);
+  }
+  cpuFeatures |= CPU_FEATURE[name as CpuFeatureName];
 }
 const suite = resolve(opt('suite', join(root, '../shared/wasm-testsuite')));
 const only = flag('files') ? new Set(opt('files', '').split(',')) : null;
@@ -57,20 +67,21 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const index = JSON.parse(readFileSync(join(suite, 'index.json'), 'utf8')) as { files: IndexFile[] };
-  const files = index.files.filter((f) => f.dir === 'core' && (!only || only.has(f.name)));
+  // the core suite and the SIMD one (labelled simd), each file in <dir>/<name>/
+  const files = index.files.filter((f) => (f.dir === 'core' || f.dir === 'simd') && (!only || only.has(f.name)));
   const results: FileResult[] = new Array(files.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const k = next++;
       const f = files[k];
-      results[k] = await runFile(join(suite, 'core', f.name), f.name, f.featureSet, { arch, loader, loaderPrefix: prefix });
+      results[k] = await runFile(join(suite, f.dir, f.name), f.name, f.featureSet, { arch, loader, loaderPrefix: prefix, cpuFeatures });
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));
 
   const sum = (t: Map<string, Tally>, key: keyof Tally): number => [...t.values()].reduce((a, x) => a + x[key], 0);
-  console.log(`WebAssembly spec testsuite (core, ${files.length} files) on ${arch}`);
+  console.log(`WebAssembly spec testsuite (core and simd, ${files.length} files) on ${arch}`);
   console.log(`${'file'.padEnd(28)}${'features'.padEnd(18)}${'passed'.padStart(8)}${'failed'.padStart(8)}${'skipped'.padStart(9)}`);
   const totals = new Map<string, Tally>();
   const reasons = new Map<string, number>();

@@ -55,7 +55,7 @@ interface Instance {
 }
 interface Store { proc: LoaderProcess; members: Instance[] }
 
-export interface RunOptions { arch: Arch; loader: string; loaderPrefix: string[] }
+export interface RunOptions { arch: Arch; loader: string; loaderPrefix: string[]; cpuFeatures?: number }
 
 /** Runs one spec test file: every command, one loader process per module instance. */
 export async function runFile(dir: string, name: string, featureSet: string, opts: RunOptions): Promise<FileResult> {
@@ -101,7 +101,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
       bytes: m.bytes,
       links: new Map([...m.imports].map(([n, d]) => [n, index.get(d)!] as [string, number]).concat([['spectest', 0]])),
     }))];
-    const image = compileProgram({ modules, arch: opts.arch, store: true });
+    const image = compileProgram({ modules, arch: opts.arch, store: true, cpuFeatures: opts.cpuFeatures });
     const path = join(tmp, `m${imageCount++}.img`);
     writeFileSync(path, image);
     const proc = new LoaderProcess(opts.loader, path, opts.loaderPrefix);
@@ -175,7 +175,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
       // malformed: compileProgram reports it
     }
     const deps = [...registered].filter(([n]) => wanted.has(n)).map(([n, b]) => ({ name: n, bytes: b }));
-    return { modules: [{ name: 'spectest', bytes: spectestModule() }, ...deps, { name: 'main', bytes }], arch: opts.arch };
+    return { modules: [{ name: 'spectest', bytes: spectestModule() }, ...deps, { name: 'main', bytes }], arch: opts.arch, cpuFeatures: opts.cpuFeatures };
   };
 
   try {
@@ -257,7 +257,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
           const args = a.args ?? [];
           const types = [...args, ...(c.expected ?? [])].map((v) => v.type);
           if (!types.every(supportedType)) {
-            skip(c, 'reference or vector values (issue 7 / simd)');
+            skip(c, 'values of an unknown type');
             break;
           }
           const line = a.type === 'get'
@@ -278,7 +278,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
             const got = answer.split(' ').slice(1).map((h) => BigInt('0x' + h));
             const exp = c.expected ?? [];
             if (c.type === 'action' || (got.length === exp.length && exp.every((e, k) => matches(e, got[k])))) pass(c);
-            else fail(c, `expected ${exp.map((e) => `${e.type}:${e.value}`).join(' ')}, got ${got.map((g) => g.toString()).join(' ')}`);
+            else fail(c, `expected ${exp.map((e) => `${e.type}:${e.value}`).join(' ')}, got ${got.map((g) => `0x${g.toString(16)}`).join(' ')}`);
           } else {
             const want = c.type === 'assert_exhaustion' ? 'call stack exhausted' : c.text!;
             const m = /^trap \d+ (.*)$/.exec(answer);

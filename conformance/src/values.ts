@@ -4,8 +4,27 @@ export interface Value {
   value?: string | string[];
 }
 
-/** 64-bit pattern of an argument, as the loader's 16 hex digits; null when not expressible. */
+/** Bits of each lane type of a v128 value. */
+const LANE_BITS: Record<string, number> = { i8: 8, i16: 16, i32: 32, i64: 64, f32: 32, f64: 64 };
+
+/** A v128 value's lanes as one 128-bit number (lane 0 in the low bits); null for NaN patterns. */
+function v128Bits(v: Value & { lane_type?: string }): bigint | null {
+  const bits = LANE_BITS[v.lane_type ?? ''];
+  if (!bits || !Array.isArray(v.value)) return null;
+  let r = 0n;
+  for (let k = 0; k < v.value.length; k++) {
+    if (/^nan/.test(v.value[k])) return null;
+    r |= BigInt.asUintN(bits, BigInt(v.value[k])) << BigInt(k * bits);
+  }
+  return r;
+}
+
+/** Bit pattern of an argument, as the loader's 16 hex digits (32 for a v128); null when not expressible. */
 export function argBits(v: Value): string | null {
+  if (v.type === 'v128') {
+    const b = v128Bits(v);
+    return b === null ? null : b.toString(16).padStart(32, '0');
+  }
   if (v.type === 'i32' || v.type === 'i64' || v.type === 'f32' || v.type === 'f64') {
     if (typeof v.value !== 'string') return null;
     return BigInt(v.value).toString(16).padStart(16, '0');
@@ -35,6 +54,7 @@ export function matches(expected: Value, bits: bigint): boolean {
   if ((expected.type === 'funcref' || expected.type === 'externref') && v === undefined) return bits !== 0n;
   const ref = refBits(expected);
   if (ref !== null) return ref === bits;
+  if (expected.type === 'v128') return matchesV128(expected as Value & { lane_type?: string }, bits);
   if (typeof v !== 'string') return false;
   if (expected.type === 'f32' || expected.type === 'f64') {
     const f32 = expected.type === 'f32';
@@ -45,8 +65,21 @@ export function matches(expected: Value, bits: bigint): boolean {
   return BigInt(v) === bits;
 }
 
+/** Each lane of a v128 result against its expected lane (NaN patterns per lane). */
+function matchesV128(expected: Value & { lane_type?: string }, bits: bigint): boolean {
+  const lt = expected.lane_type ?? '';
+  const n = LANE_BITS[lt];
+  if (!n || !Array.isArray(expected.value)) return false;
+  const mask = (1n << BigInt(n)) - 1n;
+  return expected.value.every((lane, k) => {
+    const got = (bits >> BigInt(k * n)) & mask;
+    if (lt === 'f32' || lt === 'f64') return matches({ type: lt, value: lane }, got);
+    return BigInt.asUintN(n, BigInt(lane)) === got;
+  });
+}
+
 export function supportedType(t: string): boolean {
-  return t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64' || t === 'externref' || t === 'funcref';
+  return t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64' || t === 'v128' || t === 'externref' || t === 'funcref';
 }
 
 /** Export names travel as hex of their UTF-8 bytes ("-" for the empty name). */

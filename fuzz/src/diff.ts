@@ -219,7 +219,7 @@ function hostCpuFeatures(): number {
     return 0;
   }
   return (flags.has('popcnt') ? CPU_FEATURE.popcnt : 0) | (flags.has('abm') ? CPU_FEATURE.lzcnt : 0) |
-    (flags.has('bmi1') ? CPU_FEATURE.bmi1 : 0);
+    (flags.has('bmi1') ? CPU_FEATURE.bmi1 : 0) | (flags.has('avx') ? CPU_FEATURE.avx : 0);
 }
 export const HOST_CPU_FEATURES = process.arch === 'x64' ? hostCpuFeatures() : 0;
 
@@ -357,6 +357,8 @@ export function hostCalls(bytes: Uint8Array): HostCall[] {
   for (const e of m.exports) {
     if (e.kind !== 'func' || !/^f\d+$/.test(e.name)) continue;
     const t = m.types[m.functions[e.index - m.importedFuncs]];
+    // JS can neither pass nor receive a v128
+    if (t.params.includes(0x7b) || t.results.includes(0x7b)) continue;
     const params = Array.from(t.params);
     const args = params.map((p) => {
       let v: bigint;

@@ -5,8 +5,9 @@
 import { Bytes } from './bytes';
 import { Rng, weighted } from './rng';
 import {
-  I32, I64, F32, F64, VALTYPES, VOID, UNARY, BINARY, DIVISION, EQZ, COMPARE, CONVERSIONS, SATURATING,
-  SIGN_EXTEND, LOADS, STORES, constInstr, constValue, f32Bits, f64Bits,
+  I32, I64, F32, F64, V128, VALTYPES, VOID, UNARY, BINARY, DIVISION, EQZ, COMPARE, CONVERSIONS, SATURATING,
+  SIGN_EXTEND, LOADS, STORES, VUNARY, VBINARY, VSHIFT, VSPLAT, VREPLACE, VEXTRACT, VTEST, VLOADS,
+  constInstr, constValue, f32Bits, f64Bits,
   type ValType, type FuncType, type Conversion, type Access,
 } from './ops';
 import type { GenNode } from './gen';
@@ -47,6 +48,10 @@ export interface ModuleInfo {
   passive: number[];
   /** Rare shapes that outgrow the compiler's initial arrays: deep nesting, tall stacks. */
   stress: boolean;
+  /** SIMD: v128 values among the types (locals, parameters, results, globals, blocks) and the 0xfd operations. */
+  simd: boolean;
+  /** The value types of this module: the four scalar ones, and v128 with `simd`. */
+  valtypes: readonly ValType[];
   skip: ReadonlySet<string>;
   nodes: GenNode[];
   limits: { exprDepth: number; nest: number; stmts: number };
@@ -60,24 +65,31 @@ export class FuncGen {
   private locals: ValType[];
   private readonly scratchF32: number;
   private readonly scratchF64: number;
+  /** A v128 scratch local (SIMD modules; −1 otherwise): NaN lanes made canonical, v128s mixed into acc. */
+  private readonly scratchV128: number;
+  /** The first loop counter local: they follow the scratch locals. */
+  private readonly firstCounter: number;
   private counters = 0;
   private child = 0;
 
   constructor(private m: ModuleInfo, private rng: Rng, private path: string, private type: FuncType, declared: number) {
     this.labels = [{ types: type.results }];
     this.locals = [...type.params];
-    for (let k = 0; k < declared; k++) this.locals.push(rng.pick(VALTYPES));
+    for (let k = 0; k < declared; k++) this.locals.push(rng.pick(m.valtypes));
     this.scratchF32 = this.locals.length;
     this.scratchF64 = this.locals.length + 1;
+    this.scratchV128 = m.simd ? this.locals.length + 2 : -1;
+    this.firstCounter = this.locals.length + (m.simd ? 3 : 2);
   }
 
   /** Local declarations + code + end. */
   finish(): Bytes {
     const b = new Bytes();
     const decl = this.locals.slice(this.type.params.length);
-    b.uleb(decl.length + 2 + (this.counters ? 1 : 0));
+    b.uleb(decl.length + 2 + (this.m.simd ? 1 : 0) + (this.counters ? 1 : 0));
     for (const t of decl) b.uleb(1).u8(t);
     b.uleb(1).u8(F32).uleb(1).u8(F64);
+    if (this.m.simd) b.uleb(1).u8(V128);
     if (this.counters) b.uleb(this.counters).u8(I32);
     return b.append(this.code).u8(0x0b);
   }
@@ -116,6 +128,13 @@ export class FuncGen {
         this.mixAcc();
       });
     }
+    // v128 globals are not exported (JS cannot read them): their values go into acc
+    this.m.globals.forEach((g, k) => {
+      if (g.type !== V128) return;
+      this.code.u8(0x23).uleb(k);
+      this.toI64(V128);
+      this.mixAcc();
+    });
     if (deep !== null) {
       this.code.u8(0x42, 0);
       for (const t of deep.params.slice(1)) constInstr(this.code, t, t === I64 || t === F64 ? 0n : 0);
@@ -221,7 +240,7 @@ export class FuncGen {
 
   /** Random value types, `min` … `max` of them. */
   private valtypes(min: number, max: number): ValType[] {
-    return Array.from({ length: this.rng.range(min, max) }, () => this.rng.pick(VALTYPES));
+    return Array.from({ length: this.rng.range(min, max) }, () => this.rng.pick(this.m.valtypes));
   }
 
   /**
@@ -243,6 +262,24 @@ export class FuncGen {
     if (t === I32) this.code.u8(0xad);
     else if (t === F32) this.code.u8(0xbc, 0xad);
     else if (t === F64) this.code.u8(0xbd);
+    else if (t === V128) {
+      // lane 0 ^ rotl(lane 1, 17)
+      this.code.u8(0x22).uleb(this.scratchV128).u8(0xfd, 0x1d, 0).u8(0x20).uleb(this.scratchV128).u8(0xfd, 0x1d, 1);
+      this.code.u8(0x42, 17, 0x89, 0x85);
+    }
+  }
+
+  /**
+   * After a float SIMD operation: NaN lanes (f32x4: `lanes` 4, f64x2: 2) become the canonical NaN
+   * (bitselect of the value and a NaN splat on the value's self-equality), the scalar
+   * canonicalNaN's counterpart.
+   */
+  private canonicalNaNLanes(lanes: 2 | 4): void {
+    const c = this.code;
+    c.u8(0x22).uleb(this.scratchV128);
+    constInstr(c, V128, lanes === 4 ? 0x7fc000007fc000007fc000007fc00000n : 0x7ff80000000000007ff8000000000000n);
+    c.u8(0x20).uleb(this.scratchV128).u8(0x20).uleb(this.scratchV128).u8(0xfd, lanes === 4 ? 0x41 : 0x47);
+    c.u8(0xfd, 0x52);
   }
 
   private mixAcc(): void {
@@ -275,6 +312,7 @@ export class FuncGen {
   // ---- expressions
 
   private exprBody(t: ValType, depth: number): void {
+    if (t === V128) return this.vexprBody(depth);
     const c = this.code;
     const rng = this.rng;
     const locals = this.localsOf(t);
@@ -307,8 +345,10 @@ export class FuncGen {
       deep ? 0.4 : 0, // 18 wide: many values live at once (register pressure, spills)
       deep && this.m.stress ? 0.3 : 0, // 19 tower of blocks / a very tall operand stack
       canNest && this.m.multi ? 1.2 : 0, // 20 multi-value block or loop with parameters
+      deep && this.m.simd ? 2 : 0, // 21 from a v128: extract_lane, any/all_true, bitmask
     ];
     switch (weighted(rng, w)) {
+      case 21: return this.fromVector(t, depth);
       case 0: return this.constant(t);
       case 1: c.u8(0x20).uleb(rng.pick(locals)); return;
       case 2: c.u8(0x23).uleb(rng.pick(globals)); return;
@@ -444,6 +484,168 @@ export class FuncGen {
     }
   }
 
+  /** A scalar of type t from a v128: a lane, or (i32) any_true, all_true, bitmask. */
+  private fromVector(t: ValType, depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const lanes = VEXTRACT.filter(([, lt]) => lt === t);
+    this.expr(V128, depth - 1);
+    if (t === I32 && rng.chance(0.4)) {
+      c.u8(0xfd).uleb(rng.pick(VTEST));
+      return;
+    }
+    const [sub, , n] = rng.pick(lanes);
+    c.u8(0xfd).uleb(sub).u8(rng.int(n));
+  }
+
+  /** Pushes one v128: SIMD operations of every shape, and the typed constructs as for scalars. */
+  private vexprBody(depth: number): void {
+    const c = this.code;
+    const rng = this.rng;
+    const t = V128;
+    const locals = this.localsOf(t);
+    const globals = this.globalsOf(t, false);
+    const deep = depth > 0;
+    const canNest = deep && this.nest() < this.m.limits.nest;
+    const leaf = 2 + 6 * (1 - depth / this.m.limits.exprDepth);
+    const branchable = this.labels.some((l) => key(l.types) === key([t]));
+    const callees = this.m.funcTypes.map((ti, f) => [f, ti]).filter(([, ti]) => this.m.types[ti].results[0] === t);
+    const w = [
+      leaf * this.m.constBias, // 0 const
+      locals.length ? leaf : 0, // 1 local.get
+      globals.length ? leaf / 3 : 0, // 2 global.get
+      deep ? 3 : 0, // 3 unary
+      deep ? 5 : 0, // 4 binary
+      deep ? 1.5 : 0, // 5 shift
+      deep ? 0.8 : 0, // 6 bitselect
+      deep ? 1.5 : 0, // 7 shuffle
+      deep ? 2 : 0, // 8 splat
+      deep ? 1 : 0, // 9 replace_lane
+      deep ? 2 : 0, // 10 load, lane load
+      deep && locals.length ? 1 : 0, // 11 local.tee
+      deep ? 0.8 : 0, // 12 select
+      canNest ? 0.5 : 0, // 13 block
+      canNest ? 0.5 : 0, // 14 if
+      canNest ? 0.4 : 0, // 15 loop
+      deep && callees.length ? 1 : 0, // 16 call
+      deep ? 0.4 : 0, // 17 call_indirect
+      deep && branchable ? 0.4 : 0, // 18 br_if
+      deep ? 0.2 : 0, // 19 polymorphic
+      deep ? 0.4 : 0, // 20 wide: many v128s live at once
+      canNest && this.m.multi ? 0.8 : 0, // 21 multi-value block or loop
+    ];
+    switch (weighted(rng, w)) {
+      case 0: return this.constant(t);
+      case 1: c.u8(0x20).uleb(rng.pick(locals)); return;
+      case 2: c.u8(0x23).uleb(rng.pick(globals)); return;
+      case 3: {
+        const op = rng.pick(VUNARY);
+        this.expr(t, depth - 1);
+        c.u8(0xfd).uleb(op.sub);
+        if (op.canon) this.canonicalNaNLanes(op.canon);
+        return;
+      }
+      case 4: {
+        const op = rng.pick(VBINARY);
+        this.expr(t, depth - 1);
+        this.expr(t, depth - 1);
+        c.u8(0xfd).uleb(op.sub);
+        if (op.canon) this.canonicalNaNLanes(op.canon);
+        return;
+      }
+      case 5:
+        this.expr(t, depth - 1);
+        // counts past the lane width too (taken modulo it)
+        if (rng.chance(0.6)) c.u8(0x41).sleb(rng.chance(0.7) ? rng.int(70) : rng.u32() | 0);
+        else this.expr(I32, depth - 1);
+        c.u8(0xfd).uleb(rng.pick(VSHIFT));
+        return;
+      case 6:
+        this.exprs([t, t, t], depth - 1);
+        c.u8(0xfd, 0x52);
+        return;
+      case 7: {
+        this.exprs([t, t], depth - 1);
+        c.u8(0xfd, 0x0d);
+        // random lane indices of a and b; now and then from one operand only
+        const from = rng.int(4);
+        for (let k = 0; k < 16; k++) c.u8(from === 0 ? rng.int(16) : from === 1 ? 16 + rng.int(16) : rng.int(32));
+        return;
+      }
+      case 8: {
+        const [sub, lt] = rng.pick(VSPLAT);
+        this.expr(lt, depth - 1);
+        this.canonicalNaN(lt);
+        c.u8(0xfd).uleb(sub);
+        return;
+      }
+      case 9: {
+        const [sub, lt, n] = rng.pick(VREPLACE);
+        this.expr(t, depth - 1);
+        this.expr(lt, depth - 1);
+        this.canonicalNaN(lt);
+        c.u8(0xfd).uleb(sub).u8(rng.int(n));
+        return;
+      }
+      case 10: {
+        const lane = rng.chance(0.3) ? rng.int(4) : -1;
+        if (lane >= 0) {
+          const a: Access = { op: 0, type: t, bytes: 1 << lane };
+          const guarded = this.address(a, depth);
+          this.expr(t, depth - 1);
+          c.u8(0xfd).uleb(0x54 + lane);
+          this.memarg(a, guarded);
+          c.u8(rng.int(16 >> lane));
+          return;
+        }
+        const [sub, bytes] = rng.pick(VLOADS);
+        const a: Access = { op: 0, type: t, bytes };
+        const guarded = this.address(a, depth);
+        c.u8(0xfd).uleb(sub);
+        this.memarg(a, guarded);
+        return;
+      }
+      case 11: this.expr(t, depth - 1); c.u8(0x22).uleb(rng.pick(locals)); return;
+      case 12:
+        this.exprs([t, t], depth - 1);
+        this.expr(I32, depth - 1);
+        if (rng.chance(0.5)) c.u8(0x1b);
+        else c.u8(0x1c, 1, t);
+        return;
+      case 13: return this.block(t, depth);
+      case 14: return this.ifElse(t, depth);
+      case 15: return this.loop(t, depth);
+      case 16: {
+        const [f, ti] = rng.pick(callees);
+        for (const p of this.m.types[ti].params) this.expr(p, depth - 1);
+        c.u8(0x10).uleb(f);
+        this.keepFirst(this.m.types[ti].results);
+        return;
+      }
+      case 17: {
+        const results = this.callIndirect(t, depth);
+        if (results === undefined) this.constant(t);
+        else this.keepFirst(results);
+        return;
+      }
+      case 18: {
+        const targets = this.labels.map((l, k) => k).filter((k) => key(this.labels[k].types) === key([t]));
+        this.expr(t, depth - 1);
+        this.expr(I32, depth - 1);
+        c.u8(0x0d).uleb(this.nest() - rng.pick(targets));
+        return;
+      }
+      case 19: return this.polymorphic(depth);
+      case 21: return this.multiBlock(t, depth);
+      default: {
+        const n = rng.range(4, 20);
+        const ops = VBINARY.filter((op) => !op.canon);
+        for (let k = 0; k < n; k++) this.expr(t, rng.chance(0.7) ? 0 : depth - 2);
+        for (let k = 1; k < n; k++) c.u8(0xfd).uleb(rng.pick(ops).sub);
+      }
+    }
+  }
+
   /** A divisor that is not 0, and not -1 for div_s (rem_s of MIN by -1 is 0, not a trap). */
   private divisor(t: ValType, op: number, depth: number): void {
     const c = this.code;
@@ -522,7 +724,7 @@ export class FuncGen {
    */
   private loop(t: ValType | null, depth: number): void {
     const c = this.code;
-    const counter = this.scratchF64 + 1 + this.counters++;
+    const counter = this.firstCounter + this.counters++;
     c.u8(0x41).sleb(this.rng.int(5)).u8(0x21).uleb(counter);
     c.u8(0x02, this.blockType(t));
     this.labels.push({ types: t === null ? [] : [t] });
@@ -571,7 +773,7 @@ export class FuncGen {
     };
     const kind = rng.int(3);
     if (kind === 2) {
-      const counter = this.scratchF64 + 1 + this.counters++;
+      const counter = this.firstCounter + this.counters++;
       c.u8(0x41).sleb(rng.int(5)).u8(0x21).uleb(counter);
       this.exprs(P, depth - 1);
       c.u8(0x02);
@@ -723,8 +925,19 @@ export class FuncGen {
       this.m.extended ? 0.8 : 0, // 13 memory.copy / memory.fill
       this.m.passive.length ? 0.8 : 0, // 14 memory.init / data.drop
       this.m.extended ? 0.8 : 0, // 15 table 0: get/set/size/grow/fill/copy, references (tableOp)
+      this.m.simd ? 1.5 : 0, // 16 v128.store, v128.storeN_lane
     ];
     switch (weighted(rng, w)) {
+      case 16: {
+        const lane = rng.chance(0.4) ? rng.int(4) : -1;
+        const a: Access = { op: 0, type: V128, bytes: lane < 0 ? 16 : 1 << lane };
+        const guarded = this.address(a, depth);
+        this.expr(V128, depth - 1);
+        c.u8(0xfd).uleb(lane < 0 ? 0x0b : 0x58 + lane);
+        this.memarg(a, guarded);
+        if (lane >= 0) c.u8(rng.int(16 >> lane));
+        return;
+      }
       case 0: {
         const l = rng.int(this.locals.length);
         if (this.locals.length === 0) return;
@@ -748,9 +961,9 @@ export class FuncGen {
         this.memarg(a, guarded);
         return;
       }
-      case 3: this.expr(rng.pick(VALTYPES), depth); c.u8(0x1a); return;
+      case 3: this.expr(rng.pick(this.m.valtypes), depth); c.u8(0x1a); return;
       case 4: {
-        const t = rng.pick(VALTYPES);
+        const t = rng.pick(this.m.valtypes);
         this.expr(t, depth);
         this.toI64(t);
         this.mixAcc();

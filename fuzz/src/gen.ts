@@ -22,11 +22,18 @@
  * `mem`, for every mutable global k the global `g<k>` and a getter `gbits<k>` () → i64 that
  * returns its bits (zero-extended for i32/f32) so that a JS caller sees float bits exactly, and
  * every generated function as `f<k>` with `refuel` () → () to call before it from the host.
+ *
+ * SIMD modules (a third, by the seed; none with `mvp`) have v128 among their value types: locals,
+ * parameters, results, globals and block types, every 0xfd operation of every lane shape,
+ * shuffles with random lane indices, constants of edge lanes with NaN payloads. Float SIMD
+ * operations make their NaN lanes canonical (funcgen.ts, canonicalNaNLanes), as scalar code does
+ * where bits become observable. v128 globals are not exported (run mixes them into acc), and the
+ * host calls no function with a v128 in its signature (JS cannot pass or receive one).
  */
 import { Bytes } from './bytes';
 import { Rng } from './rng';
 import { FuncGen, FUEL_PER_CALL, MIX, type Global, type ModuleInfo } from './funcgen';
-import { I32, I64, F32, F64, VALTYPES, VOID, constInstr, constValue, limits, type ValType, type FuncType } from './ops';
+import { I32, I64, F32, F64, V128, VALTYPES, SIMD_VALTYPES, VOID, constInstr, constValue, limits, type ValType, type FuncType } from './ops';
 
 export { I32, I64, F32, F64, f32Bits, f64Bits, type ValType, type FuncType } from './ops';
 
@@ -90,6 +97,8 @@ export interface Generated {
   bytes: Uint8Array;
   nodes: GenNode[];
   exports: ModuleExports;
+  /** A SIMD module (v128 among its types, 0xfd operations). */
+  simd: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,15 +118,20 @@ export function generate(opts: GenOptions): Generated {
   // multi-value (several results, block parameters) and passive data segments, as WebAssembly 2.0
   const multi = !opts.mvp && rng.chance(0.4);
   const bulkData = !opts.mvp && rng.chance(0.3);
+  // SIMD: v128 among the value types, and the 0xfd operations
+  // (also when the imported `lib` has functions of v128: their calls need SIMD to mix the results)
+  const libV128 = opts.importFrom?.funcs.some((f) => f.type.params.includes(V128) || f.type.results.includes(V128)) ?? false;
+  const simd = !opts.mvp && (rng.chance(0.35) || libV128);
+  const valtypes = simd ? SIMD_VALTYPES : VALTYPES;
 
   // types: a small pool, so that indirect calls often find a matching entry, plus a duplicate
   // (call_indirect compares types structurally)
   const types: FuncType[] = [];
   const nTypes = rng.range(1, 3 + Math.min(3, size >> 3));
   for (let k = 0; k < nTypes; k++) {
-    const params = Array.from({ length: rng.chance(0.15) ? rng.range(4, 7) : rng.int(4) }, () => rng.pick(VALTYPES));
-    const results = multi && rng.chance(0.35) ? Array.from({ length: rng.range(2, 4) }, () => rng.pick(VALTYPES))
-      : rng.chance(0.75) ? [rng.pick(VALTYPES)] : [];
+    const params = Array.from({ length: rng.chance(0.15) ? rng.range(4, 7) : rng.int(4) }, () => rng.pick(valtypes));
+    const results = multi && rng.chance(0.35) ? Array.from({ length: rng.range(2, 4) }, () => rng.pick(valtypes))
+      : rng.chance(0.75) ? [rng.pick(valtypes)] : [];
     types.push({ params, results });
   }
   if (rng.chance(0.5)) types.push({ ...rng.pick(types) });
@@ -161,7 +175,7 @@ export function generate(opts: GenOptions): Generated {
   const globalInit: (number | bigint | { get: number })[] = globals.map((g) => (g.type === I64 ? 0n : 0));
   const nGlobals = rng.range(2, 7);
   for (let k = 0; k < nGlobals; k++) {
-    const type = rng.pick(VALTYPES);
+    const type = rng.pick(valtypes);
     globals.push({ type, mutable: rng.chance(0.8) });
     const imported = importedGlobals.findIndex((g) => g.type === type && !g.mutable);
     globalInit.push(imported >= 0 && rng.chance(0.4) ? { get: imported } : constValue(rng, type));
@@ -181,7 +195,7 @@ export function generate(opts: GenOptions): Generated {
   const prefix = opts.prefix ?? '';
   const m: ModuleInfo = {
     types, funcTypeCount: types.length, funcTypes, firstDefined: nImp, fuel, acc, globals, table, memPages, memMax, pTrap, constBias: rng.pick([1, 1, 3]),
-    extended: rng.chance(0.4) && !opts.mvp, multi, passive, stress: rng.chance(0.1), skip: opts.skip ?? new Set(), nodes: [],
+    extended: rng.chance(0.4) && !opts.mvp, multi, passive, stress: rng.chance(0.1), simd, valtypes, skip: opts.skip ?? new Set(), nodes: [],
     limits: {
       exprDepth: Math.min(7, 2 + (size >> 2)),
       nest: Math.min(4, 1 + Math.floor(size / 6)),
@@ -196,7 +210,10 @@ export function generate(opts: GenOptions): Generated {
     bodies.push(g.finish());
   }
   // sometimes run ends by exhausting the call stack: both must trap (their depths differ)
-  const exportedCount = globals.filter((g) => g.mutable).length;
+  // mutable globals are exported with a getter of their bits, but for v128 ones (JS cannot read
+  // a v128; run mixes them into acc)
+  const exportable = (g: Global): boolean => g.mutable && g.type !== V128;
+  const exportedCount = globals.filter(exportable).length;
   const hasStart = rng.chance(0.3);
   const deepType = types.length;
   const drawnDeep = rng.chance(0.04);
@@ -207,7 +224,7 @@ export function generate(opts: GenOptions): Generated {
   run.runBody(nFuncs + rng.int(nFuncs + 2), deep === null ? null : { index: deep, params: shape!.params, results: shape!.results });
   bodies.push(run.finish());
   bodies.push(memhashBody());
-  const exported = globals.map((g, k) => k).filter((k) => globals[k].mutable);
+  const exported = globals.map((g, k) => k).filter((k) => exportable(globals[k]));
   for (const k of exported) bodies.push(getterBody(k, globals[k].type));
   // a start function runs at instantiation, with no fuel: its calls return zeros at once
   if (hasStart) {
@@ -313,7 +330,7 @@ export function generate(opts: GenOptions): Generated {
     memory: { min: memPages, max: memMax },
     table: { min: tableSize, max: importTable ? importedTable.max : tableMax },
   };
-  return { bytes: mod.bytes(), nodes: m.nodes, exports: exportsInfo };
+  return { bytes: mod.bytes(), nodes: m.nodes, exports: exportsInfo, simd };
 }
 /** memhash: h = FNV(memory.size); for each 8-byte word w: h = (h ^ w) * prime. */
 function memhashBody(): Bytes {

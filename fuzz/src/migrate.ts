@@ -67,7 +67,8 @@ export function hopPlan(seed: number): HopPlan {
 }
 
 /** One suspension: the arch it ran on, at which check (counted over the whole run), frames. */
-export interface Hop { arch: Arch; check: number; frames: number }
+/** A hop: where it stopped, its frames, and the v128 values its snapshot carried (slots and globals). */
+export interface Hop { arch: Arch; check: number; frames: number; v128: number }
 
 export interface MigrateOutcome extends Outcome {
   /** Checks `run` passes (the counting run). */
@@ -195,7 +196,9 @@ export class MigrateRunner {
           if (this.opts.tamper) snap = this.opts.tamper(snap, k);
           const next = other(arch);
           const { modules, resume, snapshot } = resumeProgram(snap, next);
-          out.hops.push({ arch, check: points[k], frames: snapshot.frames.length });
+          const v128 = snapshot.frames.reduce((n, f) => n + f.slots.filter((x) => x.type === 0x7b).length, 0) +
+            snapshot.globals.filter((g) => g.type === 0x7b).length;
+          out.hops.push({ arch, check: points[k], frames: snapshot.frames.length, v128 });
           image = compileProgram({ modules, arch: next, cpuFeatures: next === 'x86-64' ? cpu : 0, resume });
           arch = next;
         } catch (e) {

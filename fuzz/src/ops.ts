@@ -4,9 +4,12 @@
 import { Bytes } from './bytes';
 import { Rng, weighted } from './rng';
 
-export const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c;
-export type ValType = 0x7f | 0x7e | 0x7d | 0x7c;
-export const VALTYPES: readonly ValType[] = [I32, I64, F32, F64];
+export const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
+export type ValType = 0x7f | 0x7e | 0x7d | 0x7c | 0x7b;
+export type ScalarType = 0x7f | 0x7e | 0x7d | 0x7c;
+/** The scalar types; SIMD modules (ModuleInfo.simd) add V128 to theirs (SIMD_VALTYPES). */
+export const VALTYPES: readonly ScalarType[] = [I32, I64, F32, F64];
+export const SIMD_VALTYPES: readonly ValType[] = [I32, I64, F32, F64, V128];
 export const VOID = 0x40;
 
 /** Several results (multi-value) only in modules that use post-1.0 features (GenOptions.mvp). */
@@ -15,13 +18,13 @@ export interface FuncType { params: ValType[]; results: ValType[] }
 // ---------------------------------------------------------------------------------------------
 // opcode tables
 
-export const UNARY: Record<ValType, number[]> = {
+export const UNARY: Record<ScalarType, number[]> = {
   [I32]: [0x67, 0x68, 0x69],
   [I64]: [0x79, 0x7a, 0x7b],
   [F32]: [0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91],
   [F64]: [0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f],
 };
-export const BINARY: Record<ValType, number[]> = {
+export const BINARY: Record<ScalarType, number[]> = {
   [I32]: range(0x6a, 0x78),
   [I64]: range(0x7c, 0x8a),
   [F32]: range(0x92, 0x98),
@@ -30,7 +33,7 @@ export const BINARY: Record<ValType, number[]> = {
 /** div_s, div_u, rem_s, rem_u */
 export const DIVISION = new Set([0x6d, 0x6e, 0x6f, 0x70, 0x7f, 0x80, 0x81, 0x82]);
 export const EQZ: Partial<Record<ValType, number>> = { [I32]: 0x45, [I64]: 0x50 };
-export const COMPARE: Record<ValType, number[]> = {
+export const COMPARE: Record<ScalarType, number[]> = {
   [I32]: range(0x46, 0x4f),
   [I64]: range(0x51, 0x5a),
   [F32]: range(0x5b, 0x60),
@@ -123,6 +126,12 @@ export function limits(b: Bytes, min: number, max: number | null): Bytes {
 
 export function constInstr(b: Bytes, t: ValType, v: number | bigint): Bytes {
   switch (t) {
+    case V128: {
+      b.u8(0xfd).uleb(12);
+      const x = BigInt.asUintN(128, BigInt(v));
+      for (let k = 0; k < 16; k++) b.u8(Number((x >> BigInt(8 * k)) & 0xffn));
+      return b;
+    }
     case I32: return b.u8(0x41).sleb(v as number);
     case I64: return b.u8(0x42).sleb(v as bigint);
     case F32: return b.u8(0x43).f32bits(v as number);
@@ -130,10 +139,27 @@ export function constInstr(b: Bytes, t: ValType, v: number | bigint): Bytes {
   }
 }
 
-/** A constant's value: i32 number, i64 bigint, f32 bits (number), f64 bits (bigint). */
+/**
+ * A constant's value: i32 number, i64 bigint, f32 bits (number), f64 bits (bigint), v128 a
+ * 128-bit bigint whose lanes (of a random shape) are edge values of the lane type, NaN payloads
+ * included, or random bytes.
+ */
 export function constValue(rng: Rng, t: ValType): number | bigint {
   const k = weighted(rng, [3, 3, 2]);
   switch (t) {
+    case V128: {
+      if (k === 2) return (rng.u64() << 64n) | rng.u64();
+      const shape = rng.int(6);
+      const laneBits = [8, 16, 32, 64, 32, 64][shape];
+      const laneType: ValType = [I32, I32, I32, I64, F32, F64][shape] as ValType;
+      let v = 0n;
+      const same = rng.chance(0.3) ? constValue(rng, laneType) : null;
+      for (let lane = 0; lane < 128 / laneBits; lane++) {
+        const x = same ?? constValue(rng, laneType);
+        v |= BigInt.asUintN(laneBits, BigInt(x)) << BigInt(lane * laneBits);
+      }
+      return v;
+    }
     case I32:
       return k === 0 ? rng.range(-16, 16) : k === 1 ? rng.pick(I32_SPECIAL) : rng.u32() | 0;
     case I64:
@@ -145,3 +171,45 @@ export function constValue(rng: Rng, t: ValType): number | bigint {
       return k === 0 ? f64Bits(rng.range(-8, 8) / rng.pick([1, 2, 4])) : k === 1 ? rng.pick(F64_SPECIAL) : rng.u64();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// SIMD (0xfd sub-opcodes)
+
+/**
+ * v128 → v128. `canon`: a float operation whose NaN results the spec leaves open (V8 and wagc
+ * may differ in their bits): the generator makes the NaN lanes canonical after it, with the
+ * lanes' float shape (4: f32x4, 2: f64x2).
+ */
+export interface VecOp { sub: number; canon?: 2 | 4 }
+export const VUNARY: VecOp[] = [
+  0x4d, 0x60, 0x61, 0x62, 0x7c, 0x7d, 0x7e, 0x7f, 0x80, 0x81, 0x87, 0x88, 0x89, 0x8a, 0xa0, 0xa1, 0xa7, 0xa8, 0xa9, 0xaa,
+  0xc0, 0xc1, 0xc7, 0xc8, 0xc9, 0xca, 0xe0, 0xe1, 0xec, 0xed, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+].map((sub) => ({ sub } as VecOp)).concat(
+  [0x67, 0x68, 0x69, 0x6a, 0xe3, 0x5e].map((sub) => ({ sub, canon: 4 as const })),
+  [0x74, 0x75, 0x7a, 0x94, 0xef, 0x5f].map((sub) => ({ sub, canon: 2 as const })),
+);
+/** v128 × v128 → v128. */
+export const VBINARY: VecOp[] = [
+  0x0e, ...range(0x23, 0x4c), 0x4e, 0x4f, 0x50, 0x51, 0x65, 0x66, ...range(0x6e, 0x73), ...range(0x76, 0x79), 0x7b, 0x82, 0x85, 0x86,
+  ...range(0x8e, 0x93), ...range(0x95, 0x99), ...range(0x9b, 0x9f), 0xae, 0xb1, ...range(0xb5, 0xba), ...range(0xbc, 0xbf),
+  0xce, 0xd1, ...range(0xd5, 0xdf), 0xea, 0xeb, 0xf6, 0xf7,
+].map((sub) => ({ sub } as VecOp)).concat(
+  range(0xe4, 0xe9).map((sub) => ({ sub, canon: 4 as const })),
+  range(0xf0, 0xf5).map((sub) => ({ sub, canon: 2 as const })),
+);
+/** v128 × i32 → v128 shifts. */
+export const VSHIFT = [0x6b, 0x6c, 0x6d, 0x8b, 0x8c, 0x8d, 0xab, 0xac, 0xad, 0xcb, 0xcc, 0xcd];
+/** Splat (sub-opcode) of each scalar type. */
+export const VSPLAT: [number, ValType][] = [[0x0f, I32], [0x10, I32], [0x11, I32], [0x12, I64], [0x13, F32], [0x14, F64]];
+/** replace_lane: sub-opcode, the lane's type, lanes. */
+export const VREPLACE: [number, ValType, number][] = [[0x17, I32, 16], [0x1a, I32, 8], [0x1c, I32, 4], [0x1e, I64, 2], [0x20, F32, 4], [0x22, F64, 2]];
+/** extract_lane: sub-opcode, result type, lanes. */
+export const VEXTRACT: [number, ValType, number][] = [
+  [0x15, I32, 16], [0x16, I32, 16], [0x18, I32, 8], [0x19, I32, 8], [0x1b, I32, 4], [0x1d, I64, 2], [0x1f, F32, 4], [0x21, F64, 2],
+];
+/** v128 → i32: any_true, all_true and bitmask of each integer shape. */
+export const VTEST = [0x53, 0x63, 0x64, 0x83, 0x84, 0xa3, 0xa4, 0xc3, 0xc4];
+/** Loads: sub-opcode and bytes accessed (v128.load, the extending, splatting and zero-filling ones). */
+export const VLOADS: [number, number][] = [
+  [0x00, 16], [0x01, 8], [0x02, 8], [0x03, 8], [0x04, 8], [0x05, 8], [0x06, 8], [0x07, 1], [0x08, 2], [0x09, 4], [0x0a, 8], [0x5c, 4], [0x5d, 8],
+];

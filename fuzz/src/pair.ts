@@ -21,12 +21,12 @@ import { LoaderProcess } from '../../conformance/dist/loader';
 import { generate, type GenNode, type GenOptions } from './gen';
 import { defaultTarget, v8TrapKind, wagcTrapMatches, type Target } from './diff';
 
-export interface Pair { lib: Uint8Array; main: Uint8Array; nodes: GenNode[] }
+export interface Pair { lib: Uint8Array; main: Uint8Array; nodes: GenNode[]; simd: boolean }
 
 export function generatePair(opts: GenOptions): Pair {
   const lib = generate({ ...opts, prefix: 'lib/' });
   const main = generate({ ...opts, prefix: 'main/', salt: 1, importFrom: lib.exports });
-  return { lib: lib.bytes, main: main.bytes, nodes: [...lib.nodes, ...main.nodes] };
+  return { lib: lib.bytes, main: main.bytes, nodes: [...lib.nodes, ...main.nodes], simd: lib.simd || main.simd };
 }
 
 /** One request to instance 0 (lib) or 1 (main): invoke an export, or read a global's bits. */

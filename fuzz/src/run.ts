@@ -96,7 +96,7 @@ function isMigrate(seed: number): boolean {
 }
 
 interface Case { seed: number; size: number; pair: boolean; migrate?: boolean }
-interface Result extends Check { outcome: string; compileError: boolean; hops?: number; hopText?: string }
+interface Result extends Check { outcome: string; compileError: boolean; hops?: number; hopText?: string; v128Hops?: number }
 interface Failure { c: Case; differences: string[] }
 
 class Runners {
@@ -105,13 +105,13 @@ class Runners {
   private pairs = new PairRunner(target);
   private migrate = migrateFraction ? new MigrateRunner(migrateTargets) : null;
 
-  build(c: Case, skip: ReadonlySet<string> = new Set()): Subject {
+  build(c: Case, skip: ReadonlySet<string> = new Set()): Subject & { simd: boolean } {
     if (c.pair) {
       const p = generatePair({ seed: c.seed, size: c.size, mvp, skip });
-      return { files: [p.lib, p.main], nodes: p.nodes };
+      return { files: [p.lib, p.main], nodes: p.nodes, simd: p.simd };
     }
     const g = generate({ seed: c.seed, size: c.size, mvp, skip, noImports: c.migrate, deepRecursion: c.migrate && nearLimit(c.seed) });
-    return { files: [g.bytes], nodes: g.nodes };
+    return { files: [g.bytes], nodes: g.nodes, simd: g.simd };
   }
 
   async check(c: Case, files: Uint8Array[]): Promise<Result> {
@@ -120,7 +120,10 @@ class Runners {
       const v = await diffMigrate(files[0], hopPlan(c.seed), { v8: this.v8, migrate: this.migrate });
       const run = v.v8.run;
       const outcome = `migrate: ${v.v8.instantiate ? 'instantiation trapped' : run && 'trap' in run ? run.trap : 'returned'}`;
-      return { differences: v.differences, skipped: v.skipped, outcome, compileError: !!v.wagc.compileError, hops: v.wagc.hops.length, hopText: describeHops(v.wagc) };
+      return {
+        differences: v.differences, skipped: v.skipped, outcome, compileError: !!v.wagc.compileError, hops: v.wagc.hops.length, hopText: describeHops(v.wagc),
+        v128Hops: v.wagc.hops.filter((h) => h.v128 > 0).length,
+      };
     }
     if (files.length === 2) {
       const v = await this.pairs.diff(files[0], files[1]);
@@ -178,6 +181,7 @@ async function campaign(): Promise<Failure[]> {
   process.once('SIGTERM', stop);
   let next = 0;
   let cases = 0, pairs = 0, agreeing = 0, bytes = 0, compileErrors = 0, migrating = 0, hops = 0, suspended = 0;
+  let simdCases = 0, simdMigrating = 0, v128Hops = 0;
   const skipped = new Map<string, number>();
   const outcomes = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
@@ -194,10 +198,13 @@ async function campaign(): Promise<Failure[]> {
         const v = await r.check(c, subject.files);
         cases++;
         if (c.pair) pairs++;
+        if (subject.simd) simdCases++;
         if (c.migrate) {
           migrating++;
           hops += v.hops ?? 0;
           if (v.hops) suspended++;
+          if (subject.simd) simdMigrating++;
+          v128Hops += v.v128Hops ?? 0;
         }
         bytes += subject.files.reduce((n, f) => n + f.length, 0);
         if (v.skipped) bump(skipped, v.skipped.replace(/:.*/, ''));
@@ -224,6 +231,7 @@ async function campaign(): Promise<Failure[]> {
   const elapsed = (Date.now() - start) / 1000;
 
   console.log(`fuzz: seed ${campaignSeed}: ${cases} cases (${cases - pairs - migrating} modules, ${pairs} two-instance pairs, ${migrating} migrating: ${suspended} suspended, ${hops} hops) in ${elapsed.toFixed(0)} s (${(cases / elapsed).toFixed(1)}/s, ${Math.round(bytes / Math.max(1, cases))} bytes average), ${agreeing} agreeing, ${failures.length} disagreeing`);
+  console.log(`  SIMD: ${simdCases} cases with SIMD modules, ${simdMigrating} of them migrating; ${v128Hops} hops carried v128 values in their snapshots`);
   console.log(`  outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
   if (skipped.size) console.log(`  skipped: ${[...skipped].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   console.log(`  compile errors: ${compileErrors}`);

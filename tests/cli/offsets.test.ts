@@ -1,7 +1,7 @@
 /**
  * Issue 14: one wasm offset per frame, in the coordinates of the module the user compiled, through
  * the real bins on both arches. A trap's innermost frame is at the trapping instruction (a load
- * out of bounds, a division by zero, `unreachable`, a call_indirect of a null entry), not at the
+ * out of bounds, a SIMD load or store out of bounds, a division by zero, `unreachable`, a call_indirect of a null entry), not at the
  * function's start; a suspended frame is at its loop, the same offset in the suspend message, in
  * gate-inspect of the snapshot and in gate-inspect of the image resumed from it. The expected
  * offsets come from wasm-objdump's disassembly of the module compiled.
@@ -59,6 +59,19 @@ const TRAPS = `(module
   (func $callnull (export "callnull") (param i32) (result i32)
     local.get 0 i32.const 1 i32.add drop
     i32.const 1 call_indirect (type $t))
+  (func $vload (export "vload") (param i32) (result i32)
+    local.get 0 v128.load
+    local.get 0 i32.const 70000 i32.add v128.load
+    i32x4.add i32x4.extract_lane 0)
+  (func $vstore (export "vstore") (param i32) (result i32)
+    local.get 0 local.get 0 i32x4.splat v128.store
+    local.get 0 i32.const 70000 i32.add local.get 0 i32x4.splat v128.store
+    i32.const 0)
+  (func $vlane (export "vlane") (param i32) (result i32)
+    local.get 0 i32.const 70000 i32.add
+    local.get 0 i32x4.splat
+    v128.load32_lane 1
+    i32x4.extract_lane 1)
   (func (export "_start")
     i32.const 1 call $unreach drop))`;
 
@@ -89,6 +102,9 @@ describe.each(arches)('%s: a trap is reported at the trapping instruction', (arc
     ['div', 'div', 'integer divide by zero', 'i32.div_u', 1],
     ['unreach', 'unreach', 'unreachable', 'unreachable', 0],
     ['callnull', 'callnull', 'uninitialized element', 'call_indirect', 0],
+    ['vload', 'vload', 'out of bounds memory access', 'v128.load', 1],
+    ['vstore', 'vstore', 'out of bounds memory access', 'v128.store', 1],
+    ['vlane', 'vlane', 'out of bounds memory access', 'v128.load32_lane', 0],
   ];
   test.each(cases)('%s', (exp, func, message, mnemonic, nth) => {
     const r = run('gate-run', [`traps-${arch}.img`, '--invoke', exp, '--', '4']);

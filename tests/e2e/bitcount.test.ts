@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { CPU_FEATURE, CPU_FEATURES_KNOWN } from '@wagc/frontend';
+import { CPU_FEATURE, CPU_FEATURES_OPTIONAL } from '@wagc/frontend';
 import { compileProgram, readImage, META_FIXED, Section } from '@wagc/linker';
 import { loaderPath } from '@wagc/loader-c';
 import { wat } from './helpers';
@@ -140,7 +140,7 @@ describe('clz/ctz/popcnt against a reference, per CPU feature setting', () => {
 
   test('only the features the code uses are recorded', async () => {
     const onlyPopcnt = await wat('(module (func (export "f") (param i64) (result i64) (i64.popcnt (local.get 0))))');
-    expect(readImage(compileProgram({ modules: [{ name: 'main', bytes: onlyPopcnt }], arch: 'x86-64', cpuFeatures: CPU_FEATURES_KNOWN })).cpuFeatures).toBe(CPU_FEATURE.popcnt);
+    expect(readImage(compileProgram({ modules: [{ name: 'main', bytes: onlyPopcnt }], arch: 'x86-64', cpuFeatures: CPU_FEATURES_OPTIONAL })).cpuFeatures).toBe(CPU_FEATURE.popcnt);
     expect(readImage(compileProgram({ modules: [{ name: 'main', bytes: onlyPopcnt }], arch: 'x86-64' })).cpuFeatures).toBe(0);
   });
 });
@@ -170,7 +170,7 @@ describe('the loader refuses an image its CPU cannot run', () => {
     expect(r.stdout).toBe('ready\n');
   });
 
-  test.each([3, 31])('an unknown feature bit (bit %d) is refused', (bit) => {
+  test.each([5, 31])('an unknown feature bit (bit %d) is refused', (bit) => {
     const image = compileProgram({ modules: [{ name: 'main', bytes }], arch: 'x86-64' });
     const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
     let meta = -1;
@@ -192,7 +192,9 @@ describe('wagc --cpu-features', () => {
     expect(parseCpuFeatures('baseline')).toBe(0);
     expect(parseCpuFeatures('popcnt')).toBe(CPU_FEATURE.popcnt);
     expect(parseCpuFeatures('bmi1,lzcnt')).toBe(CPU_FEATURE.bmi1 | CPU_FEATURE.lzcnt);
-    expect(parseCpuFeatures('native', cpuinfo('popcnt abm bmi1 bmi2'))).toBe(CPU_FEATURES_KNOWN);
+    // sse4_1 is no option: always allowed
+    expect(parseCpuFeatures('native', cpuinfo('popcnt abm bmi1 bmi2 sse4_1 avx'))).toBe(CPU_FEATURES_OPTIONAL);
+    expect(parseCpuFeatures('avx')).toBe(CPU_FEATURE.avx);
     // LZCNT is the flag "abm"; a kernel that does not list it costs speed only
     expect(parseCpuFeatures('native', cpuinfo('popcnt bmi1'))).toBe(CPU_FEATURE.popcnt | CPU_FEATURE.bmi1);
     expect(parseCpuFeatures('native', () => '')).toBe(0);
@@ -200,6 +202,7 @@ describe('wagc --cpu-features', () => {
 
   test('an unknown name is a usage error naming the known ones', () => {
     expect(() => parseCpuFeatures('popcnt,avx512')).toThrow(UsageError);
-    expect(() => parseCpuFeatures('avx512')).toThrow('unknown CPU feature "avx512" (known: baseline, native, popcnt, lzcnt, bmi1)');
+    expect(() => parseCpuFeatures('avx512')).toThrow('unknown CPU feature "avx512" (known: baseline, native, popcnt, lzcnt, bmi1, avx)');
+    expect(() => parseCpuFeatures('sse4_1')).toThrow(UsageError);
   });
 });

@@ -12,7 +12,7 @@ let wabt: { parseWat(name: string, text: string, features?: object): { toBinary(
 
 export async function wat(text: string): Promise<Uint8Array> {
   if (!wabt) wabt = await wabtInit();
-  const mod = wabt!.parseWat('test.wat', text, { multi_value: true, sat_float_to_int: true, sign_extension: true });
+  const mod = wabt!.parseWat('test.wat', text, { multi_value: true, sat_float_to_int: true, sign_extension: true, simd: true });
   try {
     return mod.toBinary({ write_debug_names: true }).buffer;
   } finally {

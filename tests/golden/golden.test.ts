@@ -34,7 +34,7 @@ const UPDATE = !!process.env.UPDATE_GOLDEN;
 
 async function wat(name: string, text: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat(name, text, { multi_value: true, sat_float_to_int: true, sign_extension: true });
+  const mod = wabt.parseWat(name, text, { multi_value: true, sat_float_to_int: true, sign_extension: true, simd: true });
   try {
     return mod.toBinary({ write_debug_names: true }).buffer;
   } finally {
@@ -46,10 +46,38 @@ const hex = (v: number): string => (v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.t
 const bytesText = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join(' ');
 const line = (off: number, bytes: Uint8Array, text: string): string => `  ${off.toString(16).padStart(4, '0')}  ${bytesText(bytes).padEnd(30)} ${text}`.trimEnd();
 
+/**
+ * Where the function's constant pool starts (its 16-byte constants, after the code: x86-64
+ * reads them rip-relative, arm64 by ldr (literal)), or `end` without one.
+ */
+function poolStart(isa: IsaInfo, text: Uint8Array, start: number, end: number): number {
+  let pool = end;
+  for (const insn of isa.decode(text.subarray(start, end), start)) {
+    const rip = ripTarget(insn);
+    const target = rip !== null && insn.mnemonic !== 'lea' ? rip : literalTarget(insn);
+    if (target !== null && target > insn.address && target < end && (target - start) % 16 === 0) pool = Math.min(pool, target);
+  }
+  return pool;
+}
+
+function literalTarget(insn: Insn): number | null {
+  const m = insn.mnemonic === 'ldr' ? /^q\d+, #(0x[0-9a-f]+|\d+)$/.exec(insn.opStr) : null;
+  return m ? Number(m[1]) : null;
+}
+
 /** Disassembles [start, end) of `text`; `symbol` names addresses outside the function. */
-function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, end: number, symbol: (addr: number) => string): string[] {
+function disassembleFunction(isa: IsaInfo, text: Uint8Array, start: number, fullEnd: number, symbol: (addr: number) => string): string[] {
   const out: string[] = [];
-  const where = (addr: number): string => (addr >= start && addr < end ? `${hex(addr - start)}` : symbol(addr));
+  // the constant pool is data: shown as 16-byte lines after the code
+  const end = poolStart(isa, text, start, fullEnd);
+  out.push(...disassembleCode(isa, text, start, end, fullEnd, symbol));
+  for (let at = end; at < fullEnd; at += 16) out.push(line(at - start, text.subarray(at, Math.min(at + 16, fullEnd)), '.constant'));
+  return out;
+}
+
+function disassembleCode(isa: IsaInfo, text: Uint8Array, start: number, end: number, fullEnd: number, symbol: (addr: number) => string): string[] {
+  const out: string[] = [];
+  const where = (addr: number): string => (addr >= start && addr < fullEnd ? `${hex(addr - start)}` : symbol(addr));
   const code = text.subarray(0, end);
   let pos = start;
   while (pos < end) {
@@ -121,6 +149,8 @@ function describeInsn(isa: IsaInfo, insn: Insn, where: (addr: number) => string)
   } else {
     const rip = ripTarget(insn);
     if (rip !== null) ops += `  ; ${where(rip)}`;
+    const literal = literalTarget(insn);
+    if (literal !== null) ops = ops.replace(/#(0x[0-9a-f]+|\d+)$/, where(literal));
   }
   return ops ? `${insn.mnemonic} ${ops}` : insn.mnemonic;
 }

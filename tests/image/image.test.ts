@@ -7,6 +7,7 @@ import {
   SITE_ENTRY, Section, VERSION, compileProgram, imageArch, linkProgram, readImage, writeImage,
   type ImageInput, type ProgramOptions,
 } from '@wagc/linker';
+import { VMCTX } from '@wagc/frontend';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const wabtInit = require('wabt');
@@ -572,7 +573,7 @@ describe('store images (section 9: several instances)', () => {
     const [ia, ib] = st.instances;
     expect(ib.datas[0].memoryDesc).toBe(ia.datas[0].memoryDesc);
     expect(ib.elems[0].tableDesc).toBe(ia.elems[0].tableDesc);
-    expect(st.memories[0].descOff).toBe(128 + 8 * back.globalTypes.length);
+    expect(st.memories[0].descOff).toBe(VMCTX.globals + 8 * back.globalTypes.length);
     expect(ia.datas[0]).toMatchObject({ offset: 16 });
     expect(Array.from(ia.datas[0].bytes)).toEqual([0x61, 0x62, 0x63]);
     expect(ib.datas[0]).toMatchObject({ offset: 100 });

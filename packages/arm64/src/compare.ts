@@ -4,6 +4,7 @@ import { AddSub, Cond, MemOp } from './encode';
 import { FP, SCRATCH, SCRATCH2, XSCRATCH, XSCRATCH2, ZR, INT_CC, FLOAT_CC } from './regs';
 import { floatOperand, intOperand, isFloat, ldstAt, loadOperand } from './move';
 import { addSubImmSigned, addSubOperand } from './binary';
+import { selectV128 } from './simd';
 import type { A64Backend } from './backend';
 
 /**
@@ -54,6 +55,7 @@ export function testZero(be: A64Backend, w: number, x: Operand): number {
 
 /** dst ← b unless cc: csel / fcsel. */
 export function select(be: A64Backend, type: number, dst: number, b: number, cc: number): void {
-  if (isFloat(type)) a.fcsel(be.buf, 8, dst, dst, b, cc);
+  if (type === 0x7b) selectV128(be, dst, b, cc);
+  else if (isFloat(type)) a.fcsel(be.buf, 8, dst, dst, b, cc);
   else a.csel(be.buf, 8, dst, dst, b, cc);
 }

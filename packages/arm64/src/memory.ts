@@ -30,7 +30,7 @@ export function storeForm(): number {
  * The access `op` of register rt at x27 + zext(addr) + offset (ARCHITECTURE §4: no bounds
  * checks; the guard reservation catches anything outside the accessible pages). Uses ADDR.
  */
-function access(be: A64Backend, op: MemOp, rt: number, addr: Operand, offset: number): void {
+export function access(be: A64Backend, op: MemOp, rt: number, addr: Operand, offset: number): void {
   const b = be.buf;
   if (addr.kind === OperandKind.Imm) {
     const ea = (addr.lo >>> 0) + offset; // < 2^33

@@ -2,9 +2,11 @@ import { Base, OperandKind, type CodeBuffer, type Operand } from '@wagc/frontend
 import { a } from './encode/flat';
 import { AddSub, Extend, FUnary, MemOp } from './encode';
 import { ADDR, FP, SCRATCH, VMCTX_REG, ZR } from './regs';
+import { vmov } from './encode/neon';
+import { loadConstV128 } from './simd';
 import type { A64Backend } from './backend';
 
-const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, FUNCREF = 0x70, EXTERNREF = 0x6f;
+const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b, FUNCREF = 0x70, EXTERNREF = 0x6f;
 
 /**
  * Values between registers, constants and slots (frame slots and vmctx globals): the moves the
@@ -26,6 +28,7 @@ export function loadOp(type: number): MemOp {
     case I32: return MemOp.LDR_W;
     case I64: case FUNCREF: case EXTERNREF: return MemOp.LDR_X; // references are 64-bit words
     case F32: return MemOp.LDR_S;
+    case V128: return MemOp.LDR_Q;
     default: return MemOp.LDR_D;
   }
 }
@@ -35,6 +38,7 @@ export function storeOp(type: number): MemOp {
     case I32: return MemOp.STR_W;
     case I64: case FUNCREF: case EXTERNREF: return MemOp.STR_X;
     case F32: return MemOp.STR_S;
+    case V128: return MemOp.STR_Q;
     default: return MemOp.STR_D;
   }
 }
@@ -130,14 +134,18 @@ export function storeSlotCond(be: A64Backend, cc: number, base: Base, offset: nu
 }
 
 export function move(be: A64Backend, type: number, dst: number, src: number): void {
-  if (isFloat(type)) fmovRR(be.buf, dst, src);
+  if (type === V128) vmov(be.buf, dst, src);
+  else if (isFloat(type)) fmovRR(be.buf, dst, src);
   else a.movRR(be.buf, 8, dst, src);
 }
 
 /** Operand `op` into register `dst` of its class (a scratch register, typically). */
 export function loadOperand(be: A64Backend, op: Operand, dst: number): void {
   switch (op.kind) {
-    case OperandKind.Imm: movConstTyped(be.buf, op.type, dst, op.lo, op.hi); break;
+    case OperandKind.Imm:
+      if (op.type === V128) loadConstV128(be, dst, op.lo, op.hi, op.lo2, op.hi2);
+      else movConstTyped(be.buf, op.type, dst, op.lo, op.hi);
+      break;
     case OperandKind.Slot: ldstAt(be.buf, loadOp(op.type), dst, FP, op.offset); break;
     default: if (op.reg !== dst) move(be, op.type, dst, op.reg);
   }

@@ -65,6 +65,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   const entryReturn = b.pos;
   a.ldst(b, MemOp.STR_X, 0, VMCTX_REG, VMCTX.resultInt);
   a.ldst(b, MemOp.STR_D, 0, VMCTX_REG, VMCTX.resultFloat);
+  a.ldst(b, MemOp.STR_Q, 0, VMCTX_REG, VMCTX.resultVector);
   a.ldp(b, PairOp.D, 14, 15, SP, 48);
   a.ldp(b, PairOp.D, 12, 13, SP, 32);
   a.ldp(b, PairOp.D, 10, 11, SP, 16);

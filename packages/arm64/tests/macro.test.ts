@@ -173,7 +173,7 @@ function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array 
   const out = new CompileOutput();
   const b = out.buf;
   const fc = new FunctionCompiler(new A64Backend(), out);
-  fc.frame.reset(0, 0);
+  fc.frame.reset(new Uint8Array(0), 0, 0);
   const s = fc.stack;
   a.movConst(b, 8, STACK_LIMIT, resultsAt, 0);
   a.movConst(b, 8, FP, frameAt, 0);

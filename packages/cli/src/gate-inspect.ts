@@ -117,6 +117,11 @@ export function formatValue(type: number, bits: bigint): string {
       dv.setBigUint64(0, bits);
       return fmtFloat(dv.getFloat64(0));
     }
+    case 0x7b: { // as wat's v128.const i32x4, lane 0 first
+      const lanes: string[] = [];
+      for (let k = 0; k < 4; k++) lanes.push(`0x${((bits >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0')}`);
+      return `i32x4 ${lanes.join(' ')}`;
+    }
   }
   return `0x${bits.toString(16)}`;
 }
@@ -129,7 +134,7 @@ function fmtFloat(v: number): string {
 }
 
 function bitsHex(type: number, bits: bigint): string {
-  return `0x${bits.toString(16).padStart(type === 0x7f || type === 0x7d ? 8 : 16, '0')}`;
+  return `0x${bits.toString(16).padStart(type === 0x7f || type === 0x7d ? 8 : type === 0x7b ? 32 : 16, '0')}`;
 }
 
 function trapMessage(id: number): string {

@@ -38,7 +38,7 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
   const frames: Frame[] = st.frames.map((f) => {
     const m = owner(f.func);
     if (!m) throw new Error(`state file: frame of unknown function ${f.func}`);
-    const slots = Array.from(f.slots, (bits, k) => ({ type: f.types[k], bits: portable(f.types[k], bits) }));
+    const slots = frameValues(f.types, f.slots, portable);
     const frame: Frame = { func: m.importedFuncs + f.func - m.funcBase, site: f.site, slots };
     if (m !== prog) {
       if (m.name !== LIBRARY) throw new Error(`state file: frame in module ${m.name}`);
@@ -46,8 +46,15 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
     }
     return frame;
   });
-  const globals = Array.from(st.globals.subarray(prog.globalBase, prog.globalBase + prog.definedGlobals),
-    (bits, k) => portable(img.globalTypes[prog.globalBase + k], bits));
+  // a v128 global takes two slots, bytes 0-7 first (docs/ARCHITECTURE.md, "vmctx")
+  const globals: bigint[] = [];
+  for (let slot = prog.globalBase, k = 0; k < prog.definedGlobals; k++) {
+    const t = img.globalTypes[slot];
+    if (t === V128) {
+      globals.push(st.globals[slot] | (st.globals[slot + 1] << 64n));
+      slot += 2;
+    } else globals.push(portable(t, st.globals[slot++]));
+  }
   // tables: only the program defines any (the runtime library has none), in link order
   const tableTypes = img.tables?.tables ?? [];
   if (st.tables.length !== tableTypes.length) throw new Error('state file: table count differs from the image');
@@ -69,6 +76,24 @@ export function snapshotOf(image: Uint8Array, stateFile: Uint8Array): Uint8Array
     droppedData,
     ...(tables.length || st.droppedSegments.length ? { tables, droppedSegments: st.droppedSegments } : {}),
   });
+}
+
+const V128 = 0x7b;
+
+/**
+ * A frame's slots of the state file (one 8-byte slot each, a v128 two: bytes 8-15, then 0-7) as
+ * the snapshot's values, each through `portable`.
+ */
+export function frameValues(types: Uint8Array, slots: BigUint64Array, portable: (type: number, bits: bigint) => bigint): { type: number; bits: bigint }[] {
+  const out: { type: number; bits: bigint }[] = [];
+  for (let k = 0; k < slots.length; k++) {
+    const t = types[k];
+    if (t === V128 && k + 1 < slots.length) {
+      out.push({ type: t, bits: slots[k + 1] | (slots[k] << 64n) });
+      k++;
+    } else out.push({ type: t, bits: portable(t, slots[k]) });
+  }
+  return out;
 }
 
 /**
@@ -120,14 +145,22 @@ export function resumeProgram(bytes: Uint8Array, arch: Arch): {
   // gate.snapshot stays in the module the image records: the next snapshot's writer then knows
   // which segments are this generation's memory and tables, and replaces them
   const modules = [{ name: LIBRARY, bytes: library }, { name: PROGRAM, bytes: restoreModule(snap, { keepSnapshotSection: true }) }];
-  const frames: ResumeFrame[] = snap.frames.map((f) => ({
-    module: f.module === 'runtime' ? 0 : 1,
-    func: f.func,
-    site: f.site,
-    types: Uint8Array.from(f.slots, (s) => s.type),
-    // funcref words for the linker: the module's index in `modules` << 32 | function index + 1
-    slots: BigUint64Array.from(f.slots, (s) => (s.type === 0x70 && s.bits !== 0n ? (s.bits >> 32n === 0n ? 1n << 32n : 0n) | (s.bits & 0xffffffffn) : s.bits)),
-  }));
+  const frames: ResumeFrame[] = snap.frames.map((f) => {
+    // the frame's 8-byte slots: a v128 takes two, bytes 8-15 in the first (docs/ARCHITECTURE.md, "Frames")
+    const types: number[] = [];
+    const slots: bigint[] = [];
+    for (const s of f.slots) {
+      types.push(s.type);
+      if (s.type === V128) {
+        types.push(V128);
+        slots.push(s.bits >> 64n, BigInt.asUintN(64, s.bits));
+      } else {
+        // funcref words for the linker: the module's index in `modules` << 32 | function index + 1
+        slots.push(s.type === 0x70 && s.bits !== 0n ? (s.bits >> 32n === 0n ? 1n << 32n : 0n) | (s.bits & 0xffffffffn) : s.bits);
+      }
+    }
+    return { module: f.module === 'runtime' ? 0 : 1, func: f.func, site: f.site, types: Uint8Array.from(types), slots: BigUint64Array.from(slots) };
+  });
   void arch;
   const check = (sites: ResumeSite[]): void => checkResume(snap, { runtime: library, sites: siteInfos(sites) });
   return { modules, resume: { state: snap.state as 'halted' | 'suspended', frames, check }, snapshot: snap };

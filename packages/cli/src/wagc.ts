@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'fs';
 import { resolve } from 'path';
 import yargs from 'yargs';
-import { CompileError, CPU_FEATURE, LIMITS, type CpuFeatureName } from '@wagc/frontend';
+import { CompileError, CPU_FEATURE, LIMITS, OPTIONAL_CPU_FEATURES, type CpuFeatureName } from '@wagc/frontend';
 import { compileProgram, hostArch, LinkError, writeImageFile, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { asksVersion, printError, toolVersion, writeOutput } from './output';
@@ -29,7 +29,7 @@ export function main(argv: string[]): number {
       type: 'string',
       requiresArg: true,
       default: 'baseline',
-      describe: `x86-64 features the code may use: "baseline" (none: runs on every x86-64), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${Object.keys(CPU_FEATURE).join(', ')}. The image records those its code uses; gate-run refuses it on a CPU without them`,
+      describe: `x86-64 features the code may use beyond the baseline: "baseline" (none), "native" (those /proc/cpuinfo lists), or a comma-separated list of ${OPTIONAL_CPU_FEATURES.join(', ')}. SIMD and float rounding use SSE4.1 in any case (V8's baseline too). The image records the features its code uses; gate-run refuses it on a CPU without them`,
     })
     .demandCommand(1, 1, 'wagc: expected one input file', 'wagc: expected one input file')
     .strict()
@@ -153,12 +153,13 @@ export function parseCpuFeatures(spec: string, cpuinfo: () => string = () => rea
     if (flags.has('popcnt')) bits |= CPU_FEATURE.popcnt;
     if (flags.has('abm') || flags.has('lzcnt')) bits |= CPU_FEATURE.lzcnt;
     if (flags.has('bmi1')) bits |= CPU_FEATURE.bmi1;
+    if (flags.has('avx')) bits |= CPU_FEATURE.avx;
     return bits;
   }
   let bits = 0;
   for (const name of spec.split(',').map((s) => s.trim())) {
-    if (!Object.prototype.hasOwnProperty.call(CPU_FEATURE, name)) {
-      throw new UsageError(`unknown CPU feature "${name}" (known: baseline, native, ${Object.keys(CPU_FEATURE).join(', ')})`);
+    if (!OPTIONAL_CPU_FEATURES.includes(name as CpuFeatureName)) {
+      throw new UsageError(`unknown CPU feature "${name}" (known: baseline, native, ${OPTIONAL_CPU_FEATURES.join(', ')})`);
     }
     bits |= CPU_FEATURE[name as CpuFeatureName];
   }

@@ -29,13 +29,11 @@ export const PROPOSAL = {
   tailCall: 'tail-call',
   gc: 'gc',
   functionReferences: 'function-references',
-  simd: 'simd',
 } as const;
 
 /**
  * Value and reference type bytes of later proposals: the GC proposal's heap types and typed
- * references, exception handling's exnref. (v128, 0x7b, is SIMD's: the code generator refuses
- * it where it is used.)
+ * references, exception handling's exnref. (v128, 0x7b, is SIMD's and supported.)
  */
 const TYPE_FEATURES: Record<number, [string, string]> = {
   0x64: ['typed reference (ref ...)', PROPOSAL.gc],
@@ -69,7 +67,7 @@ export const TYPE_FORM_FEATURES: Record<number, string> = {
 /**
  * Single-byte opcodes and prefixes of later proposals, each a row of the code generator's opcode
  * table that refuses it: opcode, what it is, proposal, whether a sub-opcode follows (named in the
- * message). 0xfd (SIMD) has a row of its own until SIMD lands.
+ * message). 0xfd (SIMD) is supported: its rows are the code generator's own.
  */
 export const OPCODE_FEATURES: [number, string, string, boolean][] = [
   [0x06, 'instruction try', PROPOSAL.exceptions, false], [0x07, 'instruction catch', PROPOSAL.exceptions, false],

@@ -9,6 +9,7 @@ export * from './codegen/backend';
 export * from './codegen/operations';
 export * from './codegen/output';
 export * from './codegen/sites';
+export * from './codegen/constpool';
 export * from './codegen/frame';
 export * from './codegen/context';
 export * from './codegen/function';

@@ -43,6 +43,7 @@ export type ConstExpr =
   | { kind: 'i64'; value: bigint }
   | { kind: 'f32'; bits: number } // raw IEEE bits, NaN payloads preserved
   | { kind: 'f64'; bits: bigint }
+  | { kind: 'v128'; bits: bigint } // the 16 bytes as one unsigned integer, byte 0 least significant
   | { kind: 'global'; index: number }
   | { kind: 'refnull'; type: number }
   | { kind: 'reffunc'; index: number };

@@ -13,16 +13,16 @@ import {
 const wabtInit = require('wabt');
 
 const I32 = 0x7f, F64 = 0x7c;
-const typeName = (t: number): string => ({ 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' } as Record<number, string>)[t] ?? `t${t}`;
+const typeName = (t: number): string => ({ 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128' } as Record<number, string>)[t] ?? `t${t}`;
 const base = (b: number): string => (b === 0 ? 'fp' : 'vmctx');
 const opnd = (o: Operand): string =>
-  o.kind === OperandKind.Reg ? `r${o.reg}` : o.kind === OperandKind.Imm ? `#${o.lo}` : `[fp${o.offset < 0 ? '' : '+'}${o.offset}]`;
+  o.kind === OperandKind.Reg ? `r${o.reg}` : o.kind === OperandKind.Imm ? (o.type === 0x7b ? `#${o.lo},${o.hi},${o.lo2},${o.hi2}` : `#${o.lo}`) : `[fp${o.offset < 0 ? '' : '+'}${o.offset}]`;
 
 /** Records each call as one line; a condition code is 100 + the comparison kind, inverted by + 50. */
 class RecordingBackend implements Backend {
   readonly arch = 'x86-64' as const;
   readonly gprMask = 0b1111; // r0–r3
-  readonly fprMask = 0b11;
+  readonly fprMask = 0b1111; // v128 operations may take a temporary besides their operands
   log: string[] = [];
   out!: Out;
   private at = 0;
@@ -39,6 +39,8 @@ class RecordingBackend implements Backend {
       case OpClass.Load: return Form.AImm | Form.Fresh;
       case OpClass.Store: return Form.AImm | Form.BImm | Form.NoResult;
       case OpClass.Convert: return Form.Fresh;
+      case OpClass.VecBinary: return Form.AOwn | Form.BImm | Form.InPlace | Form.Temps1;
+      case OpClass.VecLoad: case OpClass.ExtractLane: case OpClass.Splat: return Form.AImm | Form.Fresh;
       default: return Form.AOwn | Form.BAny | Form.InPlace;
     }
   }
@@ -52,7 +54,8 @@ class RecordingBackend implements Backend {
   beginReturn(over: boolean): void { this.rec(`beginReturn ${over}`); }
   endReturn(over: boolean): void { this.rec(`endReturn ${over}`); }
   /** Not allocatable, as on the real ISAs (rax/xmm0 are scratch on x86-64). */
-  resultReg(t: number): number { return t === F64 || t === 0x7d ? 9 : 8; }
+  resultReg(t: number): number { return t === F64 || t === 0x7d || t === 0x7b ? 9 : 8; }
+  patchConstRef(at: number, from: number, target: number): void { this.rec(`patchConstRef ${at} ${from} ${target}`); }
   loadMemoryBase(desc: number): void { this.rec(`loadMemoryBase ${desc}`); }
   loadConst(t: number, dst: number, lo: number): void { this.rec(`loadConst ${typeName(t)} r${dst} #${lo}`); }
   loadSlot(t: number, dst: number, b: number, off: number): void { this.rec(`loadSlot ${typeName(t)} r${dst} [${base(b)}${off < 0 ? '' : '+'}${off}]`); }
@@ -92,11 +95,25 @@ class RecordingBackend implements Backend {
   loadIndirectTarget(typeId: number, _desc: number, index: Operand): void { this.rec(`loadIndirectTarget ${typeId} ${opnd(index)}`); }
   callIndirect(): void { this.rec('callIndirect'); }
   callStub(target: number): void { this.rec(`callStub ${target}`); }
+  loadConstV128(dst: number, w0: number, w1: number, w2: number, w3: number): void { this.rec(`loadConstV128 r${dst} #${w0},${w1},${w2},${w3}`); }
+  vecUnary(k: number, sh: number, dst: number, a: Operand): void { this.rec(`vecUnary ${k} ${sh} r${dst} ${opnd(a)}`); }
+  vecBinary(k: number, sh: number, dst: number, a: Operand, b: Operand, t0: number): void { this.rec(`vecBinary ${k} ${sh} r${dst} ${opnd(a)} ${opnd(b)} t${t0}`); }
+  vecShift(k: number, sh: number, dst: number, a: Operand, c: Operand): void { this.rec(`vecShift ${k} ${sh} r${dst} ${opnd(a)} ${opnd(c)}`); }
+  vecTest(k: number, sh: number, dst: number, a: Operand): void { this.rec(`vecTest ${k} ${sh} r${dst} ${opnd(a)}`); }
+  vecSplat(sh: number, dst: number, a: Operand): void { this.rec(`vecSplat ${sh} r${dst} ${opnd(a)}`); }
+  vecExtractLane(sh: number, signed: boolean, lane: number, dst: number, a: Operand): void { this.rec(`vecExtractLane ${sh} ${signed} ${lane} r${dst} ${opnd(a)}`); }
+  vecReplaceLane(sh: number, lane: number, dst: number, a: Operand, b: Operand): void { this.rec(`vecReplaceLane ${sh} ${lane} r${dst} ${opnd(a)} ${opnd(b)}`); }
+  vecShuffle(dst: number, a: Operand, b: Operand, m0: number): void { this.rec(`vecShuffle r${dst} ${opnd(a)} ${opnd(b)} ${m0}`); }
+  vecBitselect(dst: number, a: Operand, b: Operand, c: Operand): void { this.rec(`vecBitselect r${dst} ${opnd(a)} ${opnd(b)} ${opnd(c)}`); }
+  vecLoad(k: number, sh: number, dst: number, addr: Operand, offset: number): void { this.rec(`vecLoad ${k} ${sh} r${dst} ${opnd(addr)}+${offset}`); }
+  vecStore(addr: Operand, offset: number, value: Operand): void { this.rec(`vecStore ${opnd(addr)}+${offset} ${opnd(value)}`); }
+  vecLoadLane(log2: number, lane: number, dst: number, addr: Operand, offset: number): void { this.rec(`vecLoadLane ${log2} ${lane} r${dst} ${opnd(addr)}+${offset}`); }
+  vecStoreLane(log2: number, lane: number, addr: Operand, offset: number, value: Operand): void { this.rec(`vecStoreLane ${log2} ${lane} ${opnd(addr)}+${offset} ${opnd(value)}`); }
 }
 
 async function moduleOf(text: string): Promise<Module> {
   const wabt = await wabtInit();
-  const w = wabt.parseWat('t.wat', text, { multi_value: true });
+  const w = wabt.parseWat('t.wat', text, { multi_value: true, simd: true });
   try {
     const m = decodeModule(new Uint8Array(w.toBinary({}).buffer));
     validateModule(m);
@@ -256,4 +273,71 @@ test('a check whose register state is not empty: its slow path stores the regist
     'patchJump 9 10', 'storeSlot i32 [fp-8] r3', 'storeSlot f64 [fp-16] r1', 'callStub 2002',
   ]);
   expect(site.codeOffset).toBe(6); // right after the runtime's check (6 one-byte operations): where a resumed frame continues
+});
+
+describe('v128 in the canonical frame: two 8-byte slots (docs/ARCHITECTURE.md, "Frames")', () => {
+  test('parameters and locals: a v128 at its second slot, the lower address; later ones moved two slots', async () => {
+    const log = await ops(`(module (func (param i32 v128 i32) (result v128) (local v128 i64)
+      (drop (local.get 0)) (drop (local.get 2)) (drop (local.get 4))
+      (local.set 3 (local.get 1)) (local.get 3)))`);
+    // parameter slots: i32 (slot 0), v128 (1, 2), i32 (3): at fp+32, fp+16 (slot 2's), fp+8
+    expect(log).toContain('loadSlot i32 r0 [fp+32]');
+    expect(log).toContain('loadSlot i32 r0 [fp+8]');
+    // declared locals: v128 (slots 4, 5) at fp−16, i64 (6) at fp−24; zeroed together
+    expect(log).toContain('zeroSlots -24 24');
+    expect(log).toContain('loadSlot i64 r0 [fp-24]');
+    expect(body(log)).toEqual(expect.arrayContaining(['loadSlot v128 r0 [fp+16]', 'storeSlot v128 [fp-16] r0', 'loadSlot v128 r0 [fp-16]', 'move v128 r9 r0']));
+  });
+
+  test('operand stack positions count the slots below them; the frame size too', async () => {
+    const log = await ops(`(module (func (param i32) (result i32)
+      (i32.add (i32.const 1)
+        (i32x4.extract_lane 0 (i32x4.add (v128.const i32x4 1 2 3 4)
+          (i32x4.splat (call 0 (local.get 0))))))))`);
+    // before the call: the 1 (slot 0 of the stack, fp−8), the v128 constant (slots 1, 2: fp−24, as two halves), the argument (slot 3: fp−32)
+    expect(body(log).slice(0, 5)).toEqual([
+      'loadSlot i32 r0 [fp+8]', 'storeSlotConst i32 [fp-8] #1', 'storeSlotConst i64 [fp-24] #1', 'storeSlotConst i64 [fp-16] #3', 'storeSlot i32 [fp-32] r0',
+    ]);
+    expect(log).toContain('enterCall 32');
+    // the add takes the constant from its slot, the splat in a register, a temporary of its form
+    expect(log).toContain('loadSlot v128 r1 [fp-24]');
+    expect(log.find((l) => l.startsWith('vecBinary'))).toMatch(/^vecBinary 0 2 r1 r1 r0 t\d$/);
+    // the splat's v128 where the argument was: 5 operand slots at most, and the return address
+    expect(log.at(-1)).toBe('finishFrame 48');
+  });
+
+  test('a site records a v128 as two slots of its type', async () => {
+    const m = await moduleOf(`(module (func (param v128 i32) (local f32)
+      (v128.const i64x2 7 8) (loop (param v128) (result v128) (br_if 0 (local.get 1))) (drop)))`);
+    const out = new CompileOutput();
+    out.stubs = STUBS;
+    const fc = new FunctionCompiler(new RecordingBackend(), out);
+    fc.compile({
+      module: m, funcType: (fi) => m.types[m.functions[fi]], linkedFunc: (fi) => fi, typeId: (ti) => ti, globalSlot: (g) => g,
+      globalType: (g) => m.globals[g].type, memoryCount: 0, tableCount: 0, stubs: STUBS, memoryDesc: 8, tableDesc: () => 72,
+      linkedTable: (t) => t, linkedElem: (e) => e, funcTypeId: () => 0, switchMemory: false, funcMemoryDesc: () => -1, dataSlot: (d) => d,
+    }, 0, 0);
+    const loop = out.sites.find((s) => s.site === 1)!;
+    expect(Array.from(loop.slotTypes)).toEqual([0x7b, 0x7b, 0x7f, 0x7d, 0x7b, 0x7b]);
+    expect(loop.fpOffset).toBe(24); // the local's slot and the loop parameter's two
+    expect(Array.from(out.sites.find((s) => s.site === 0)!.slotTypes)).toEqual([0x7b, 0x7b, 0x7f]);
+  });
+
+  test('several results fill the parameters\' area from its top, each its size; over the return address when they are more slots', async () => {
+    const log = await ops('(module (func (param i64) (result v128 i32) (v128.const i32x4 5 6 7 8) (i32.const 9)))');
+    // result 0 (v128, slots 0–1) at fp+8+8−16 = fp+0: the return address slot and below, read first
+    expect(body(log)).toEqual([
+      'beginReturn true', 'storeSlotConst i64 [fp+0] #5', 'storeSlotConst i64 [fp+8] #7', 'storeSlotConst i32 [fp-8] #9', 'endReturn true',
+    ]);
+  });
+});
+
+test('a v128 moved one slot up (a merge) overlaps itself: its high half is copied first', async () => {
+  const log = await ops(`(module (func (param v128) (result v128)
+    (block (result v128) (i32.const 0) (local.get 0) (call 1) (br_table 1 1 (i32.const 0))))
+    (func (param v128) (result v128) (local.get 0)))`);
+  // br_table stores every value at its home first; then the v128 (slots 1, 2, over the i32's
+  // slot 0) moves to the function label's position 0 (slots 0, 1): 8 bytes up, for each target
+  const copies = log.filter((l) => l.startsWith('copySlot'));
+  expect(copies.slice(0, 2)).toEqual(['copySlot [fp-8] [fp-16]', 'copySlot [fp-16] [fp-24]']);
 });

@@ -146,7 +146,14 @@ function limitsMatch(provided: Limits, wanted: Limits): boolean {
   return provided.max !== null && provided.max <= wanted.max;
 }
 
-const I64 = 0x7e, F32 = 0x7d;
+const I64 = 0x7e, F32 = 0x7d, V128 = 0x7b;
+
+/** The frame slots a function's parameters take: one each, two for a v128 (frontend frame.ts). */
+function paramSlots(t: FuncType): number {
+  let n = 0;
+  for (let k = 0; k < t.params.length; k++) n += t.params[k] === V128 ? 2 : 1;
+  return n;
+}
 
 /** Compiles and links several modules into one image (docs/ARCHITECTURE.md). */
 export function compileProgram(opts: ProgramOptions): Uint8Array {
@@ -180,6 +187,15 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const globalInit: bigint[] = [];
   const globalTypes: number[] = [];
   const hostcallLinked = new Map<number, number>();
+  // a global takes one 8-byte slot, a v128 two (bytes 0–7 first; docs/ARCHITECTURE.md, "vmctx")
+  const pushGlobal = (v: bigint, type: number): void => {
+    globalInit.push(BigInt.asUintN(64, v));
+    globalTypes.push(type);
+    if (type === V128) {
+      globalInit.push(BigInt.asUintN(64, v >> 64n));
+      globalTypes.push(type);
+    }
+  };
   const linked: LinkedModule[] = [];
   const mainIndex = opts.modules.length - 1;
   const store = opts.store === true;
@@ -281,8 +297,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
         const ext = resolve(k, imp.module, imp.name);
         if (!ext && opts.unresolved === 'trap') {
           lm.globalSlots.push(globalInit.length);
-          globalInit.push(0n);
-          globalTypes.push(d.type.type);
+          pushGlobal(0n, d.type.type);
           continue;
         }
         if (!ext) throw new LinkError(`unknown import ${what}`);
@@ -338,13 +353,12 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     // defined functions get linked indices now so exports and calls can refer to them
     for (let f = 0; f < m.functions.length; f++) {
       lm.funcLinked.push(functions.length);
-      functions.push({ name: '', codeStart: 0, codeEnd: 0, frameSize: 0, paramCount: m.types[m.functions[f]].params.length, wasmOffset: m.bodies[f].start });
+      functions.push({ name: '', codeStart: 0, codeEnd: 0, frameSize: 0, paramCount: paramSlots(m.types[m.functions[f]]), wasmOffset: m.bodies[f].start });
       funcTypeIds.push(typeId(m.types[m.functions[f]]));
     }
     for (const g of m.globals) {
       lm.globalSlots.push(globalInit.length);
-      globalInit.push(evalConst(g.init, lm, globalInit));
-      globalTypes.push(g.type.type);
+      pushGlobal(evalConst(g.init, lm, globalInit), g.type.type);
     }
     // memory.init and data.drop name segments only with a data count section: then each segment
     // gets a slot for its state after the globals (filled in once its bytes have a text offset)
@@ -665,7 +679,7 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
       if (!owner || fi >= owner.funcLinked.length) throw new LinkError(`${where}: slot ${j} refers to no function`);
       return funcRef(owner, fi);
     });
-    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: funcTypeOf(lm.m, f.func).params.length, slots });
+    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: paramSlots(funcTypeOf(lm.m, f.func)), slots });
   });
   frames.reverse();
   return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };
@@ -740,7 +754,12 @@ function evalPlain(e: ConstExpr, lm: LinkedModule, globals: bigint[]): bigint {
     case 'i64': return BigInt.asUintN(64, e.value);
     case 'f32': return BigInt(e.bits >>> 0);
     case 'f64': return BigInt.asUintN(64, e.bits);
-    case 'global': return globals[lm.globalSlots[e.index]];
+    case 'v128': return e.bits;
+    case 'global': {
+      const slot = lm.globalSlots[e.index];
+      // a v128 global's two slots (globalTypeOf: imported ones too)
+      return globalTypeOf(lm.m, e.index).type === V128 ? globals[slot] | (globals[slot + 1] << 64n) : globals[slot];
+    }
     case 'refnull': return 0n;
     case 'reffunc': throw new CompileError('internal: ref.func needs the link (evalConst)', -1);
   }

@@ -25,13 +25,21 @@ uint32_t arch_cpu_features(void) {
   unsigned a, b, c, d;
   uint32_t have = 0;
   if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23))) have |= CPU_FEATURE_POPCNT;
+  /* SSE4.1 with what it builds on: SSE3 (bit 0) and SSSE3 (bit 9) */
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9)) && (c & 1u)) have |= CPU_FEATURE_SSE4_1;
   if (__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 5))) have |= CPU_FEATURE_LZCNT;
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) have |= CPU_FEATURE_BMI1;
+  /* AVX (bit 28) only where the OS saves the ymm state: OSXSAVE (bit 27) and XCR0 bits 1, 2 */
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 28)) && (c & (1u << 27))) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6u) == 6u) have |= CPU_FEATURE_AVX;
+  }
   return have;
 }
 
 /* Names in bit order, as wagc --cpu-features spells them. */
-static const char *const feature_names[] = { "popcnt", "lzcnt", "bmi1" };
+static const char *const feature_names[] = { "popcnt", "lzcnt", "bmi1", "sse4_1", "avx" };
 #define FEATURE_COUNT (sizeof feature_names / sizeof feature_names[0])
 
 /* Refuses (one line on stderr, -1) an image whose code needs a CPU feature this CPU lacks, or a

@@ -77,21 +77,51 @@ static long unhex(char *s) {
   return (long)(n / 2);
 }
 
-/* Result k of an export that just returned: one result comes back in rax/xmm0 (the entry stub
- * stored them in the vmctx), several in memory, result k in the slot argument k was pushed to,
- * 8·(k + 1) bytes below the stack top (docs/ARCHITECTURE.md, "Several results"). */
-static uint64_t result_bits(const export_entry *e, uint32_t k) {
-  uint8_t type = img.strings[e->types_off + e->param_count + k];
-  uint64_t v;
-  if (e->result_count > 1) v = *(const uint64_t *)(inst.stack_base + inst.stack_size - 8ull * (k + 1));
-  /* references (0x70, 0x6f) are words in the integer register */
-  else v = *(uint64_t *)(inst.vmctx + (type == 0x7d || type == 0x7c ? VMCTX_RESULT_FLOAT : VMCTX_RESULT_INT));
-  return type == 0x7f || type == 0x7d ? v & 0xffffffffu : v;
+/* Result k of an export that just returned, its bits in lo (and a v128's bytes 8-15 in hi): one
+ * result comes back in rax/xmm0 (the entry stub stored them in the vmctx), several in memory,
+ * result k in the slots argument k was pushed to, below the stack top, result 0 highest; each
+ * takes 8 bytes, a v128 16 (docs/ARCHITECTURE.md, "Several results"). */
+static void result_bits(const export_entry *e, uint32_t k, uint64_t *lo, uint64_t *hi) {
+  const uint8_t *types = img.strings + e->types_off + e->param_count;
+  uint8_t type = types[k];
+  *hi = 0;
+  if (e->result_count > 1) {
+    uint64_t below = 0;
+    for (uint32_t j = 0; j <= k; j++) below += types[j] == 0x7b ? 16 : 8;
+    const uint8_t *at = inst.stack_base + inst.stack_size - below;
+    memcpy(lo, at, 8);
+    if (type == 0x7b) memcpy(hi, at + 8, 8);
+  } else if (type == 0x7b) {
+    memcpy(lo, inst.vmctx + VMCTX_RESULT_VECTOR, 8);
+    memcpy(hi, inst.vmctx + VMCTX_RESULT_VECTOR + 8, 8);
+  } else {
+    /* references (0x70, 0x6f) are words in the integer register */
+    *lo = *(uint64_t *)(inst.vmctx + (type == 0x7d || type == 0x7c ? VMCTX_RESULT_FLOAT : VMCTX_RESULT_INT));
+  }
+  if (type == 0x7f || type == 0x7d) *lo &= 0xffffffffu;
 }
+
+/* Parses a v128 argument: 32 hex digits (optionally 0x), bytes 15..0 as one number; pushes it as
+ * two words, bytes 8-15 first (the higher slot: docs/ARCHITECTURE.md, "Frames"). 0 on success. */
+static int parse_v128(const char *s, uint64_t *words) {
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+  if (strlen(s) != 32) return -1;
+  uint64_t v[2] = { 0, 0 };
+  for (int k = 0; k < 32; k++) {
+    int h = hexval(s[k]);
+    if (h < 0) return -1;
+    v[k / 16] = v[k / 16] << 4 | (uint64_t)h;
+  }
+  words[0] = v[0];
+  words[1] = v[1];
+  return 0;
+}
+
+#define MAX_ARG_WORDS 2048
 
 static void batch(void) {
   static char line[1 << 20];
-  uint64_t args[64];
+  static uint64_t args[MAX_ARG_WORDS];
   static int64_t current = -1; /* store images: the instance invoke and get address */
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\r\n")] = 0;
@@ -125,15 +155,26 @@ static void batch(void) {
       uint64_t v = *(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * e->index);
       uint8_t t = img.global_types[e->index];
       if (t == 0x7f || t == 0x7d) v &= 0xffffffffu;
-      printf("ok %016llx\n", (unsigned long long)v);
+      /* a v128 global takes two slots, bytes 0-7 first */
+      if (t == 0x7b) printf("ok %016llx", (unsigned long long)*(uint64_t *)(inst.vmctx + VMCTX_GLOBALS + 8ull * (e->index + 1)));
+      else printf("ok ");
+      printf("%016llx\n", (unsigned long long)v);
       fflush(stdout);
       continue;
     }
     if (strcmp(cmd, "invoke") != 0 || e->kind != 0) { printf("error bad command\n"); fflush(stdout); continue; }
-    uint32_t n = 0;
+    uint32_t n = 0, words = 0;
     char *a;
-    while ((a = strtok_r(NULL, " ", &save)) && n < 64) args[n++] = strtoull(a, NULL, 16);
-    if (n != e->param_count) { printf("error expected %u arguments\n", e->param_count); fflush(stdout); continue; }
+    int bad = 0;
+    while ((a = strtok_r(NULL, " ", &save)) && n < e->param_count && words + 2 <= MAX_ARG_WORDS) {
+      if (img.strings[e->types_off + n] == 0x7b) {
+        if (parse_v128(a, args + words) < 0) bad = 1;
+        words += 2;
+      } else args[words++] = strtoull(a, NULL, 16);
+      n++;
+    }
+    if (bad) { printf("error bad v128 argument\n"); fflush(stdout); continue; }
+    if (n != e->param_count || a) { printf("error expected %u arguments\n", e->param_count); fflush(stdout); continue; }
     int id = sigsetjmp(trap_jump, 1);
     if (id) {
       trap_jump_armed = 0;
@@ -142,10 +183,15 @@ static void batch(void) {
       continue;
     }
     trap_jump_armed = 1;
-    instance_call(e->index, args, n);
+    instance_call(e->index, args, words);
     trap_jump_armed = 0;
     fputs("ok", stdout);
-    for (uint32_t k = 0; k < e->result_count; k++) printf(" %016llx", (unsigned long long)result_bits(e, k));
+    for (uint32_t k = 0; k < e->result_count; k++) {
+      uint64_t lo, hi;
+      result_bits(e, k, &lo, &hi);
+      if (img.strings[e->types_off + e->param_count + k] == 0x7b) printf(" %016llx%016llx", (unsigned long long)hi, (unsigned long long)lo);
+      else printf(" %016llx", (unsigned long long)lo);
+    }
     putchar('\n');
     fflush(stdout);
   }
@@ -155,8 +201,10 @@ static void batch(void) {
 static void print_result(const export_entry *e) {
   for (uint32_t k = 0; k < e->result_count; k++) {
     uint8_t t = img.strings[e->types_off + e->param_count + k];
-    uint64_t v = result_bits(e, k);
-    if (t == 0x7f) printf("%d\n", (int32_t)v);
+    uint64_t v, hi;
+    result_bits(e, k, &v, &hi);
+    if (t == 0x7b) printf("0x%016llx%016llx\n", (unsigned long long)hi, (unsigned long long)v);
+    else if (t == 0x7f) printf("%d\n", (int32_t)v);
     else if (t == 0x7e) printf("%lld\n", (long long)v);
     else if (t == 0x7d) { float f; uint32_t w = (uint32_t)v; memcpy(&f, &w, 4); printf("%.9g\n", f); }
     else { double d; memcpy(&d, &v, 8); printf("%.17g\n", d); }
@@ -334,24 +382,28 @@ int main(int argc, char **argv) {
       fprintf(stderr, "gate-run: no exported function %s\n", invoke);
       return EXIT_BAD_IMAGE;
     }
-    uint64_t args[64];
-    uint32_t n = 0;
-    for (int k = dash + 1; k < argc && n < 64; k++) {
+    static uint64_t args[MAX_ARG_WORDS];
+    uint32_t n = 0, words = 0;
+    for (int k = dash + 1; k < argc && n < e->param_count && words + 2 <= MAX_ARG_WORDS; k++) {
       const uint8_t t = img.strings[e->types_off + n];
-      char *end;
-      if (t == 0x7d || t == 0x7c) {
+      char *end = "";
+      if (t == 0x7b) {
+        if (parse_v128(argv[k], args + words) < 0) end = "bad";
+        words++;
+      } else if (t == 0x7d || t == 0x7c) {
         double d = strtod(argv[k], &end);
-        if (t == 0x7d) { float f = (float)d; uint32_t w; memcpy(&w, &f, 4); args[n] = w; }
-        else memcpy(&args[n], &d, 8);
-      } else args[n] = (uint64_t)strtoll(argv[k], &end, 0);
+        if (t == 0x7d) { float f = (float)d; uint32_t w; memcpy(&w, &f, 4); args[words] = w; }
+        else memcpy(&args[words], &d, 8);
+      } else args[words] = (uint64_t)strtoll(argv[k], &end, 0);
       if (*end) { fprintf(stderr, "gate-run: bad argument %s\n", argv[k]); return EXIT_BAD_IMAGE; }
-      if (++n > e->param_count) break;
+      words++;
+      n++;
     }
-    if (n != e->param_count) {
+    if (n != e->param_count || (dash < argc ? argc - dash - 1 : 0) != (int)n) {
       fprintf(stderr, "gate-run: %s takes %u arguments\n", invoke, e->param_count);
       return EXIT_BAD_IMAGE;
     }
-    return run_to_end(e->index, args, n, e);
+    return run_to_end(e->index, args, words, e);
   }
   if (img.resume == 1) {
     /* a call suspended under --invoke prints its result when it ends here, as it would have

@@ -92,10 +92,10 @@ export class ByteWriter {
     }
   }
 
-  /** `n` bytes (4 or 8) little endian. */
+  /** `n` bytes (4, 8 or 16) little endian. */
   fixed(bits: bigint, n: number): this {
     this.room(n);
-    let v = BigInt.asUintN(64, bits);
+    let v = BigInt.asUintN(8 * n, bits);
     for (let k = 0; k < n; k++) {
       this.buf[this.pos++] = Number(v & 0xffn);
       v >>= 8n;

@@ -5,7 +5,7 @@
  * reachable or not. That numbering needs no compiler, so one scan of a body's opcodes says which
  * function a call site calls, or which type an indirect one expects: what a frame above it must be.
  */
-import type { Module } from '@wagc/frontend';
+import { FD_BASE, FD_COUNT, H, opHandler, type Module } from '@wagc/frontend';
 import { Cursor } from './binary';
 
 export const enum SiteKind {
@@ -92,6 +92,19 @@ export function functionSites(m: Module, func: number): FunctionSites {
         if (sub >= FC_U32.length) rd.fail(`unknown opcode 0xfc ${sub}`, at);
         for (let k = 0; k < FC_U32[sub]; k++) rd.u32();
         for (let k = 0; k < FC_BYTES[sub]; k++) rd.u8();
+        break;
+      }
+      case 0xfd: {
+        // SIMD: the frontend's opcode table says which immediates a sub-opcode has
+        const sub = rd.u32();
+        const h = sub < FD_COUNT ? opHandler[FD_BASE + sub] : H.Illegal;
+        if (h === H.Illegal) rd.fail(`unknown opcode 0xfd ${sub}`, at);
+        if (h === H.VecLoad || h === H.VecStore || h === H.LoadLane || h === H.StoreLane) {
+          rd.u32(); // memarg
+          rd.u32();
+        }
+        if (h === H.LoadLane || h === H.StoreLane || h === H.ExtractLane || h === H.ReplaceLane) rd.u8();
+        if (h === H.VecConst || h === H.Shuffle) rd.bytesN(16);
         break;
       }
       default:

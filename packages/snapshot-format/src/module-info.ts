@@ -3,9 +3,10 @@ import { Cursor } from './binary';
 import { SnapshotError } from './errors';
 import { NO_SITE, type Frame, type SnapshotState } from './types';
 
-export const VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c]);
-/** What a frame slot may hold: the number types and references (docs/snapshot-format.md). */
-export const SLOT_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]);
+/** Types whose values are plain bits: the number types and v128. */
+export const VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b]);
+/** What a frame slot may hold: the number types, v128 and references (docs/snapshot-format.md). */
+export const SLOT_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
 
 /**
  * A portable funcref word is 0 (null) or `module << 32 | (function index + 1)`, module 0 the
@@ -78,7 +79,7 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
       if (!Number.isInteger(fr.func) || fr.func < 0 || fr.func > 0xffffffff) throw new SnapshotError(`${at}: function index is not a u32`);
       if (!Number.isInteger(fr.site) || fr.site < 0 || fr.site >= NO_SITE) throw new SnapshotError(`${at}: site index is not a u32 below 0xFFFFFFFF`);
       fr.slots.forEach(({ type, bits }, s) => {
-        if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number or reference type`);
+        if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number, vector or reference type`);
         if (typeof bits !== 'bigint') throw new SnapshotError(`${at}: slot ${s}'s bits are not a bigint`);
         const bad = type === 0x70 ? checkFuncRef(bits) : null;
         if (bad) throw new SnapshotError(`${at}: slot ${s}: ${bad}`);
@@ -102,7 +103,7 @@ export function checkFramesAgainstModule(m: Module, frames: Frame[], state: Snap
     }
     for (let s = 0; s < n; s++) {
       const { type, bits } = fr.slots[s];
-      if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number or reference type`);
+      if (!SLOT_TYPES.has(type)) throw new SnapshotError(`${at}: slot ${s} has type ${typeName(type)}, not a number, vector or reference type`);
       const bad = typeof bits === 'bigint' && type === 0x70 ? checkFuncRef(bits) : null;
       if (bad) throw new SnapshotError(`${at}: slot ${s}: ${bad}`);
       if (s < info.types.length && type !== info.types[s]) {

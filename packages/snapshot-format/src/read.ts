@@ -5,7 +5,7 @@ import { PAGE } from './memory';
 import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
-  FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
+  FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
   type Snapshot, type SnapshotArch,
 } from './types';
 
@@ -31,13 +31,15 @@ function trailing(c: Cursor): void {
   if (!c.eof()) c.fail(`${c.end - c.pos} trailing bytes after the last field`);
 }
 
-/** Value bits of a slot or global: high half zero for i32/f32. */
-function readValue(c: Cursor, what: string): Slot {
+/** Value bits of a slot or global: high half zero for i32/f32; 16 bytes for a v128 (version 2). */
+function readValue(c: Cursor, what: string, version: number): Slot {
   const at = c.pos;
   const type = c.u8();
-  if (!SLOT_TYPES.has(type)) c.fail(`${what}: type ${typeName(type)} is not i32, i64, f32, f64, funcref or externref`, at);
+  if (!SLOT_TYPES.has(type) || (type === 0x7b && version < SNAPSHOT_VERSION_V128)) {
+    c.fail(`${what}: type ${typeName(type)} is not i32, i64, f32, f64, ${version >= SNAPSHOT_VERSION_V128 ? 'v128, ' : ''}funcref or externref`, at);
+  }
   const bitsAt = c.pos;
-  const bits = c.u64le();
+  const bits = type === 0x7b ? c.u64le() | (c.u64le() << 64n) : c.u64le();
   if ((type === 0x7f || type === 0x7d) && bits >> 32n !== 0n) c.fail(`${what}: ${typeName(type)} value with non-zero high bytes`, bitsAt);
   const bad = type === 0x70 ? checkFuncRef(bits) : null;
   if (bad) c.fail(`${what}: ${bad}`, bitsAt);
@@ -57,7 +59,9 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
   // gate.snapshot: the version before anything else
   const c = cursor(bytes, head);
   const version = c.u32();
-  if (version !== SNAPSHOT_VERSION) c.fail(`unsupported snapshot version ${version} (this reader knows ${SNAPSHOT_VERSION})`, head.start);
+  if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION) {
+    c.fail(`unsupported snapshot version ${version} (this reader knows ${SNAPSHOT_VERSION_MIN} to ${SNAPSHOT_VERSION})`, head.start);
+  }
   let at = c.pos;
   const stateId = c.u8();
   if (stateId >= STATES.length) c.fail(`unknown state ${stateId}`, at);
@@ -79,7 +83,7 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
   if (flags & ~FLAG_TABLES) c.fail(`unknown flags 0x${(flags & ~FLAG_TABLES).toString(16)}`, at);
   const nImported = c.count(9, 'imported global values');
   const importedValues: Slot[] = [];
-  for (let k = 0; k < nImported; k++) importedValues.push(readValue(c, `imported global ${k}`));
+  for (let k = 0; k < nImported; k++) importedValues.push(readValue(c, `imported global ${k}`, version));
   trailing(c);
 
   // framing rules between sections
@@ -139,8 +143,9 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
       else if (e.kind === 'i64') bits = BigInt.asUintN(64, e.value);
       else if (e.kind === 'f32') bits = BigInt(e.bits >>> 0);
       else if (e.kind === 'f64') bits = BigInt.asUintN(64, e.bits);
+      else if (e.kind === 'v128') bits = e.bits;
       else throw new SnapshotError(`global ${m.importedGlobals + k}: its initialiser is not a constant (a snapshot's are)`);
-      const want = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' }[g.type.type];
+      const want = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128' }[g.type.type];
       if (e.kind !== want) throw new SnapshotError(`global ${m.importedGlobals + k}: ${typeName(g.type.type)} initialised by ${e.kind}.const`);
     }
     // references: null is 0, ref.func f is the portable word f + 1
@@ -166,7 +171,7 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
       const site = s.u32();
       const nSlots = s.count(9, `slots of frame ${k}`);
       const slots: Slot[] = [];
-      for (let j = 0; j < nSlots; j++) slots.push(readValue(s, `frame ${k} slot ${j}`));
+      for (let j = 0; j < nSlots; j++) slots.push(readValue(s, `frame ${k} slot ${j}`, version));
       frames.push(owner ? { module: 'runtime', func, site, slots } : { func, site, slots });
     }
     trailing(s);
@@ -267,12 +272,26 @@ export interface SiteInfo {
   module?: 'program' | 'runtime';
   func: number;
   site: number;
+  /** One per 8-byte frame slot (a v128 is two slots, both 0x7b), as the site map records them. */
   slotTypes: ArrayLike<number>;
   /**
    * An entry or loop check (true) or a call (false); when given, the innermost frame must be at a
    * check and every other frame at a call (a suspended stack waits in calls below its check).
    */
   check?: boolean;
+}
+
+/**
+ * A site map's slot types (one per 8-byte frame slot, a v128's two slots both 0x7b) as the types
+ * of the values they hold, in order.
+ */
+export function siteValueTypes(types: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < types.length; s++) {
+    out.push(types[s]);
+    if (types[s] === 0x7b) s++;
+  }
+  return out;
 }
 
 /** The non-zero pages of a snapshot's memory, assembled from its segments (copies). */

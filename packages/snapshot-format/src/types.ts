@@ -3,8 +3,16 @@
 export type SnapshotState = 'halted' | 'suspended' | 'trapped' | 'exited';
 export type SnapshotArch = 'x86-64' | 'arm64';
 
-/** Format version this package writes and the only one it reads. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * The newest format version, which this package reads with version 1: version 2 adds v128 slots
+ * and global values (16 bytes of bits). The writer writes 2 only for a snapshot holding a v128,
+ * else 1, so that snapshots without one stay readable by version-1 readers.
+ */
+export const SNAPSHOT_VERSION = 2;
+/** The oldest version this package reads. */
+export const SNAPSHOT_VERSION_MIN = 1;
+/** The first version with v128 values. */
+export const SNAPSHOT_VERSION_V128 = 2;
 
 /** State ids in `gate.snapshot`. */
 export const STATE_IDS: Record<SnapshotState, number> = { halted: 0, suspended: 1, trapped: 2, exited: 3 };
@@ -44,9 +52,12 @@ export const SECTION = {
 export const SPLIT_ZERO_WORDS = 16;
 
 export interface Slot {
-  /** Value type byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64. */
+  /** Value type byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, 0x7b v128, 0x70 funcref, 0x6f externref. */
   type: number;
-  /** The 64-bit pattern; i32/f32 in the low 32 bits (the writer masks, the reader returns them masked). */
+  /**
+   * The bit pattern: 64 bits, i32/f32 in the low 32 (the writer masks, the reader returns them
+   * masked); a v128's 128 bits, byte 0 (lane 0's lowest) least significant.
+   */
   bits: bigint;
 }
 

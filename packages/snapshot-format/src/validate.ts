@@ -14,7 +14,7 @@ import { Cursor } from './binary';
 import { functionSites, SiteKind, type FunctionSites } from './calls';
 import { SnapshotError } from './errors';
 import { decode, localTypes, typeName } from './module-info';
-import type { SiteInfo } from './read';
+import { siteValueTypes, type SiteInfo } from './read';
 import { NO_SITE, type Frame, type Snapshot } from './types';
 
 /** The import module name under which programs reach the runtime library (DESIGN §7). */
@@ -182,7 +182,8 @@ export function checkResume(snap: Snapshot, opts: ResumeCheckOptions): void {
       if (info.check !== undefined && info.check !== (kind === SiteKind.Entry || kind === SiteKind.Loop)) {
         throw new Error(`internal: ${at(k)}: the site map and the body disagree on what the site is`);
       }
-      const types = info.slotTypes;
+      // the site map's types are per 8-byte frame slot, a v128 twice (docs/ARCHITECTURE.md, "Frames")
+      const types = siteValueTypes(info.slotTypes);
       if (types.length !== f.slots.length) throw new SnapshotError(`R3: ${at(k)}: ${f.slots.length} slots, the site holds ${types.length}`);
       for (let s = 0; s < types.length; s++) {
         if (types[s] !== f.slots[s].type) {

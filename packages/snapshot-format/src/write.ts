@@ -6,14 +6,21 @@ import { checkMemoryInput, copyRun, findRuns, mergeRuns, type Run } from './memo
 import { checkFramesAgainstModule, decode, typeName, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, type OutSection } from './sections';
 import {
-  ARCH_IDS, FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, SPLIT_ZERO_WORDS, STATE_IDS, type MemoryInput, type SnapshotInput,
+  ARCH_IDS, FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, SPLIT_ZERO_WORDS, STATE_IDS,
+  type MemoryInput, type SnapshotInput,
 } from './types';
 
 const W = 'cannot write snapshot';
 
 /** Masks a bit pattern to its type's width. */
 export function maskBits(type: number, bits: bigint): bigint {
+  if (type === 0x7b) return BigInt.asUintN(128, bits);
   return type === 0x7f || type === 0x7d ? BigInt.asUintN(32, bits) : BigInt.asUintN(64, bits);
+}
+
+/** Bytes of a value's bits in gate.* sections: 16 for a v128, else 8. */
+export function valueBytes(type: number): number {
+  return type === 0x7b ? 16 : 8;
 }
 
 /**
@@ -136,13 +143,16 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
   if (dataSection) insertInOrder(out, dataSection);
   if (hasDataCount) insertInOrder(out, { id: ID.dataCount, payload: new ByteWriter().u32(dataSection ? dataSection.count! : 0).done() });
 
-  // gate.*
+  // gate.*: version 2 only when a v128 value is written (types.ts)
+  const hasV128 = input.frames.some((f) => f.slots.some((x) => x.type === 0x7b)) ||
+    m.globals.some((g) => g.type.type === 0x7b) || (imported.length > 0 && importedGlobalTypes.some((t) => t.type === 0x7b));
+  const version = hasV128 ? SNAPSHOT_VERSION_V128 : SNAPSHOT_VERSION_MIN;
   const snap = new ByteWriter()
-    .u32(SNAPSHOT_VERSION).u8(STATE_IDS[state]).u8(ARCH_IDS[input.arch]).u32(trapId).u32(exitStatus >>> 0)
+    .u32(version).u8(STATE_IDS[state]).u8(ARCH_IDS[input.arch]).u32(trapId).u32(exitStatus >>> 0)
     // without tables the table and element sections are the module's: written as they were
     .u32(input.tables ? FLAG_TABLES : inputFlags & FLAG_TABLES)
     .u32(imported.length);
-  imported.forEach((v, k) => snap.u8(importedGlobalTypes[k].type).fixed(maskBits(importedGlobalTypes[k].type, v), 8));
+  imported.forEach((v, k) => snap.u8(importedGlobalTypes[k].type).fixed(maskBits(importedGlobalTypes[k].type, v), valueBytes(importedGlobalTypes[k].type)));
   out.push({ id: 0, name: SECTION.snapshot, payload: snap.done() });
   if (input.runtime !== undefined && !(input.runtime instanceof Uint8Array)) throw new SnapshotError(`${W}: runtime is not the library module's bytes`);
   const runtimeFrames = input.frames.some((f) => f.module === 'runtime');
@@ -167,6 +177,7 @@ function constExpr(w: ByteWriter, e: ConstExpr): void {
     case 'i64': w.u8(0x42).s64(e.value); break;
     case 'f32': w.u8(0x43).fixed(BigInt(e.bits >>> 0), 4); break;
     case 'f64': w.u8(0x44).fixed(e.bits, 8); break;
+    case 'v128': w.u8(0xfd).u32(12).fixed(e.bits, 16); break;
     case 'global': w.u8(0x23).u32(e.index); break;
     case 'refnull': w.u8(0xd0).u8(e.type); break;
     case 'reffunc': w.u8(0xd2).u32(e.index); break;
@@ -186,6 +197,7 @@ function globalSection(m: Module, values: bigint[]): Uint8Array {
       case 0x7e: w.u8(0x42).s64(v).u8(0x0b); break;
       case 0x7d: w.u8(0x43).fixed(v, 4).u8(0x0b); break;
       case 0x7c: w.u8(0x44).fixed(v, 8).u8(0x0b); break;
+      case 0x7b: w.u8(0xfd).u32(12).fixed(v, 16).u8(0x0b); break; // v128.const
       case 0x70: case 0x6f:
         if (typeof v !== 'bigint') { constExpr(w, g.init); break; } // not given: as initialised
         refExpr(w, t, v, `global ${m.importedGlobals + k}`);
@@ -223,7 +235,8 @@ function tableSection(m: Module, tables: BigUint64Array[]): Uint8Array {
 /** The flags of a module's gate.snapshot section (0 for a version this writer does not know). */
 function snapshotFlags(bytes: Uint8Array, s: { start: number; end: number }): number {
   const c = new Cursor(bytes, s.start, s.end, `${W}: the module's gate.snapshot`);
-  if (c.u32() !== SNAPSHOT_VERSION) return 0;
+  const version = c.u32();
+  if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION) return 0;
   c.u8();
   c.u8();
   c.u32();
@@ -268,7 +281,7 @@ function stackSection(frames: SnapshotInput['frames'], runtimeDigest: Uint8Array
   const w = new ByteWriter().vecBytes(runtimeDigest).u32(frames.length);
   for (const f of frames) {
     w.u8(f.module === 'runtime' ? 1 : 0).u32(f.func).u32(f.site).u32(f.slots.length);
-    for (const s of f.slots) w.u8(s.type).fixed(maskBits(s.type, s.bits), 8);
+    for (const s of f.slots) w.u8(s.type).fixed(maskBits(s.type, s.bits), valueBytes(s.type));
   }
   return w.done();
 }

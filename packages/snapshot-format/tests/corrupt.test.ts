@@ -85,7 +85,8 @@ describe('corruptions are SnapshotErrors with a clear message', () => {
   });
 
   test('wrong version', () => {
-    rejects(replaceCustom(suspended, 'gate.snapshot', snapHeader((w) => w.u32(2).u8(1).u8(1).u32(0).u32(0).u32(0).u32(0))), /unsupported snapshot version 2 \(this reader knows 1\)/);
+    rejects(replaceCustom(suspended, 'gate.snapshot', snapHeader((w) => w.u32(3).u8(1).u8(1).u32(0).u32(0).u32(0).u32(0))), /unsupported snapshot version 3 \(this reader knows 1 to 2\)/);
+    rejects(replaceCustom(suspended, 'gate.snapshot', snapHeader((w) => w.u32(0).u8(1).u8(1).u32(0).u32(0).u32(0).u32(0))), /unsupported snapshot version 0 \(this reader knows 1 to 2\)/);
     // the version is checked before anything else, so a newer layout is never misread
     rejects(replaceCustom(suspended, 'gate.snapshot', snapHeader((w) => w.u32(7).u8(99))), /unsupported snapshot version 7/);
   });

@@ -4,7 +4,7 @@
  * (linkProgram with the runtime library), as wagc and gate-inspect use it.
  */
 import { createHash } from 'crypto';
-import { decodeModule } from '@wagc/frontend';
+import { decodeModule, FD_BASE, opHandler } from '@wagc/frontend';
 import { linkProgram, type ImageInput } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
@@ -95,6 +95,41 @@ describe('the body scan agrees with the compiler', () => {
         expect(compiled.length).toBeLessThanOrEqual(scan.count);
       }
     }
+  });
+});
+
+describe('the body scan reads SIMD immediates (0xfd)', () => {
+  test('memargs, lane indices, v128.const and shuffle bytes (some 0x10 or 0x11, the call opcodes) are skipped; the sites after them agree with the compiler', async () => {
+    const simd = await wat(`(module
+      (memory 1)
+      (func $t (param v128) (result v128) (local.get 0))
+      (func $u (param i32) (result i32) (local.get 0))
+      (type $tt (func (param i32) (result i32)))
+      (table 1 funcref)
+      (func (export "run") (result i32) (local v128)
+        (local.set 0 (v128.const i8x16 0x10 0x11 0x10 0x11 0x10 0x11 0x10 0x11 0x10 0x11 0x10 0x11 0x10 0x11 0x10 0x11))
+        (local.set 0 (call $t (i8x16.shuffle 16 17 0 1 16 17 0 1 16 17 0 1 16 17 0 1 (local.get 0) (v128.load offset=16 align=1 (i32.const 0)))))
+        (local.set 0 (v128.load32_lane offset=17 2 (i32.const 16) (local.get 0)))
+        (v128.store16_lane offset=16 7 (i32.const 0) (local.get 0))
+        (loop $l (br_if $l (i32.eqz (i8x16.extract_lane_u 0x0f (call $t (i8x16.replace_lane 0x0e (local.get 0) (i32.const 0x11)))))))
+        (drop (v128.load64_zero offset=0x10 (i32.const 0)))
+        (i32.add (call $u (i32.const 1)) (call_indirect (type $tt) (i32.const 2) (i32.const 0)))))`, { simd: true });
+    const m = decodeModule(simd);
+    const scan = functionSites(m, 2);
+    expect(Array.from(scan.kind)).toEqual([SiteKind.Entry, SiteKind.Call, SiteKind.Loop, SiteKind.Call, SiteKind.Call, SiteKind.CallIndirect]);
+    expect(Array.from(scan.operand)).toEqual([0, 0, 0, 0, 1, 0]);
+    const compiled = siteMap(linkProgram({ modules: [{ name: 'wasi_snapshot_preview1', bytes: runtime }, { name: 'main', bytes: simd }], arch: 'x86-64' })).filter((s) => s.module !== 'runtime' && s.func === 2);
+    expect(compiled.length).toBe(scan.count);
+    for (const s of compiled) expect(s.check).toBe(scan.kind[s.site] === SiteKind.Entry || scan.kind[s.site] === SiteKind.Loop);
+    // an unknown SIMD sub-opcode is named
+    const bad = Uint8Array.from(simd);
+    const at = bad.findIndex((b, k) => b === 0xfd && bad[k + 1] === 0x0c); // v128.const
+    let sub = 0;
+    while (opHandler[FD_BASE + sub] !== 0) sub++; // the first sub-opcode that is no instruction
+    expect(sub).toBeLessThan(0x4000);
+    bad[at + 1] = 0x80 | (sub & 0x7f); // two LEB bytes over v128.const's sub-opcode and first byte
+    bad[at + 2] = sub >> 7;
+    expect(() => functionSites({ ...m, bytes: bad }, 2)).toThrow(new RegExp(`unknown opcode 0xfd ${sub}`));
   });
 });
 

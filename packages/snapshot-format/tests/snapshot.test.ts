@@ -1,6 +1,6 @@
 import { decodeModule } from '@wagc/frontend';
 import {
-  memoryPages, readSnapshot, residentPages, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
+  checkResume, memoryPages, readSnapshot, residentPages, restoreModule, SnapshotError, writeSnapshot, type Frame, type SnapshotInput,
 } from '@wagc/snapshot-format';
 import { PROGRAM, wabtValidate, wasmObjdump, wasmValidate, wat } from './helpers';
 
@@ -362,7 +362,7 @@ describe('the writer refuses states that do not fit the module', () => {
     ['a suspended instance without frames', { frames: [] }, /at least one frame/],
     ['an imported function as a frame', { frames: [{ func: 0, site: 1, slots: [] }] }, /no such defined function/],
     ['a function out of range', { frames: [{ func: 6, site: 1, slots: [] }] }, /no such defined function/],
-    ['a slot type that is no value type', { frames: [{ func: 3, site: 1, slots: [{ type: 0x40, bits: 0n }] }] }, /not a number or reference type/],
+    ['a slot type that is no value type', { frames: [{ func: 3, site: 1, slots: [{ type: 0x40, bits: 0n }] }] }, /not a number, vector or reference type/],
     ['a funcref slot of a third module', { frames: [{ func: 3, site: 1, slots: [{ type: I32, bits: 0n }, { type: 0x70, bits: (2n << 32n) | 1n }] }] }, /funcref whose module is neither 0 nor 1/],
     ['slots not matching the locals', { frames: [{ func: 3, site: 1, slots: [{ type: I64, bits: 0n }] }] }, /local 0 is i32/],
     ['too few slots', { frames: [{ func: 2, site: 1, slots: [{ type: I32, bits: 0n }] }] }, /3 parameters and locals/],
@@ -401,5 +401,62 @@ describe('the writer refuses states that do not fit the module', () => {
 
   test('not a module', () => {
     expect(() => writeSnapshot(input({ module: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }))).toThrow(/bad magic/);
+  });
+});
+
+describe('version 2: v128 values (docs/snapshot-format.md, "Version")', () => {
+  const V128 = 0x7b;
+  const SIMD = `(module
+    (memory 1)
+    (global $v (mut v128) (v128.const i32x4 1 2 3 4))
+    (global $w v128 (v128.const i64x2 -1 0))
+    (global $n (mut i32) (i32.const 0))
+    (func $f (param v128 i32) (result v128) (local v128) (local.get 0))
+    (func (export "_start") (drop (call $f (global.get $v) (i32.const 1)))))`;
+  const LANES = 0x0f0e0d0c0b0a09080706050403020100n;
+  const NAN_LANES = 0x7fc00001ffffffff7ff8000000000001n;
+
+  test('slots and globals of v128 round-trip with all 16 bytes; the snapshot says version 2 and is valid wasm', async () => {
+    const module = await wat(SIMD, { simd: true });
+    const frames: Frame[] = [
+      { func: 0, site: 0, slots: [{ type: V128, bits: LANES }, { type: I32, bits: 1n }] },
+      { func: 1, site: 1, slots: [{ type: V128, bits: NAN_LANES }] },
+    ];
+    const bytes = writeSnapshot({ module, state: 'suspended', arch: 'arm64', memory: { pages: 1, pageMap: new Map() }, globals: [NAN_LANES, LANES, 7n], frames });
+    expectValid(bytes);
+    const s = readSnapshot(bytes);
+    expect(s.version).toBe(2);
+    expect(s.frames.map((f) => f.slots)).toEqual(frames.map((f) => f.slots));
+    expect(s.globals.map((g) => [g.type, g.bits])).toEqual([[V128, NAN_LANES], [V128, LANES], [I32, 7n]]);
+    // the globals are v128.const in the module: fd 0c, then the 16 bytes
+    const m = decodeModule(restoreModule(s));
+    expect(m.globals[0].init).toEqual({ kind: 'v128', bits: NAN_LANES });
+    // the site map has a v128's two 8-byte slots; checkResume compares values with them
+    const runtime = await wat('(module)');
+    expect(() => checkResume(s, { runtime, sites: [{ func: 0, site: 0, slotTypes: [V128, V128, I32] }, { func: 1, site: 1, slotTypes: [V128, V128] }] })).not.toThrow();
+    expect(() => checkResume(s, { runtime, sites: [{ func: 0, site: 0, slotTypes: [V128, I32] }, { func: 1, site: 1, slotTypes: [V128, V128] }] }))
+      .toThrow(/R3: frame 0 \(function 0 "f", site 0\): 2 slots, the site holds 1/);
+  });
+
+  test('a snapshot without v128 values is version 1, byte for byte what version 1 wrote', async () => {
+    const module = await wat(SIMD, { simd: true });
+    // the module has v128 globals: version 2; the program of the other tests none: version 1
+    expect(readSnapshot(writeSnapshot(input())).version).toBe(1);
+    const withGlobals = writeSnapshot({ module, state: 'halted', arch: 'x86-64', memory: { pages: 1, pageMap: new Map() }, globals: [0n, 0n, 0n], frames: [] });
+    expect(readSnapshot(withGlobals).version).toBe(2);
+  });
+
+  test('a v128 slot in a snapshot that says version 1 is refused', async () => {
+    const module = await wat(SIMD, { simd: true });
+    const bytes = writeSnapshot({ module, state: 'suspended', arch: 'x86-64', memory: { pages: 1, pageMap: new Map() }, globals: [0n, 0n, 0n],
+      frames: [{ func: 1, site: 1, slots: [{ type: V128, bits: LANES }] }] });
+    // gate.snapshot's first field, the version (a one-byte LEB): 2 → 1
+    const name = new TextEncoder().encode('gate.snapshot');
+    let at = -1;
+    for (let k = 0; k + name.length < bytes.length && at < 0; k++) if (name.every((b, j) => bytes[k + j] === b)) at = k + name.length;
+    expect(bytes[at]).toBe(2);
+    const old = bytes.slice();
+    old[at] = 1;
+    expect(() => readSnapshot(old)).toThrow(/type v128 is not i32, i64, f32, f64, funcref or externref/);
   });
 });

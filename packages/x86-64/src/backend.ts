@@ -1,5 +1,5 @@
-import { Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
-import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv } from '@wagc/frontend';
+import { CPU_FEATURE, Form, OpClass, OutOfLine, type Backend, type CompileOutput, type CodeBuffer, type StubEmitter, type Operand } from '@wagc/frontend';
+import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad } from '@wagc/frontend';
 import { GPR_MASK, FPR_MASK, invert } from './regs';
 import * as move from './move';
 import * as frame from './frame';
@@ -11,6 +11,7 @@ import * as unary from './unary';
 import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
+import * as simd from './simd';
 import { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall } from './stubs';
 
 /**
@@ -45,7 +46,7 @@ export class X64Backend implements Backend {
     this.ool = ool;
   }
 
-  formOf(cls: OpClass, kind: number, _inType: number, _outType: number): number {
+  formOf(cls: OpClass, kind: number, _inType: number, _outType: number, shape: Shape): number {
     switch (cls) {
       case OpClass.IntBinary: return binary.intBinaryForm(kind);
       case OpClass.FloatBinary: return binary.floatBinaryForm();
@@ -58,7 +59,7 @@ export class X64Backend implements Backend {
       case OpClass.Load: return memory.loadForm();
       case OpClass.Store: return memory.storeForm();
     }
-    return 0;
+    return simd.vecForm(cls, kind, shape, (this.cpuFeatures & CPU_FEATURE.avx) !== 0);
   }
 
   beginFunction(_bodyBytes: number): void { this.framePatchCount = 0; }
@@ -72,6 +73,7 @@ export class X64Backend implements Backend {
   endReturn(over: boolean): void { frame.endReturn(this, over); }
   resultReg(type: number): number { return frame.resultReg(type); }
   loadMemoryBase(desc: number): void { frame.loadMemoryBase(this, desc); }
+  patchConstRef(at: number, from: number, target: number): void { this.buf.patch32(at, target - from); }
 
   loadConst(type: number, dst: number, lo: number, hi: number): void { move.loadConst(this, type, dst, lo, hi); }
   loadSlot(type: number, dst: number, base: number, offset: number): void { move.loadSlot(this, type, dst, base, offset); }
@@ -115,6 +117,21 @@ export class X64Backend implements Backend {
   loadIndirectTarget(typeId: number, tableDesc: number, index: Operand): void { call.loadIndirectTarget(this, typeId, tableDesc, index); }
   callIndirect(): void { call.callIndirect(this); }
   callStub(target: number): void { call.callStub(this, target); }
+
+  loadConstV128(dst: number, w0: number, w1: number, w2: number, w3: number): void { simd.loadConstV128(this, dst, w0, w1, w2, w3); }
+  vecUnary(kind: VecUnOp, shape: Shape, dst: number, a: Operand, t0: number): void { simd.vecUnary(this, kind, shape, dst, a, t0); }
+  vecBinary(kind: VecBinOp, shape: Shape, dst: number, a: Operand, b: Operand, t0: number): void { simd.vecBinary(this, kind, shape, dst, a, b, t0); }
+  vecShift(kind: VecShiftOp, shape: Shape, dst: number, a: Operand, count: Operand, t0: number): void { simd.vecShift(this, kind, shape, dst, a, count, t0); }
+  vecTest(kind: VecTestOp, shape: Shape, dst: number, a: Operand): void { simd.vecTest(this, kind, shape, dst, a); }
+  vecSplat(shape: Shape, dst: number, a: Operand): void { simd.vecSplat(this, shape, dst, a); }
+  vecExtractLane(shape: Shape, signed: boolean, lane: number, dst: number, a: Operand): void { simd.vecExtractLane(this, shape, signed, lane, dst, a); }
+  vecReplaceLane(shape: Shape, lane: number, dst: number, a: Operand, b: Operand): void { simd.vecReplaceLane(this, shape, lane, dst, a, b); }
+  vecShuffle(dst: number, a: Operand, b: Operand, m0: number, m1: number, m2: number, m3: number): void { simd.vecShuffle(this, dst, a, b, m0, m1, m2, m3); }
+  vecBitselect(dst: number, a: Operand, b: Operand, c: Operand): void { simd.vecBitselect(this, dst, a, b, c); }
+  vecLoad(kind: VecLoad, shape: Shape, dst: number, addr: Operand, offset: number): void { simd.vecLoad(this, kind, shape, dst, addr, offset); }
+  vecStore(addr: Operand, offset: number, value: Operand): void { simd.vecStore(this, addr, offset, value); }
+  vecLoadLane(log2: number, lane: number, dst: number, addr: Operand, offset: number): void { simd.vecLoadLane(this, log2, lane, dst, addr, offset); }
+  vecStoreLane(log2: number, lane: number, addr: Operand, offset: number, value: Operand): void { simd.vecStoreLane(this, log2, lane, addr, offset, value); }
 }
 
 export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall };

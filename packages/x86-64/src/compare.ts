@@ -2,7 +2,7 @@ import { Form, FloatCmp, OperandKind, type IntCmp, type Operand } from '@wagc/fr
 import { x } from './encode/flat';
 import { Cond, NO_INDEX, Alu } from './encode';
 import { FP, SCRATCH, SCRATCH2, INT_CC, invert } from './regs';
-import { isFloat } from './move';
+import { inXmm } from './move';
 import { aluWithOperand } from './binary';
 import type { X64Backend } from './backend';
 
@@ -61,7 +61,7 @@ export function testZero(be: X64Backend, w: number, a: Operand): number {
 /** dst ← b unless cc: cmov for integers, a branch over a move for floats. */
 export function select(be: X64Backend, type: number, dst: number, b: number, cc: number): void {
   const buf = be.buf;
-  if (isFloat(type)) {
+  if (inXmm(type)) {
     const at = x.jccRel8(buf, cc);
     x.fmovRR(buf, dst, b);
     x.patchRel8(buf, at, buf.pos);

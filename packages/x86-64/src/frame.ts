@@ -85,8 +85,9 @@ export function endReturn(be: X64Backend, over: boolean): void {
   }
 }
 
+/** f32, f64 and v128 come back in xmm0, everything else in rax. */
 export function resultReg(type: number): number {
-  return type === 0x7d || type === 0x7c ? 0 : Reg.RAX;
+  return type === 0x7d || type === 0x7c || type === 0x7b ? 0 : Reg.RAX;
 }
 
 export function loadMemoryBase(be: X64Backend, desc: number): void {

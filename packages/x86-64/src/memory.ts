@@ -25,32 +25,32 @@ export function storeForm(): number {
   return Form.AImm | Form.BImm | Form.NoResult;
 }
 
-/** The index register (or NO_INDEX) and displacement of the last `address`: no tuple per access. */
-let addrIndex = 0, addrDisp = 0;
+/** The index register (or NO_INDEX) and displacement of the last `memAddress`: no tuple per access. */
+export const ea = { index: 0, disp: 0 };
 
-/** The address r15 + zext(a) + offset as an index and a disp32: through rax when they do not fit. */
-function address(be: X64Backend, a: Operand, offset: number): void {
+/** The address r15 + zext(a) + offset as an index and a disp32 (in `ea`): through rax when they do not fit. */
+export function memAddress(be: X64Backend, a: Operand, offset: number): void {
   const b = be.buf;
   if (a.kind === OperandKind.Imm) {
-    const ea = (a.lo >>> 0) + offset;
-    if (ea <= 0x7fffffff) {
-      addrIndex = NO_INDEX;
-      addrDisp = ea;
+    const addr = (a.lo >>> 0) + offset;
+    if (addr <= 0x7fffffff) {
+      ea.index = NO_INDEX;
+      ea.disp = addr;
       return;
     }
-    x.movRI64(b, SCRATCH, ea | 0, Math.floor(ea / 4294967296));
+    x.movRI64(b, SCRATCH, addr | 0, Math.floor(addr / 4294967296));
   } else {
     // i32 registers are zero-extended
     if (offset <= 0x7fffffff) {
-      addrIndex = a.reg;
-      addrDisp = offset;
+      ea.index = a.reg;
+      ea.disp = offset;
       return;
     }
     x.movRI32(b, 4, SCRATCH, offset | 0);
     x.aluRR(b, Alu.ADD, 8, SCRATCH, a.reg);
   }
-  addrIndex = SCRATCH;
-  addrDisp = 0;
+  ea.index = SCRATCH;
+  ea.disp = 0;
 }
 
 /** The zero- or sign-extending load of `bytes` into a `type` register (i64.load32_u is a 32-bit mov). */
@@ -63,10 +63,10 @@ function extKind(type: number, bytes: number, signed: boolean): number {
 
 export function memLoad(be: X64Backend, type: number, bytes: number, signed: boolean, dst: number, addr: Operand, offset: number): void {
   const b = be.buf;
-  address(be, addr, offset);
-  if (isFloat(type)) x.fload(b, bytes, dst, MEM_BASE, addrIndex, 1, addrDisp);
-  else if (bytes === 8 || (bytes === 4 && !(signed && type === 0x7e))) x.load(b, bytes, dst, MEM_BASE, addrIndex, 1, addrDisp);
-  else x.loadExt(b, extKind(type, bytes, signed), dst, MEM_BASE, addrIndex, 1, addrDisp);
+  memAddress(be, addr, offset);
+  if (isFloat(type)) x.fload(b, bytes, dst, MEM_BASE, ea.index, 1, ea.disp);
+  else if (bytes === 8 || (bytes === 4 && !(signed && type === 0x7e))) x.load(b, bytes, dst, MEM_BASE, ea.index, 1, ea.disp);
+  else x.loadExt(b, extKind(type, bytes, signed), dst, MEM_BASE, ea.index, 1, ea.disp);
 }
 
 /**
@@ -84,10 +84,10 @@ export function memStore(be: X64Backend, type: number, bytes: number, addr: Oper
     src = SCRATCH2;
     gpr = true;
   }
-  address(be, addr, offset);
-  if (imm) x.storeImm(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, bytes === 1 ? value.lo & 0xff : bytes === 2 ? value.lo & 0xffff : value.lo);
-  else if (gpr) x.store(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
-  else x.fstore(b, bytes, MEM_BASE, addrIndex, 1, addrDisp, src);
+  memAddress(be, addr, offset);
+  if (imm) x.storeImm(b, bytes, MEM_BASE, ea.index, 1, ea.disp, bytes === 1 ? value.lo & 0xff : bytes === 2 ? value.lo & 0xffff : value.lo);
+  else if (gpr) x.store(b, bytes, MEM_BASE, ea.index, 1, ea.disp, src);
+  else x.fstore(b, bytes, MEM_BASE, ea.index, 1, ea.disp, src);
 }
 
 export function memorySize(be: X64Backend, dst: number, desc: number): void {

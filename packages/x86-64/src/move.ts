@@ -2,6 +2,8 @@ import { Base, OperandKind, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
 import { NO_INDEX } from './encode';
 import { FP, SCRATCH, VMCTX_REG } from './regs';
+import { V, vopM } from './encode/vec';
+import { loadConstV128 } from './simd';
 import type { X64Backend } from './backend';
 
 /**
@@ -10,10 +12,15 @@ import type { X64Backend } from './backend';
  * zero-extended (every 32-bit instruction zeroes the upper half).
  */
 
-const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c;
+const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
 
 export function isFloat(t: number): boolean {
   return t === F32 || t === F64;
+}
+
+/** Types held in xmm registers: f32, f64, v128. */
+export function inXmm(t: number): boolean {
+  return t === F32 || t === F64 || t === V128;
 }
 
 /** Bytes of a type's register form. */
@@ -45,12 +52,14 @@ export function loadConst(be: X64Backend, type: number, dst: number, lo: number,
 }
 
 export function loadSlot(be: X64Backend, type: number, dst: number, base: Base, offset: number): void {
-  if (isFloat(type)) x.fload(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
+  if (type === V128) vopM(be.buf, V.MOVDQU_LOAD, dst, baseReg(base), NO_INDEX, 1, offset);
+  else if (isFloat(type)) x.fload(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
   else x.load(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
 }
 
 export function storeSlot(be: X64Backend, type: number, base: Base, offset: number, src: number): void {
-  if (isFloat(type)) x.fstore(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
+  if (type === V128) vopM(be.buf, V.MOVDQU_STORE, src, baseReg(base), NO_INDEX, 1, offset);
+  else if (isFloat(type)) x.fstore(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
   else x.store(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
 }
 
@@ -81,15 +90,19 @@ export function storeSlotCond(be: X64Backend, cc: number, base: Base, offset: nu
   x.store(be.buf, 4, baseReg(base), NO_INDEX, 1, offset, SCRATCH);
 }
 
+/** movaps copies all 128 bits: f32, f64 and v128 alike. */
 export function move(be: X64Backend, type: number, dst: number, src: number): void {
-  if (isFloat(type)) x.fmovRR(be.buf, dst, src);
+  if (inXmm(type)) x.fmovRR(be.buf, dst, src);
   else x.movRR(be.buf, 8, dst, src);
 }
 
 /** Operand `a` into register `dst` of its class (a scratch register, typically). */
 export function loadOperand(be: X64Backend, a: Operand, dst: number): void {
   switch (a.kind) {
-    case OperandKind.Imm: loadConst(be, a.type, dst, a.lo, a.hi); break;
+    case OperandKind.Imm:
+      if (a.type === V128) loadConstV128(be, dst, a.lo, a.hi, a.lo2, a.hi2);
+      else loadConst(be, a.type, dst, a.lo, a.hi);
+      break;
     case OperandKind.Slot: loadSlot(be, a.type, dst, Base.Frame, a.offset); break;
     default: if (a.reg !== dst) move(be, a.type, dst, a.reg);
   }

@@ -2,6 +2,7 @@ import { VMCTX, TRAP_COUNT, type CodeBuffer, type StubOffsets } from '@wagc/fron
 import { x } from './encode/flat';
 import { Reg, NO_INDEX, Alu } from './encode';
 import { FP, MEM_BASE, STACK_LIMIT, VMCTX_REG } from './regs';
+import { V, vopM } from './encode/vec';
 
 /** Switches to the loader's C stack (aligned), calls vmctx field `fn`, and comes back. */
 function callLoader(b: CodeBuffer, fn: number): void {
@@ -38,6 +39,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   const entryReturn = b.pos;
   x.store(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultInt, Reg.RAX);
   x.fstore(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultFloat, 0);
+  vopM(b, V.MOVDQU_STORE, 0, VMCTX_REG, NO_INDEX, 1, VMCTX.resultVector);
   x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.hostRsp);
   for (const r of [Reg.R15, Reg.R14, Reg.R13, Reg.R12, Reg.RBP, Reg.RBX]) x.pop(b, r);
   x.ret(b);

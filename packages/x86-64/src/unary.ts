@@ -14,7 +14,7 @@ import type { X64Backend } from './backend';
  * Float abs/neg are bit operations (no NaN canonicalisation).
  */
 
-const LZCNT = CPU_FEATURE.lzcnt, BMI1 = CPU_FEATURE.bmi1, POPCNT = CPU_FEATURE.popcnt;
+const LZCNT = CPU_FEATURE.lzcnt, BMI1 = CPU_FEATURE.bmi1, POPCNT = CPU_FEATURE.popcnt, SSE41 = CPU_FEATURE.sse4_1;
 
 export function intUnary(be: X64Backend, kind: IntUnOp, w: number, r: number): void {
   const b = be.buf;
@@ -47,10 +47,11 @@ export function floatUnary(be: X64Backend, kind: FloatUnOp, sz: number, r: numbe
       x.btRI(b, kind === FloatUnOp.Abs ? x.Bt.BTR : x.Bt.BTC, sz, SCRATCH, sz * 8 - 1);
       x.movGX(b, sz, r, SCRATCH);
       break;
-    case FloatUnOp.Ceil: x.roundf(b, sz, r, r, 2 | 8); break;
-    case FloatUnOp.Floor: x.roundf(b, sz, r, r, 1 | 8); break;
-    case FloatUnOp.Trunc: x.roundf(b, sz, r, r, 3 | 8); break;
-    case FloatUnOp.Nearest: x.roundf(b, sz, r, r, 0 | 8); break;
+    // roundss/roundsd are SSE4.1's
+    case FloatUnOp.Ceil: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, r, 2 | 8); break;
+    case FloatUnOp.Floor: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, r, 1 | 8); break;
+    case FloatUnOp.Trunc: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, r, 3 | 8); break;
+    case FloatUnOp.Nearest: be.usedCpuFeatures |= SSE41; x.roundf(b, sz, r, r, 0 | 8); break;
     case FloatUnOp.Sqrt: x.farith(b, x.FArith.SQRT, sz, r, r); break;
   }
 }

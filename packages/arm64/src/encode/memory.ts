@@ -3,7 +3,7 @@ import { badOperand, type Extend } from './core';
 
 /**
  * Single-register loads and stores: the size, V (vector register) and opc bits shared by every
- * addressing form. The access size is 1 << (op >>> 30) bytes. Sign-extending loads name their
+ * addressing form. The access size is 1 << memScale(op) bytes (size field, or 16 for the q forms). Sign-extending loads name their
  * destination width (LDRSB_W fills a w register, LDRSB_X an x register); LDRB/LDRH/LDR_W
  * zero-extend into the x register.
  */
@@ -14,6 +14,8 @@ export const enum MemOp {
   STR_X = 3 << 30, LDR_X = (3 << 30) | 0x00400000,
   STR_S = (2 << 30) | 0x04000000, LDR_S = (2 << 30) | 0x04400000,
   STR_D = (3 << 30) | 0x04000000, LDR_D = (3 << 30) | 0x04400000,
+  /** 16-byte q registers: size 00 with opc's high bit set. */
+  STR_Q = 0x04800000, LDR_Q = 0x04c00000,
 }
 
 /** Register-pair loads and stores: opc and V bits. Element size 4 (W, S) or 8 (X, D). */
@@ -23,16 +25,16 @@ export const enum PairOp { W = 0, X = 2 << 30, S = 0x04000000, D = (1 << 30) | 0
 export const enum PairMode { POST = 1 << 23, OFFSET = 2 << 23, PRE = 3 << 23 }
 
 /** Literal loads (PC-relative, ±1 MiB): opc and V bits. */
-export const enum LiteralOp { W = 0, X = 0x40000000, SW = 2 << 30, S = 0x04000000, D = 0x44000000 }
+export const enum LiteralOp { W = 0, X = 0x40000000, SW = 2 << 30, S = 0x04000000, D = 0x44000000, Q = 0x84000000 }
 
 /** log2 of the access size. */
 export function memScale(op: MemOp): number {
-  return op >>> 30;
+  return (op & 0x04800000) === 0x04800000 ? 4 : op >>> 30;
 }
 
 /** offset fits the unsigned scaled 12-bit form: a multiple of the access size, 0 to 4095 of them. */
 export function fitsLdstImm(op: MemOp, offset: number): boolean {
-  const scale = op >>> 30;
+  const scale = memScale(op);
   return offset >= 0 && offset <= 0xfff << scale && (offset & ((1 << scale) - 1)) === 0;
 }
 
@@ -51,7 +53,7 @@ export function fitsLdst(op: MemOp, offset: number): boolean {
 /** [rn, #offset], offset as fitsLdstImm accepts. */
 export function ldstImm(b: CodeBuffer, op: MemOp, rt: number, rn: number, offset: number): void {
   if (!fitsLdstImm(op, offset)) badOperand('scaled offset', offset);
-  b.emit32(0x39000000 | op | ((offset >>> (op >>> 30)) << 10) | (rn << 5) | rt);
+  b.emit32(0x39000000 | op | ((offset >>> memScale(op)) << 10) | (rn << 5) | rt);
 }
 
 /** [rn, #offset], offset −256..255 (LDUR/STUR and their sized variants). */

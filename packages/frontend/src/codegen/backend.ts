@@ -1,7 +1,7 @@
 import type { CodeBuffer } from './codebuf';
 import type { CompileOutput } from './output';
 import type { OutOfLine } from './sites';
-import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv, CondCode } from './operations';
+import type { IntBinOp, IntUnOp, FloatBinOp, FloatUnOp, IntCmp, FloatCmp, Conv, CondCode, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad } from './operations';
 
 /**
  * The backend (an ISA's macro assembler): what the ISA-neutral code generator asks of an
@@ -33,9 +33,10 @@ export interface Backend {
   /**
    * The operand forms of one operation (a `Form` combination): asked once per opcode row when the
    * code generator is made, never while compiling. `cls` says which emit method `kind` belongs to;
-   * `inType`/`outType` are the row's operand and result types.
+   * `inType`/`outType` are the row's operand and result types, `shape` a vector operation's lane
+   * shape.
    */
-  formOf(cls: OpClass, kind: number, inType: number, outType: number): number;
+  formOf(cls: OpClass, kind: number, inType: number, outType: number, shape: Shape): number;
 
   // --- the function's frame (frame.ts of each backend) -----------------------------------------
   /** A new function whose wasm body is `bodyBytes` long (ARM64 picks its branch forms from it). */
@@ -66,6 +67,11 @@ export interface Backend {
   resultReg(type: number): number;
   /** Loads the memory register from the descriptor at vmctx + `desc` (store images). */
   loadMemoryBase(desc: number): void;
+  /**
+   * Fixes a reference to a constant of the function's pool (OutOfLine.pool) that the backend
+   * recorded at `at`, its distance measured from `from`, now that the entry is at `target`.
+   */
+  patchConstRef(at: number, from: number, target: number): void;
 
   // --- value movement (move.ts) -----------------------------------------------------------------
   /** `dst` ← the constant (lo, hi) of `type` (32-bit values in lo). */
@@ -167,11 +173,43 @@ export interface Backend {
   callIndirect(): void;
   /** Calls a shared stub at text offset `target` (recorded in out.stubRefs). */
   callStub(target: number): void;
+
+  // --- SIMD (simd.ts) ---------------------------------------------------------------------------
+  // v128 values live in the float/vector registers (fprMask), 16 bytes in wasm's little-endian
+  // lane order. `t0`, `t1` are vector registers the code generator allocated for the method to
+  // clobber when its form asked for them (Form.Temps1, Temps2), else −1. A vector operand `a`/`b`
+  // is a register, or an immediate (Operand.lo, hi, lo2, hi2: bytes 0–15) when the form allows.
+  /** `dst` ← the 16 bytes w0 (bytes 0–3), w1, w2, w3 (bytes 12–15). */
+  loadConstV128(dst: number, w0: number, w1: number, w2: number, w3: number): void;
+  vecUnary(kind: VecUnOp, shape: Shape, dst: number, a: Operand, t0: number, t1: number): void;
+  vecBinary(kind: VecBinOp, shape: Shape, dst: number, a: Operand, b: Operand, t0: number, t1: number): void;
+  /** a shifted by the i32 `count` (a register or immediate) modulo the lane width. */
+  vecShift(kind: VecShiftOp, shape: Shape, dst: number, a: Operand, count: Operand, t0: number, t1: number): void;
+  /** An i32 (any_true, all_true: 0/1; bitmask) into general-purpose `dst`. */
+  vecTest(kind: VecTestOp, shape: Shape, dst: number, a: Operand, t0: number, t1: number): void;
+  /** Every lane of `dst` ← the scalar `a` (of the shape's lane type). */
+  vecSplat(shape: Shape, dst: number, a: Operand): void;
+  /** Lane `lane` of `a` into scalar `dst` (i8/i16 lanes sign- or zero-extended to i32). */
+  vecExtractLane(shape: Shape, signed: boolean, lane: number, dst: number, a: Operand): void;
+  /** `a` with lane `lane` replaced by scalar `b`, into `dst`. */
+  vecReplaceLane(shape: Shape, lane: number, dst: number, a: Operand, b: Operand): void;
+  /** i8x16.shuffle: byte k of `dst` ← byte m_k of a ++ b; m0 holds indices 0–3 (a byte each), …, m3 12–15. */
+  vecShuffle(dst: number, a: Operand, b: Operand, m0: number, m1: number, m2: number, m3: number, t0: number, t1: number): void;
+  /** v128.bitselect: bits of `a` where `c` has ones, of `b` elsewhere. */
+  vecBitselect(dst: number, a: Operand, b: Operand, c: Operand): void;
+  /** A vector load (VecLoad kind; `bytes` accessed) at memory base + zext(addr) + offset. */
+  vecLoad(kind: VecLoad, shape: Shape, dst: number, addr: Operand, offset: number): void;
+  vecStore(addr: Operand, offset: number, value: Operand): void;
+  /** Lane `lane` (of 1 << `log2` bytes) of vector register `dst` ← memory; the other lanes kept. */
+  vecLoadLane(log2: number, lane: number, dst: number, addr: Operand, offset: number): void;
+  vecStoreLane(log2: number, lane: number, addr: Operand, offset: number, value: Operand): void;
 }
 
 /** Which emit method an opcode row's operation belongs to (Backend.formOf). */
 export const enum OpClass {
   IntBinary = 1, IntUnary, FloatBinary, FloatUnary, IntCompare, FloatCompare, TestZero, Convert, Load, Store,
+  VecUnary, VecBinary, VecShift, VecTest, Splat, ExtractLane, ReplaceLane, Shuffle, Bitselect,
+  VecLoad, VecStore, LoadLane, StoreLane,
 }
 
 /**
@@ -197,6 +235,10 @@ export const enum Form {
   /** Nothing (stores). */
   NoResult = 0x500,
   ResultMask = 0xf00,
+  /** Vector registers the operation may clobber, allocated for it: one or two (vector operations). */
+  Temps1 = 0x1000,
+  Temps2 = 0x2000,
+  TempsMask = 0x3000,
   AAny = AImm | ASlot,
   BAny = BImm | BSlot,
 }
@@ -212,9 +254,11 @@ export class Operand {
   kind = OperandKind.Reg;
   /** Reg: the register. */
   reg = 0;
-  /** Imm: the constant, 32-bit values in lo. */
+  /** Imm: the constant, 32-bit values in lo; a v128's bytes 0–7 in lo, hi and 8–15 in lo2, hi2. */
   lo = 0;
   hi = 0;
+  lo2 = 0;
+  hi2 = 0;
   /** Slot: byte offset from the frame pointer. */
   offset = 0;
   /** The value's type. */
@@ -232,6 +276,16 @@ export class Operand {
     this.type = type;
     this.lo = lo;
     this.hi = hi;
+    return this;
+  }
+
+  setImmV128(w0: number, w1: number, w2: number, w3: number): this {
+    this.kind = OperandKind.Imm;
+    this.type = 0x7b;
+    this.lo = w0;
+    this.hi = w1;
+    this.lo2 = w2;
+    this.hi2 = w3;
     return this;
   }
 

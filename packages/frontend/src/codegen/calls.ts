@@ -18,7 +18,6 @@ export function call(fc: FunctionCompiler): void {
   const m = env.module;
   if (f >= m.importedFuncs + m.functions.length) fc.fail('unknown function');
   const type = env.funcType(f);
-  fc.checkCallTypes(type);
   const site = fc.siteCount++; // numbered by opcode, reachable or not
   fc.popN(type.params);
   if (dead) {
@@ -42,7 +41,6 @@ export function callIndirect(fc: FunctionCompiler): void {
   if (tableElemType(fc, tableIndex) !== FUNCREF) fc.fail('type mismatch');
   if (typeIndex >= env.module.types.length) fc.fail('unknown type');
   const type = env.module.types[typeIndex];
-  fc.checkCallTypes(type);
   const site = fc.siteCount++;
   fc.pop(I32);
   fc.popN(type.params);
@@ -72,7 +70,7 @@ function emitCall(fc: FunctionCompiler, indirect: boolean, func: number, nArgs: 
   be.enterCall(fpOffset);
   if (indirect) be.callIndirect();
   else be.callDirect(func);
-  addSite(fc, fc.out.buf.pos, site, fpOffset, fc.frame.nParams + fc.frame.nLocals + depth - nArgs, fc.opOffset);
+  addSite(fc, fc.out.buf.pos, site, fpOffset, fc.frame.siteSlots(depth - nArgs), fc.opOffset);
   be.leaveCall(fpOffset);
   if (env.switchMemory && env.memoryDesc >= 0 && calleeMemory !== env.memoryDesc) be.loadMemoryBase(env.memoryDesc);
   s.height = depth - nArgs;

@@ -2,11 +2,11 @@ import { CompileError } from '../errors';
 import { LIMITS, overLimit } from '../limits';
 import { Base, Form, Operand, type Backend } from './backend';
 import type { CompileOutput } from './output';
-import { FrameLayout } from './frame';
+import { FrameLayout, slotsOf } from './frame';
 import { OutOfLine } from './sites';
 import { ValueStack, Loc } from './valuestack';
-import { isFloat } from './operations';
-import { ROWS, opClass, opKind, opIn, opOut } from './opcodes';
+import { inFpr, I64, V128 } from './operations';
+import { ROWS, opClass, opKind, opIn, opOut, opShape } from './opcodes';
 
 /**
  * The code generator's state of the values (docs/ARCHITECTURE.md, "Code generator"): where every
@@ -20,7 +20,7 @@ import { ROWS, opClass, opKind, opIn, opOut } from './opcodes';
  */
 export class CodeGenContext {
   readonly stack = new ValueStack();
-  readonly frame = new FrameLayout();
+  readonly frame = new FrameLayout(this.stack);
   readonly ool = new OutOfLine();
   readonly out: CompileOutput;
   readonly be: Backend;
@@ -29,6 +29,16 @@ export class CodeGenContext {
   /** Operand records handed to the backend, reused for every instruction. */
   readonly opA = new Operand();
   readonly opB = new Operand();
+  readonly opC = new Operand();
+  /** Vector registers allocated for the operation being emitted (Form.Temps1/2), −1 when none. */
+  temp0 = -1;
+  temp1 = -1;
+  /**
+   * The function's v128 constants, four little-endian words each: a constant v128 on the operand
+   * stack (Loc.Const) holds its entry's index in `lo` (a typed array: no allocation per constant).
+   */
+  vconst = new Int32Array(4 * 64);
+  vconstCount = 0;
 
   /** Types of the parameters then the declared locals. */
   localTypes = new Uint8Array(256);
@@ -43,7 +53,7 @@ export class CodeGenContext {
     this.be = be;
     this.out = out;
     be.bind(out, this.ool);
-    for (let r = 0; r < ROWS; r++) if (opClass[r]) this.forms[r] = be.formOf(opClass[r], opKind[r], opIn[r], opOut[r]);
+    for (let r = 0; r < ROWS; r++) if (opClass[r]) this.forms[r] = be.formOf(opClass[r], opKind[r], opIn[r], opOut[r], opShape[r]);
   }
 
   // --- errors -----------------------------------------------------------------------------------
@@ -66,7 +76,7 @@ export class CodeGenContext {
 
   /** The lowest free register of `type`'s class, spilling the oldest value held in one if none is. */
   allocReg(type: number): number {
-    if (isFloat(type)) {
+    if (inFpr(type)) {
       if (this.freeFpr === 0) this.spillOldest(true);
       const r = lowestBit(this.freeFpr);
       this.freeFpr &= ~(1 << r);
@@ -79,7 +89,7 @@ export class CodeGenContext {
   }
 
   freeReg(type: number, reg: number): void {
-    if (isFloat(type)) this.freeFpr |= 1 << reg;
+    if (inFpr(type)) this.freeFpr |= 1 << reg;
     else this.freeGpr |= 1 << reg;
   }
 
@@ -93,7 +103,7 @@ export class CodeGenContext {
   private spillOldest(float: boolean): void {
     const s = this.stack;
     for (let i = 0; i < s.height; i++) {
-      if (s.loc[i] === Loc.Reg && isFloat(s.type[i]) === float) {
+      if (s.loc[i] === Loc.Reg && inFpr(s.type[i]) === float) {
         this.storeHome(i, i);
         return;
       }
@@ -118,8 +128,26 @@ export class CodeGenContext {
     const s = this.stack;
     if (s.height >= LIMITS.operandStack) this.failLimit('operand stack too deep', s.height + 1, LIMITS.operandStack);
     const i = s.push(type, Loc.Mem, 0, 0, 0);
-    if (s.height > this.frame.maxDepth) this.frame.maxDepth = s.height;
+    this.frame.noteDepth(s.slot[i] + slotsOf(type));
     return i;
+  }
+
+  // --- v128 constants ---------------------------------------------------------------------------
+
+  /** A new entry of the function's v128 constants (bytes 0–3 in w0 … 12–15 in w3); its index. */
+  addV128(w0: number, w1: number, w2: number, w3: number): number {
+    if (4 * this.vconstCount + 4 > this.vconst.length) {
+      const n = new Int32Array(this.vconst.length * 2);
+      n.set(this.vconst);
+      this.vconst = n;
+    }
+    const k = this.vconstCount++;
+    const v = this.vconst;
+    v[4 * k] = w0;
+    v[4 * k + 1] = w1;
+    v[4 * k + 2] = w2;
+    v[4 * k + 3] = w3;
+    return k;
   }
 
   /** Pushes values of `types` in their slots (block parameters and results). */
@@ -162,7 +190,12 @@ export class CodeGenContext {
     const be = this.be;
     const t = s.type[i];
     switch (s.loc[i]) {
-      case Loc.Const: be.loadConst(t, dst, s.lo[i], s.hi[i]); break;
+      case Loc.Const:
+        if (t === V128) {
+          const v = this.vconst, k = 4 * s.lo[i];
+          be.loadConstV128(dst, v[k], v[k + 1], v[k + 2], v[k + 3]);
+        } else be.loadConst(t, dst, s.lo[i], s.hi[i]);
+        break;
       case Loc.Mem: be.loadSlot(t, dst, Base.Frame, this.frame.homeOffset(i)); break;
       case Loc.Reg: if (s.reg[i] !== dst) be.move(t, dst, s.reg[i]); break;
       case Loc.Flags: be.setFromCond(s.reg[i], dst); break;
@@ -175,9 +208,23 @@ export class CodeGenContext {
     const be = this.be;
     const t = s.type[i];
     switch (s.loc[i]) {
-      case Loc.Const: be.storeSlotConst(t, base, offset, s.lo[i], s.hi[i]); break;
+      case Loc.Const:
+        if (t === V128) {
+          // bytes 0–7 at the lower address (frame.ts)
+          const v = this.vconst, k = 4 * s.lo[i];
+          be.storeSlotConst(I64, base, offset, v[k], v[k + 1]);
+          be.storeSlotConst(I64, base, offset + 8, v[k + 2], v[k + 3]);
+        } else be.storeSlotConst(t, base, offset, s.lo[i], s.hi[i]);
+        break;
       case Loc.Reg: be.storeSlot(t, base, offset, s.reg[i]); break;
-      case Loc.Mem: be.copySlot(base, offset, this.frame.homeOffset(i)); break;
+      case Loc.Mem: {
+        const from = this.frame.homeOffset(i);
+        // a v128 moved up by one slot (a merge: destinations are never below their sources)
+        // overlaps itself: its high half goes first
+        if (t === V128) be.copySlot(base, offset + 8, from + 8);
+        be.copySlot(base, offset, from);
+        break;
+      }
       case Loc.Flags: be.storeSlotCond(s.reg[i], base, offset); break;
     }
   }
@@ -224,8 +271,8 @@ export class CodeGenContext {
     for (let k = 0; k < n; k++) {
       const src = s.height - n + k;
       if (src === base + k && s.loc[src] === Loc.Mem) continue;
-      if (keep) this.storeValue(src, Base.Frame, this.frame.homeOffset(base + k));
-      else this.storeHome(src, base + k);
+      if (src === base + k && !keep) this.storeHome(src, src);
+      else this.storeValue(src, Base.Frame, this.frame.movedOffset(base, n, k));
     }
   }
 
@@ -250,7 +297,11 @@ export class CodeGenContext {
     const t = s.type[i];
     switch (s.loc[i]) {
       case Loc.Const:
-        if (accept & Form.AImm) return op.setImm(t, s.lo[i], s.hi[i]);
+        if (accept & Form.AImm) {
+          if (t !== V128) return op.setImm(t, s.lo[i], s.hi[i]);
+          const v = this.vconst, k = 4 * s.lo[i];
+          return op.setImmV128(v[k], v[k + 1], v[k + 2], v[k + 3]);
+        }
         break;
       case Loc.Mem:
         if (accept & Form.ASlot) return op.setSlot(t, this.frame.homeOffset(i));
@@ -262,8 +313,9 @@ export class CodeGenContext {
   }
 
   /**
-   * Places the operands of row `row` at `i` (and `i + 1` when `arity` is 2) in opA/opB as the
-   * backend's forms say and picks the result register: a's (InPlace), a new one (Fresh,
+   * Places the operands of row `row` at `i` (and `i + 1`, `i + 2` for an `arity` of 2 or 3) in
+   * opA/opB/opC as the backend's forms say (a third always in a register), allocates the form's
+   * vector temporaries, and picks the result register: a's (InPlace), a new one (Fresh,
    * FreshFirst), or −1 (Cond, NoResult).
    */
   operands(row: number, i: number, arity: number): number {
@@ -273,13 +325,27 @@ export class CodeGenContext {
     if (result === Form.FreshFirst) dst = this.allocReg(opOut[row]);
     this.place(i, f & 0xf, this.opA);
     if (arity > 1) this.place(i + 1, (f >> 4) & 0xf, this.opB);
+    if (arity > 2) this.place(i + 2, 0, this.opC); // a third operand is in a register
+    this.allocTemps(f);
     if (result === Form.InPlace) dst = this.opA.reg;
     else if (result === Form.Fresh) {
-      this.release(i);
-      if (arity > 1) this.release(i + 1);
+      for (let k = 0; k < arity; k++) this.release(i + k);
       dst = this.allocReg(opOut[row]);
     }
     return dst;
+  }
+
+  /** The vector temporaries form `f` asks for (Form.Temps1, Temps2), in temp0/temp1. */
+  allocTemps(f: number): void {
+    const n = (f & Form.TempsMask) >> 12;
+    this.temp0 = n >= 1 ? this.allocReg(V128) : -1;
+    this.temp1 = n >= 2 ? this.allocReg(V128) : -1;
+  }
+
+  freeTemps(): void {
+    if (this.temp0 >= 0) this.freeReg(V128, this.temp0);
+    if (this.temp1 >= 0) this.freeReg(V128, this.temp1);
+    this.temp0 = this.temp1 = -1;
   }
 
   /**
@@ -289,12 +355,13 @@ export class CodeGenContext {
   result(row: number, i: number, arity: number, dst: number, cc: number): void {
     const s = this.stack;
     const result = this.forms[row] & Form.ResultMask;
+    this.freeTemps();
     // Fresh released the operands before choosing dst, which may be one of their registers
     if (result === Form.Fresh) {
       s.setReg(i, dst);
       return;
     }
-    if (arity > 1) this.release(i + 1);
+    for (let k = 1; k < arity; k++) this.release(i + k);
     if (result === Form.InPlace) return; // value i keeps its register, now the result
     this.release(i);
     if (result === Form.FreshFirst) s.setReg(i, dst);

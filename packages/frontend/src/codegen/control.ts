@@ -2,7 +2,7 @@ import { LIMITS } from '../limits';
 import { Trap } from '../runtime/vmctx';
 import { Base, Form } from './backend';
 import { Loc } from './valuestack';
-import { I32, V128 } from './operations';
+import { I32 } from './operations';
 import { addCheck } from './sites';
 import { SLOT_SIZE } from './frame';
 import { isValueType, type FunctionCompiler } from './function';
@@ -23,7 +23,7 @@ const EMPTY = new Uint8Array(0);
 interface BlockType { params: Uint8Array; results: Uint8Array }
 const BT_EMPTY: BlockType = { params: EMPTY, results: EMPTY };
 const BT_SINGLE: BlockType[] = [];
-for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]) BT_SINGLE[t] = { params: EMPTY, results: new Uint8Array([t]) };
+for (const t of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) BT_SINGLE[t] = { params: EMPTY, results: new Uint8Array([t]) };
 
 // --- the function's entry and return -----------------------------------------------------------
 
@@ -39,10 +39,10 @@ export function prologue(fc: FunctionCompiler): void {
   if (env.switchMemory && env.memoryDesc >= 0) be.loadMemoryBase(env.memoryDesc);
   be.enterFrame();
   const at = be.entryCheck();
-  addCheck(fc, at, 0, -1, fc.frame.nParams, fc.opOffset);
+  addCheck(fc, at, 0, -1, fc.frame.paramSlots, fc.opOffset);
   be.frameBottom();
-  const n = fc.frame.nLocals;
-  if (n > 0) be.zeroSlots(fc.frame.localOffset(fc.frame.nParams + n - 1), SLOT_SIZE * n);
+  const n = fc.frame.localSlots;
+  if (n > 0) be.zeroSlots(-SLOT_SIZE * n, SLOT_SIZE * n);
 }
 
 /**
@@ -56,11 +56,11 @@ export function emitReturn(fc: FunctionCompiler, results: Uint8Array): void {
   const s = fc.stack;
   const m = results.length;
   if (m === 1) fc.copyToReg(s.height - 1, be.resultReg(results[0]));
-  const over = m > 1 && m > fc.frame.nParams;
+  const over = m > 1 && fc.frame.topSlots(m) > fc.frame.paramSlots;
   be.beginReturn(over);
   if (m > 1) {
     const first = s.height - m;
-    for (let k = 0; k < m; k++) fc.storeValue(first + k, Base.Frame, fc.frame.resultOffset(k));
+    for (let k = 0; k < m; k++) fc.storeValue(first + k, Base.Frame, fc.frame.resultOffset(m, k));
   }
   be.endReturn(over);
 }
@@ -179,10 +179,6 @@ function readBlockType(fc: FunctionCompiler): BlockType {
     rd.pos++;
     return BT_SINGLE[b];
   }
-  if (b === V128) {
-    rd.pos++;
-    fc.unsupported('simd', `block type 0x${b.toString(16)}`);
-  }
   const f = typeFeature(b);
   if (f) fc.unsupported(f[1], `block type: ${f[0]}`);
   const idx = rd.s33();
@@ -256,7 +252,7 @@ export function loop(fc: FunctionCompiler): void {
   fc.ctlLabel[fc.ctlDepth - 1] = fc.out.buf.pos;
   const at = fc.be.loopCheck();
   const depth = fc.stack.height;
-  addCheck(fc, at, site, fc.frame.siteFpOffset(depth), fc.frame.nParams + fc.frame.nLocals + depth, fc.opOffset);
+  addCheck(fc, at, site, fc.frame.siteFpOffset(depth), fc.frame.siteSlots(depth), fc.opOffset);
 }
 
 export function ifOp(fc: FunctionCompiler): void {

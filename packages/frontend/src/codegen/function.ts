@@ -8,8 +8,9 @@ import type { CompileOutput } from './output';
 import { CodeGenContext } from './context';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
-import { H, FC_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { H, FC_BASE, FD_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
 import { notSupported } from '../features';
+import { slotsOf } from './frame';
 import { emitSlowPaths, emitTrapMap } from './sites';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
@@ -19,6 +20,7 @@ import * as variables from './variables';
 import * as tables from './tables';
 import * as memory from './memory';
 import * as numeric from './numeric';
+import * as simd from './simd';
 
 /** What a function body may refer to, resolved by the linker. */
 export interface FunctionEnv {
@@ -128,16 +130,14 @@ export class FunctionCompiler extends CodeGenContext {
       this.opOffset = rd.pos;
       const count = rd.u32();
       const t = rd.u8();
-      if (!isValueType(t)) {
-        if (t === V128) this.unsupported('simd', 'v128 local');
-        this.fail('malformed value type');
-      }
+      if (!isValueType(t)) this.fail('malformed value type');
       if (n + count > MAX_LOCALS) this.failLimit('too many locals (parameters included)', n + count, MAX_LOCALS);
       this.ensureLocals(n + count);
       this.localTypes.fill(t, n, n + count);
       n += count;
     }
-    this.frame.reset(nParams, n - nParams);
+    this.frame.reset(this.localTypes, nParams, n - nParams);
+    this.vconstCount = 0;
 
     this.stack.height = 0;
     this.siteCount = 1;
@@ -226,8 +226,11 @@ export class FunctionCompiler extends CodeGenContext {
   /** Value `i` (the stack height) is the result of the instruction: of `type`, the height past it. */
   pushed(i: number, type: number): void {
     const s = this.stack;
+    s.slot[i] = s.slotAt(i);
     s.type[i] = type;
     s.height = i + 1;
+    // a v128 where a one-slot value was reaches a slot further
+    if (type === V128) this.frame.noteDepth(s.slot[i] + slotsOf(type));
     if (this.dead) s.loc[i] = Loc.Mem;
   }
 
@@ -271,14 +274,6 @@ export class FunctionCompiler extends CodeGenContext {
     return x;
   }
 
-  checkValType(t: number): void {
-    if (t === V128) this.unsupported('simd', 'v128 value');
-  }
-
-  checkCallTypes(type: FuncType): void {
-    for (let k = 0; k < type.params.length; k++) this.checkValType(type.params[k]);
-    for (let k = 0; k < type.results.length; k++) this.checkValType(type.results[k]);
-  }
 }
 
 export function isRef(t: number): boolean {
@@ -286,11 +281,12 @@ export function isRef(t: number): boolean {
 }
 
 export function isValueType(t: number): boolean {
-  return t === I32 || t === I64 || t === F32 || t === F64 || isRef(t);
+  return t === I32 || t === I64 || t === F32 || t === F64 || t === V128 || isRef(t);
 }
 
 /** An opcode no row describes. */
 function illegal(fc: FunctionCompiler, row: number): void {
+  if (row >= FD_BASE) fc.fail(`illegal opcode 0xfd ${row - FD_BASE}`);
   fc.fail(row >= FC_BASE ? `illegal opcode 0xfc ${row - FC_BASE}` : `illegal opcode 0x${row.toString(16)}`);
 }
 
@@ -357,9 +353,23 @@ HANDLERS[H.IntBinary] = numeric.intBinary;
 HANDLERS[H.FloatUnary] = numeric.unary;
 HANDLERS[H.FloatBinary] = numeric.floatBinary;
 HANDLERS[H.Convert] = numeric.convert;
+HANDLERS[H.VecLoad] = simd.load;
+HANDLERS[H.VecStore] = simd.store;
+HANDLERS[H.LoadLane] = simd.loadLane;
+HANDLERS[H.StoreLane] = simd.storeLane;
+HANDLERS[H.VecConst] = simd.constant;
+HANDLERS[H.Shuffle] = simd.shuffle;
+HANDLERS[H.Splat] = simd.splat;
+HANDLERS[H.ExtractLane] = simd.extractLane;
+HANDLERS[H.ReplaceLane] = simd.replaceLane;
+HANDLERS[H.VecUnary] = simd.unary;
+HANDLERS[H.VecBinary] = simd.binary;
+HANDLERS[H.VecShift] = simd.shift;
+HANDLERS[H.VecTest] = simd.test;
+HANDLERS[H.Bitselect] = simd.bitselect;
 for (let h = 0; h < H.Count; h++) if (!HANDLERS[h]) throw new Error(`opcodes: handler ${h} has no function`);
 
-/** A prefix byte (0xfc): its sub-opcode's row, opSubBase + sub (opcodes.ts). */
+/** A prefix byte (0xfc, 0xfd): its sub-opcode's row, opSubBase + sub (opcodes.ts). */
 function prefix(fc: FunctionCompiler, row: number): void {
   const sub = fc.rd.u32();
   if (sub >= opSubCount[row]) fc.fail(`illegal opcode 0x${row.toString(16)} ${sub}`);

@@ -11,7 +11,7 @@ import { PROPOSAL } from '../features';
  * so every value goes to its slot first.
  */
 
-function memarg(fc: FunctionCompiler, row: number): number {
+export function memarg(fc: FunctionCompiler, row: number): number {
   const rd = fc.rd;
   const align = rd.u32();
   // bit 6: a memory index follows (multi-memory); with one memory it could only be 0, but it

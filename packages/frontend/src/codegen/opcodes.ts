@@ -1,14 +1,14 @@
 import { OpClass } from './backend';
-import { I32, I64, F32, F64, Conv } from './operations';
+import { I32, I64, F32, F64, V128, Conv, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad } from './operations';
 import { OPCODE_FEATURES } from '../features';
 
 /**
  * The opcode table (STYLE: tables over branches): one row per instruction, indexed by its opcode;
- * a prefixed instruction is the row of its prefix's base plus its sub-opcode (0xfc n: FC_BASE + n;
- * SIMD will add 0xfd n as FD_BASE + n). A row says which handler compiles it (`opHandler`, the
+ * a prefixed instruction is the row of its prefix's base plus its sub-opcode (0xfc n: FC_BASE + n,
+ * 0xfd n: FD_BASE + n). A row says which handler compiles it (`opHandler`, the
  * dispatch of function.ts), its operand and result types (validation), the typed operation it asks
  * the backend for (`opClass`, `opKind`) and the properties of its immediates (`opAlign`,
- * `opBytes`, `opSigned` for memory accesses). Adding an instruction is a row here, a handler if no
+ * `opBytes`, `opSigned` for memory accesses, `opShape` for vector operations). Adding an instruction is a row here, a handler if no
  * existing one fits, and one emitter per ISA.
  */
 
@@ -29,14 +29,20 @@ export const enum H {
   Load, Store, MemorySize, MemoryGrow, MemoryInit, DataDrop, MemoryCopy, MemoryFill,
   // numeric.ts
   Const, Eqz, IntCompare, FloatCompare, IntUnary, IntBinary, FloatUnary, FloatBinary, Convert,
+  // simd.ts
+  VecLoad, VecStore, LoadLane, StoreLane, VecConst, Shuffle, Splat, ExtractLane, ReplaceLane,
+  VecUnary, VecBinary, VecShift, VecTest, Bitselect,
   Count,
 }
 
 /** First row of the 0xfc-prefixed instructions, and how many sub-opcodes there are. */
 export const FC_BASE = 0x100;
 export const FC_COUNT = 18;
-/** Rows of the table (SIMD's 0xfd rows will follow the 0xfc ones: FD_BASE = 0x200, ROWS above). */
-export const ROWS = 0x200;
+/** First row of the 0xfd-prefixed (SIMD) instructions, and how many sub-opcodes there are. */
+export const FD_BASE = 0x200;
+export const FD_COUNT = 0x100;
+/** Rows of the table. */
+export const ROWS = FD_BASE + FD_COUNT;
 
 export const opHandler = new Uint8Array(ROWS);
 /** Operand type (the one popped, or every one for binary rows) and result type; 0: none. */
@@ -49,6 +55,8 @@ export const opKind = new Uint8Array(ROWS);
 export const opAlign = new Uint8Array(ROWS);
 export const opBytes = new Uint8Array(ROWS);
 export const opSigned = new Uint8Array(ROWS);
+/** Vector operations: the lane shape (operations.ts Shape). */
+export const opShape = new Uint8Array(ROWS);
 /**
  * Instructions that consume a comparison still in the flags (br_if, if, select, i32.eqz): before
  * any other, the code generator puts a flags value in a register.
@@ -93,11 +101,13 @@ const plain: [number, string, H][] = [
   [0x23, 'global.get', H.GlobalGet], [0x24, 'global.set', H.GlobalSet], [0x25, 'table.get', H.TableGet], [0x26, 'table.set', H.TableSet],
   [0x3f, 'memory.size', H.MemorySize], [0x40, 'memory.grow', H.MemoryGrow],
   [0xd0, 'ref.null', H.RefNull], [0xd1, 'ref.is_null', H.RefIsNull], [0xd2, 'ref.func', H.RefFunc],
-  [0xfc, 'prefix 0xfc', H.Prefix],
+  [0xfc, 'prefix 0xfc', H.Prefix], [0xfd, 'prefix 0xfd', H.Prefix],
 ];
 for (const [op, name, h] of plain) row(op, name, h);
 opSubBase[0xfc] = FC_BASE;
 opSubCount[0xfc] = FC_COUNT;
+opSubBase[0xfd] = FD_BASE;
+opSubCount[0xfd] = FD_COUNT;
 row(0x41, 'i32.const', H.Const, 0, I32);
 row(0x42, 'i64.const', H.Const, 0, I64);
 row(0x43, 'f32.const', H.Const, 0, F32);
@@ -107,7 +117,6 @@ for (const op of [0x04, 0x0d, 0x1b, 0x1c, 0x45]) opTakesFlags[op] = 1;
 // instructions of later proposals, refused by name (features.ts)
 const unsupported: [number, string, string, boolean][] = [
   ...OPCODE_FEATURES,
-  [0xfd, 'SIMD instruction', 'simd', true],
 ];
 for (const [op, name, proposal, prefixed] of unsupported) {
   row(op, name, H.Unsupported);
@@ -198,3 +207,162 @@ const bulk: [number, string, H][] = [
 ];
 for (const [sub, name, h] of bulk) row(FC_BASE + sub, name, h);
 
+
+// --- 0xfd: SIMD ----------------------------------------------------------------------------------
+
+const FD = FD_BASE;
+const SHAPE_NAMES = ['i8x16', 'i16x8', 'i32x4', 'i64x2', 'f32x4', 'f64x2'];
+/** The scalar type of a shape's lanes (splat, extract_lane, replace_lane). */
+const LANE_TYPE = [I32, I32, I32, I64, F32, F64];
+
+function vec(sub: number, name: string, handler: H, cls: OpClass, kind: number, shape: Shape, a: number, r: number): void {
+  row(FD + sub, name, handler, a, r);
+  opClass[FD + sub] = cls;
+  opKind[FD + sub] = kind;
+  opShape[FD + sub] = shape;
+}
+
+/** Memory rows: `bytes` accessed (the natural alignment's). */
+function vecMem(sub: number, name: string, handler: H, cls: OpClass, kind: number, shape: Shape, bytes: number, signed = false): void {
+  vec(sub, name, handler, cls, kind, shape, handler === H.VecStore || handler === H.StoreLane ? V128 : I32, handler === H.VecStore || handler === H.StoreLane ? 0 : V128);
+  opBytes[FD + sub] = bytes;
+  opAlign[FD + sub] = 31 - Math.clz32(bytes);
+  opSigned[FD + sub] = signed ? 1 : 0;
+}
+
+vecMem(0x00, 'v128.load', H.VecLoad, OpClass.VecLoad, VecLoad.Full, Shape.I8x16, 16);
+vecMem(0x01, 'v128.load8x8_s', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendS, Shape.I16x8, 8, true);
+vecMem(0x02, 'v128.load8x8_u', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendU, Shape.I16x8, 8);
+vecMem(0x03, 'v128.load16x4_s', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendS, Shape.I32x4, 8, true);
+vecMem(0x04, 'v128.load16x4_u', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendU, Shape.I32x4, 8);
+vecMem(0x05, 'v128.load32x2_s', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendS, Shape.I64x2, 8, true);
+vecMem(0x06, 'v128.load32x2_u', H.VecLoad, OpClass.VecLoad, VecLoad.ExtendU, Shape.I64x2, 8);
+vecMem(0x07, 'v128.load8_splat', H.VecLoad, OpClass.VecLoad, VecLoad.Splat, Shape.I8x16, 1);
+vecMem(0x08, 'v128.load16_splat', H.VecLoad, OpClass.VecLoad, VecLoad.Splat, Shape.I16x8, 2);
+vecMem(0x09, 'v128.load32_splat', H.VecLoad, OpClass.VecLoad, VecLoad.Splat, Shape.I32x4, 4);
+vecMem(0x0a, 'v128.load64_splat', H.VecLoad, OpClass.VecLoad, VecLoad.Splat, Shape.I64x2, 8);
+vecMem(0x0b, 'v128.store', H.VecStore, OpClass.VecStore, 0, Shape.I8x16, 16);
+vecMem(0x5c, 'v128.load32_zero', H.VecLoad, OpClass.VecLoad, VecLoad.Zero, Shape.I32x4, 4);
+vecMem(0x5d, 'v128.load64_zero', H.VecLoad, OpClass.VecLoad, VecLoad.Zero, Shape.I64x2, 8);
+for (let k = 0; k < 4; k++) {
+  const bits = 8 << k;
+  vecMem(0x54 + k, `v128.load${bits}_lane`, H.LoadLane, OpClass.LoadLane, 0, k as Shape, 1 << k);
+  vecMem(0x58 + k, `v128.store${bits}_lane`, H.StoreLane, OpClass.StoreLane, 0, k as Shape, 1 << k);
+}
+row(FD + 0x0c, 'v128.const', H.VecConst, 0, V128);
+vec(0x0d, 'i8x16.shuffle', H.Shuffle, OpClass.Shuffle, 0, Shape.I8x16, V128, V128);
+
+// splat, extract_lane, replace_lane: 0x0f–0x22
+for (let sh = 0; sh < 6; sh++) vec(0x0f + sh, `${SHAPE_NAMES[sh]}.splat`, H.Splat, OpClass.Splat, 0, sh, LANE_TYPE[sh], V128);
+const lanes: [number, string, H, Shape, boolean][] = [
+  [0x15, 'i8x16.extract_lane_s', H.ExtractLane, Shape.I8x16, true], [0x16, 'i8x16.extract_lane_u', H.ExtractLane, Shape.I8x16, false],
+  [0x17, 'i8x16.replace_lane', H.ReplaceLane, Shape.I8x16, false],
+  [0x18, 'i16x8.extract_lane_s', H.ExtractLane, Shape.I16x8, true], [0x19, 'i16x8.extract_lane_u', H.ExtractLane, Shape.I16x8, false],
+  [0x1a, 'i16x8.replace_lane', H.ReplaceLane, Shape.I16x8, false],
+  [0x1b, 'i32x4.extract_lane', H.ExtractLane, Shape.I32x4, false], [0x1c, 'i32x4.replace_lane', H.ReplaceLane, Shape.I32x4, false],
+  [0x1d, 'i64x2.extract_lane', H.ExtractLane, Shape.I64x2, false], [0x1e, 'i64x2.replace_lane', H.ReplaceLane, Shape.I64x2, false],
+  [0x1f, 'f32x4.extract_lane', H.ExtractLane, Shape.F32x4, false], [0x20, 'f32x4.replace_lane', H.ReplaceLane, Shape.F32x4, false],
+  [0x21, 'f64x2.extract_lane', H.ExtractLane, Shape.F64x2, false], [0x22, 'f64x2.replace_lane', H.ReplaceLane, Shape.F64x2, false],
+];
+for (const [sub, name, h, sh, signed] of lanes) {
+  if (h === H.ExtractLane) vec(sub, name, h, OpClass.ExtractLane, 0, sh, V128, LANE_TYPE[sh]);
+  else vec(sub, name, h, OpClass.ReplaceLane, 0, sh, V128, V128);
+  opSigned[FD + sub] = signed ? 1 : 0;
+}
+
+/** Rows `sub`, `sub + 1`, … of one shape, named `<shape>.<name>`, of kinds `kinds`. */
+function vecGroup(sub: number, handler: H, cls: OpClass, shape: Shape, a: number, r: number, names: string, kinds: number[]): void {
+  names.split(' ').forEach((n, k) => {
+    if (n !== '-') vec(sub + k, `${SHAPE_NAMES[shape]}.${n}`, handler, cls, kinds[k], shape, a, r);
+  });
+}
+function bin(sub: number, shape: Shape, names: string, kinds: number[]): void {
+  vecGroup(sub, H.VecBinary, OpClass.VecBinary, shape, V128, V128, names, kinds);
+}
+function un(sub: number, shape: Shape, names: string, kinds: number[]): void {
+  vecGroup(sub, H.VecUnary, OpClass.VecUnary, shape, V128, V128, names, kinds);
+}
+function test(sub: number, shape: Shape, names: string, kinds: number[]): void {
+  vecGroup(sub, H.VecTest, OpClass.VecTest, shape, V128, I32, names, kinds);
+}
+function shift(sub: number, shape: Shape): void {
+  vecGroup(sub, H.VecShift, OpClass.VecShift, shape, V128, V128, 'shl shr_s shr_u', [VecShiftOp.Shl, VecShiftOp.ShrS, VecShiftOp.ShrU]);
+}
+
+// comparisons 0x23–0x4c
+const ICMP = [VecBinOp.Eq, VecBinOp.Ne, VecBinOp.LtS, VecBinOp.LtU, VecBinOp.GtS, VecBinOp.GtU, VecBinOp.LeS, VecBinOp.LeU, VecBinOp.GeS, VecBinOp.GeU];
+const FCMP = [VecBinOp.Eq, VecBinOp.Ne, VecBinOp.LtS, VecBinOp.GtS, VecBinOp.LeS, VecBinOp.GeS];
+bin(0x23, Shape.I8x16, 'eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u', ICMP);
+bin(0x2d, Shape.I16x8, 'eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u', ICMP);
+bin(0x37, Shape.I32x4, 'eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u', ICMP);
+bin(0x41, Shape.F32x4, 'eq ne lt gt le ge', FCMP);
+bin(0x47, Shape.F64x2, 'eq ne lt gt le ge', FCMP);
+bin(0xd6, Shape.I64x2, 'eq ne lt_s gt_s le_s ge_s', [VecBinOp.Eq, VecBinOp.Ne, VecBinOp.LtS, VecBinOp.GtS, VecBinOp.LeS, VecBinOp.GeS]);
+
+// bitwise 0x4d–0x53 (named v128.*)
+vec(0x4d, 'v128.not', H.VecUnary, OpClass.VecUnary, VecUnOp.Not, Shape.I8x16, V128, V128);
+vec(0x4e, 'v128.and', H.VecBinary, OpClass.VecBinary, VecBinOp.And, Shape.I8x16, V128, V128);
+vec(0x4f, 'v128.andnot', H.VecBinary, OpClass.VecBinary, VecBinOp.AndNot, Shape.I8x16, V128, V128);
+vec(0x50, 'v128.or', H.VecBinary, OpClass.VecBinary, VecBinOp.Or, Shape.I8x16, V128, V128);
+vec(0x51, 'v128.xor', H.VecBinary, OpClass.VecBinary, VecBinOp.Xor, Shape.I8x16, V128, V128);
+vec(0x52, 'v128.bitselect', H.Bitselect, OpClass.Bitselect, 0, Shape.I8x16, V128, V128);
+vec(0x53, 'v128.any_true', H.VecTest, OpClass.VecTest, VecTestOp.AnyTrue, Shape.I8x16, V128, I32);
+vec(0x0e, 'i8x16.swizzle', H.VecBinary, OpClass.VecBinary, VecBinOp.Swizzle, Shape.I8x16, V128, V128);
+vec(0x5e, 'f32x4.demote_f64x2_zero', H.VecUnary, OpClass.VecUnary, VecUnOp.Demote, Shape.F32x4, V128, V128);
+vec(0x5f, 'f64x2.promote_low_f32x4', H.VecUnary, OpClass.VecUnary, VecUnOp.Promote, Shape.F64x2, V128, V128);
+
+// i8x16 0x60–0x7b
+un(0x60, Shape.I8x16, 'abs neg popcnt', [VecUnOp.Abs, VecUnOp.Neg, VecUnOp.Popcnt]);
+test(0x63, Shape.I8x16, 'all_true bitmask', [VecTestOp.AllTrue, VecTestOp.Bitmask]);
+bin(0x65, Shape.I8x16, 'narrow_i16x8_s narrow_i16x8_u', [VecBinOp.NarrowS, VecBinOp.NarrowU]);
+un(0x67, Shape.F32x4, 'ceil floor trunc nearest', [VecUnOp.Ceil, VecUnOp.Floor, VecUnOp.Trunc, VecUnOp.Nearest]);
+shift(0x6b, Shape.I8x16);
+bin(0x6e, Shape.I8x16, 'add add_sat_s add_sat_u sub sub_sat_s sub_sat_u', [VecBinOp.Add, VecBinOp.AddSatS, VecBinOp.AddSatU, VecBinOp.Sub, VecBinOp.SubSatS, VecBinOp.SubSatU]);
+un(0x74, Shape.F64x2, 'ceil floor', [VecUnOp.Ceil, VecUnOp.Floor]);
+bin(0x76, Shape.I8x16, 'min_s min_u max_s max_u', [VecBinOp.MinS, VecBinOp.MinU, VecBinOp.MaxS, VecBinOp.MaxU]);
+un(0x7a, Shape.F64x2, 'trunc', [VecUnOp.Trunc]);
+bin(0x7b, Shape.I8x16, 'avgr_u', [VecBinOp.AvgrU]);
+un(0x7c, Shape.I16x8, 'extadd_pairwise_i8x16_s extadd_pairwise_i8x16_u', [VecUnOp.ExtAddPairwiseS, VecUnOp.ExtAddPairwiseU]);
+un(0x7e, Shape.I32x4, 'extadd_pairwise_i16x8_s extadd_pairwise_i16x8_u', [VecUnOp.ExtAddPairwiseS, VecUnOp.ExtAddPairwiseU]);
+
+// i16x8 0x80–0x9f
+un(0x80, Shape.I16x8, 'abs neg', [VecUnOp.Abs, VecUnOp.Neg]);
+bin(0x82, Shape.I16x8, 'q15mulr_sat_s', [VecBinOp.Q15MulrSatS]);
+test(0x83, Shape.I16x8, 'all_true bitmask', [VecTestOp.AllTrue, VecTestOp.Bitmask]);
+bin(0x85, Shape.I16x8, 'narrow_i32x4_s narrow_i32x4_u', [VecBinOp.NarrowS, VecBinOp.NarrowU]);
+const EXT = [VecUnOp.ExtendLowS, VecUnOp.ExtendHighS, VecUnOp.ExtendLowU, VecUnOp.ExtendHighU];
+un(0x87, Shape.I16x8, 'extend_low_i8x16_s extend_high_i8x16_s extend_low_i8x16_u extend_high_i8x16_u', EXT);
+shift(0x8b, Shape.I16x8);
+bin(0x8e, Shape.I16x8, 'add add_sat_s add_sat_u sub sub_sat_s sub_sat_u', [VecBinOp.Add, VecBinOp.AddSatS, VecBinOp.AddSatU, VecBinOp.Sub, VecBinOp.SubSatS, VecBinOp.SubSatU]);
+un(0x94, Shape.F64x2, 'nearest', [VecUnOp.Nearest]);
+bin(0x95, Shape.I16x8, 'mul min_s min_u max_s max_u - avgr_u', [VecBinOp.Mul, VecBinOp.MinS, VecBinOp.MinU, VecBinOp.MaxS, VecBinOp.MaxU, 0, VecBinOp.AvgrU]);
+const EXTMUL = [VecBinOp.ExtMulLowS, VecBinOp.ExtMulHighS, VecBinOp.ExtMulLowU, VecBinOp.ExtMulHighU];
+bin(0x9c, Shape.I16x8, 'extmul_low_i8x16_s extmul_high_i8x16_s extmul_low_i8x16_u extmul_high_i8x16_u', EXTMUL);
+
+// i32x4 0xa0–0xbf
+un(0xa0, Shape.I32x4, 'abs neg', [VecUnOp.Abs, VecUnOp.Neg]);
+test(0xa3, Shape.I32x4, 'all_true bitmask', [VecTestOp.AllTrue, VecTestOp.Bitmask]);
+un(0xa7, Shape.I32x4, 'extend_low_i16x8_s extend_high_i16x8_s extend_low_i16x8_u extend_high_i16x8_u', EXT);
+shift(0xab, Shape.I32x4);
+bin(0xae, Shape.I32x4, 'add - - sub - - - mul min_s min_u max_s max_u dot_i16x8_s', [VecBinOp.Add, 0, 0, VecBinOp.Sub, 0, 0, 0, VecBinOp.Mul, VecBinOp.MinS, VecBinOp.MinU, VecBinOp.MaxS, VecBinOp.MaxU, VecBinOp.Dot]);
+bin(0xbc, Shape.I32x4, 'extmul_low_i16x8_s extmul_high_i16x8_s extmul_low_i16x8_u extmul_high_i16x8_u', EXTMUL);
+
+// i64x2 0xc0–0xdf
+un(0xc0, Shape.I64x2, 'abs neg', [VecUnOp.Abs, VecUnOp.Neg]);
+test(0xc3, Shape.I64x2, 'all_true bitmask', [VecTestOp.AllTrue, VecTestOp.Bitmask]);
+un(0xc7, Shape.I64x2, 'extend_low_i32x4_s extend_high_i32x4_s extend_low_i32x4_u extend_high_i32x4_u', EXT);
+shift(0xcb, Shape.I64x2);
+bin(0xce, Shape.I64x2, 'add - - sub - - - mul', [VecBinOp.Add, 0, 0, VecBinOp.Sub, 0, 0, 0, VecBinOp.Mul]);
+bin(0xdc, Shape.I64x2, 'extmul_low_i32x4_s extmul_high_i32x4_s extmul_low_i32x4_u extmul_high_i32x4_u', EXTMUL);
+
+// f32x4, f64x2 0xe0–0xf7
+for (const [sub, sh] of [[0xe0, Shape.F32x4], [0xec, Shape.F64x2]] as [number, Shape][]) {
+  un(sub, sh, 'abs neg - sqrt', [VecUnOp.Abs, VecUnOp.Neg, 0, VecUnOp.Sqrt]);
+  bin(sub + 4, sh, 'add sub mul div min max pmin pmax', [VecBinOp.Add, VecBinOp.Sub, VecBinOp.Mul, VecBinOp.Div, VecBinOp.Min, VecBinOp.Max, VecBinOp.PMin, VecBinOp.PMax]);
+}
+
+// conversions 0xf8–0xff
+un(0xf8, Shape.I32x4, 'trunc_sat_f32x4_s trunc_sat_f32x4_u', [VecUnOp.TruncSatS, VecUnOp.TruncSatU]);
+un(0xfa, Shape.F32x4, 'convert_i32x4_s convert_i32x4_u', [VecUnOp.ConvertS, VecUnOp.ConvertU]);
+un(0xfc, Shape.I32x4, 'trunc_sat_f64x2_s_zero trunc_sat_f64x2_u_zero', [VecUnOp.TruncSatZeroS, VecUnOp.TruncSatZeroU]);
+un(0xfe, Shape.F64x2, 'convert_low_i32x4_s convert_low_i32x4_u', [VecUnOp.ConvertLowS, VecUnOp.ConvertLowU]);

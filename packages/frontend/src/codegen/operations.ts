@@ -4,8 +4,8 @@
  * bytes; signedness is part of the kind) and operands (backend.ts). Each enum follows its opcodes'
  * order, so the opcode table (opcodes.ts) derives a row's kind from its opcode.
  *
- * SIMD (the 0xfd prefix) will add vector kinds and a lane shape (i8x16 … f64x2) as a further
- * argument of vector operations; scalar operations keep their width.
+ * Vector operations (the 0xfd prefix) take a lane shape (`Shape`, i8x16 … f64x2) instead of a
+ * width; scalar operations keep their width.
  */
 
 /** i32/i64 binary operations, in opcode order (0x6a… / 0x7c…). */
@@ -65,9 +65,14 @@ export type CondCode = number;
 /** The two types of a conversion, for its row's `in` and `out` (opcodes.ts). */
 export const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b, FUNCREF = 0x70, EXTERNREF = 0x6f;
 
-/** True for types held in floating-point registers. */
+/** True for the scalar float types. */
 export function isFloat(t: number): boolean {
   return t === F32 || t === F64;
+}
+
+/** True for types held in the float/vector register class (xmm, v registers): f32, f64, v128. */
+export function inFpr(t: number): boolean {
+  return t === F32 || t === F64 || t === V128;
 }
 
 /** Bytes of a scalar type's register form: 4 for i32/f32, 8 for i64/f64 and references. */
@@ -91,3 +96,71 @@ export function truncHighBound(signed: boolean, w64: boolean): number {
   if (!signed) return w64 ? 18446744073709551616 : 4294967296;
   return w64 ? 9223372036854775808 : 2147483648;
 }
+
+// --- SIMD (0xfd) ---------------------------------------------------------------------------------
+
+/**
+ * The lane shape of a vector operation: how its 16 bytes split into lanes. For conversions,
+ * extensions, narrowing, extended multiplies and dot products it is the result's shape (e.g.
+ * i16x8.extmul_low_i8x16_s is `ExtMulLowS` with shape I16x8).
+ */
+export const enum Shape { I8x16 = 0, I16x8, I32x4, I64x2, F32x4, F64x2 }
+
+/** log2 of a shape's lane size in bytes. */
+export function laneLog2(shape: Shape): number {
+  return shape >= Shape.F32x4 ? shape - 2 : shape;
+}
+
+/** Lanes of a shape. */
+export function laneCount(shape: Shape): number {
+  return 16 >> laneLog2(shape);
+}
+
+/** Float lanes (f32x4, f64x2). */
+export function isFloatShape(shape: Shape): boolean {
+  return shape >= Shape.F32x4;
+}
+
+/** Two-operand vector operations (v128 × v128 → v128). Comparisons give all-ones lanes for true. */
+export const enum VecBinOp {
+  /** Integer or float by the shape (Div, PMin, PMax: floats only). Min/Max of floats are wasm's (NaN, −0 < +0). */
+  Add = 0, Sub, Mul, Div, Min, Max, PMin, PMax,
+  AddSatS, AddSatU, SubSatS, SubSatU, MinS, MinU, MaxS, MaxU, AvgrU,
+  /** i16x8.q15mulr_sat_s. */
+  Q15MulrSatS,
+  /** i32x4.dot_i16x8_s. */
+  Dot,
+  /** Widening multiplies of the low or high half (shape: the result's). */
+  ExtMulLowS, ExtMulHighS, ExtMulLowU, ExtMulHighU,
+  /** a's lanes then b's, each narrowed with saturation (shape: the result's, i8x16 or i16x8). */
+  NarrowS, NarrowU,
+  /** Integer comparisons; for float shapes LtS, GtS, LeS, GeS are the (ordered) float ones. */
+  Eq, Ne, LtS, LtU, GtS, GtU, LeS, LeU, GeS, GeU,
+  And, AndNot, Or, Xor,
+  /** i8x16.swizzle: a's bytes selected by b's (an index ≥ 16 selects 0). */
+  Swizzle,
+}
+
+/** One-operand vector operations (v128 → v128); shape: the result's. */
+export const enum VecUnOp {
+  Not = 0, Abs, Neg, Popcnt, Sqrt, Ceil, Floor, Trunc, Nearest,
+  ExtendLowS, ExtendHighS, ExtendLowU, ExtendHighU, ExtAddPairwiseS, ExtAddPairwiseU,
+  /** i32x4.trunc_sat_f32x4_s/u and i32x4.trunc_sat_f64x2_s/u_zero. */
+  TruncSatS, TruncSatU, TruncSatZeroS, TruncSatZeroU,
+  /** f32x4.convert_i32x4_s/u and f64x2.convert_low_i32x4_s/u. */
+  ConvertS, ConvertU, ConvertLowS, ConvertLowU,
+  /** f32x4.demote_f64x2_zero, f64x2.promote_low_f32x4. */
+  Demote, Promote,
+}
+
+/** Shifts by an i32 count taken modulo the lane width. */
+export const enum VecShiftOp { Shl = 0, ShrS, ShrU }
+
+/** Vector → i32: v128.any_true, all_true (every lane non-zero), bitmask (the lanes' sign bits). */
+export const enum VecTestOp { AnyTrue = 0, AllTrue, Bitmask }
+
+/**
+ * Vector loads (the rows' kind): the whole 16 bytes, 8 bytes extended to twice the width
+ * (shape: the result's), one lane splat to all (shape: the lane's), one lane with zeros above.
+ */
+export const enum VecLoad { Full = 0, ExtendS, ExtendU, Splat, Zero }

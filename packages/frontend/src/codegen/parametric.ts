@@ -1,6 +1,6 @@
 import { Base, Form } from './backend';
 import { Loc, UNKNOWN } from './valuestack';
-import { I32, V128 } from './operations';
+import { I32 } from './operations';
 import { isRef, isValueType, type FunctionCompiler } from './function';
 import { typeFeature } from '../features';
 
@@ -18,7 +18,7 @@ export function select(fc: FunctionCompiler): void {
   const t1 = fc.pop(0);
   if (t1 !== t2 && t1 !== UNKNOWN && t2 !== UNKNOWN) fc.fail('type mismatch');
   const t = t1 === UNKNOWN ? t2 : t1;
-  if (t === V128 || isRef(t)) fc.fail('type mismatch');
+  if (isRef(t)) fc.fail('type mismatch');
   const i = fc.stack.height;
   if (!fc.dead) emitSelect(fc, i);
   fc.pushed(i, t);
@@ -30,7 +30,6 @@ export function selectTyped(fc: FunctionCompiler): void {
   if (n !== 1) fc.fail('invalid result arity');
   const t = fc.rd.u8();
   if (!isValueType(t)) {
-    if (t === V128) fc.unsupported('simd', 'v128 select');
     const f = typeFeature(t);
     if (f) fc.unsupported(f[1], `select of ${f[0]}`);
     fc.fail('malformed value type');

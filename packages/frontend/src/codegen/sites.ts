@@ -1,6 +1,8 @@
 import { LIMITS } from '../limits';
 import { Base } from './backend';
 import { Loc } from './valuestack';
+import { V128 } from './operations';
+import { ConstPool } from './constpool';
 import type { SiteRecord } from './output';
 import type { CodeGenContext } from './context';
 
@@ -40,8 +42,11 @@ export class OutOfLine {
    */
   map: Int32Array = new Int32Array(2 * 256);
   mapCount = 0;
+  /** The function's 16-byte constants, placed after its out-of-line code. */
+  readonly pool = new ConstPool();
 
   reset(): void {
+    this.pool.reset();
     this.trapCount = 0;
     this.checkCount = 0;
     this.checkSites.length = 0;
@@ -97,8 +102,8 @@ function grown(a: Int32Array): Int32Array<ArrayBuffer> {
 }
 
 /**
- * Records a site whose frame holds `slotCount` slots: the locals and the operand stack from the
- * bottom (docs/ARCHITECTURE.md, "Sites"). `codeOffset` −1: a check, whose resume address its slow
+ * Records a site whose frame holds `slotCount` slots (FrameLayout.siteSlots): the locals and the
+ * operand stack from the bottom (docs/ARCHITECTURE.md, "Sites"); a v128 is two slots of its type. `codeOffset` −1: a check, whose resume address its slow
  * path sets.
  */
 export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fpOffset: number, slotCount: number, wasmOffset: number): SiteRecord {
@@ -108,10 +113,17 @@ export function addSite(fc: CodeGenContext, codeOffset: number, site: number, fp
   out.siteSlots += slotCount;
   if (out.siteSlots > LIMITS.siteSlots) fc.failLimit('too many frame slots at the sites of the image', out.siteSlots, LIMITS.siteSlots);
   const types = out.slotTypes(slotCount);
-  const nl = fc.frame.nParams + fc.frame.nLocals;
+  const nl = fc.frame.paramSlots + fc.frame.localSlots;
+  const lt = fc.frame.localSlotTypes;
   const st = fc.stack.type;
-  const lt = fc.localTypes;
-  for (let s = 0; s < slotCount; s++) types[s] = s < nl ? lt[s] : st[s - nl];
+  let s = 0;
+  for (; s < slotCount && s < nl; s++) types[s] = lt[s];
+  // a v128 takes two slots, each of type v128 (frame.ts)
+  for (let i = 0; s < slotCount; i++) {
+    const t = st[i];
+    types[s++] = t;
+    if (t === V128) types[s++] = t;
+  }
   const rec: SiteRecord = { codeOffset, func: fc.linkedIndex, site, fpOffset, slotTypes: types, wasmOffset, check: codeOffset === -1 };
   out.sites.push(rec);
   return rec;
@@ -184,6 +196,20 @@ export function emitSlowPaths(fc: CodeGenContext): void {
     saveState(fc, t[j + 2], t[j + 3], false);
     be.callStub(stubs.traps[t[j + 1]]);
   }
+  emitConstPool(fc);
+}
+
+/** The constant pool after everything else, 16-byte aligned, and every reference to it patched. */
+function emitConstPool(fc: CodeGenContext): void {
+  const pool = fc.ool.pool;
+  if (pool.count === 0) return;
+  const b = fc.out.buf;
+  b.align(16, 0xcc); // as between functions
+  const start = b.pos;
+  const w = pool.words;
+  for (let k = 0; k < 4 * pool.count; k++) b.emit32(w[k]);
+  const r = pool.refs;
+  for (let k = 0; k < 3 * pool.refCount; k += 3) fc.be.patchConstRef(r[k], r[k + 1], start + 16 * r[k + 2]);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { V128 } from './operations';
+
 /**
  * The virtual operand stack (docs/ARCHITECTURE.md, "Code generator"): where each wasm value
  * currently lives. Parallel typed arrays, so pushing and popping allocates nothing. Only the code
@@ -28,9 +30,16 @@ export class ValueStack {
   reg: Uint8Array;
   lo: Int32Array;
   hi: Int32Array;
+  /**
+   * First frame slot of each position, counted from the operand stack's bottom: the slots of the
+   * values below it (a v128 takes two; frame.ts). Set at the push; values below a position never
+   * change while it exists.
+   */
+  slot: Int32Array;
   height = 0;
 
   constructor(capacity = 1024) {
+    this.slot = new Int32Array(capacity);
     this.type = new Uint8Array(capacity);
     this.loc = new Uint8Array(capacity);
     this.reg = new Uint8Array(capacity);
@@ -45,11 +54,18 @@ export class ValueStack {
     const r = new Uint8Array(cap); r.set(this.reg); this.reg = r;
     const lo = new Int32Array(cap); lo.set(this.lo); this.lo = lo;
     const hi = new Int32Array(cap); hi.set(this.hi); this.hi = hi;
+    const sl = new Int32Array(cap); sl.set(this.slot); this.slot = sl;
+  }
+
+  /** First slot of position `pos` ≤ height: the slots of the values below it. */
+  slotAt(pos: number): number {
+    return pos === 0 ? 0 : this.slot[pos - 1] + (this.type[pos - 1] === V128 ? 2 : 1);
   }
 
   push(type: number, loc: Loc, reg: number, lo: number, hi: number): number {
     if (this.height >= this.type.length) this.grow();
     const i = this.height++;
+    this.slot[i] = this.slotAt(i);
     this.type[i] = type;
     this.loc[i] = loc;
     this.reg[i] = reg;

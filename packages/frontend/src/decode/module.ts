@@ -298,10 +298,13 @@ export function constExpr(rd: Reader): ConstExpr {
     case 0xd0: e = { kind: 'refnull', type: refType(rd) }; break;
     case 0xd2: e = { kind: 'reffunc', index: rd.u32() }; break;
     case 0x0b: throw new CompileError('type mismatch', at);
-    case 0xfd:
-      // v128.const: valid 2.0, but the code generator has no SIMD yet
-      if (!rd.eof() && rd.u32() === 12) refuse('instruction v128.const', PROPOSAL.simd, at);
-      throw new CompileError('constant expression required', at);
+    case 0xfd: {
+      if (rd.eof() || rd.u32() !== 12) throw new CompileError('constant expression required', at);
+      let bits = 0n;
+      for (let k = 0; k < 4; k++) bits |= BigInt(rd.f32bits() >>> 0) << BigInt(32 * k);
+      e = { kind: 'v128', bits };
+      break;
+    }
     default: throw new CompileError(nonConstReason(rd, op), at);
   }
   const endAt = rd.pos;

@@ -22,7 +22,8 @@ export const VMCTX = {
   stackTop: 104,
   suspendRequested: 112,
   fnTable: 120,
-  globals: 128,
+  resultVector: 128,
+  globals: 144,
 } as const;
 
 /**
@@ -84,12 +85,28 @@ export const CPU_FEATURE = {
   lzcnt: 2,
   /** BMI1 (CPUID.(EAX=07H,ECX=0):EBX.BMI1[bit 3]), for TZCNT: i32/i64.ctz. */
   bmi1: 4,
+  /**
+   * SSE4.1 with SSE3 and SSSE3 (CPUID.01H:ECX bits 19, 9, 0): SIMD and the scalar float rounding
+   * (roundss/roundsd). The x86-64 baseline for that code, as V8's: always allowed, and recorded
+   * where the code uses it (docs/ARCHITECTURE.md, "CPU features").
+   */
+  sse4_1: 8,
+  /**
+   * AVX (CPUID.01H:ECX.AVX[bit 28], with OSXSAVE[bit 27] and XCR0 saving the xmm and ymm state):
+   * the VEX three-operand forms of the SIMD operations done by one instruction, so the result
+   * needs no copy of its first operand (docs/ARCHITECTURE.md, "CPU features").
+   */
+  avx: 16,
 } as const;
 
 export type CpuFeatureName = keyof typeof CPU_FEATURE;
 
 /** Every bit of CPU_FEATURE. */
-export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1;
+export const CPU_FEATURES_KNOWN = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.sse4_1 | CPU_FEATURE.avx;
+
+/** The features a compile may opt into (`wagc --cpu-features`); sse4_1 is not optional: always allowed. */
+export const OPTIONAL_CPU_FEATURES: readonly CpuFeatureName[] = ['popcnt', 'lzcnt', 'bmi1', 'avx'];
+export const CPU_FEATURES_OPTIONAL = CPU_FEATURE.popcnt | CPU_FEATURE.lzcnt | CPU_FEATURE.bmi1 | CPU_FEATURE.avx;
 
 export const TRAP_MESSAGES: readonly string[] = [
   '',

@@ -50,6 +50,7 @@ function checkConst(m: Module, e: ConstExpr, type: number, section: string, glob
     case 'i64': t = 0x7e; break;
     case 'f32': t = 0x7d; break;
     case 'f64': t = 0x7c; break;
+    case 'v128': t = 0x7b; break;
     case 'refnull': t = e.type; break;
     case 'reffunc':
       if (e.index >= funcCount(m)) fail(`unknown function ${e.index}`, section);
