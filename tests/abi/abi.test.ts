@@ -71,6 +71,7 @@ function tsCounterparts(): Map<string, number> {
     TRAP_OUT_OF_BOUNDS_TABLE: Trap.OutOfBoundsTable,
     TRAP_SUSPENDED: Trap.Suspended,
     TRAP_EXIT: Trap.Exit,
+    TRAP_UNKNOWN_IMPORT: Trap.UnknownImport,
   };
   for (const [name, id] of Object.entries(traps)) ts.set(name, id);
   ts.set('TRAP_COUNT', TRAP_COUNT);
@@ -292,7 +293,7 @@ describe('image format: the loader reads what the writer writes', () => {
     const bound = /instantiation_trap\s*>\s*(\w+)/.exec(image);
     if (!bound) throw new Error('image.c: instantiation trap bound not found');
     expect(bound[1]).toBe('TRAP_OUT_OF_BOUNDS_TABLE');
-    expect(TRAP_COUNT).toBe(13);
+    expect(TRAP_COUNT).toBe(14);
     expect(image).toContain('memory_max != 0xffffffffu');
     // the fixed metadata: its size, and cpu_features as its last word
     expect(cInteger(/size\s*<\s*(\w+)\)\s*return bad\("no metadata"\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED);

@@ -7,10 +7,11 @@
  *
  * Imports of hosts that are not WASI (esbuild's gojs, ruby's rb-js-abi-host, binaryen's
  * Emscripten "a") are compiled as trapping stubs (unresolved: 'trap'): compiling is what is
- * tested for those; flite is a WASI command and links strictly.
+ * tested for those; flite is a WASI command and links strictly. Each also compiles from the wagc
+ * bin with --trap-unknown-imports (issue 14).
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CompileError } from '@wagc/frontend';
@@ -77,6 +78,23 @@ describe('real modules compile for both arches with equal site tables', () => {
     expect(arm.sites!.length).toBe(x86.sites!.length);
     const differ = x86.sites!.findIndex((k, i) => k !== arm.sites![i]);
     expect(differ).toBe(-1);
+  });
+});
+
+describe('every module compiles from the wagc bin with --trap-unknown-imports', () => {
+  // issue 14: what a user types; once per module, for the host's arch (the API tests above cover both)
+  const wagc = join(root, 'packages/cli/bin/wagc.js');
+  test.each(modules.filter((m) => !(m.name in known)).map((m) => [m.name, m] as const))('%s', (_name, m) => {
+    const img = join(dir, `${m.name}-cli.img`);
+    const r = spawnSync(process.execPath, [wagc, m.path, '--trap-unknown-imports', '-o', img], { encoding: 'utf8', timeout: 900000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const magic = Buffer.alloc(8);
+    const fd = openSync(img, 'r');
+    readSync(fd, magic, 0, 8, 0);
+    closeSync(fd);
+    expect(magic.toString('latin1')).toBe('WAGCIMG\0');
+    rmSync(img);
   });
 });
 

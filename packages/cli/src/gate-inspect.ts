@@ -7,7 +7,7 @@ import { wasiModule } from '@wagc/abi';
 import {
   checkResume, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
-import { printable, printError } from './output';
+import { asksVersion, printable, printError, toolVersion } from './output';
 import { UsageError } from './wagc';
 
 /** The runtime library's name in wagc's programs (linked first, before the program `main`). */
@@ -17,6 +17,10 @@ type Colors = InstanceType<typeof chalk.Instance>;
 
 /** `gate-inspect FILE [--json] [--disasm FUNC] [--functions] [--no-offsets]`: returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  if (asksVersion(argv)) {
+    process.stdout.write(`gate-inspect ${toolVersion()}\n`);
+    return 0;
+  }
   const args = yargs(argv)
     .scriptName('gate-inspect')
     .usage('$0 FILE [--json] [--disasm FUNC] [--functions]\n\nShows a snapshot (state, trap, stack trace, memory, globals, pending I/O, sections) or an image (arch, functions, sites, memory, exports; --disasm FUNC prints a function\'s machine code with its sites).')
@@ -28,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 1, 'gate-inspect: expected one file', 'gate-inspect: expected one file')
     .strict()
     .help()
-    .version(false)
+    // answered before parsing (asksVersion): declared here for --help
+    .version('version', 'print the version and exit', toolVersion())
     .exitProcess(false)
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
@@ -150,7 +155,7 @@ function preview(b: Uint8Array, max = 40): string {
 }
 
 interface SiteOffsets {
-  /** Wasm offset of each (module, func, site), in the file the function is in (the snapshot, or the library). */
+  /** Wasm offset of each (module, func, site): in the module the user compiled (the restored module), or the library. */
   offset(f: Frame): number | null;
   /** the resume rules (checkResume) against this arch's site map: null when the frames fit, else the reason. */
   resumeProblem: string | null;
@@ -159,8 +164,8 @@ interface SiteOffsets {
 
 /**
  * Compiles the snapshot's module (exports restored, gate sections stripped) with the runtime
- * library for `arch`, like wagc does, and maps each frame's site to its wasm offset. The code
- * section is byte for byte the snapshot's, so offsets move by the difference of where it starts.
+ * library for `arch`, like wagc does, and maps each frame's site to its wasm offset in the
+ * restored module, which is laid out as the module the user compiled.
  */
 function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   const restored = restoreModule(snap);
@@ -182,11 +187,6 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
     return { offset: () => null, resumeProblem: null, error: `cannot compile the module for ${arch}: ${(e as Error).message}` };
   }
   const prog = decodeModule(restored);
-  const codeStart = (m: Uint8Array): number => {
-    const d = decodeModule(m);
-    return d.bodies.length ? d.bodies[0].start : 0;
-  };
-  const delta = codeStart(snap.module) - codeStart(restored);
   // linked function index of each module's first defined function
   const bases = img.modules
     ? img.modules.map((m) => ({ base: m.funcBase, imported: m.importedFuncs, defined: m.definedFuncs }))
@@ -201,7 +201,10 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   for (const s of siteList(img.sites)) {
     const owner = byLinked.get(s.func);
     if (!owner) continue;
-    offsets.set(`${owner.module}:${owner.func}:${s.site}`, owner.module === 1 ? s.wasmOffset + delta : s.wasmOffset);
+    // the restored module's coordinates: those of the module the user compiled, which the
+    // loader's stack traces and the resumed image use too (the snapshot file's own sections move
+    // its code: its exports are hidden in gate.export)
+    offsets.set(`${owner.module}:${owner.func}:${s.site}`, s.wasmOffset);
     // the compiler's site rows say whether a site is a check (an image read back does not)
     const check = s.check;
     sites.push({ module: owner.module === 0 ? 'runtime' : 'program', func: owner.func, site: s.site, slotTypes: s.slotTypes, ...(check !== undefined ? { check } : {}) });
@@ -415,6 +418,17 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
   return { json, text };
 }
 
+/** Where a compiled function's trap map starts: its length is a LEB128 written backwards from the end. */
+function trapMapStart(text: Uint8Array, start: number, end: number): number {
+  let q = end, len = 0;
+  for (let shift = 0; q > start && shift < 35; shift += 7) {
+    const b = text[--q];
+    len += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return len <= q - start ? q - len : end;
+  }
+  return end;
+}
+
 async function disassembleFunction(img: ImageInput, which: string): Promise<{ func: number; name: string; lines: { address: number; text: string; site?: { site: number; wasmOffset: number } }[] }> {
   let func = img.functions.findIndex((f) => f.name === which);
   if (func < 0 && /^\d+$/.test(which) && Number(which) < img.functions.length) func = Number(which);
@@ -425,7 +439,8 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
   const f = img.functions[func];
   const dis = img.arch === 'x86-64' ? await import('@wagc/x86-64') : await import('@wagc/arm64');
   await dis.initDisassembler();
-  const insns = dis.decodeSync(img.text.subarray(f.codeStart, f.codeEnd), f.codeStart);
+  // a compiled function's code ends with its trap map, data (docs/image-format.md, "Trap map")
+  const insns = dis.decodeSync(img.text.subarray(f.codeStart, f.wasmOffset ? trapMapStart(img.text, f.codeStart, f.codeEnd) : f.codeEnd), f.codeStart);
   const sites = new Map<number, { site: number; wasmOffset: number }>();
   for (const s of siteList(img.sites)) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
   const lines = insns.map((i) => {

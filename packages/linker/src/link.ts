@@ -34,9 +34,11 @@ export interface ProgramOptions {
   modules: ProgramModule[];
   arch: Arch;
   /**
-   * 'strict' (default): an unresolved import is a LinkError. 'trap': unresolved functions trap
-   * with "unreachable" when called and unresolved memories/globals take the importer's type with
-   * zero contents (for compiling modules whose host is absent, e.g. in benchmarks).
+   * 'strict' (default): an unresolved import is a LinkError. 'trap' (`wagc --trap-unknown-imports`):
+   * each unresolved function is a stub named `module.name` that traps "unknown import" when called
+   * (trap id 13; the loader prints `trap: unknown import module.name called`), and unresolved
+   * memories, tables and globals take the importer's type with zero contents (for modules whose
+   * host is absent).
    */
   unresolved?: 'strict' | 'trap';
   /**
@@ -282,19 +284,13 @@ export function prepareLink(opts: ProgramOptions): Link {
   // each linked function's canonical type id: the function table holds it beside the code
   // offset, so call_indirect checks a callee's type against this trusted copy, not the table word
   const funcTypeIds: number[] = [];
-  // one per type: the table's trusted type must be the importer's
-  const unresolvedLinked = new Map<number, number>();
-  const unresolvedFunc = (type: FuncType): number => {
-    const id = typeId(type);
-    let li = unresolvedLinked.get(id);
-    if (li === undefined) {
-      // the "unreachable" trap stub itself: a call to it traps with the caller as the location
-      const at = out.stubs.traps[Trap.Unreachable];
-      li = functions.length;
-      functions.push({ name: '<unresolved import>', codeStart: at, codeEnd: at, frameSize: 0, paramCount: 0, wasmOffset: 0 });
-      funcTypeIds.push(id);
-      unresolvedLinked.set(id, li);
-    }
+  // a stub per import, named after it: calling it traps "unknown import", and the loader names
+  // the import from the stub's function entry; its type in the function table is the importer's
+  const unresolvedFunc = (module: string, name: string, type: FuncType): number => {
+    const at = stubs.emitImportTrapStub(out.buf, out.stubs.traps[Trap.UnknownImport]);
+    const li = functions.length;
+    functions.push({ name: `${module}.${name}`, codeStart: at, codeEnd: out.buf.pos, frameSize: 0, paramCount: type.params.length, wasmOffset: 0 });
+    funcTypeIds.push(typeId(type));
     return li;
   };
 
@@ -343,7 +339,7 @@ export function prepareLink(opts: ProgramOptions): Link {
         }
         const ext = resolve(k, imp.module, imp.name);
         if (!ext && opts.unresolved === 'trap') {
-          lm.funcLinked.push(unresolvedFunc(want));
+          lm.funcLinked.push(unresolvedFunc(imp.module, imp.name, want));
           continue;
         }
         if (!ext) throw new LinkError(unknownImport(k, imp.module, imp.name, typeText(want)));

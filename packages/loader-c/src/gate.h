@@ -216,6 +216,7 @@ void suspend_start_phase(int on);
 int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);
+void stack_trace_site(const site_entry *s, const uint64_t *fp);
 /* The frames above fp (callers whose return addresses are sites), as stack traces walk them. */
 uint64_t stack_callers(const uint64_t *fp);
 

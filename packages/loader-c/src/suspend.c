@@ -235,7 +235,8 @@ static void state_dump(uint32_t state, uint32_t trap_id, uint32_t status, const 
 _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
   const site_entry *site = image_site_at(*sp - (uint64_t)inst.text);
   (void)!write(2, "suspended\n", 10);
-  stack_trace(*sp - 1, fp);
+  /* the innermost frame at its site: the loop, or the function's entry */
+  stack_trace_site(site, fp);
   state_write(STATE_SUSPENDED, 0, 0, site, fp);
   _exit(EXIT_SUSPENDED);
 }

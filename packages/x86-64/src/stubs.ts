@@ -115,6 +115,19 @@ export function emitHostcallStub(b: CodeBuffer, id: number, _nParams: number): n
   return at;
 }
 
+/**
+ * The function an import nothing links becomes (`unresolved: 'trap'`): called like a wasm function,
+ * it calls trap stub `trapStub`, so the trap finds its own return address at sp and the caller's
+ * one word above (trap.c names the import from the first and places the trap at the second).
+ */
+export function emitImportTrapStub(b: CodeBuffer, trapStub: number): number {
+  b.align(16, 0xcc);
+  const at = b.pos;
+  x.patchRel32(b, x.callRel32(b), trapStub);
+  x.ud2(b);
+  return at;
+}
+
 export function patchCall(b: CodeBuffer, at: number, target: number): void {
   x.patchRel32(b, at, target);
 }

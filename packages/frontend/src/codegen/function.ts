@@ -8,9 +8,10 @@ import type { CompileOutput } from './output';
 import { CodeGenContext } from './context';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
-import { H, FC_BASE, FD_BASE, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { H, FC_BASE, FD_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { notSupported } from '../features';
 import { slotsOf } from './frame';
-import { emitSlowPaths } from './sites';
+import { emitSlowPaths, emitTrapMap } from './sites';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
 import * as calls from './calls';
@@ -174,6 +175,7 @@ export class FunctionCompiler extends CodeGenContext {
       emitSlowPaths(this);
       this.frameSize = this.frame.frameSize();
       this.be.finishFrame(this.frameSize);
+      emitTrapMap(this, this.codeStart, body.start);
     } catch (e) {
       // the code buffer and the backends know no function: say where it happened
       if (e instanceof CodeSizeError || (e instanceof CompileError && e.offset === -1 && e.funcIndex === -1)) {
@@ -201,6 +203,7 @@ export class FunctionCompiler extends CodeGenContext {
         this.fail('unexpected end of section or function');
       }
       this.opOffset = rd.pos;
+      this.ool.opOffset = rd.pos;
       const op = rd.u8();
       // A comparison result lives in the flags only until the next instruction that is not a
       // branch/select consuming it.
@@ -281,8 +284,9 @@ export class FunctionCompiler extends CodeGenContext {
   // ---------------------------------------------------------------------------------------------
   // immediates
 
-  unsupported(feature: string, what: string): never {
-    this.fail(`unsupported ${feature} (${what})`);
+  /** Valid WebAssembly of `proposal`, which the compiler does not implement (features.ts). */
+  unsupported(proposal: string, what: string): never {
+    throw notSupported(what, proposal, this.opOffset, 'code', undefined, this.funcIndex);
   }
 
   localIndex(): number {
@@ -307,9 +311,13 @@ function illegal(fc: FunctionCompiler, row: number): void {
   fc.fail(row >= FC_BASE ? `illegal opcode 0xfc ${row - FC_BASE}` : `illegal opcode 0x${row.toString(16)}`);
 }
 
-/** Valid WebAssembly of a feature the compiler does not implement: named in the error. */
+/**
+ * Valid WebAssembly of a proposal the compiler does not implement: named in the error, a prefixed
+ * instruction with its sub-opcode (opcodes.ts, OPCODE_FEATURES).
+ */
 function unsupportedOp(fc: FunctionCompiler, row: number): void {
-  fc.unsupported(opFeature[row], `${opName[row]}, opcode 0x${row.toString(16)}`);
+  const what = opSubCount[row] === UNSUPPORTED_PREFIX ? `${opName[row]} 0x${row.toString(16)} 0x${fc.rd.u32().toString(16).padStart(2, '0')}` : opName[row];
+  fc.unsupported(opFeature[row], what);
 }
 
 /** The dispatch: the handler of each `H` (opcodes.ts). */

@@ -21,8 +21,8 @@ import type { CodeGenContext } from './context';
  * registers (issue 12, part 2) fill them.
  */
 export class OutOfLine {
-  /** Trap branches: (branch position, trap id, register state start, register state count). */
-  traps: Int32Array = new Int32Array(4 * 64);
+  /** Trap branches, 5 words each: (branch position, trap id, register state start, register state count, wasm offset). */
+  traps: Int32Array = new Int32Array(5 * 64);
   trapCount = 0;
   /** Checks: (branch position, resume position, fp offset or −1 for the entry check, state start, state count, row in checkSites). */
   checks: Int32Array = new Int32Array(6 * 16);
@@ -38,6 +38,14 @@ export class OutOfLine {
   /** The register state a trap branch recorded now would carry (start, count). */
   trapStateStart = 0;
   trapStateCount = 0;
+  /** Wasm offset of the instruction being compiled (the code generator sets it with its own). */
+  opOffset = 0;
+  /**
+   * The function's trap map (docs/ARCHITECTURE.md, "Trap maps"): pairs (code position, wasm
+   * offset) in code order, each the start of code that may trap for that instruction.
+   */
+  map: Int32Array = new Int32Array(2 * 256);
+  mapCount = 0;
   /** The function's 16-byte constants, placed after its out-of-line code. */
   readonly pool = new ConstPool();
 
@@ -49,16 +57,26 @@ export class OutOfLine {
     this.saveCount = 0;
     this.trapStateStart = 0;
     this.trapStateCount = 0;
+    this.mapCount = 0;
+  }
+
+  /** Code from `codePos` on may trap, for the instruction at `wasmOffset` (a memory access, a trap call). */
+  mark(codePos: number, wasmOffset: number): void {
+    if (2 * this.mapCount + 2 > this.map.length) this.map = grown(this.map);
+    const m = this.map, k = 2 * this.mapCount++;
+    m[k] = codePos;
+    m[k + 1] = wasmOffset;
   }
 
   /** A conditional branch at `at` to a call of trap stub `trapId` (called by backends). */
   addTrap(at: number, trapId: number): void {
-    if (4 * this.trapCount + 4 > this.traps.length) this.traps = grown(this.traps);
-    const t = this.traps, k = 4 * this.trapCount++;
+    if (5 * this.trapCount + 5 > this.traps.length) this.traps = grown(this.traps);
+    const t = this.traps, k = 5 * this.trapCount++;
     t[k] = at;
     t[k + 1] = trapId;
     t[k + 2] = this.trapStateStart;
     t[k + 3] = this.trapStateCount;
+    t[k + 4] = this.opOffset;
   }
 
   /** A check whose branch to the slow path is at `at`; `siteRow` is its row in checkSites. */
@@ -170,6 +188,8 @@ export function emitSlowPaths(fc: CodeGenContext): void {
     const j = 6 * k;
     const fpOffset = c[j + 2];
     be.patchJump(c[j], b.pos);
+    // a check that finds the stack exhausted traps in here: at the loop, or the function's entry
+    ool.mark(b.pos, ool.checkSites[k].wasmOffset);
     saveState(fc, c[j + 3], c[j + 4], false);
     // the entry check runs with the stack pointer at fp already: the site's frame is the parameters
     if (fpOffset >= 0) be.enterCall(fpOffset);
@@ -184,8 +204,9 @@ export function emitSlowPaths(fc: CodeGenContext): void {
   }
   const t = ool.traps;
   for (let k = 0; k < ool.trapCount; k++) {
-    const j = 4 * k;
+    const j = 5 * k;
     be.patchJump(t[j], b.pos);
+    ool.mark(b.pos, t[j + 4]);
     saveState(fc, t[j + 2], t[j + 3], false);
     be.callStub(stubs.traps[t[j + 1]]);
   }
@@ -203,4 +224,39 @@ function emitConstPool(fc: CodeGenContext): void {
   for (let k = 0; k < 4 * pool.count; k++) b.emit32(w[k]);
   const r = pool.refs;
   for (let k = 0; k < 3 * pool.refCount; k += 3) fc.be.patchConstRef(r[k], r[k + 1], start + 16 * r[k + 2]);
+}
+
+/**
+ * Writes the function's trap map after its code (docs/ARCHITECTURE.md, "Trap maps"): the pairs as
+ * LEB128 deltas (code position from the function's start, unsigned; wasm offset from the body's
+ * start `wasmStart`, signed), then their byte length as a LEB128 written backwards (read from the
+ * function's last byte toward its start). The function's code ends there: the loader finds the
+ * map from the function's end.
+ */
+export function emitTrapMap(fc: CodeGenContext, codeStart: number, wasmStart: number): void {
+  const b = fc.out.buf;
+  const ool = fc.ool;
+  const m = ool.map;
+  const start = b.pos;
+  let code = codeStart, wasm = wasmStart;
+  for (let k = 0; k < 2 * ool.mapCount; k += 2) {
+    let d = m[k] - code;
+    code = m[k];
+    while (d >= 0x80) { b.emit8((d & 0x7f) | 0x80); d >>>= 7; }
+    b.emit8(d);
+    let w = m[k + 1] - wasm;
+    wasm = m[k + 1];
+    for (;;) {
+      const byte = w & 0x7f;
+      w >>= 7;
+      if ((w === 0 && (byte & 0x40) === 0) || (w === -1 && (byte & 0x40) !== 0)) { b.emit8(byte); break; }
+      b.emit8(byte | 0x80);
+    }
+  }
+  // the length, most significant group first: every byte but that first one has bit 7 set, so a
+  // reader going backwards from the end stops at the byte without it
+  const len = b.pos - start;
+  let groups = 1;
+  while (len >>> (7 * groups) !== 0) groups++;
+  for (let g = groups - 1; g >= 0; g--) b.emit8(((len >>> (7 * g)) & 0x7f) | (g === groups - 1 ? 0 : 0x80));
 }
