@@ -189,7 +189,7 @@ export function emitSlowPaths(fc: CodeGenContext): void {
     const fpOffset = c[j + 2];
     be.patchJump(c[j], b.pos);
     // a check that finds the stack exhausted traps in here: at the loop, or the function's entry
-    ool.mark(b.pos, ool.checkSites[k].wasmOffset);
+    ool.mark(b.pos, pending.get(c[j + 5], SiteWord.WasmOffset));
     saveState(fc, c[j + 3], c[j + 4], false);
     // the entry check runs with the stack pointer at fp already: the site's frame is the parameters
     if (fpOffset >= 0) be.enterCall(fpOffset);
