@@ -26,3 +26,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build
+# wagc, gate-run and gate-inspect as commands on the PATH (symlinks into this checkout)
+bash scripts/link-bins.sh

@@ -4,7 +4,9 @@
  *
  * binaryen.js embeds its wasm as a string literal and instantiates it at import time; the bytes
  * are taken from that WebAssembly.instantiate call in a child node process (binaryen is ESM with
- * top-level await) and cached in out/real/binaryen.wasm.
+ * top-level await) and cached in out/real/binaryen.wasm. libwabt's is taken the same way from
+ * wabt.js 1.0.39 (the devDependency `wabt-wasm`: the `wabt` the tests parse text with, 1.0.36, is
+ * built with wasm2js and holds no wasm), when its factory is called, into out/real/libwabt.wasm.
  */
 import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync } from 'fs';
@@ -36,7 +38,25 @@ function extractBinaryen(root: string): string {
   return out;
 }
 
-/** The modules, in a fixed order; binaryen's is extracted on first use. */
+function extractLibwabt(root: string): string {
+  const out = join(root, 'out/real/libwabt.wasm');
+  if (existsSync(out)) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const script = `
+    const instantiate = WebAssembly.instantiate;
+    let bytes;
+    WebAssembly.instantiate = function (b, imports) {
+      if (!bytes && (b instanceof ArrayBuffer || ArrayBuffer.isView(b))) bytes = new Uint8Array(ArrayBuffer.isView(b) ? b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) : b);
+      return instantiate.call(this, b, imports);
+    };
+    await (await import('wabt-wasm')).default();
+    if (!bytes || bytes[0] !== 0 || bytes[1] !== 0x61) throw new Error('wabt.js did not instantiate a wasm module from bytes');
+    (await import('fs')).writeFileSync(process.argv[1], bytes);`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
+/** The modules, in a fixed order; binaryen's and libwabt's are extracted on first use. */
 export function realModules(root: string): RealModule[] {
   const nm = join(root, 'node_modules');
   return [
@@ -44,5 +64,6 @@ export function realModules(root: string): RealModule[] {
     { name: 'ruby', path: join(nm, '@ruby/3.4-wasm-wasi/dist/ruby.wasm'), source: '@ruby/3.4-wasm-wasi (C + Rust)' },
     { name: 'esbuild', path: join(nm, 'esbuild-wasm/esbuild.wasm'), source: 'esbuild-wasm (Go)' },
     { name: 'binaryen', path: extractBinaryen(root), source: 'binaryen (Emscripten, embedded in binaryen.js)' },
+    { name: 'libwabt', path: extractLibwabt(root), source: 'wabt 1.0.39 (Emscripten, embedded in wabt.js)' },
   ];
 }

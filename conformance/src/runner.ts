@@ -200,8 +200,8 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
               }
             } catch (e) {
               inst.reason = 'module failed to compile';
-              if (e instanceof CompileError && /^unsupported /.test(e.reason)) {
-                inst.reason = `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`;
+              if (e instanceof CompileError && e.feature !== null) {
+                inst.reason = `unsupported feature: ${e.reason}`;
                 skip(c, inst.reason);
               } else fail(c, `store: ${e instanceof Error ? e.message : e}`);
             }
@@ -222,8 +222,8 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
               }
             } catch (e) {
               inst.reason = 'module failed to compile';
-              if (e instanceof CompileError && /^unsupported /.test(e.reason)) {
-                inst.reason = `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`;
+              if (e instanceof CompileError && e.feature !== null) {
+                inst.reason = `unsupported feature: ${e.reason}`;
                 skip(c, inst.reason);
               } else fail(c, `compile: ${e instanceof Error ? e.message : e}`);
             }
@@ -310,7 +310,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
             fail(c, 'linked a module that should not link');
           } catch (e) {
             if (e instanceof LinkError) pass(c);
-            else if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+            else if (e instanceof CompileError && e.feature !== null) skip(c, `unsupported feature: ${e.reason}`);
             else fail(c, `expected LinkError, got ${e instanceof Error ? e.message : e}`);
           }
           break;
@@ -331,7 +331,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
               if (answer && answer.startsWith('trap')) pass(c);
               else fail(c, `expected instantiation to trap, got "${answer}"`);
             } catch (e) {
-              if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+              if (e instanceof CompileError && e.feature !== null) skip(c, `unsupported feature: ${e.reason}`);
               else fail(c, `store: ${e instanceof Error ? e.message : e}`);
             }
             break;
@@ -345,7 +345,7 @@ export async function runFile(dir: string, name: string, featureSet: string, opt
             if (first && first.startsWith('trap')) pass(c);
             else fail(c, `expected instantiation to trap, got "${first}"`);
           } catch (e) {
-            if (e instanceof CompileError && /^unsupported /.test(e.reason)) skip(c, `unsupported feature: ${e.reason.replace(/ \(.*$/, '')}`);
+            if (e instanceof CompileError && e.feature !== null) skip(c, `unsupported feature: ${e.reason}`);
             else fail(c, `compile: ${e instanceof Error ? e.message : e}`);
           }
           break;

@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 import { existsSync } from 'fs';
 import { loaderPath } from '@wagc/loader-c';
 import { readImage, writeImage } from '@wagc/linker';
+import { SITE_WORDS } from '@wagc/frontend';
 import { ImageFuzzer, IMAGE_PROGRAM } from './images';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,7 +70,7 @@ describe('corrupt images', () => {
     expect(await run(rebuilt((i) => { i.stubs.entry = 16; }))).toBe('2 gate-run: bad image: the entry stub is not at the start of the text\n');
     expect(await run(rebuilt((i) => { i.functions[i.functions.length - 1].codeStart += 16; }))).toMatch(/^2 gate-run: bad image: (the function table and the function map disagree|function)/);
     expect(await run(rebuilt((i) => { i.rodata = undefined; }))).toBe('2 gate-run: bad image: no read-only data section (13): the function table is missing\n');
-    expect(await run(rebuilt((i) => { i.sites[3] = { ...i.sites[3], codeOffset: i.sites[3].codeOffset + 1 }; }))).toMatch(/^2 gate-run: bad image: site /);
+    expect(await run(rebuilt((i) => { i.sites.words[SITE_WORDS * 3] += 1; /* row 3's code offset, its first word */ }))).toMatch(/^2 gate-run: bad image: site /);
     expect(await run(rebuilt((i) => { i.tables = undefined; }))).toBe('2 gate-run: bad image: a table without its tables section (12)\n');
     expect(await run(rebuilt((i) => { i.tables!.tables[0].descOff += 8; }))).toBe('2 gate-run: bad image: tables: descriptor offset\n');
     // a table's words: call_indirect checks them anyway, the loader checks what it is given

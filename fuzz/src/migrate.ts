@@ -94,7 +94,7 @@ const other = (a: Arch): Arch => (a === 'x86-64' ? 'arm64' : 'x86-64');
 const NEVER = '4611686018427387904'; // 2^62 checks: only counts
 const hex64 = (v: bigint): string => BigInt.asUintN(64, v).toString(16).padStart(16, '0');
 
-interface LoaderRun { status: number | null; stdout: string; stderr: string; state: Uint8Array | null; timedOut: boolean }
+interface LoaderRun { status: number | null; stdout: string; stderr: string; state: Uint8Array | null; snapshot: Uint8Array | null; timedOut: boolean }
 
 export class MigrateRunner {
   private dir = mkdtempSync(join(tmpdir(), 'wagc-fuzz-migrate-'));
@@ -107,10 +107,12 @@ export class MigrateRunner {
   private runLoader(arch: Arch, image: Uint8Array, at: string, invoke: boolean, timeoutMs: number): Promise<LoaderRun> {
     const t = this.targets[arch];
     const k = this.count++;
-    const img = join(this.dir, `m${k}.img`), state = join(this.dir, `m${k}.state`);
+    const img = join(this.dir, `m${k}.img`), state = join(this.dir, `m${k}.state`), snap = join(this.dir, `m${k}.snapshot.wasm`);
     writeFileSync(img, image);
+    // the loader writes the snapshot itself (loader-c/src/snapshot.c) besides the state dump: each
+    // hop checks the two writers agree byte for byte
     const args = [...t.prefix, t.loader, img, ...(t.prefix.length ? ['--emulated'] : []),
-      ...(invoke ? ['--invoke', 'run'] : []), '--state-out', state, '--suspend-at-check', at];
+      ...(invoke ? ['--invoke', 'run'] : []), '--state-out', state, '--snapshot', snap, '--suspend-at-check', at];
     return new Promise((resolve) => {
       const child = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '', stderr = '', timedOut = false;
@@ -122,15 +124,17 @@ export class MigrateRunner {
       }, timeoutMs);
       child.on('close', (status) => {
         clearTimeout(timer);
-        let bytes: Uint8Array | null = null;
-        try {
-          bytes = new Uint8Array(readFileSync(state));
-        } catch {
-          // not written
-        }
-        rmSync(img, { force: true });
-        rmSync(state, { force: true });
-        resolve({ status, stdout, stderr, state: bytes && bytes.length ? bytes : null, timedOut });
+        const read = (p: string): Uint8Array | null => {
+          try {
+            const b = new Uint8Array(readFileSync(p));
+            return b.length ? b : null;
+          } catch {
+            return null; // not written
+          }
+        };
+        const bytes = read(state), snapshot = read(snap);
+        for (const p of [img, state, snap]) rmSync(p, { force: true });
+        resolve({ status, stdout, stderr, state: bytes, snapshot, timedOut });
       });
     });
   }
@@ -193,6 +197,7 @@ export class MigrateRunner {
         let snap: Uint8Array;
         try {
           snap = snapshotOf(image, r.state);
+          sameSnapshot(snap, r.snapshot);
           if (this.opts.tamper) snap = this.opts.tamper(snap, k);
           const next = other(arch);
           const { modules, resume, snapshot } = resumeProgram(snap, next);
@@ -222,7 +227,9 @@ export class MigrateRunner {
       } else return { ...out, failure: crash(r, where) };
       if (!r.state) return { ...out, failure: `${where}: no state written` };
       try {
-        readFinalState(snapshotOf(image, r.state), out);
+        const snap = snapshotOf(image, r.state);
+        sameSnapshot(snap, r.snapshot);
+        readFinalState(snap, out);
       } catch (e) {
         return { ...out, failure: `${where}: the final snapshot: ${e instanceof Error ? e.message : String(e)}` };
       }
@@ -233,6 +240,15 @@ export class MigrateRunner {
   close(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The loader's own snapshot is byte for byte writeSnapshot's of the same state. */
+function sameSnapshot(js: Uint8Array, loader: Uint8Array | null): void {
+  if (!loader) throw new Error('the loader wrote no snapshot');
+  if (Buffer.compare(Buffer.from(js.buffer, js.byteOffset, js.length), Buffer.from(loader.buffer, loader.byteOffset, loader.length)) === 0) return;
+  let k = 0;
+  while (k < js.length && k < loader.length && js[k] === loader[k]) k++;
+  throw new Error(`the loader's snapshot (${loader.length} bytes) differs from writeSnapshot's (${js.length} bytes) at byte ${k}`);
 }
 
 function readU32(b: Uint8Array, at: number): number {

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CompileError, decodeModule, type Module } from '@wagc/frontend';
-import { compileProgram, LinkError, linkProgram, type Arch } from '@wagc/linker';
+import { compileProgram, LinkError, linkProgram, siteList, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { resumeProgram, snapshotOf } from '@wagc/cli';
 import {
@@ -276,7 +276,7 @@ interface SiteTable { all: SiteRow[]; of(runtime: boolean, func: number): SiteRo
 
 function siteTable(img: ReturnType<typeof linkProgram>): SiteTable {
   const all: SiteRow[] = [];
-  for (const s of img.sites) {
+  for (const s of siteList(img.sites)) {
     img.modules!.forEach((m, k) => {
       if (s.func < m.funcBase || s.func >= m.funcBase + m.definedFuncs) return;
       all.push({ runtime: k === 0, func: m.importedFuncs + s.func - m.funcBase, site: s.site, slotTypes: s.slotTypes, check: (s as { check?: boolean }).check === true });

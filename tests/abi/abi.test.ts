@@ -8,7 +8,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { CPU_FEATURE, CPU_FEATURES_KNOWN, DESC, HOSTCALLS, TABLE_OP_TRAP, TRAP_COUNT, TRAP_MESSAGES, TableOp, Trap, VMCTX } from '@wagc/frontend';
-import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, writeImage, type ImageInput } from '@wagc/linker';
+import { ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, MAGIC, META_FIXED, NONE, SITE_ENTRY, VERSION, readImage, siteTable, writeImage, type ImageInput } from '@wagc/linker';
 
 const SRC = join(__dirname, '..', '..', 'packages', 'loader-c', 'src');
 const source = (file: string): string => readFileSync(join(SRC, file), 'utf8');
@@ -71,6 +71,7 @@ function tsCounterparts(): Map<string, number> {
     TRAP_OUT_OF_BOUNDS_TABLE: Trap.OutOfBoundsTable,
     TRAP_SUSPENDED: Trap.Suspended,
     TRAP_EXIT: Trap.Exit,
+    TRAP_UNKNOWN_IMPORT: Trap.UnknownImport,
   };
   for (const [name, id] of Object.entries(traps)) ts.set(name, id);
   ts.set('TRAP_COUNT', TRAP_COUNT);
@@ -234,7 +235,7 @@ describe('image format: the loader reads what the writer writes', () => {
         { name: 'pad', codeStart: 1, codeEnd: 2, frameSize: 3, paramCount: 4, wasmOffset: 5 },
         { name: 'fn', codeStart: 101, codeEnd: 202, frameSize: 303, paramCount: 404, wasmOffset: 505 },
       ],
-      sites: [{ codeOffset: 1111, func: 1, site: 2222, fpOffset: 3333, slotTypes: Uint8Array.of(0x7f, 0x7e, 0x7d), wasmOffset: 4444 }],
+      sites: siteTable([{ codeOffset: 1111, func: 1, site: 2222, fpOffset: 3333, slotTypes: Uint8Array.of(0x7f, 0x7e, 0x7d), wasmOffset: 4444 }]),
       exports: [{ name: 'export', kind: 'global', index: 77, params: Uint8Array.of(0x7c), results: Uint8Array.of(0x7e) }],
       starts: [1],
       memory: { initialPages: 21, maxPages: 22, pages: new Map() },
@@ -292,7 +293,7 @@ describe('image format: the loader reads what the writer writes', () => {
     const bound = /instantiation_trap\s*>\s*(\w+)/.exec(image);
     if (!bound) throw new Error('image.c: instantiation trap bound not found');
     expect(bound[1]).toBe('TRAP_OUT_OF_BOUNDS_TABLE');
-    expect(TRAP_COUNT).toBe(13);
+    expect(TRAP_COUNT).toBe(14);
     expect(image).toContain('memory_max != 0xffffffffu');
     // the fixed metadata: its size, and cpu_features as its last word
     expect(cInteger(/size\s*<\s*(\w+)\)\s*return bad\("no metadata"\)/.exec(image)?.[1] ?? '')).toBe(META_FIXED);

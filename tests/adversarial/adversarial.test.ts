@@ -313,7 +313,7 @@ describe('--timeout (x86-64): the other ways a run ends', () => {
     }
     const direct = spawnSync(loaderPath('x86-64'), [img, '--timeout', 'soon'], { encoding: 'utf8' });
     expect(direct.status).toBe(2);
-    expect(direct.stderr).toBe('gate-run: --timeout: expected a positive number of seconds, got "soon"\n');
+    expect(direct.stderr).toBe('gate-run: error: --timeout: a positive number of seconds, not "soon" (see gate-run --help)\n');
   });
 });
 

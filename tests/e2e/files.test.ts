@@ -131,7 +131,11 @@ function split(out: string): { common: string[]; ours: Record<string, string> } 
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`gate-run: --dir ${missing}::/o: cannot open ${missing}: No such file or directory\n`);
-    for (const bad of [missing, `${missing}::`, '::/o']) {
+    // --dir DIR is DIR::DIR (wasmtime's meaning)
+    const same = gate(img, ['--dir', missing]);
+    expect(same.status).toBe(2);
+    expect(same.stderr).toBe(`gate-run: --dir ${missing}::${missing}: cannot open ${missing}: No such file or directory\n`);
+    for (const bad of [`${missing}::`, '::/o']) {
       const u = gate(img, ['--dir', bad]);
       expect(u.status).toBe(2);
       expect(u.stderr).toBe(`gate-run: error: --dir: expected HOST::GUEST, got "${bad}" (see gate-run --help)\n`);

@@ -191,7 +191,12 @@ describe('WASI runtime library (x86-64)', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`4 ${Buffer.byteLength(p.img) + 1 + 2 + 6 + 2}\n${p.img}\nx\n--env\ny\n2 10\nK=V\nL=a b\n`);
-    const bad = spawnSync(process.execPath, [join(root, 'packages/cli/bin/gate-run.js'), p.img, '--env', 'NOEQUALS'], { encoding: 'utf8' });
+    // --env K is gate-run's own K (wasmtime's meaning); a name that is missing adds nothing
+    const own = spawnSync(process.execPath, [join(root, 'packages/cli/bin/gate-run.js'), p.img, '--env', 'GATE_TEST_OWN', '--env', 'GATE_TEST_ABSENT'], {
+      encoding: 'utf8', env: { ...process.env, GATE_TEST_OWN: 'mine' },
+    });
+    expect(own.stdout).toBe(`1 ${Buffer.byteLength(p.img) + 1}\n${p.img}\n1 19\nGATE_TEST_OWN=mine\n`);
+    const bad = spawnSync(process.execPath, [join(root, 'packages/cli/bin/gate-run.js'), p.img, '--env', '=V'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--env');
   });

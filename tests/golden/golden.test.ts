@@ -123,6 +123,30 @@ function disassembleCode(isa: IsaInfo, text: Uint8Array, start: number, end: num
   return out;
 }
 
+/** A trap map's pairs (code offset in the function, wasm offset): LEB128 deltas, unsigned then signed. */
+function trapMap(bytes: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  let p = 0, code = 0, wasm = 0;
+  const leb = (signed: boolean): number | null => {
+    let v = 0, shift = 0;
+    while (p < bytes.length) {
+      const b = bytes[p++];
+      v |= (b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) return signed && b & 0x40 && shift < 32 ? v | (-1 << shift) : v;
+    }
+    return null;
+  };
+  for (;;) {
+    const d = leb(false), w = leb(true);
+    if (d === null || w === null) break;
+    code += d;
+    wasm += w;
+    out.push([code, wasm]);
+  }
+  return out;
+}
+
 function ripTarget(insn: Insn): number | null {
   const m = /\[rip(?: ([+-]) (0x[0-9a-f]+|\d+))?\]/.exec(insn.opStr);
   if (!m) return null;
@@ -177,7 +201,17 @@ async function golden(arch: Arch, file: string): Promise<string> {
   for (const f of image.functions) {
     if (f.codeEnd <= f.codeStart || f.name.startsWith('gate.') || f.name.startsWith('<')) continue;
     out.push('', `${f.name}:  ;; ${f.codeEnd - f.codeStart} bytes, frame ${f.frameSize}, ${f.paramCount} param(s)`);
-    out.push(...disassembleFunction(isa, text, f.codeStart, f.codeEnd, symbol));
+    // the trap map ends the function (docs/ARCHITECTURE.md, "Trap maps"): its pairs, decoded
+    let q = f.codeEnd, mapLen = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = text[--q];
+      mapLen |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    const mapStart = q - mapLen;
+    out.push(...disassembleFunction(isa, text, f.codeStart, mapStart, symbol));
+    const pairs = trapMap(text.subarray(mapStart, q)).map(([c, w]) => `${hex(c)}→${hex(f.wasmOffset + w)}`);
+    out.push(`  ${hex(mapStart - f.codeStart)}: ;; trap map, ${mapLen} + ${f.codeEnd - q} bytes: ${pairs.join(' ')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -4,7 +4,7 @@
  */
 import {
   ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, ImageError, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE,
-  SITE_ENTRY, Section, VERSION, compileProgram, imageArch, linkProgram, readImage, writeImage,
+  SITE_ENTRY, Section, VERSION, compileProgram, imageArch, linkProgram, readImage, siteList, siteTable, writeImage,
   type ImageInput, type ProgramOptions,
 } from '@wagc/linker';
 import { VMCTX } from '@wagc/frontend';
@@ -116,11 +116,11 @@ function handMade(): ImageInput {
       { name: 'zwei · ζ · 二', codeStart: 112, codeEnd: 290, frameSize: 8, paramCount: 0, wasmOffset: 0x99 },
       { name: '', codeStart: 290, codeEnd: 290, frameSize: 0, paramCount: 0, wasmOffset: 0 },
     ],
-    sites: [
+    sites: siteTable([
       { codeOffset: 40, func: 0, site: 0, fpOffset: 0, slotTypes: Uint8Array.of(0x7f, 0x7e), wasmOffset: 0x41 },
       { codeOffset: 130, func: 1, site: 1, fpOffset: 24, slotTypes: Uint8Array.of(0x7d, 0x7c, 0x7f), wasmOffset: 0xa0 },
       { codeOffset: 150, func: 1, site: 0, fpOffset: 0, slotTypes: new Uint8Array(0), wasmOffset: 0x99 },
-    ],
+    ]),
     exports: [
       { name: 'first', kind: 'func', index: 0, params: Uint8Array.of(0x7f, 0x7e), results: Uint8Array.of(0x7c) },
       { name: '', kind: 'func', index: 1, params: new Uint8Array(0), results: new Uint8Array(0) },
@@ -139,7 +139,7 @@ function handMade(): ImageInput {
 /** The smallest input: no memory, no table, nothing to export. */
 function empty(): ImageInput {
   return {
-    arch: 'x86-64', text: Uint8Array.of(0xc3), stubs: { entry: 0 }, functions: [], sites: [], exports: [], starts: [],
+    arch: 'x86-64', text: Uint8Array.of(0xc3), stubs: { entry: 0 }, functions: [], sites: siteTable([]), exports: [], starts: [],
     memory: null, globals: new Uint8Array(0), globalTypes: new Uint8Array(0), table: null, instantiationTrap: 0,
     cpuFeatures: 0,
   };
@@ -202,7 +202,7 @@ describe('writer layout', () => {
     const size = (k: Section): number => entryOf(b, k).size;
     expect(size(Section.Text)).toBe(input.text.length);
     expect(size(Section.FuncMap)).toBe(4 + FUNC_ENTRY * input.functions.length);
-    expect(size(Section.SiteMap)).toBe(4 + SITE_ENTRY * input.sites.length);
+    expect(size(Section.SiteMap)).toBe(4 + SITE_ENTRY * input.sites.count);
     expect(size(Section.Meta)).toBe(META_FIXED + 4 * input.starts.length + EXPORT_ENTRY * input.exports.length + input.globalTypes.length);
     expect(size(Section.Globals)).toBe(8 * input.globalTypes.length);
     expect(size(Section.Table)).toBe(4 * input.table!.entries.length);
@@ -227,8 +227,8 @@ describe('writer layout', () => {
     });
 
     const sm = entryOf(b, Section.SiteMap).offset;
-    expect(dv.getUint32(sm, true)).toBe(input.sites.length);
-    input.sites.forEach((s, k) => {
+    expect(dv.getUint32(sm, true)).toBe(input.sites.count);
+    siteList(input.sites).forEach((s, k) => {
       const u = (i: number): number => dv.getUint32(sm + 4 + SITE_ENTRY * k + 4 * i, true);
       expect([u(0), u(1), u(2), u(3), u(4), u(5)]).toEqual([s.codeOffset, s.func, s.site, s.fpOffset, s.wasmOffset, s.slotTypes.length]);
       expect(Array.from(str(u(6), u(5)))).toEqual(Array.from(s.slotTypes));
@@ -315,8 +315,8 @@ describe('round trip', () => {
     expect(back.text).toEqual(linked.text);
     expect(back.stubs).toEqual(linked.stubs);
     expect(back.functions).toEqual(linked.functions);
-    expect(back.sites.map((s) => ({ ...s, slotTypes: Array.from(s.slotTypes) }))).toEqual(
-      linked.sites.map((s) => ({ codeOffset: s.codeOffset, func: s.func, site: s.site, fpOffset: s.fpOffset, wasmOffset: s.wasmOffset, slotTypes: Array.from(s.slotTypes) })));
+    expect(siteList(back.sites).map((s) => ({ ...s, slotTypes: Array.from(s.slotTypes) }))).toEqual(
+      siteList(linked.sites).map((s) => ({ codeOffset: s.codeOffset, func: s.func, site: s.site, fpOffset: s.fpOffset, wasmOffset: s.wasmOffset, slotTypes: Array.from(s.slotTypes) })));
     expect(back.exports.map((e) => ({ ...e, params: Array.from(e.params), results: Array.from(e.results) }))).toEqual(
       linked.exports.map((e) => ({ ...e, params: Array.from(e.params), results: Array.from(e.results) })));
     expect(back.starts).toEqual(linked.starts);
@@ -342,13 +342,14 @@ describe('round trip', () => {
     for (const f of img.functions) expect(f.codeEnd).toBeLessThanOrEqual(img.text.length);
     expect(img.stubs.entry).toBeLessThan(img.text.length);
     // sites: sorted by code offset, inside text, naming real functions; site 0 of each function has fpOffset 0
-    for (let k = 1; k < img.sites.length; k++) expect(img.sites[k].codeOffset).toBeGreaterThanOrEqual(img.sites[k - 1].codeOffset);
-    for (const s of img.sites) {
+    const sites = siteList(img.sites);
+    for (let k = 1; k < sites.length; k++) expect(sites[k].codeOffset).toBeGreaterThanOrEqual(sites[k - 1].codeOffset);
+    for (const s of sites) {
       expect(s.codeOffset).toBeLessThanOrEqual(img.text.length);
       expect(s.func).toBeLessThan(img.functions.length);
       if (s.site === 0) expect(s.fpOffset).toBe(0);
     }
-    const loopSites = img.sites.filter((s) => s.func === names.indexOf('loop'));
+    const loopSites = sites.filter((s) => s.func === names.indexOf('loop'));
     expect(loopSites.map((s) => s.site).sort()).toEqual([0, 1]); // entry check, loop header
     expect(Array.from(loopSites.find((s) => s.site === 0)!.slotTypes)).toEqual([0x7e]);
     // exports

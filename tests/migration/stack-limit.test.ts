@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { compileProgram, readImage, type Arch } from '@wagc/linker';
+import { compileProgram, readImage, siteList, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import { loaderPath } from '@wagc/loader-c';
 import { resumeProgram, snapshotOf } from '@wagc/cli';
@@ -143,7 +143,7 @@ describe(`the stack limit on ${ARCHES.join(' and ')}`, () => {
       const img = readImage(image);
       const rec = img.functions.findIndex((f) => f.name === 'rec');
       expect(img.functions[rec].frameSize).toBe(8 * (shape.L + shape.D + 1));
-      const site = img.sites.find((s) => s.func === rec && s.site === 1)!;
+      const site = siteList(img.sites).find((s) => s.func === rec && s.site === 1)!;
       expect(site.fpOffset).toBe(8 * (shape.L + shape.d));
       const r = run(arch, image, ['--stack-size', String(STACK), '--invoke', 'run', '--suspend-at-check', NEVER]);
       expect(r.stderr).toMatch(/^trap: call stack exhausted\n/);

@@ -7,14 +7,16 @@
  *
  * Imports of hosts that are not WASI (esbuild's gojs, ruby's rb-js-abi-host, binaryen's
  * Emscripten "a") are compiled as trapping stubs (unresolved: 'trap'): compiling is what is
- * tested for those; flite is a WASI command and links strictly.
+ * tested for those; flite is a WASI command and links strictly. Each also compiles from the wagc
+ * bin with --trap-unknown-imports (issue 14).
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CompileError } from '@wagc/frontend';
-import { linkProgram, linkProgramParallel, compileProgram, writeImage, type ImageSite } from '@wagc/linker';
+import { linkProgram, linkProgramParallel, compileProgram, writeImage, siteList } from '@wagc/linker';
+import type { SiteTable } from '@wagc/frontend';
 import { wasiModule } from '@wagc/abi';
 import { realModules } from '../../bench/src/real-modules';
 
@@ -28,8 +30,8 @@ const modules = realModules(root);
 jest.setTimeout(600000);
 
 /** The site table as a comparable list (function, site, slot types), in table order. */
-function siteKeys(sites: ImageSite[]): string[] {
-  return sites.map((s) => `${s.func}:${s.site}:${Array.from(s.slotTypes).join(',')}`).sort();
+function siteKeys(sites: SiteTable): string[] {
+  return siteList(sites).map((s) => `${s.func}:${s.site}:${Array.from(s.slotTypes).join(',')}`).sort();
 }
 
 describe('real modules compile for both arches with equal site tables', () => {
@@ -49,7 +51,7 @@ describe('real modules compile for both arches with equal site tables', () => {
         results.push({ sites: siteKeys(input.sites) });
         // the functions compiled in worker threads: the same image
         const image = writeImage(input);
-        const report = { chunks: 0, fellBack: true };
+        const report = { chunks: 0, fellBack: true, callerLimit: 2 };
         const parallel = writeImage(await linkProgramParallel(program(arch), 2, report));
         expect(report.fellBack).toBe(false);
         expect(report.chunks).toBeGreaterThan(1);
@@ -76,6 +78,23 @@ describe('real modules compile for both arches with equal site tables', () => {
     expect(arm.sites!.length).toBe(x86.sites!.length);
     const differ = x86.sites!.findIndex((k, i) => k !== arm.sites![i]);
     expect(differ).toBe(-1);
+  });
+});
+
+describe('every module compiles from the wagc bin with --trap-unknown-imports', () => {
+  // issue 14: what a user types; once per module, for the host's arch (the API tests above cover both)
+  const wagc = join(root, 'packages/cli/bin/wagc.js');
+  test.each(modules.filter((m) => !(m.name in known)).map((m) => [m.name, m] as const))('%s', (_name, m) => {
+    const img = join(dir, `${m.name}-cli.img`);
+    const r = spawnSync(process.execPath, [wagc, m.path, '--trap-unknown-imports', '-o', img], { encoding: 'utf8', timeout: 900000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const magic = Buffer.alloc(8);
+    const fd = openSync(img, 'r');
+    readSync(fd, magic, 0, 8, 0);
+    closeSync(fd);
+    expect(magic.toString('latin1')).toBe('WAGCIMG\0');
+    rmSync(img);
   });
 });
 

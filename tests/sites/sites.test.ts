@@ -7,7 +7,7 @@
 import { readFileSync, existsSync } from 'fs';
 import { join, resolve } from 'path';
 import { CompileError } from '@wagc/frontend';
-import { linkProgram, LinkError, type ImageSite } from '@wagc/linker';
+import { linkProgram, LinkError, siteList, type ImageSite } from '@wagc/linker';
 import { spectestModule } from '@wagc/abi';
 
 const suite = resolve(__dirname, '../../../shared/wasm-testsuite');
@@ -33,12 +33,12 @@ describe('site tables are identical across arches', () => {
         const program = (arch: 'x86-64' | 'arm64') => ({ modules: [{ name: 'spectest', bytes: spectestModule() }, { name: 'main', bytes }], arch, unresolved: 'trap' as const });
         let x86: ImageSite[];
         try {
-          x86 = linkProgram(program('x86-64')).sites;
+          x86 = siteList(linkProgram(program('x86-64')).sites);
         } catch (e) {
           if (e instanceof CompileError || e instanceof LinkError) { rejected++; continue; }
           throw e;
         }
-        const arm = linkProgram(program('arm64')).sites;
+        const arm = siteList(linkProgram(program('arm64')).sites);
         const a = key(x86), b = key(arm);
         if (a.join(' ') !== b.join(' ')) throw new Error(`${f.name}/${c.filename}: site tables differ`);
         modules++;

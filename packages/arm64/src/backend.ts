@@ -13,7 +13,7 @@ import * as memory from './memory';
 import { tableCall } from './table';
 import * as simd from './simd';
 import { a } from './encode/flat';
-import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall } from './stubs';
 import { LiteralPool } from './constants';
 
 /**
@@ -143,4 +143,4 @@ export class A64Backend implements Backend {
   vecStoreLane(log2: number, lane: number, addr: Operand, offset: number, value: Operand): void { simd.vecStoreLane(this, log2, lane, addr, offset, value); }
 }
 
-export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };
+export const a64Stubs: StubEmitter = { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall };

@@ -24,7 +24,7 @@ export function leaveCall(be: A64Backend, fpOffset: number): void {
 
 export function callDirect(be: A64Backend, func: number): void {
   const at = a.branchLink(be.buf);
-  be.out.callFixups.push(at, func);
+  be.out.callFixups.push2(at, func);
 }
 
 /**
@@ -77,5 +77,5 @@ export function callStub(be: A64Backend, target: number): void {
   const b = be.buf;
   const at = a.branchLink(b);
   a.patchBranch(b, at, target);
-  be.out.stubRefs.push(at, target);
+  be.out.stubRefs.push2(at, target);
 }

@@ -155,6 +155,20 @@ export function emitHostcallStub(b: CodeBuffer, id: number, _nParams: number): n
 }
 
 /**
+ * The function an import nothing links becomes (`unresolved: 'trap'`): called like a wasm function,
+ * it pushes the return address as a callee does and calls trap stub `trapStub`, which pushes its
+ * own: the caller's return address is one word above the trap's, as on x86-64 (trap.c).
+ */
+export function emitImportTrapStub(b: CodeBuffer, trapStub: number): number {
+  align16(b);
+  const at = b.pos;
+  pushLR(b);
+  a.patchBranch(b, a.branchLink(b), trapStub);
+  a.brk(b, 0);
+  return at;
+}
+
+/**
  * A call (bl, ±128 MiB) to a text offset, or the function table's text offset loaded by
  * call_indirect (movz/movk of ADDR).
  */

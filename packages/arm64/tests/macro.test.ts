@@ -240,8 +240,8 @@ function program(cases: Case[], resultsAt: number, frameAt: number): Uint8Array 
     const done = a.branch(b);
     const exits = [done];
     for (let k = 0; k < ool.trapCount; k++) {
-      a.patchBranch(b, ool.traps[4 * k], b.pos);
-      a.movz(b, 8, SCRATCH3, ool.traps[4 * k + 1]);
+      a.patchBranch(b, ool.traps[5 * k], b.pos);
+      a.movz(b, 8, SCRATCH3, ool.traps[5 * k + 1]);
       ldstAt(b, MemOp.STR_X, SCRATCH3, STACK_LIMIT, slot + 8);
       if (pressure) {
         // a spill may come after the trap branch: where the canaries were then is not known here

@@ -2,12 +2,12 @@ import { readFileSync } from 'fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { decodeModule, TRAP_MESSAGES } from '@wagc/frontend';
-import { linkProgram, readImage, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
+import { linkProgram, readImage, siteList, ImageError, LinkError, MAGIC, type ImageInput, type Arch } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
   checkResume, readSnapshot, residentPages, restoreModule, SnapshotError, typeName, type Frame, type Snapshot, type SiteInfo,
 } from '@wagc/snapshot-format';
-import { printable, printError } from './output';
+import { asksVersion, printable, printError, toolVersion } from './output';
 import { UsageError } from './wagc';
 
 /** The runtime library's name in wagc's programs (linked first, before the program `main`). */
@@ -17,6 +17,10 @@ type Colors = InstanceType<typeof chalk.Instance>;
 
 /** `gate-inspect FILE [--json] [--disasm FUNC] [--functions] [--no-offsets]`: returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  if (asksVersion(argv)) {
+    process.stdout.write(`gate-inspect ${toolVersion()}\n`);
+    return 0;
+  }
   const args = yargs(argv)
     .scriptName('gate-inspect')
     .usage('$0 FILE [--json] [--disasm FUNC] [--functions]\n\nShows a snapshot (state, trap, stack trace, memory, globals, pending I/O, sections) or an image (arch, functions, sites, memory, exports; --disasm FUNC prints a function\'s machine code with its sites).')
@@ -28,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 1, 'gate-inspect: expected one file', 'gate-inspect: expected one file')
     .strict()
     .help()
-    .version(false)
+    // answered before parsing (asksVersion): declared here for --help
+    .version('version', 'print the version and exit', toolVersion())
     .exitProcess(false)
     .fail((msg, err) => { throw new UsageError(err ? err.message : msg); })
     .parseSync();
@@ -150,7 +155,7 @@ function preview(b: Uint8Array, max = 40): string {
 }
 
 interface SiteOffsets {
-  /** Wasm offset of each (module, func, site), in the file the function is in (the snapshot, or the library). */
+  /** Wasm offset of each (module, func, site): in the module the user compiled (the restored module), or the library. */
   offset(f: Frame): number | null;
   /** the resume rules (checkResume) against this arch's site map: null when the frames fit, else the reason. */
   resumeProblem: string | null;
@@ -159,8 +164,8 @@ interface SiteOffsets {
 
 /**
  * Compiles the snapshot's module (exports restored, gate sections stripped) with the runtime
- * library for `arch`, like wagc does, and maps each frame's site to its wasm offset. The code
- * section is byte for byte the snapshot's, so offsets move by the difference of where it starts.
+ * library for `arch`, like wagc does, and maps each frame's site to its wasm offset in the
+ * restored module, which is laid out as the module the user compiled.
  */
 function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   const restored = restoreModule(snap);
@@ -182,11 +187,6 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
     return { offset: () => null, resumeProblem: null, error: `cannot compile the module for ${arch}: ${(e as Error).message}` };
   }
   const prog = decodeModule(restored);
-  const codeStart = (m: Uint8Array): number => {
-    const d = decodeModule(m);
-    return d.bodies.length ? d.bodies[0].start : 0;
-  };
-  const delta = codeStart(snap.module) - codeStart(restored);
   // linked function index of each module's first defined function
   const bases = img.modules
     ? img.modules.map((m) => ({ base: m.funcBase, imported: m.importedFuncs, defined: m.definedFuncs }))
@@ -198,12 +198,15 @@ function siteOffsets(snap: Snapshot, arch: Arch): SiteOffsets {
   });
   const offsets = new Map<string, number>();
   const sites: SiteInfo[] = [];
-  for (const s of img.sites) {
+  for (const s of siteList(img.sites)) {
     const owner = byLinked.get(s.func);
     if (!owner) continue;
-    offsets.set(`${owner.module}:${owner.func}:${s.site}`, owner.module === 1 ? s.wasmOffset + delta : s.wasmOffset);
-    // the compiler's site records say whether a site is a check (linkProgram hands them over as they are)
-    const check = (s as { check?: boolean }).check;
+    // the restored module's coordinates: those of the module the user compiled, which the
+    // loader's stack traces and the resumed image use too (the snapshot file's own sections move
+    // its code: its exports are hidden in gate.export)
+    offsets.set(`${owner.module}:${owner.func}:${s.site}`, s.wasmOffset);
+    // the compiler's site rows say whether a site is a check (an image read back does not)
+    const check = s.check;
     sites.push({ module: owner.module === 0 ? 'runtime' : 'program', func: owner.func, site: s.site, slotTypes: s.slotTypes, ...(check !== undefined ? { check } : {}) });
   }
   let resumeProblem: string | null = null;
@@ -346,14 +349,15 @@ function exportsOf(payload: Uint8Array): { name: string; kind: string; index: nu
 /** The report on an image; with `disasm`, the function's machine code with its sites. */
 export async function inspectImage(file: string, bytes: Uint8Array, opts: { disasm?: string; functions?: boolean } = {}): Promise<Report> {
   const img = readImage(bytes);
+  const siteObjects = siteList(img.sites);
   const sitesOf = new Map<number, number>();
-  for (const s of img.sites) sitesOf.set(s.func, (sitesOf.get(s.func) ?? 0) + 1);
+  for (const s of siteObjects) sitesOf.set(s.func, (sitesOf.get(s.func) ?? 0) + 1);
   const functions = img.functions.map((f, k) => ({
     index: k, name: f.name, codeStart: f.codeStart, codeEnd: f.codeEnd, frameSize: f.frameSize, params: f.paramCount, wasmOffset: f.wasmOffset, sites: sitesOf.get(k) ?? 0,
   }));
   const resident = img.memory ? img.memory.pages.size : 0;
   // an image built from a snapshot: its frames (outermost first in the image) by site
-  const siteAt = new Map(img.sites.map((s) => [s.codeOffset, s]));
+  const siteAt = new Map(siteObjects.map((s) => [s.codeOffset, s]));
   const resumeFrames = (img.resume?.frames ?? []).slice().reverse().map((f, k) => {
     const s = siteAt.get(f.codeOffset);
     return { index: k, name: s ? img.functions[s.func]?.name ?? `func[${s.func}]` : null, site: s ? s.site : null, wasmOffset: s ? s.wasmOffset : null, slots: f.slots.length };
@@ -367,7 +371,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     cpuFeatures: img.cpuFeatures ?? 0,
     textBytes: img.text.length,
     functions: functions.length,
-    sites: img.sites.length,
+    sites: img.sites.count,
     memory: img.memory && { initialPages: img.memory.initialPages, maxPages: img.memory.maxPages, residentPages: resident },
     table: img.table && { initialSize: img.table.initialSize, maxSize: img.table.maxSize },
     globals: img.globalTypes.length,
@@ -388,7 +392,7 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
     L.push(`${label('arch')}${img.arch}${img.cpuFeatures ? ` (CPU features 0x${img.cpuFeatures.toString(16)})` : ''}`);
     L.push(`${label('text')}${img.text.length} bytes`);
     L.push(`${label('functions')}${functions.length}`);
-    L.push(`${label('sites')}${img.sites.length}`);
+    L.push(`${label('sites')}${img.sites.count}`);
     L.push(`${label('memory')}${img.memory ? `${img.memory.initialPages} pages${img.memory.maxPages !== null ? `, max ${img.memory.maxPages}` : ''}, ${resident} stored (non-zero) page${resident === 1 ? '' : 's'}` : 'none'}`);
     L.push(`${label('table')}${img.table ? `${img.table.initialSize} entries` : 'none'}`);
     const states = json.dataSegmentStates as number;
@@ -414,6 +418,17 @@ export async function inspectImage(file: string, bytes: Uint8Array, opts: { disa
   return { json, text };
 }
 
+/** Where a compiled function's trap map starts: its length is a LEB128 written backwards from the end. */
+function trapMapStart(text: Uint8Array, start: number, end: number): number {
+  let q = end, len = 0;
+  for (let shift = 0; q > start && shift < 35; shift += 7) {
+    const b = text[--q];
+    len += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return len <= q - start ? q - len : end;
+  }
+  return end;
+}
+
 async function disassembleFunction(img: ImageInput, which: string): Promise<{ func: number; name: string; lines: { address: number; text: string; site?: { site: number; wasmOffset: number } }[] }> {
   let func = img.functions.findIndex((f) => f.name === which);
   if (func < 0 && /^\d+$/.test(which) && Number(which) < img.functions.length) func = Number(which);
@@ -424,12 +439,14 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
   const f = img.functions[func];
   const dis = img.arch === 'x86-64' ? await import('@wagc/x86-64') : await import('@wagc/arm64');
   await dis.initDisassembler();
-  let insns = dis.decodeSync(img.text.subarray(f.codeStart, f.codeEnd), f.codeStart);
-  // the function's constants follow its code: data, not instructions
-  const pool = dis.constantsStart(insns, f.codeEnd);
+  // a compiled function's code ends with its constants and then its trap map: data, not
+  // instructions (docs/image-format.md, "Trap map")
+  const end = f.wasmOffset ? trapMapStart(img.text, f.codeStart, f.codeEnd) : f.codeEnd;
+  let insns = dis.decodeSync(img.text.subarray(f.codeStart, end), f.codeStart);
+  const pool = dis.constantsStart(insns, end);
   insns = insns.filter((i) => i.address < pool);
   const sites = new Map<number, { site: number; wasmOffset: number }>();
-  for (const s of img.sites) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
+  for (const s of siteList(img.sites)) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
   const lines = insns.map((i) => {
     const l: { address: number; text: string; site?: { site: number; wasmOffset: number } } = { address: i.address, text: dis.formatInsn(i) };
     const s = sites.get(i.address);

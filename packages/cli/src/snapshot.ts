@@ -6,6 +6,7 @@ import { readImage, writeImageFile, type ImageModule, type ResumeFrame, type Res
 import { checkResume, readSnapshot, restoreModule, writeSnapshot, type Frame, type SiteInfo, type Snapshot } from '@wagc/snapshot-format';
 import { wasiModule } from '@wagc/abi';
 import { readState } from './state';
+export { isSnapshot } from './snapshot-detect';
 
 /** The program's module in the images wagc writes (the runtime library is linked first). */
 const PROGRAM = 'main';
@@ -94,38 +95,6 @@ export function frameValues(types: Uint8Array, slots: BigUint64Array, portable: 
     } else out.push({ type: t, bits: portable(t, slots[k]) });
   }
   return out;
-}
-
-/**
- * True when `bytes` is a snapshot: a module with a gate.snapshot custom section. Walks the
- * section headers only (the data section before it may be gigabytes).
- */
-export function isSnapshot(bytes: Uint8Array): boolean {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return false;
-  const name = 'gate.snapshot';
-  let at = 8;
-  const leb = (): number => {
-    let v = 0, shift = 0, b: number;
-    do {
-      if (at >= bytes.length || shift > 28) return -1;
-      b = bytes[at++];
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    const size = leb();
-    if (size < 0 || at + size > bytes.length) return false;
-    const end = at + size;
-    if (id === 0) {
-      const n = leb();
-      if (n === name.length && at + n <= end && String.fromCharCode(...bytes.subarray(at, at + n)) === name) return true;
-    }
-    at = end;
-  }
-  return false;
 }
 
 /**

@@ -10,9 +10,17 @@ export class CompileError extends Error {
   /** Function index (module-wide, imports included) when the error is inside a body. */
   readonly funcIndex: number;
 
-  constructor(reason: string, offset: number, funcIndex = -1, section?: string) {
+  /**
+   * Set when the module is valid WebAssembly of a proposal the compiler does not implement: the
+   * proposal's name (features.ts, `notSupported`). Null for malformed, invalid or too large input.
+   */
+  feature: string | null = null;
+
+  /** `item` names the entry of the section the error is in, e.g. `import 3`. */
+  constructor(reason: string, offset: number, funcIndex = -1, section?: string, item?: string) {
     const where: string[] = [];
     if (section) where.push(`in ${section} section`);
+    if (item) where.push(item);
     if (funcIndex >= 0) where.push(`in function ${funcIndex}`);
     if (offset >= 0) where.push(`at offset ${offset}`);
     super(where.length ? `${reason} (${where.join(', ')})` : reason);

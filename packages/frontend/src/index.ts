@@ -1,5 +1,6 @@
 export * from './module';
 export * from './errors';
+export * from './features';
 export * from './limits';
 export * from './imports';
 export { CodeBuffer, CodeSizeError } from './codegen/codebuf';

@@ -5,7 +5,7 @@
  * their slots at a loop, the slow paths made from the check records), whatever an ISA emits.
  */
 import {
-  CompileOutput, Form, FunctionCompiler, OpClass, OperandKind, decodeModule, emitSlowPaths, validateModule,
+  CompileOutput, Form, FunctionCompiler, OpClass, OperandKind, SiteWord, decodeModule, emitSlowPaths, validateModule,
   type Backend, type FunctionEnv, type Module, type Operand, type OutOfLine, type CompileOutput as Out,
 } from '@wagc/frontend';
 
@@ -143,7 +143,8 @@ async function ops(text: string, f = 0, locals = false): Promise<string[]> {
   const typeOf = (fi: number) => m.types[fi < m.importedFuncs ? (m.imports.filter((i) => i.desc.kind === 'func')[fi].desc as { typeIndex: number }).typeIndex : m.functions[fi - m.importedFuncs]];
   const env: FunctionEnv = {
     module: m, funcType: typeOf, linkedFunc: (fi) => fi, typeId: (ti) => ti, globalSlot: (g) => g,
-    globalType: (g) => m.globals[g].type, memoryCount: m.memories.length, tableCount: m.tables.length, stubs: STUBS,
+    globalType: (g) => m.globals[g].type, memoryCount: m.memories.length, tableCount: m.tables.length,
+    tableElemType: (t) => m.tables[t].elemType, funcDeclared: () => true, stubs: STUBS,
     memoryDesc: 8, tableDesc: () => 72, linkedTable: (t) => t, linkedElem: (e) => e, funcTypeId: () => 0,
     switchMemory: false, funcMemoryDesc: () => -1, dataSlot: (d) => d,
   };
@@ -264,7 +265,7 @@ test('a register state made by hand: a check stores and reloads it, a trap branc
   const fc = new FunctionCompiler(be, out);
   be.beginFunction(0);
   fc.ool.reset();
-  const site = { codeOffset: -1, func: 0, site: 1, fpOffset: 32, slotTypes: new Uint8Array(0), wasmOffset: 0, check: true };
+  const site = fc.ool.checkSites.add(-1, 0, 1, 32, 0, 0, 0, 1);
   fc.ool.addSave(I32, 3, -8);
   fc.ool.addSave(F64, 1, -16);
   fc.ool.addCheck(5, 6, 32, site, 0, 2);
@@ -278,7 +279,10 @@ test('a register state made by hand: a check stores and reloads it, a trap branc
     'frameBottom', 'loadSlot i32 r3 [fp-8]', 'loadSlot f64 r1 [fp-16]', 'jump 6',
     'patchJump 9 10', 'storeSlot i32 [fp-8] r3', 'storeSlot f64 [fp-16] r1', 'callStub 2002',
   ]);
-  expect(site.codeOffset).toBe(6); // right after the runtime's check (6 one-byte operations): where a resumed frame continues
+  // right after the runtime's check (6 one-byte operations): where a resumed frame continues
+  expect(out.sites.count).toBe(1);
+  expect(out.sites.get(0, SiteWord.CodeOffset)).toBe(6);
+  expect(out.sites.get(0, SiteWord.Check)).toBe(1);
 });
 
 // --- locals in registers (localregs.ts): the recording backend gives r3, r2 and f1 to locals ----
@@ -484,13 +488,17 @@ describe('v128 in the canonical frame: two 8-byte slots (docs/ARCHITECTURE.md, "
     const fc = new FunctionCompiler(new RecordingBackend(), out);
     fc.compile({
       module: m, funcType: (fi) => m.types[m.functions[fi]], linkedFunc: (fi) => fi, typeId: (ti) => ti, globalSlot: (g) => g,
-      globalType: (g) => m.globals[g].type, memoryCount: 0, tableCount: 0, stubs: STUBS, memoryDesc: 8, tableDesc: () => 72,
-      linkedTable: (t) => t, linkedElem: (e) => e, funcTypeId: () => 0, switchMemory: false, funcMemoryDesc: () => -1, dataSlot: (d) => d,
+      globalType: (g) => m.globals[g].type, memoryCount: 0, tableCount: 0, tableElemType: () => 0x70, funcDeclared: () => true,
+      stubs: STUBS, memoryDesc: 8, tableDesc: () => 72, linkedTable: (t) => t, linkedElem: (e) => e, funcTypeId: () => 0, switchMemory: false, funcMemoryDesc: () => -1, dataSlot: (d) => d,
     }, 0, 0);
-    const loop = out.sites.find((s) => s.site === 1)!;
-    expect(Array.from(loop.slotTypes)).toEqual([0x7b, 0x7b, 0x7f, 0x7d, 0x7b, 0x7b]);
-    expect(loop.fpOffset).toBe(24); // the local's slot and the loop parameter's two
-    expect(Array.from(out.sites.find((s) => s.site === 0)!.slotTypes)).toEqual([0x7b, 0x7b, 0x7f]);
+    const row = (site: number): number => {
+      for (let k = 0; k < out.sites.count; k++) if (out.sites.get(k, SiteWord.Site) === site) return k;
+      throw new Error(`no site ${site}`);
+    };
+    const loop = row(1);
+    expect(Array.from(out.sites.slotTypes(loop))).toEqual([0x7b, 0x7b, 0x7f, 0x7d, 0x7b, 0x7b]);
+    expect(out.sites.get(loop, SiteWord.FpOffset)).toBe(24); // the local's slot and the loop parameter's two
+    expect(Array.from(out.sites.slotTypes(row(0)))).toEqual([0x7b, 0x7b, 0x7f]);
   });
 
   test('several results fill the parameters\' area from its top, each its size; over the return address when they are more slots', async () => {

@@ -1,13 +1,14 @@
 import {
-  CompileError, CompileOutput, DESC, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex, validateModule,
-  type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
+  CompileError, CompileOutput, DESC, LIMITS, SiteWord, FunctionCompiler, HOSTCALLS, Trap, VMCTX, decodeModule, importIndex,
+  validateModule, type Backend, type StubEmitter, type FunctionEnv, type Module, type FuncType, type GlobalType,
   type ConstExpr, type Limits,
 } from '@wagc/frontend';
 import { X64Backend, x64Stubs } from '@wagc/x86-64';
 import { A64Backend, a64Stubs } from '@wagc/arm64';
 import type { Arch, ImageInput, ImageFunction, ImageExport, ImageInstance, ImageModule, ImageResume } from './image/types';
 import { writeImage } from './image';
-import { placeChunks, takeChunk, type Chunk, type ChunkSource, type ParallelReport } from './parallel';
+import { functionEnv, type ModuleCode, type ProgramCode } from './env';
+import { snapshotBaseModule, snapshotTemplate } from '@wagc/snapshot-format';
 
 /** An import that does not resolve, or resolves to something of the wrong type. */
 export class LinkError extends Error {
@@ -33,9 +34,11 @@ export interface ProgramOptions {
   modules: ProgramModule[];
   arch: Arch;
   /**
-   * 'strict' (default): an unresolved import is a LinkError. 'trap': unresolved functions trap
-   * with "unreachable" when called and unresolved memories/globals take the importer's type with
-   * zero contents (for compiling modules whose host is absent, e.g. in benchmarks).
+   * 'strict' (default): an unresolved import is a LinkError. 'trap' (`wagc --trap-unknown-imports`):
+   * each unresolved function is a stub named `module.name` that traps "unknown import" when called
+   * (trap id 13; the loader prints `trap: unknown import module.name called`), and unresolved
+   * memories, tables and globals take the importer's type with zero contents (for modules whose
+   * host is absent).
    */
   unresolved?: 'strict' | 'trap';
   /**
@@ -90,7 +93,7 @@ export function hostArch(): Arch {
   return process.arch === 'arm64' ? 'arm64' : 'x86-64';
 }
 
-function backendFor(arch: Arch, cpuFeatures: number): { backend: Backend; stubs: StubEmitter } {
+export function backendFor(arch: Arch, cpuFeatures: number): { backend: Backend; stubs: StubEmitter } {
   if (arch === 'x86-64') return { backend: new X64Backend(cpuFeatures), stubs: x64Stubs };
   if (cpuFeatures !== 0) throw new LinkError('no optional CPU features are defined for arm64');
   return { backend: new A64Backend(), stubs: a64Stubs };
@@ -105,6 +108,9 @@ type Extern =
 interface LinkedModule {
   name: string;
   m: Module;
+  /** Per function (imported first): type index; per type index: canonical type id. */
+  funcTypes: Int32Array;
+  typeIds: Int32Array;
   funcLinked: number[]; // module function index -> linked index
   globalSlots: number[];
   exports: Map<string, Extern>;
@@ -159,16 +165,66 @@ export function compileProgram(opts: ProgramOptions): Uint8Array {
 }
 
 export function linkProgram(opts: ProgramOptions): ImageInput {
-  return link(opts, null, null)!;
+  const l = prepareLink(opts);
+  l.compileAll();
+  return l.finish();
 }
 
 /**
- * linkProgram; in a worker thread (`chunks` given) only its first half and the compiling of the
- * function ranges `chunks` hands out (null then: each went to chunks.done); with `compiled`, the
- * chunks the workers compiled are put in place instead of compiling (parallel.ts), or, when they
- * cannot be (a worker failed, a limit is passed), compiled here after all.
+ * A link between its halves. The first half (prepareLink: decoding, validating, imports, the stubs,
+ * linked indices, globals, tables, exports) is done; what compiling the functions needs is `code`.
+ * The functions are compiled into `out`, here (compileAll) or by threads whose chunks are put in
+ * place (parallel.ts), each at the 16-byte-aligned end of the one before, their code starts, ends
+ * and frame sizes in `funcCode`. `finish` does the second half: the function table, the passive
+ * data, the fixups, instantiation, the image's input.
  */
-export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled: Chunk[] | null, report?: ParallelReport): ImageInput | null {
+export interface Link {
+  opts: ProgramOptions;
+  backend: Backend;
+  stubs: StubEmitter;
+  out: CompileOutput;
+  code: ProgramCode;
+  /** Per compile ordinal: code start, code end, frame size. */
+  funcCode: Int32Array;
+  /** Per compile ordinal: its body's size in bytes (how threads share the work). */
+  bodySizes: Int32Array;
+  /** CPU_FEATURE bits used by code compiled elsewhere (worker threads). */
+  usedCpuFeatures: number;
+  /** Makes what the instance starts with now rather than in `finish` (it needs no code). */
+  prepareData(): void;
+  compileAll(): void;
+  finish(): ImageInput;
+}
+
+/** The code generator of `arch` compiling into `out`, and an environment per module of `code`. */
+export function functionCompiler(arch: Arch, cpuFeatures: number, out: CompileOutput, code: ProgramCode): { fc: FunctionCompiler; envs: FunctionEnv[] } {
+  const { backend } = backendFor(arch, cpuFeatures);
+  out.stubs = code.stubs;
+  return { fc: new FunctionCompiler(backend, out), envs: code.modules.map((mc) => functionEnv(mc, code)) };
+}
+
+/**
+ * Compiles the functions of compile ordinals [from, to) into `fc`'s output, each 16-byte aligned,
+ * recording their code starts, ends and frame sizes in `funcCode` (3 words per ordinal, from
+ * ordinal `first`).
+ */
+export function compileRange(fc: FunctionCompiler, envs: FunctionEnv[], code: ProgramCode, from: number, to: number, funcCode: Int32Array, first = 0): void {
+  const buf = fc.out.buf;
+  const order = code.order;
+  for (let o = from; o < to; o++) {
+    const k = order[2 * o], fi = order[2 * o + 1];
+    buf.align(16, 0xcc);
+    const start = buf.pos;
+    fc.compile(envs[k], fi, code.modules[k].funcLinked[fi]);
+    const r = 3 * (o - first);
+    funcCode[r] = start;
+    funcCode[r + 1] = buf.pos;
+    funcCode[r + 2] = fc.frameSize;
+  }
+}
+
+/** The first half of the link (see Link). */
+export function prepareLink(opts: ProgramOptions): Link {
   const { backend, stubs } = backendFor(opts.arch, opts.cpuFeatures ?? 0);
   const out = new CompileOutput();
   out.buf.limit = Math.min(out.buf.limit, backend.maxCodeSize ?? Infinity);
@@ -204,7 +260,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   // every element segment, evaluated: 8-byte reference words (docs/ARCHITECTURE.md, "References")
   const linkedElems: { words: BigUint64Array; dropped: boolean }[] = [];
   const funcRef = (lm: LinkedModule, f: number): bigint =>
-    BigInt(typeId(funcTypeOf(lm.m, f)) + 1) | (BigInt(lm.funcLinked[f]) << 32n);
+    BigInt(lm.typeIds[lm.funcTypes[f]] + 1) | (BigInt(lm.funcLinked[f]) << 32n);
   const evalConst = (e: ConstExpr, lm: LinkedModule, globals: bigint[]): bigint =>
     e.kind === 'reffunc' ? funcRef(lm, e.index) : evalPlain(e, lm, globals);
   // an import's maximum must be within the importer's; its current size is checked when the
@@ -219,8 +275,8 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     return m;
   });
   // call_indirect's type ids, numbered up front in module and type order rather than at first
-  // use, so that functions compiled apart (parallel.ts) agree on them
-  for (const m of decoded) for (const t of m.types) typeId(t);
+  // use, so that functions compiled apart (parallel.ts) agree on them; one key string per type
+  const moduleTypeIds = decoded.map((m) => Int32Array.from(m.types, typeId));
 
   let memory: Limits | null = null;
   let table: { limits: Limits; elemType: number } | null = null;
@@ -228,19 +284,13 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   // each linked function's canonical type id: the function table holds it beside the code
   // offset, so call_indirect checks a callee's type against this trusted copy, not the table word
   const funcTypeIds: number[] = [];
-  // one per type: the table's trusted type must be the importer's
-  const unresolvedLinked = new Map<number, number>();
-  const unresolvedFunc = (type: FuncType): number => {
-    const id = typeId(type);
-    let li = unresolvedLinked.get(id);
-    if (li === undefined) {
-      // the "unreachable" trap stub itself: a call to it traps with the caller as the location
-      const at = out.stubs.traps[Trap.Unreachable];
-      li = functions.length;
-      functions.push({ name: '<unresolved import>', codeStart: at, codeEnd: at, frameSize: 0, paramCount: 0, wasmOffset: 0 });
-      funcTypeIds.push(id);
-      unresolvedLinked.set(id, li);
-    }
+  // a stub per import, named after it: calling it traps "unknown import", and the loader names
+  // the import from the stub's function entry; its type in the function table is the importer's
+  const unresolvedFunc = (module: string, name: string, type: FuncType): number => {
+    const at = stubs.emitImportTrapStub(out.buf, out.stubs.traps[Trap.UnknownImport]);
+    const li = functions.length;
+    functions.push({ name: `${module}.${name}`, codeStart: at, codeEnd: out.buf.pos, frameSize: 0, paramCount: type.params.length, wasmOffset: 0 });
+    funcTypeIds.push(typeId(type));
     return li;
   };
 
@@ -264,7 +314,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   for (let k = 0; k < decoded.length; k++) {
     const m = decoded[k];
     const pm = opts.modules[k];
-    const lm: LinkedModule = { name: pm.name, m, funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], elems: [], checks: [], dataBase: -1 };
+    const lm: LinkedModule = { name: pm.name, m, funcTypes: funcTypesOf(m), typeIds: moduleTypeIds[k], funcLinked: [], globalSlots: [], exports: new Map(), mem: -1, tab: -1, tabs: [], elems: [], checks: [], dataBase: -1 };
     for (const imp of m.imports) {
       const what = `${imp.module}.${imp.name}`;
       const d = imp.desc;
@@ -281,7 +331,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
             const at = stubs.emitHostcallStub(out.buf, hc.id, hc.params.length);
             li = functions.length;
             functions.push({ name: `gate.${hc.name}`, codeStart: at, codeEnd: out.buf.pos, frameSize: 0, paramCount: hc.params.length, wasmOffset: 0 });
-            funcTypeIds.push(typeId(want));
+            funcTypeIds.push(moduleTypeIds[k][d.typeIndex]);
             hostcallLinked.set(hc.id, li);
           }
           lm.funcLinked.push(li);
@@ -289,7 +339,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
         }
         const ext = resolve(k, imp.module, imp.name);
         if (!ext && opts.unresolved === 'trap') {
-          lm.funcLinked.push(unresolvedFunc(want));
+          lm.funcLinked.push(unresolvedFunc(imp.module, imp.name, want));
           continue;
         }
         if (!ext) throw new LinkError(unknownImport(k, imp.module, imp.name, typeText(want)));
@@ -358,7 +408,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     for (let f = 0; f < m.functions.length; f++) {
       lm.funcLinked.push(functions.length);
       functions.push({ name: '', codeStart: 0, codeEnd: 0, frameSize: 0, paramCount: paramSlots(m.types[m.functions[f]]), wasmOffset: m.bodies[f].start });
-      funcTypeIds.push(typeId(m.types[m.functions[f]]));
+      funcTypeIds.push(moduleTypeIds[k][m.functions[f]]);
     }
     for (const g of m.globals) {
       lm.globalSlots.push(globalInit.length);
@@ -387,7 +437,7 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
     for (const seg of m.elements) {
       lm.elems.push(linkedElems.length);
       // active segments are dropped once instantiation applied them, declarative ones at once
-      linkedElems.push({ words: BigUint64Array.from(seg.init, (e) => evalConst(e, lm, globalInit)), dropped: seg.mode !== 'passive' });
+      linkedElems.push({ words: elemWords(seg.init, lm, globalInit, funcRef), dropped: seg.mode !== 'passive' });
     }
     if (!store && k === mainIndex) {
       if (m.memories.length) memory = m.memories[0];
@@ -426,229 +476,262 @@ export function link(opts: ProgramOptions, chunks: ChunkSource | null, compiled:
   const funcMem = new Int32Array(functions.length).fill(-1);
   if (store) for (const lm of linked) for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) funcMem[lm.funcLinked[f]] = memDesc(lm.mem);
 
-  // compile every defined function: here, or in worker threads (parallel.ts) when asked; either
-  // way the code lands where the one-thread compile puts it, byte for byte
-  const fc = new FunctionCompiler(backend, out);
-  const envs = linked.map((lm): FunctionEnv => {
-    const m = lm.m;
-    return {
-      module: m,
-      funcType: (fi) => funcTypeOf(m, fi),
-      linkedFunc: (fi) => lm.funcLinked[fi],
-      typeId: (ti) => typeId(m.types[ti]),
-      globalSlot: (gi) => lm.globalSlots[gi],
-      globalType: (gi) => globalTypeOf(m, gi),
-      memoryCount: m.importedMemories + m.memories.length,
-      tableCount: m.importedTables + m.tables.length,
-      stubs: out.stubs,
-      memoryDesc: store ? memDesc(lm.mem) : VMCTX.memoryBase,
-      tableDesc: (t) => tabDesc(lm.tabs[t]),
-      linkedTable: (t) => lm.tabs[t],
-      linkedElem: (j) => lm.elems[j],
-      funcTypeId: (fi) => typeId(funcTypeOf(m, fi)),
-      switchMemory: store,
-      funcMemoryDesc: (li) => funcMem[li],
-      dataSlot: (x) => lm.dataBase + x,
-    };
-  });
-  // defined functions in compile order: (module, function index) of ordinal k
-  const order: [number, number][] = [];
-  for (let k = 0; k < linked.length; k++) for (let f = 0; f < linked[k].m.functions.length; f++) order.push([k, linked[k].m.importedFuncs + f]);
-  const compileRange = (from: number, to: number): void => {
-    for (let o = from; o < to; o++) {
-      const [k, fi] = order[o];
-      const li = linked[k].funcLinked[fi];
-      out.buf.align(16, 0xcc);
-      const start = out.buf.pos;
-      fc.compile(envs[k], fi, li);
-      const rec = functions[li];
-      rec.codeStart = start;
-      rec.codeEnd = out.buf.pos;
-      rec.frameSize = fc.frameSize;
+  // what compiling needs, as arrays (env.ts): every thread compiles from it, this one included
+  let codeBytes = 0;
+  for (const m of decoded) for (const b of m.bodies) codeBytes += b.end - b.start;
+  const modulesCode = linked.map((lm) => moduleCode(lm, store ? memDesc(lm.mem) : VMCTX.memoryBase, tabDesc));
+  let ordinals = 0;
+  for (const lm of linked) ordinals += lm.m.functions.length;
+  const order = new Int32Array(2 * ordinals);
+  const bodySizes = new Int32Array(ordinals);
+  for (let k = 0, o = 0; k < linked.length; k++) {
+    const m = linked[k].m;
+    for (let f = 0; f < m.functions.length; f++, o++) {
+      order[2 * o] = k;
+      order[2 * o + 1] = m.importedFuncs + f;
+      bodySizes[o] = m.bodies[f].end - m.bodies[f].start;
     }
-  };
-  let usedCpuFeatures = 0;
-  if (chunks) {
-    // a worker thread: compile each range asked for, hand over its code and records, start over
-    out.buf.align(16, 0xcc);
-    const base = out.buf.pos;
-    for (let range = chunks.next(); range; range = chunks.next()) {
-      compileRange(range[0], range[1]);
-      chunks.done(takeChunk(out, functions, range, base, (o) => linked[order[o][0]].funcLinked[order[o][1]], backend.usedCpuFeatures ?? 0));
-    }
-    return null;
   }
-  if (compiled && placeChunks(compiled, order.length, out, stubs, functions, (o) => linked[order[o][0]].funcLinked[order[o][1]], report)) {
-    for (const c of compiled) usedCpuFeatures |= c.usedCpuFeatures;
-  } else compileRange(0, order.length);
-  usedCpuFeatures |= backend.usedCpuFeatures ?? 0;
+  const code: ProgramCode = { modules: modulesCode, order, stubs: out.stubs, switchMemory: store, funcMemoryDesc: funcMem };
+  const funcCode = new Int32Array(3 * ordinals);
+  // the code is about 2–2.5 times the bytes of its bodies: room for it at once (pages of the
+  // buffer never written are never touched), not much more (the buffer is external memory to V8,
+  // whose full collections it triggers: CodeBuffer.reserve)
+  out.buf.reserve(Math.min(Math.ceil(2.75 * codeBytes) + (1 << 20), out.buf.limit - out.buf.pos));
+  // and for the sites: about one per 64 bytes of bodies (ruby.wasm: 73) rather than a table
+  // doubled over and over
+  out.sites.reserveRows(Math.min(codeBytes >> 6, LIMITS.sites));
 
-  // read-only data, mapped right after the text at the next 64 KiB boundary, readable and not
-  // executable (docs/image-format.md, section 13): the function table, then the bytes of passive
-  // data segments. Offsets into it are text offsets, so the code reaches it as before.
-  const rodataBase = align64k(out.buf.pos);
-  const rodata = new RodataBuffer();
-  // the function table: a count, then by linked index (code offset, type id + 1), for call_indirect
-  rodata.u32(functions.length);
-  rodata.u32(0);
-  functions.forEach((f, k) => {
-    rodata.u32(f.codeStart);
-    rodata.u32(funcTypeIds[k] + 1);
-  });
-  // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
-  // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
-  for (const lm of linked) {
-    if (lm.dataBase < 0) continue;
-    lm.m.data.forEach((seg, x) => {
-      if (seg.mode !== 'passive' || seg.end === seg.start) return;
-      rodata.align(8);
-      const at = rodataBase + rodata.pos;
-      rodata.bytes(lm.m.bytes.subarray(seg.start, seg.end));
-      globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
-    });
-  }
-  if (rodataBase + rodata.pos > out.buf.limit) throw new CompileError(`compiled code too large: ${rodataBase + rodata.pos} bytes of code and read-only data, more than the compiler limit of ${out.buf.limit}`, -1);
-  for (const at of out.tableFixups) stubs.patchCall(out.buf, at, rodataBase);
-  for (let k = 0; k < out.callFixups.length; k += 2) {
-    stubs.patchCall(out.buf, out.callFixups[k], functions[out.callFixups[k + 1]].codeStart);
-  }
-
-  // instantiation: element segments, then data segments (the spec's order); the first that does
-  // not fit traps
   const main = linked[mainIndex];
-  let instantiationTrap = 0;
-  // ordinary images: every table's initial entries, with the main module's active segments
-  // applied in order (the first out of bounds traps at instantiation)
-  // (allocated when a segment writes to the table: a large table of nulls costs nothing)
-  const tableInit: (BigUint64Array | null)[] = store ? [] : linkedTabs.map(() => null);
-  if (!store) {
-    main.m.elements.forEach((seg, j) => {
-      if (seg.mode !== 'active' || instantiationTrap) return;
-      const offset = Number(evalConst(seg.offset!, main, globalInit)) >>> 0;
-      const words = linkedElems[main.elems[j]].words;
-      const t = main.tabs[seg.table];
-      if (offset + words.length > linkedTabs[t].limits.min) {
-        instantiationTrap = Trap.OutOfBoundsTable;
-        return;
-      }
-      const entries = tableInit[t] ?? (tableInit[t] = new BigUint64Array(linkedTabs[t].limits.min));
-      entries.set(words, offset);
-    });
-  }
-  const pages = new Map<number, Uint8Array>();
-  if (instantiationTrap === 0 && !store) {
-    for (const seg of main.m.data) {
-      if (seg.mode !== 'active') continue;
-      const offset = Number(evalConst(seg.offset!, main, globalInit)) >>> 0;
-      const len = seg.end - seg.start;
-      if (!memory || offset + len > memory.min * 65536) {
-        instantiationTrap = Trap.OutOfBoundsMemory;
-        break;
-      }
-      for (let p = 0; p < len; ) {
-        const addr = offset + p;
-        const page = Math.floor(addr / 65536);
-        let buf = pages.get(page);
-        if (!buf) pages.set(page, (buf = new Uint8Array(65536)));
-        const within = addr % 65536;
-        const n = Math.min(65536 - within, len - p);
-        buf.set(main.m.bytes.subarray(seg.start + p, seg.start + p + n), within);
-        p += n;
+  // the program a snapshot is written of: the last module, named main (the others are libraries)
+  const isProgram = (lm: LinkedModule): boolean => lm.name === 'main' && lm === linked[linked.length - 1];
+  let data: ReturnType<typeof instantiate> | null = null;
+  const l: Link = {
+    opts, backend, stubs, out, code, funcCode, bodySizes, usedCpuFeatures: 0,
+    prepareData: () => {
+      data ??= instantiate();
+    },
+    compileAll: () => {
+      const fc = new FunctionCompiler(backend, out);
+      const envs = modulesCode.map((mc) => functionEnv(mc, code));
+      compileRange(fc, envs, code, 0, ordinals, funcCode);
+    },
+    finish: () => finish(),
+  };
+  return l;
+
+  /**
+   * What the image's instance starts with, which the code does not change (so it is made while
+   * worker threads compile, parallel.ts): the tables' entries and the memory pages after the
+   * element and data segments, the exports, start functions and modules.
+   */
+  function instantiate() {
+    // instantiation: element segments, then data segments (the spec's order); the first that does
+    // not fit traps
+    let instantiationTrap = 0;
+    // ordinary images: every table's initial entries, with the main module's active segments
+    // applied in order (the first out of bounds traps at instantiation)
+    // (allocated when a segment writes to the table: a large table of nulls costs nothing)
+    const tableInit: (BigUint64Array | null)[] = store ? [] : linkedTabs.map(() => null);
+    if (!store) {
+      main.m.elements.forEach((seg, j) => {
+        if (seg.mode !== 'active' || instantiationTrap) return;
+        const offset = constOffset(seg.offset!, main, globalInit);
+        const words = linkedElems[main.elems[j]].words;
+        const t = main.tabs[seg.table];
+        if (offset + words.length > linkedTabs[t].limits.min) {
+          instantiationTrap = Trap.OutOfBoundsTable;
+          return;
+        }
+        const entries = tableInit[t] ?? (tableInit[t] = new BigUint64Array(linkedTabs[t].limits.min));
+        entries.set(words, offset);
+      });
+    }
+    const pages = new Map<number, Uint8Array>();
+    if (instantiationTrap === 0 && !store) {
+      const src = main.m.bytes, data = main.m.data;
+      const memBytes = memory ? memory.min * 65536 : 0;
+      // the page last written: segments mostly come in address order (Go's: 98,000 of a few bytes)
+      let lastPage = -1, buf = EMPTY_PAGE;
+      for (let d = 0; d < data.length; d++) {
+        const seg = data[d];
+        if (seg.mode !== 'active') continue;
+        const offset = constOffset(seg.offset!, main, globalInit);
+        const len = seg.end - seg.start;
+        if (!memory || offset + len > memBytes) {
+          instantiationTrap = Trap.OutOfBoundsMemory;
+          break;
+        }
+        for (let p = 0; p < len; ) {
+          const addr = offset + p;
+          const page = (addr / 65536) | 0;
+          if (page !== lastPage) {
+            let b = pages.get(page);
+            if (!b) pages.set(page, (b = new Uint8Array(65536)));
+            buf = b;
+            lastPage = page;
+          }
+          const within = addr & 0xffff;
+          const n = Math.min(65536 - within, len - p);
+          const from = seg.start + p;
+          // small segments byte by byte, no view each
+          if (n <= 64) for (let j = 0; j < n; j++) buf[within + j] = src[from + j];
+          else buf.set(src.subarray(from, from + n), within);
+          p += n;
+        }
       }
     }
-  }
 
-  const exports: ImageExport[] = [];
-  for (const e of store ? [] : main.m.exports) {
-    const ext = main.exports.get(e.name)!;
-    if (ext.kind === 'func') exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
-    else if (ext.kind === 'global') exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
-  }
-  const starts: number[] = [];
-  if (!store) for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
+    const exports: ImageExport[] = [];
+    for (const e of store ? [] : main.m.exports) {
+      const ext = main.exports.get(e.name)!;
+      if (ext.kind === 'func') exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
+      else if (ext.kind === 'global') exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
+    }
+    const starts: number[] = [];
+    if (!store) for (const lm of linked) if (lm.m.start !== null) starts.push(lm.funcLinked[lm.m.start]);
 
-  // the modules as given, so that gate-run can write a snapshot of this image's state
-  const modules: ImageModule[] | undefined = store ? undefined : linked.map((lm) => ({
-    name: lm.name,
-    bytes: lm.m.bytes,
-    funcBase: lm.m.functions.length ? lm.funcLinked[lm.m.importedFuncs] : 0,
-    importedFuncs: lm.m.importedFuncs,
-    definedFuncs: lm.m.functions.length,
-    globalBase: lm.m.globals.length ? lm.globalSlots[lm.m.importedGlobals] : 0,
-    importedGlobals: lm.m.importedGlobals,
-    definedGlobals: lm.m.globals.length,
-    dataBase: Math.max(lm.dataBase, 0),
-    dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
-  }));
-  const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
-
-  let instances: ImageInstance[] | null = null;
-  if (store) {
-    instances = linked.map((lm) => {
-      const inst: ImageInstance = { name: lm.name, start: lm.m.start === null ? null : lm.funcLinked[lm.m.start], exports: [], elems: [], datas: [], checks: [] };
-      for (const e of lm.m.exports) {
-        const ext = lm.exports.get(e.name)!;
-        if (ext.kind === 'func') inst.exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
-        else if (ext.kind === 'global') inst.exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
-      }
-      lm.m.elements.forEach((seg, j) => {
-        if (seg.mode !== 'active') return;
-        const entries = wordsToPairs(linkedElems[lm.elems[j]].words);
-        inst.elems.push({ tableDesc: tabDesc(lm.tabs[seg.table] ?? -1), offset: Number(evalConst(seg.offset!, lm, globalInit)) >>> 0, entries });
+    // the modules, so that gate-run can write a snapshot of this image's state: the program's
+    // without its active data segments' bytes, which no snapshot needs (each memory byte is once
+    // in the image, in its memory pages), with the template the loader writes a snapshot by
+    // (docs/image-format.md, sections 10 and 14)
+    const modules: ImageModule[] | undefined = store ? undefined : linked.map((lm) => ({
+      name: lm.name,
+      bytes: isProgram(lm) ? snapshotBaseModule(lm.m.bytes) : lm.m.bytes,
+      funcBase: lm.m.functions.length ? lm.funcLinked[lm.m.importedFuncs] : 0,
+      importedFuncs: lm.m.importedFuncs,
+      definedFuncs: lm.m.functions.length,
+      globalBase: lm.m.globals.length ? lm.globalSlots[lm.m.importedGlobals] : 0,
+      importedGlobals: lm.m.importedGlobals,
+      definedGlobals: lm.m.globals.length,
+      dataBase: Math.max(lm.dataBase, 0),
+      dataSegments: lm.dataBase < 0 ? 0 : lm.m.data.length,
+    }));
+    let instances: ImageInstance[] | null = null;
+    if (store) {
+      instances = linked.map((lm) => {
+        const inst: ImageInstance = { name: lm.name, start: lm.m.start === null ? null : lm.funcLinked[lm.m.start], exports: [], elems: [], datas: [], checks: [] };
+        for (const e of lm.m.exports) {
+          const ext = lm.exports.get(e.name)!;
+          if (ext.kind === 'func') inst.exports.push({ name: e.name, kind: 'func', index: ext.linked, params: ext.type.params, results: ext.type.results });
+          else if (ext.kind === 'global') inst.exports.push({ name: e.name, kind: 'global', index: ext.slot, params: new Uint8Array(0), results: Uint8Array.of(ext.type.type) });
+        }
+        lm.m.elements.forEach((seg, j) => {
+          if (seg.mode !== 'active') return;
+          const entries = wordsToPairs(linkedElems[lm.elems[j]].words);
+          inst.elems.push({ tableDesc: tabDesc(lm.tabs[seg.table] ?? -1), offset: constOffset(seg.offset!, lm, globalInit), entries });
+        });
+        for (const seg of lm.m.data) {
+          if (seg.mode !== 'active') continue;
+          inst.datas.push({ memoryDesc: memDesc(lm.mem), offset: constOffset(seg.offset!, lm, globalInit), bytes: lm.m.bytes.subarray(seg.start, seg.end) });
+        }
+        for (const c of lm.checks) inst.checks.push(c.mem >= 0 ? { descOff: memDesc(c.mem), kind: 'memory', min: c.min } : { descOff: tabDesc(c.tab), kind: 'table', min: c.min });
+        return inst;
       });
-      for (const seg of lm.m.data) {
-        if (seg.mode !== 'active') continue;
-        inst.datas.push({ memoryDesc: memDesc(lm.mem), offset: Number(evalConst(seg.offset!, lm, globalInit)) >>> 0, bytes: lm.m.bytes.subarray(seg.start, seg.end) });
-      }
-      for (const c of lm.checks) inst.checks.push(c.mem >= 0 ? { descOff: memDesc(c.mem), kind: 'memory', min: c.min } : { descOff: tabDesc(c.tab), kind: 'table', min: c.min });
-      return inst;
-    });
+    }
+    return { instantiationTrap, tableInit, pages, exports, starts, modules, instances };
   }
 
-  const globals = new Uint8Array(8 * globalInit.length);
-  const dv = new DataView(globals.buffer);
-  globalInit.forEach((v, k) => dv.setBigUint64(8 * k, BigInt.asUintN(64, v), true));
+  function finish(): ImageInput {
+    const usedCpuFeatures = l.usedCpuFeatures | (backend.usedCpuFeatures ?? 0);
+    for (let o = 0; o < ordinals; o++) {
+      const rec = functions[modulesCode[order[2 * o]].funcLinked[order[2 * o + 1]]];
+      rec.codeStart = funcCode[3 * o];
+      rec.codeEnd = funcCode[3 * o + 1];
+      rec.frameSize = funcCode[3 * o + 2];
+    }
 
-  out.sites.sort((a, b) => a.codeOffset - b.codeOffset);
-  return {
-    arch: opts.arch,
-    text: out.buf.finish(),
-    rodata: rodata.done(),
-    stubs: { entry: out.stubs.entry },
-    functions,
-    sites: out.sites,
-    exports,
-    starts,
-    memory: memory ? { initialPages: memory.min, maxPages: memory.max, pages } : null,
-    globals,
-    globalTypes: Uint8Array.from(globalTypes),
-    // section 7's entries are no longer written (section 12 has every table): Meta's limits only
-    table: table && !store && main.tabs.length ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: new Uint32Array(0) } : null,
-    tables: linkedTabs.length || linkedElems.length ? {
-      tables: linkedTabs.map((t, k) => ({
-        descOff: tabDesc(k), initialSize: t.limits.min, maxSize: t.limits.max, elemType: t.elemType,
-        entries: store ? null : tableInit[k],
-      })),
-      segments: linkedElems,
-    } : undefined,
-    instantiationTrap,
-    modules,
-    resume,
-    store: instances ? {
-      vmctxSize,
-      memories: linkedMems.map((l, k) => ({ descOff: memDesc(k), initialPages: l.min, maxPages: l.max })),
-      tables: linkedTabs.map((t, k) => ({ descOff: tabDesc(k), entriesOff: tabEntries[k], initialSize: t.limits.min, maxSize: t.limits.max })),
-      instances,
-    } : undefined,
-    cpuFeatures: usedCpuFeatures,
-  };
+    // read-only data, mapped right after the text at the next 64 KiB boundary, readable and not
+    // executable (docs/image-format.md, section 13): the function table, then the bytes of passive
+    // data segments. Offsets into it are text offsets, so the code reaches it as before.
+    const rodataBase = align64k(out.buf.pos);
+    const rodata = new RodataBuffer(8 + 8 * functions.length);
+    // the function table: a count, then by linked index (code offset, type id + 1), for call_indirect
+    rodata.u32(functions.length);
+    rodata.u32(0);
+    for (let k = 0; k < functions.length; k++) {
+      rodata.u32(functions[k].codeStart);
+      rodata.u32(funcTypeIds[k] + 1);
+    }
+    // passive data segments' bytes, for memory.init: their state is (text offset << 32) | length;
+    // an active segment's is 0 (applied at instantiation, it behaves as dropped after)
+    for (const lm of linked) {
+      if (lm.dataBase < 0) continue;
+      lm.m.data.forEach((seg, x) => {
+        if (seg.mode !== 'passive' || seg.end === seg.start) return;
+        rodata.align(8);
+        const at = rodataBase + rodata.pos;
+        rodata.bytes(lm.m.bytes.subarray(seg.start, seg.end));
+        globalInit[lm.dataBase + x] = (BigInt(at) << 32n) | BigInt(seg.end - seg.start);
+      });
+    }
+    if (rodataBase + rodata.pos > out.buf.limit) throw new CompileError(`compiled code too large: ${rodataBase + rodata.pos} bytes of code and read-only data, more than the compiler limit of ${out.buf.limit}`, -1);
+    patchCalls(stubs, out, functions, rodataBase);
+
+    const { instantiationTrap, tableInit, pages, exports, starts, modules, instances } = data ?? instantiate();
+    const resume = opts.resume ? resumeFrames(opts.resume, linked, out, funcRef) : undefined;
+    const program = modules?.find((mm, k) => isProgram(linked[k]));
+    const snapshotTemplateBytes = program ? snapshotTemplate(program.bytes, {
+      runtime: linked.find((lm) => lm.name === 'wasi_snapshot_preview1')?.m.bytes,
+      tables: linkedTabs.length > 0 || linkedElems.length > 0,
+    }) : undefined;
+
+    const globals = new Uint8Array(8 * globalInit.length);
+    const dv = new DataView(globals.buffer);
+    for (let k = 0; k < globalInit.length; k++) if (globalInit[k] !== 0n) dv.setBigUint64(8 * k, BigInt.asUintN(64, globalInit[k]), true);
+
+    return {
+      arch: opts.arch,
+      text: out.buf.bytes.subarray(0, out.buf.pos),
+      rodata: rodata.done(),
+      stubs: { entry: out.stubs.entry },
+      functions,
+      sites: out.sites,
+      exports,
+      starts,
+      memory: memory ? { initialPages: memory.min, maxPages: memory.max, pages } : null,
+      globals,
+      globalTypes: Uint8Array.from(globalTypes),
+      // section 7's entries are no longer written (section 12 has every table): Meta's limits only
+      table: table && !store && main.tabs.length ? { initialSize: table.limits.min, maxSize: table.limits.max, entries: new Uint32Array(0) } : null,
+      tables: linkedTabs.length || linkedElems.length ? {
+        tables: linkedTabs.map((t, k) => ({
+          descOff: tabDesc(k), initialSize: t.limits.min, maxSize: t.limits.max, elemType: t.elemType,
+          entries: store ? null : tableInit[k],
+        })),
+        segments: linkedElems,
+      } : undefined,
+      instantiationTrap,
+      modules,
+      resume,
+      ...(snapshotTemplateBytes ? { snapshotTemplate: snapshotTemplateBytes } : {}),
+      store: instances ? {
+        vmctxSize,
+        memories: linkedMems.map((lim, k) => ({ descOff: memDesc(k), initialPages: lim.min, maxPages: lim.max })),
+        tables: linkedTabs.map((t, k) => ({ descOff: tabDesc(k), entriesOff: tabEntries[k], initialSize: t.limits.min, maxSize: t.limits.max })),
+        instances,
+      } : undefined,
+      cpuFeatures: usedCpuFeatures,
+    };
+  }
+}
+
+/** Points the direct calls at their functions and the function table's users at it. */
+function patchCalls(stubs: StubEmitter, out: CompileOutput, functions: ImageFunction[], funcTable: number): void {
+  const starts = Int32Array.from(functions, (f) => f.codeStart);
+  const t = out.tableFixups.items;
+  for (let k = 0; k < out.tableFixups.length; k++) stubs.patchCall(out.buf, t[k], funcTable);
+  const c = out.callFixups.items;
+  for (let k = 0; k < out.callFixups.length; k += 2) stubs.patchCall(out.buf, c[k], starts[c[k + 1]]);
 }
 
 /** Native frames (outermost first) for a snapshot's portable ones, checked against the site map. */
 function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedModule[], out: CompileOutput,
   funcRef: (lm: LinkedModule, f: number) => bigint): ImageResume {
-  const byKey = new Map<string, (typeof out.sites)[number]>();
-  for (const s of out.sites) byKey.set(`${s.func}:${s.site}`, s);
+  // rows by (function, site)
+  const st = out.sites;
+  const byKey = new Map<string, number>();
+  for (let k = 0; k < st.count; k++) byKey.set(`${st.get(k, SiteWord.Func)}:${st.get(k, SiteWord.Site)}`, k);
   if (r.check) {
     // linked function index -> (module, module function index)
     const owner: { module: number; func: number }[] = [];
@@ -656,9 +739,9 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
       for (let f = lm.m.importedFuncs; f < lm.funcLinked.length; f++) owner[lm.funcLinked[f]] = { module: k, func: f };
     });
     const sites: ResumeSite[] = [];
-    for (const s of out.sites) {
-      const o = owner[s.func];
-      if (o) sites.push({ module: o.module, func: o.func, site: s.site, slotTypes: s.slotTypes, check: s.check === true });
+    for (let k = 0; k < st.count; k++) {
+      const o = owner[st.get(k, SiteWord.Func)];
+      if (o) sites.push({ module: o.module, func: o.func, site: st.get(k, SiteWord.Site), slotTypes: st.slotTypes(k), check: st.get(k, SiteWord.Check) === 1 });
     }
     r.check(sites);
   }
@@ -668,13 +751,14 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
     const lm = linked[f.module];
     if (!lm || f.func < lm.m.importedFuncs || f.func >= lm.funcLinked.length) throw new LinkError(`${where}: no such function`);
     const li = lm.funcLinked[f.func];
-    const site = byKey.get(`${li}:${f.site}`);
-    if (!site) throw new LinkError(`${where}: no such site`);
-    if (site.slotTypes.length !== f.slots.length || site.slotTypes.some((t, j) => t !== f.types[j])) {
-      throw new LinkError(`${where}: ${f.slots.length} slots of types [${Array.from(f.types).join(',')}], the site holds [${Array.from(site.slotTypes).join(',')}]`);
+    const row = byKey.get(`${li}:${f.site}`);
+    if (row === undefined) throw new LinkError(`${where}: no such site`);
+    const types = st.slotTypes(row);
+    if (types.length !== f.slots.length || types.some((t, j) => t !== f.types[j])) {
+      throw new LinkError(`${where}: ${f.slots.length} slots of types [${Array.from(f.types).join(',')}], the site holds [${Array.from(types).join(',')}]`);
     }
     // a stack is suspended at a check: every frame but the innermost waits in a call
-    if (site.check !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
+    if ((st.get(row, SiteWord.Check) === 1) !== (k === 0)) throw new LinkError(`${where}: ${k === 0 ? 'the innermost frame must be at a check' : 'an outer frame must be at a call'}`);
     // a funcref slot is `module << 32 | function index + 1` (0: null): this link's table word
     const slots = f.slots.map((bits, j) => {
       if (f.types[j] !== 0x70 || bits === 0n) return bits;
@@ -683,10 +767,111 @@ function resumeFrames(r: NonNullable<ProgramOptions['resume']>, linked: LinkedMo
       if (!owner || fi >= owner.funcLinked.length) throw new LinkError(`${where}: slot ${j} refers to no function`);
       return funcRef(owner, fi);
     });
-    frames.push({ codeOffset: site.codeOffset, fpOffset: site.fpOffset, paramCount: paramSlots(funcTypeOf(lm.m, f.func)), slots });
+    frames.push({ codeOffset: st.get(row, SiteWord.CodeOffset), fpOffset: st.get(row, SiteWord.FpOffset), paramCount: paramSlots(funcTypeOf(lm.m, f.func)), slots });
   });
   frames.reverse();
   return { state: r.state, resumeStub: out.stubs.resume, entryReturn: out.stubs.entryReturn, frames };
+}
+
+/** Per function of `m`, imported first: its type index. */
+function funcTypesOf(m: Module): Int32Array {
+  const t = new Int32Array(m.importedFuncs + m.functions.length);
+  t.set(importIndex(m).funcTypes);
+  t.set(m.functions, m.importedFuncs);
+  return t;
+}
+
+/** An element segment's reference words (docs/ARCHITECTURE.md, "References"). */
+function elemWords(init: ConstExpr[], lm: LinkedModule, globals: bigint[], funcRef: (lm: LinkedModule, f: number) => bigint): BigUint64Array {
+  const words = new BigUint64Array(init.length);
+  // ref.func, the usual element, as two u32 halves: no BigInt per element
+  const halves = new Uint32Array(words.buffer);
+  for (let k = 0; k < init.length; k++) {
+    const e = init[k];
+    if (e.kind === 'reffunc') {
+      halves[2 * k] = lm.typeIds[lm.funcTypes[e.index]] + 1;
+      halves[2 * k + 1] = lm.funcLinked[e.index];
+    } else words[k] = e.kind === 'global' && globals[lm.globalSlots[e.index]] === undefined ? 0n : evalConstOf(e, lm, globals, funcRef);
+  }
+  return words;
+}
+
+function evalConstOf(e: ConstExpr, lm: LinkedModule, globals: bigint[], funcRef: (lm: LinkedModule, f: number) => bigint): bigint {
+  return e.kind === 'reffunc' ? funcRef(lm, e.index) : evalPlain(e, lm, globals);
+}
+
+/** An active segment's offset (an i32 constant expression) as a number. */
+function constOffset(e: ConstExpr, lm: LinkedModule, globals: bigint[]): number {
+  if (e.kind === 'i32') return e.value >>> 0;
+  return Number(BigInt.asUintN(32, evalPlain(e, lm, globals)));
+}
+
+/**
+ * The functions ref.func may name (validation's declaredFuncs), one byte each: exported, in an
+ * element segment or in a global's initializer. No set of them (Go's table names most functions).
+ */
+function declaredMap(m: Module): Uint8Array {
+  const d = new Uint8Array(m.importedFuncs + m.functions.length);
+  for (const e of m.exports) if (e.kind === 'func' && e.index < d.length) d[e.index] = 1;
+  for (const seg of m.elements) {
+    const init = seg.init;
+    for (let k = 0; k < init.length; k++) {
+      const e = init[k];
+      if (e.kind === 'reffunc' && e.index < d.length) d[e.index] = 1;
+    }
+  }
+  for (const g of m.globals) if (g.init.kind === 'reffunc' && g.init.index < d.length) d[g.init.index] = 1;
+  return d;
+}
+
+/** What the code generator needs of a linked module (env.ts). */
+function moduleCode(lm: LinkedModule, memoryDesc: number, tabDesc: (tab: number) => number): ModuleCode {
+  const m = lm.m;
+  const ix = importIndex(m);
+  let sigBytes = 0;
+  for (const t of m.types) sigBytes += t.params.length + t.results.length;
+  const typeSigs = new Uint8Array(sigBytes);
+  const typeShape = new Int32Array(3 * m.types.length);
+  let at = 0;
+  m.types.forEach((t, k) => {
+    typeShape[3 * k] = at;
+    typeShape[3 * k + 1] = t.params.length;
+    typeShape[3 * k + 2] = t.results.length;
+    typeSigs.set(t.params, at);
+    typeSigs.set(t.results, at + t.params.length);
+    at += t.params.length + t.results.length;
+  });
+  const bodies = new Int32Array(2 * m.bodies.length);
+  m.bodies.forEach((b, k) => {
+    bodies[2 * k] = b.start;
+    bodies[2 * k + 1] = b.end;
+  });
+  const globals = [...ix.globals, ...m.globals.map((g) => g.type)];
+  const tables = [...ix.tables, ...m.tables];
+  return {
+    bytes: m.bytes,
+    typeSigs,
+    typeShape,
+    typeIds: lm.typeIds,
+    funcTypes: lm.funcTypes,
+    funcLinked: Int32Array.from(lm.funcLinked),
+    importedFuncs: m.importedFuncs,
+    bodies,
+    globalTypes: Uint8Array.from(globals, (g) => g.type),
+    globalMutable: Uint8Array.from(globals, (g) => (g.mutable ? 1 : 0)),
+    globalSlots: Int32Array.from(lm.globalSlots),
+    importedGlobals: m.importedGlobals,
+    tableTypes: Uint8Array.from(tables, (t) => t.elemType),
+    tableDescs: Int32Array.from(lm.tabs, tabDesc),
+    linkedTables: Int32Array.from(lm.tabs),
+    elemTypes: Uint8Array.from(m.elements, (e) => e.elemType),
+    linkedElems: Int32Array.from(lm.elems),
+    declared: declaredMap(m),
+    memoryCount: m.importedMemories + m.memories.length,
+    memoryDesc,
+    dataCount: m.dataCount ?? -1,
+    dataBase: lm.dataBase,
+  };
 }
 
 // imported ones through importIndex: walking the imports per call was quadratic
@@ -708,6 +893,8 @@ function importedTable(m: Module, index: number): { limits: Limits; elemType: nu
   return importIndex(m).tables[index];
 }
 
+const EMPTY_PAGE: Uint8Array = new Uint8Array(0);
+
 /** The text offset where read-only data starts after `codeSize` bytes of code (ALIGN, 64 KiB). */
 export function align64k(codeSize: number): number {
   return Math.ceil(codeSize / 65536) * 65536;
@@ -715,8 +902,11 @@ export function align64k(codeSize: number): number {
 
 /** Little-endian bytes of the read-only data section, growing as needed. */
 class RodataBuffer {
-  private buf = new Uint8Array(4096);
+  private buf: Uint8Array;
   pos = 0;
+  constructor(size = 4096) {
+    this.buf = new Uint8Array(size);
+  }
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
@@ -742,7 +932,7 @@ class RodataBuffer {
     while (this.pos % n) this.buf[this.pos++] = 0;
   }
   done(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.buf.subarray(0, this.pos);
   }
 }
 

@@ -1,27 +1,32 @@
 /**
- * A compile worker of the pool (parallel.ts). For each job: the first half of the link, then ranges
- * of functions taken from the job's shared counter until none is left, each posted back as a
- * Chunk, then { end }. A compile error ends the job with { error }: the calling thread then
- * compiles everything itself and reports the error exactly as a one-thread compile does.
+ * A compile worker of the pool (parallel.ts). For each job: the environments made from the job's
+ * code (no decoding, no link), then ranges taken from the back of the job's counter until none is left,
+ * each compiled into a chunk posted on the job's port, then `{ ended }` on the parent port. A
+ * compile error ends the job with `{ error }`: the calling thread then compiles everything itself
+ * and reports the error exactly as a one-thread compile does.
  */
 import { parentPort } from 'worker_threads';
-import { link } from './link';
-import type { Chunk, WorkerInput, WorkerMessage } from './parallel';
+import { CompileOutput } from '@wagc/frontend';
+import { functionCompiler } from './link';
+import { compileChunk, takeRange, type WorkerJob, type WorkerMessage } from './parallel';
 
-const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
-
-parentPort!.on('message', ({ opts, ranges, counter }: WorkerInput) => {
-  const next = new Int32Array(counter);
+parentPort!.on('message', (job: WorkerJob) => {
+  const counter = new Int32Array(job.counter);
+  const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => job.port.postMessage(m, transfer);
+  let ended = true;
   try {
-    link(opts, {
-      next: () => {
-        const k = Atomics.add(next, 0, 1);
-        return k < ranges.length ? ranges[k] : null;
-      },
-      done: (chunk: Chunk) => post({ chunk }, [chunk.code.buffer as ArrayBuffer, chunk.funcs.buffer as ArrayBuffer, chunk.sites.buffer as ArrayBuffer, chunk.slotTypes.buffer as ArrayBuffer]),
-    }, null);
-    post({ end: true });
+    const out = new CompileOutput();
+    out.buf.limit = job.codeLimit;
+    const { fc, envs } = functionCompiler(job.arch, job.cpuFeatures, out, job.code);
+    for (let r = takeRange(counter, true); r >= 0; r = takeRange(counter, true)) {
+      const chunk = compileChunk(fc, envs, job.code, r, job.ranges);
+      const buffers = [chunk.code, chunk.funcCode, chunk.sites, chunk.slotTypes, chunk.callFixups, chunk.tableFixups, chunk.stubRefs].map((a) => a.buffer as ArrayBuffer);
+      post({ chunk }, buffers);
+    }
   } catch (e) {
     post({ error: e instanceof Error ? e.message : String(e) });
+    ended = false;
   }
+  // the calling thread closes the port once it has read every chunk
+  parentPort!.postMessage({ ended });
 });

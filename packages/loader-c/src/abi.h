@@ -37,7 +37,8 @@
 #define TRAP_OUT_OF_BOUNDS_TABLE 10
 #define TRAP_SUSPENDED 11
 #define TRAP_EXIT 12
-#define TRAP_COUNT 13
+#define TRAP_UNKNOWN_IMPORT 13
+#define TRAP_COUNT 14
 
 /* table operations of VMCTX_FN_TABLE (TableOp in vmctx.ts) */
 #define TABLE_OP_GET 1

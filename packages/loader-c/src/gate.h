@@ -12,8 +12,6 @@
 #define EXIT_SUSPENDED 3
 /* --timeout ran out (as timeout(1)) */
 #define EXIT_TIMEOUT 124
-/* --timeout ran out (as timeout(1)) */
-#define EXIT_TIMEOUT 124
 
 /* the state file's states (docs/image-format.md, "State dump") */
 #define STATE_HALTED 0
@@ -86,6 +84,8 @@ typedef struct {
   const uint8_t *store; /* section 9, or NULL */
   uint64_t store_size;
   int resume; /* section 11: 1 a stack to resume, 2 a halted instance, 0 none */
+  const uint8_t *snapshot_template; /* section 14, or NULL */
+  uint64_t snapshot_template_size;
 } image;
 
 /* Below the program's stack (--stack-size bytes, all of them its own): room for what the stubs
@@ -106,6 +106,34 @@ extern image img;
 extern instance inst;
 extern sigjmp_buf trap_jump;
 extern volatile int trap_jump_armed;
+
+/* cli.c: gate-run's command line (the loader is the gate-run command) */
+struct options {
+  const char *image, *snapshot, *state_out, *invoke, *instance_file, *timeout;
+  const char **envs, **dirs;
+  int nenv, ndir;
+  char **prog_args;
+  int nprog;
+  uint64_t stack_size, max_memory_pages, suspend_after, at_check;
+  int sandbox_report, batch, emulated, whitelist, no_sandbox;
+};
+void cli_parse(int argc, char **argv, struct options *o);
+_Noreturn void cli_exec_foreign(const struct options *o, const char *arch);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *cli_printable(const char *s);
+
+/* output.c: where the snapshot goes (a regular file atomically, or through a device or FIFO) */
+int output_check(const char *path, const char *image, int explicit_path);
+int output_start(void);
+int output_fd(void);
+int output_commit(int suspended);
+void output_abandon(void);
+const char *output_path(void);
+int output_wanted(uint32_t state);
+
+/* snapshot.c: the snapshot .wasm, written by the loader from the image's template (section 14) */
+const char *snapshot_error(void);
+int snapshot_write(int fd, uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);
 
 /* main.c: the few host variables the loader reads (copied before the environment is wiped) */
 const char *gate_getenv(const char *name);
@@ -188,6 +216,7 @@ void suspend_start_phase(int on);
 int resume_load(const uint8_t *sec, uint64_t size);
 int resume_run(void);
 void stack_trace(uint64_t pc, const uint64_t *fp);
+void stack_trace_site(const site_entry *s, const uint64_t *fp);
 /* The frames above fp (callers whose return addresses are sites), as stack traces walk them. */
 uint64_t stack_callers(const uint64_t *fp);
 

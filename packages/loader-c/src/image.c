@@ -48,41 +48,15 @@ int image_load(const char *path) {
   }
   struct stat st;
   if (fstat(fd, &st) < 0 || st.st_size < 24) { close(fd); return bad("file too small"); }
-  /* the image lives in a memfd: the text is mapped executable from it */
-  int mfd = memfd_create("gate-image", MFD_CLOEXEC);
-  if (mfd < 0 || ftruncate(mfd, st.st_size) < 0) { close(fd); return bad("cannot create memfd"); }
-  /* only the file's data: its holes (the zero blocks of memory pages, docs/image-format.md) stay
-   * holes in the memfd, which ftruncate made all holes */
-  off_t at = 0;
-  while (at < st.st_size) {
-    off_t data = lseek(fd, at, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break; /* only a hole is left */
-      data = at; /* no SEEK_DATA here: copy everything */
-    }
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0 || hole > st.st_size) hole = st.st_size;
-    while (data < hole) {
-      off_t in = data, out = data;
-      ssize_t n = copy_file_range(fd, &in, mfd, &out, (size_t)(hole - data), 0);
-      if (n <= 0) {
-        /* fall back to read/write (copy_file_range across filesystems may refuse) */
-        static char buf[65536];
-        size_t want = hole - data < (off_t)sizeof buf ? (size_t)(hole - data) : sizeof buf;
-        ssize_t r = pread(fd, buf, want, data);
-        if (r <= 0 || pwrite(mfd, buf, r, data) != r) { close(fd); close(mfd); return bad("cannot read file"); }
-        n = r;
-      }
-      data += n;
-    }
-    at = hole;
-  }
-  /* kept for --instance-file, which clones the memory pages from the file itself; instance_create
-   * closes it */
+  /* the image is mapped from the file itself, never copied (issue 14: a 59 MB image starts as
+   * fast as a small one, and only the pages the loader reads are resident); the text is mapped
+   * executable from it too (instance.c). Like an executable, the file must not be rewritten in
+   * place while it runs: wagc replaces an image atomically (a new inode), which is safe. The fd
+   * is kept for the text mapping and --instance-file's clone; the sandbox closes it. */
   img.src_fd = fd;
-  img.fd = mfd;
+  img.fd = fd;
   img.file_size = st.st_size;
-  img.file = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, mfd, 0);
+  img.file = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (img.file == MAP_FAILED) return bad("cannot map");
   if (memcmp(img.file, "WAGCIMG\0", 8) != 0) return bad("not a wagc image (bad magic)");
   if (rd32(img.file + 8) != 1) return bad("unsupported format version");
@@ -195,6 +169,10 @@ int image_load(const char *path) {
   uint64_t msize = 0;
   img.modules = section(10, &off, &msize);
   img.modules_size = img.modules ? msize : 0;
+  /* the snapshot template (snapshot.c checks it when a snapshot is written) */
+  uint64_t tsz = 0;
+  img.snapshot_template = section(14, &off, &tsz);
+  img.snapshot_template_size = img.snapshot_template ? tsz : 0;
   /* an image of another arch is refused by main.c, naming both; its code means nothing here */
   return img.arch == LOADER_ARCH ? image_check_meaning() : 0;
 }

@@ -22,8 +22,8 @@ typedef void (*entry_fn)(void *vmctx, const uint64_t *args, uint64_t nargs, void
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 /* The data of the image's stored page at file offset `at`, into linear memory at `to`: the page's
- * holes (zero blocks the writer left out) are neither read nor written, so neither the image's
- * memfd nor the memory gets a page for them. */
+ * holes (zero blocks the writer left out) are neither read nor written, so the memory gets no
+ * page for them. */
 static void copy_page_data(uint8_t *to, uint64_t at) {
   uint64_t end = at + PAGE, pos = at;
   while (pos < end) {
@@ -35,6 +35,16 @@ static void copy_page_data(uint8_t *to, uint64_t at) {
     memcpy(to + ((uint64_t)data - at), img.file + data, stop - (uint64_t)data);
     pos = stop;
   }
+}
+
+/* The text and read-only data copied into a memfd at their file offsets (noexec mounts); its fd,
+ * or -1. */
+static int text_copy(void) {
+  int m = memfd_create("gate-image-text", MFD_CLOEXEC);
+  if (m < 0 || ftruncate(m, (off_t)img.file_size) < 0) return -1;
+  if (pwrite(m, img.file + img.text_off, img.text_size, (off_t)img.text_off) != (ssize_t)img.text_size) return -1;
+  if (img.rodata_size && pwrite(m, img.file + img.rodata_off, img.rodata_size, (off_t)img.rodata_off) != (ssize_t)img.rodata_size) return -1;
+  return m;
 }
 
 #define FIELD64(off) (*(uint64_t *)(inst.vmctx + (off)))
@@ -70,7 +80,7 @@ int instance_create(uint64_t stack_size) {
       return -1;
     }
   }
-  if (img.src_fd >= 0) close(img.src_fd);
+  /* the image's fd stays open for the text mapping below (the sandbox closes it) */
   img.src_fd = -1;
   uint8_t *state = mmap(NULL, ctx_size + STACK_HEADROOM + stack_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)ctx_off);
   if (state == MAP_FAILED) { perror("gate-run: map instance"); return -1; }
@@ -85,11 +95,17 @@ int instance_create(uint64_t stack_size) {
   if (!span) span = 65536;
   inst.text = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (inst.text == MAP_FAILED) { perror("gate-run: reserve text"); return -1; }
-  if (img.text_size && mmap(inst.text, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, img.fd, img.text_off) == MAP_FAILED) {
-    perror("gate-run: map text");
-    return -1;
+  int text_fd = img.fd;
+  if (img.text_size && mmap(inst.text, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, text_fd, img.text_off) == MAP_FAILED) {
+    /* a file system mounted noexec refuses an executable mapping of its files: the text (and the
+     * read-only data) are copied into a memfd at the same offsets and mapped from there */
+    text_fd = (errno == EPERM || errno == EACCES) ? text_copy() : -1;
+    if (text_fd < 0 || mmap(inst.text, img.text_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, text_fd, img.text_off) == MAP_FAILED) {
+      perror("gate-run: map text");
+      return -1;
+    }
   }
-  if (img.rodata_size && mmap(inst.text + img.rodata_at, img.rodata_size, PROT_READ, MAP_PRIVATE | MAP_FIXED, img.fd, img.rodata_off) == MAP_FAILED) {
+  if (img.rodata_size && mmap(inst.text + img.rodata_at, img.rodata_size, PROT_READ, MAP_PRIVATE | MAP_FIXED, text_fd, img.rodata_off) == MAP_FAILED) {
     perror("gate-run: map read-only data");
     return -1;
   }

@@ -1,25 +1,16 @@
 /* gate-run's native loader: maps an image, instantiates it, and runs `_start` or answers the
  * batch protocol the conformance runner speaks (docs/image-format.md, "Loader"). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "abi.h"
 #include "gate.h"
-
-static void usage(void) {
-  fputs("usage: " LOADER_NAME " IMAGE [--stack-size BYTES] [--batch] [--state-out FILE] [--suspend-after MS]\n"
-        "       [--suspend-at-check N] [--invoke EXPORT] [--env K=V]... [--dir HOST::GUEST]... [--instance-file PATH] [--timeout SECONDS]\n"
-        "       [--max-memory BYTES]\n"
-        "       [--emulated] [--sandbox-report] [--seccomp-whitelist] [-- ARGS...]\n"
-#ifdef GATE_TEST_HOOKS
-        "       [--no-sandbox]   (test build only: no fd closing, namespaces or seccomp, for valgrind)\n"
-#endif
-        , stderr);
-  exit(EXIT_BAD_IMAGE);
-}
 
 /* Runs the start functions (after the instantiation trap check); 0 on success, trap id otherwise. */
 static int instantiate(void) {
@@ -264,70 +255,73 @@ static void take_environment(void) {
   environ[0] = NULL;
 }
 
+/* gate-run's options (cli.c) */
+static struct options opt;
+/* A snapshot goes to the helper's target when the program stops: always when suspended (to
+ * --snapshot or ./IMAGE-NAME.snapshot.wasm), however it stops with --snapshot. Not with --batch,
+ * nor for a tool that asked for the state dump alone (--state-out without --snapshot). */
+static int snapshots;
+
+/* The header's arch tag (docs/image-format.md, "Header"), or 0 when it cannot be read (image_load
+ * then says why). */
+static uint32_t header_arch(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint8_t h[16];
+  ssize_t n = pread(fd, h, sizeof h, 0);
+  close(fd);
+  if (n != (ssize_t)sizeof h || memcmp(h, "WAGCIMG", 8) != 0) return 0;
+  uint32_t a;
+  memcpy(&a, h + 12, 4);
+  return a;
+}
+
+/* Once set up, the pages of the image file and of the loader's own code that were read to get
+ * here (and their neighbours, which the kernel maps 64 KiB at a time) are let go: they are clean
+ * file pages, read again from the page cache if a trap, a suspension or a host call needs them,
+ * so an idle instance keeps resident only what it uses (issue 14, bench:startup's footprint). */
+extern const char __executable_start[], etext[];
+static void drop_setup_pages(void) {
+  uintptr_t a = (uintptr_t)__executable_start & ~(uintptr_t)4095, b = ((uintptr_t)etext + 4095) & ~(uintptr_t)4095;
+  madvise((void *)a, b - a, MADV_DONTNEED);
+  madvise((void *)img.file, img.file_size, MADV_DONTNEED);
+}
+
 int main(int argc, char **argv) {
-  const char *path = NULL, *state_path = NULL, *invoke = NULL, *instance_path = NULL, *timeout = NULL;
-  int batch_mode = 0, emulated = 0, sandbox_report = 0, print_whitelist = 0, no_sandbox = 0;
-  uint64_t stack_size = 8ull << 20, suspend_after = 0, at_check = 0;
-  int dash = argc;
   suspend_early();
+  /* the command line first: --env K reads gate-run's own environment */
+  cli_parse(argc, argv, &opt);
+  /* `gate-run` runs an image of the other arch through that arch's loader under qemu (the process
+   * replaced: it stays the one the shell started), found on the host's PATH, so before the
+   * environment is wiped; `gate-run-x86_64` and `gate-run-aarch64`, one loader per arch, refuse
+   * it below */
+  const char *me = strrchr(argv[0], '/');
+  me = me ? me + 1 : argv[0];
+  if (LOADER_ARCH == IMAGE_ARCH_X86_64 && opt.image && strcmp(me, LOADER_NAME) != 0 && header_arch(opt.image) == IMAGE_ARCH_ARM64)
+    cli_exec_foreign(&opt, "arm64");
   take_environment();
   /* a reader that went away is the program's business (fd_write returns EPIPE, as under node:wasi),
    * not a signal that kills the loader; set here since an ignored SIGPIPE is inherited */
   signal(SIGPIPE, SIG_IGN);
-  for (int k = 1; k < argc; k++) {
-    if (strcmp(argv[k], "--") == 0) { dash = k; break; }
-    if (strcmp(argv[k], "--batch") == 0) batch_mode = 1;
-    else if (strcmp(argv[k], "--emulated") == 0) emulated = 1;
-    else if (strcmp(argv[k], "--sandbox-report") == 0) sandbox_report = 1;
-    else if (strcmp(argv[k], "--seccomp-whitelist") == 0) print_whitelist = 1;
-#ifdef GATE_TEST_HOOKS
-    /* test builds only (gate-run-x86_64-test): valgrind cannot run under the seccomp filter, and
-     * needs the fds the sandbox closes; bench/README.md, "Instruction counts" */
-    else if (strcmp(argv[k], "--no-sandbox") == 0) no_sandbox = 1;
-#endif
-    else if (strcmp(argv[k], "--state-out") == 0 && k + 1 < argc) state_path = argv[++k];
-    else if (strcmp(argv[k], "--suspend-after") == 0 && k + 1 < argc) {
-      char *end;
-      suspend_after = strtoull(argv[++k], &end, 10);
-      if (*end || !suspend_after) usage();
-    } else if (strcmp(argv[k], "--suspend-at-check") == 0 && k + 1 < argc) {
-      /* tests only (docs/image-format.md, "Loader"); gate-run does not pass it on */
-      char *end;
-      at_check = strtoull(argv[++k], &end, 10);
-      if (*end || !at_check) usage();
-    } else if (strcmp(argv[k], "--invoke") == 0 && k + 1 < argc) invoke = argv[++k];
-    else if (strcmp(argv[k], "--instance-file") == 0 && k + 1 < argc) instance_path = argv[++k];
-    else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) timeout = argv[++k];
-    else if (strcmp(argv[k], "--stack-size") == 0 && k + 1 < argc) stack_size = strtoull(argv[++k], NULL, 0);
-    else if (strcmp(argv[k], "--max-memory") == 0 && k + 1 < argc) {
-      char *end;
-      const char *v = argv[++k];
-      unsigned long long bytes = strtoull(v, &end, 0);
-      if (*end || !*v || v[0] == '-') {
-        fprintf(stderr, "gate-run: --max-memory %s: a number of bytes\n", v);
-        return EXIT_BAD_IMAGE;
-      }
-      instance_max_pages = bytes / 65536 < 65536 ? bytes / 65536 : 65536;
-    }
-    else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc) {
-      if (!strchr(argv[k + 1], '=')) usage();
-      hostcall_add_env(argv[++k]); /* the program's whole environment: the host's never leaks */
-    } else if (strcmp(argv[k], "--dir") == 0 && k + 1 < argc) {
-      if (files_add_dir(argv[++k]) < 0) return EXIT_BAD_IMAGE;
-    }
-    else if (argv[k][0] == '-' || path) usage();
-    else path = argv[k];
-  }
+  for (int k = 0; k < opt.ndir; k++) if (files_add_dir(opt.dirs[k]) < 0) return EXIT_BAD_IMAGE;
   /* the whitelist of a run with these options (--dir adds the file system calls) */
-  if (print_whitelist) { sandbox_print_whitelist(); return 0; }
-  if (!path) usage();
-  if (timeout && timeout_arm(timeout) < 0) return EXIT_BAD_IMAGE;
-  /* the program's argv: the image, then the arguments after -- */
+  if (opt.whitelist) { sandbox_print_whitelist(); return 0; }
+  for (int k = 0; k < opt.nenv; k++) hostcall_add_env(opt.envs[k]); /* the program's whole environment */
+  const char *path = opt.image;
+  snapshots = !opt.batch && (opt.snapshot || !opt.state_out);
+  if (snapshots && output_check(opt.snapshot ? opt.snapshot : path, path, opt.snapshot != NULL) < 0) return EXIT_BAD_IMAGE;
+  /* before the image is read: the helper is a small copy of this process */
+  if (snapshots && output_start() < 0) return EXIT_BAD_IMAGE;
+  if (opt.timeout && timeout_arm(opt.timeout) < 0) return EXIT_BAD_IMAGE;
+  /* the program's argv: the image, then its arguments */
   hostcall_add_arg(path);
-  for (int k = dash + 1; k < argc; k++) hostcall_add_arg(argv[k]);
+  for (int k = 0; k < opt.nprog; k++) hostcall_add_arg(opt.prog_args[k]);
   if (hostcall_init() < 0) return EXIT_BAD_IMAGE;
-  if (stack_size < 65536 || stack_size > (1ull << 30)) usage();
-  stack_size = (stack_size + 65535) & ~65535ull;
+  uint64_t stack_size = (opt.stack_size + 65535) & ~65535ull;
+  instance_max_pages = opt.max_memory_pages;
+  const char *instance_path = opt.instance_file;
+  int batch_mode = opt.batch, emulated = opt.emulated, sandbox_report = opt.sandbox_report, no_sandbox = opt.no_sandbox;
+  const char *invoke = opt.invoke;
   if (image_load(path) < 0) return EXIT_BAD_IMAGE;
   if (img.arch != LOADER_ARCH) {
     const char *other = img.arch == IMAGE_ARCH_X86_64 ? "x86-64" : img.arch == IMAGE_ARCH_ARM64 ? "arm64" : NULL;
@@ -345,7 +339,8 @@ int main(int argc, char **argv) {
   }
   if (instance_create(stack_size) < 0) return EXIT_BAD_IMAGE;
   trap_install();
-  if (suspend_install(state_path, suspend_after, at_check) < 0) return EXIT_BAD_IMAGE;
+  if (suspend_install(opt.state_out, opt.suspend_after, opt.at_check) < 0) return EXIT_BAD_IMAGE;
+  drop_setup_pages();
   /* from here on only the seccomp whitelist's system calls (docs/sandbox.md) */
   if (!no_sandbox && sandbox_enter(emulated, sandbox_report) < 0) return EXIT_BAD_IMAGE;
   if (img.store && batch_mode) {
@@ -384,22 +379,23 @@ int main(int argc, char **argv) {
     }
     static uint64_t args[MAX_ARG_WORDS];
     uint32_t n = 0, words = 0;
-    for (int k = dash + 1; k < argc && n < e->param_count && words + 2 <= MAX_ARG_WORDS; k++) {
+    for (int k = 0; k < opt.nprog && n < e->param_count && words + 2 <= MAX_ARG_WORDS; k++) {
+      const char *a = opt.prog_args[k];
       const uint8_t t = img.strings[e->types_off + n];
-      char *end = "";
+      char *end = (char *)"";
       if (t == 0x7b) {
-        if (parse_v128(argv[k], args + words) < 0) end = "bad";
+        if (parse_v128(a, args + words) < 0) end = (char *)"bad";
         words++;
       } else if (t == 0x7d || t == 0x7c) {
-        double d = strtod(argv[k], &end);
+        double d = strtod(a, &end);
         if (t == 0x7d) { float f = (float)d; uint32_t w; memcpy(&w, &f, 4); args[words] = w; }
         else memcpy(&args[words], &d, 8);
-      } else args[words] = (uint64_t)strtoll(argv[k], &end, 0);
-      if (*end) { fprintf(stderr, "gate-run: bad argument %s\n", argv[k]); return EXIT_BAD_IMAGE; }
+      } else args[words] = (uint64_t)strtoll(a, &end, 0);
+      if (*end || !*a) { cli_error("--invoke %s: bad argument %s", cli_printable(invoke), cli_printable(a)); return EXIT_BAD_IMAGE; }
       words++;
       n++;
     }
-    if (n != e->param_count || (dash < argc ? argc - dash - 1 : 0) != (int)n) {
+    if (n != e->param_count || opt.nprog != (int)n) {
       fprintf(stderr, "gate-run: %s takes %u arguments\n", invoke, e->param_count);
       return EXIT_BAD_IMAGE;
     }

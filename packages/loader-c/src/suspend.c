@@ -135,6 +135,8 @@ static int put(const void *p, size_t n) {
 
 static int put32(uint32_t v) { return put(&v, 4); }
 
+static void state_dump(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp);
+
 /* Offset from fp of canonical slot s of a function with n parameters (ARCHITECTURE.md, Frames). */
 static int64_t slot_offset(uint32_t s, uint32_t n) {
   return s < n ? 8 * (int64_t)(n - s) : -8 * (int64_t)(s - n + 1);
@@ -146,6 +148,21 @@ static int64_t slot_offset(uint32_t s, uint32_t n) {
  * innermost first. Nothing is written without --state-out.
  */
 void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp) {
+  state_dump(state, trap_id, status, site, fp);
+  /* the snapshot .wasm (snapshot.c), put in place by the output helper (output.c) */
+  if (!output_wanted(state)) {
+    output_abandon();
+    return;
+  }
+  if (snapshot_write(output_fd(), state, trap_id, status, site, fp) < 0) {
+    output_abandon();
+    cli_error("cannot write the snapshot %s: %s", cli_printable(output_path()), snapshot_error());
+    _exit(EXIT_BAD_IMAGE);
+  }
+  if (output_commit(state == STATE_SUSPENDED) < 0) _exit(EXIT_BAD_IMAGE);
+}
+
+static void state_dump(uint32_t state, uint32_t trap_id, uint32_t status, const site_entry *site, const uint64_t *fp) {
   if (state_fd < 0) return;
   int fd = state_fd;
   int bad = 0;
@@ -218,7 +235,8 @@ void state_write(uint32_t state, uint32_t trap_id, uint32_t status, const site_e
 _Noreturn void suspend_now(uint64_t *sp, uint64_t *fp) {
   const site_entry *site = image_site_at(*sp - (uint64_t)inst.text);
   (void)!write(2, "suspended\n", 10);
-  stack_trace(*sp - 1, fp);
+  /* the innermost frame at its site: the loop, or the function's entry */
+  stack_trace_site(site, fp);
   state_write(STATE_SUSPENDED, 0, 0, site, fp);
   _exit(EXIT_SUSPENDED);
 }

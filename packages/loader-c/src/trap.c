@@ -16,7 +16,7 @@ const char *const trap_messages[TRAP_COUNT] = {
   "", "unreachable", "integer divide by zero", "integer overflow", "invalid conversion to integer",
   "out of bounds memory access", "undefined element", "uninitialized element",
   "indirect call type mismatch", "call stack exhausted", "out of bounds table access",
-  "suspended", "exit",
+  "suspended", "exit", "unknown import",
 };
 
 static int in_text(uint64_t pc) {
@@ -30,6 +30,61 @@ static void frame_line(const func_entry *f, uint32_t wasm_offset) {
   int n = snprintf(line, sizeof line, "  at %s (wasm offset 0x%x)\n",
                    image_string(f->name_off, f->name_len), wasm_offset);
   if (n > 0) (void)!write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* The wasm offset of the instruction whose code holds text offset `off` in compiled function f,
+ * from the trap map after its code (docs/ARCHITECTURE.md, "Trap maps"): the last entry at or
+ * before `off`. The function's own offset when none is (its prologue: the entry's stack check) or
+ * the map does not read. Stubs (wasm offset 0) have no map. */
+static uint32_t trap_offset(const func_entry *f, uint64_t off) {
+  if (f->wasm_offset == 0 || f->code_end <= f->code_start || f->code_end > img.text_size) return f->wasm_offset;
+  const uint8_t *text = (const uint8_t *)inst.text;
+  /* the map's length: a LEB128 written backwards, its last byte the lowest group */
+  const uint8_t *q = text + f->code_end, *lo = text + f->code_start;
+  uint64_t len = 0;
+  int shift = 0;
+  for (;;) {
+    if (q <= lo || shift > 28) return f->wasm_offset;
+    uint8_t b = *--q;
+    len |= (uint64_t)(b & 0x7f) << shift;
+    shift += 7;
+    if (!(b & 0x80)) break;
+  }
+  if (len > (uint64_t)(q - lo)) return f->wasm_offset;
+  const uint8_t *p = q - len, *end = q;
+  uint64_t code = f->code_start;
+  int64_t wasm = f->wasm_offset;
+  uint32_t best = f->wasm_offset;
+  while (p < end) {
+    uint64_t d = 0;
+    int done = 0;
+    shift = 0;
+    while (p < end && shift < 35) {
+      uint8_t b = *p++;
+      d |= (uint64_t)(b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) { done = 1; break; }
+    }
+    if (!done) break;
+    int64_t w = 0;
+    shift = 0, done = 0;
+    while (p < end && shift < 35) {
+      uint8_t b = *p++;
+      w |= (int64_t)(b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) {
+        if (b & 0x40) w -= (int64_t)1 << shift;
+        done = 1;
+        break;
+      }
+    }
+    if (!done) break;
+    code += d;
+    wasm += w;
+    if (code > off) break;
+    best = (uint32_t)wasm;
+  }
+  return best;
 }
 
 /* Walks the canonical frames (docs/ARCHITECTURE.md "Frames"): the return address sits at fp,
@@ -62,7 +117,12 @@ uint64_t stack_callers(const uint64_t *fp) { return walk(fp, 0, 0); }
 
 void stack_trace(uint64_t pc, const uint64_t *fp) {
   const func_entry *f = in_text(pc) ? image_func_at(pc - (uint64_t)inst.text) : NULL;
-  if (f) frame_line(f, f->wasm_offset);
+  if (f) frame_line(f, trap_offset(f, pc - (uint64_t)inst.text));
+  walk(fp, walk(fp, 0, 0), 1);
+}
+
+void stack_trace_site(const site_entry *s, const uint64_t *fp) {
+  if (s) frame_line(&img.funcs[s->func], s->wasm_offset);
   walk(fp, walk(fp, 0, 0), 1);
 }
 
@@ -80,6 +140,20 @@ _Noreturn void trap_raise(uint64_t id, const uint64_t *fp, uint64_t pc, int skip
 
 void rt_trap(uint64_t id, uint64_t *sp, uint8_t *vmctx, uint64_t *fp) {
   (void)vmctx;
+  if (id == TRAP_UNKNOWN_IMPORT && in_text(sp[0])) {
+    /* the stub of an import nothing links (wagc --trap-unknown-imports): its function entry is
+     * named after the import; the caller's return address is the word above the stub's own, and
+     * the caller's fp is still fp (the stub has no frame) */
+    const func_entry *f = image_func_at(sp[0] - 1 - (uint64_t)inst.text);
+    char line[1200];
+    int n = snprintf(line, sizeof line, "trap: unknown import %s called\n",
+                     f ? image_string(f->name_off, f->name_len) : "?");
+    if (n > 0) (void)!write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+    stack_trace_site(in_text(sp[1]) ? image_site_at(sp[1] - (uint64_t)inst.text) : NULL, fp);
+    if (trap_jump_armed) siglongjmp(trap_jump, (int)id);
+    state_write(STATE_TRAPPED, (uint32_t)id, 0, NULL, NULL);
+    _exit(EXIT_TRAP);
+  }
   trap_raise(id, fp, *sp - 1, 0);
 }
 

@@ -5,3 +5,4 @@ export { readSnapshot, restoreModule, siteValueTypes, memoryPages, residentPages
 export { typeName } from './module-info';
 export { checkResume, RUNTIME_MODULE, type ResumeCheckOptions } from './validate';
 export { functionSites, SiteKind, type FunctionSites } from './calls';
+export { snapshotTemplate, snapshotBaseModule, TEMPLATE_FLAG, TEMPLATE_HEADER, TEMPLATE_VERSION, PIECE } from './template';

@@ -5,7 +5,7 @@ import { PAGE } from './memory';
 import { checkFramesAgainstModule, checkFuncRef, decode, typeName, SLOT_TYPES, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, sectionInfo, type OutSection, type RawSection } from './sections';
 import {
-  FLAG_TABLES, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
+  FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, STATES, type Frame, type MemorySegment, type PendingIO, type Slot,
   type Snapshot, type SnapshotArch,
 } from './types';
 
@@ -72,8 +72,8 @@ export function readSnapshot(bytes: Uint8Array): Snapshot {
   const arch: SnapshotArch = archId === 1 ? 'x86-64' : 'arm64';
   at = c.pos;
   const trapId = c.u32();
-  if (state === 'trapped' ? trapId < 1 || trapId > MAX_TRAP_ID : trapId !== 0) {
-    c.fail(state === 'trapped' ? `trap id ${trapId} is not 1 … ${MAX_TRAP_ID}` : `trap id ${trapId} in a ${state} snapshot`, at);
+  if (state === 'trapped' ? !isTrapId(trapId) : trapId !== 0) {
+    c.fail(state === 'trapped' ? `trap id ${trapId} is not 1 … 10 or 13` : `trap id ${trapId} in a ${state} snapshot`, at);
   }
   at = c.pos;
   const exitStatus = c.u32();

@@ -32,8 +32,13 @@ export const FLAG_TABLES = 1;
 /** Site index of a trapped snapshot's innermost frame stopped at a trap (not a site). */
 export const NO_SITE = 0xffffffff;
 
-/** Highest trap id a trapped snapshot may carry (1–10; 11 suspended and 12 exit are states). */
-export const MAX_TRAP_ID = 10;
+/** Highest trap id a trapped snapshot may carry (1–10 and 13; 11 suspended and 12 exit are states). */
+export const MAX_TRAP_ID = 13;
+
+/** Whether a trapped snapshot may carry trap id `id`: a trap, not the states suspended (11) and exit (12). */
+export function isTrapId(id: number): boolean {
+  return Number.isInteger(id) && id >= 1 && id <= MAX_TRAP_ID && id !== 11 && id !== 12;
+}
 
 /** Names of the custom sections. */
 export const SECTION = {

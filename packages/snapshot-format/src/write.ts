@@ -6,7 +6,7 @@ import { checkMemoryInput, copyRun, findRuns, mergeRuns, type Run } from './memo
 import { checkFramesAgainstModule, decode, typeName, VALUE_TYPES } from './module-info';
 import { emitModule, ID, insertInOrder, scanSections, type OutSection } from './sections';
 import {
-  ARCH_IDS, FLAG_TABLES, MAX_TRAP_ID, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, SPLIT_ZERO_WORDS, STATE_IDS,
+  ARCH_IDS, FLAG_TABLES, isTrapId, SECTION, SNAPSHOT_VERSION, SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION_V128, SPLIT_ZERO_WORDS, STATE_IDS,
   type MemoryInput, type SnapshotInput,
 } from './types';
 
@@ -35,8 +35,8 @@ export function writeSnapshot(input: SnapshotInput): Uint8Array {
   if (!(state in STATE_IDS)) throw new SnapshotError(`${W}: unknown state ${JSON.stringify(state)}`);
   if (!(input.arch in ARCH_IDS)) throw new SnapshotError(`${W}: unknown arch ${JSON.stringify(input.arch)}`);
   const trapId = input.trapId ?? 0;
-  if (state === 'trapped' ? !(Number.isInteger(trapId) && trapId >= 1 && trapId <= MAX_TRAP_ID) : trapId !== 0) {
-    throw new SnapshotError(`${W}: trap id ${trapId} ${state === 'trapped' ? 'is not 1 … 10' : `given for a ${state} instance`}`);
+  if (state === 'trapped' ? !isTrapId(trapId) : trapId !== 0) {
+    throw new SnapshotError(`${W}: trap id ${trapId} ${state === 'trapped' ? 'is not 1 … 10 or 13' : `given for a ${state} instance`}`);
   }
   const exitStatus = input.exitStatus ?? 0;
   if (!Number.isInteger(exitStatus) || (state !== 'exited' && exitStatus !== 0)) {
@@ -171,7 +171,7 @@ function memorySection(max: number | null, pages: number): Uint8Array {
   return w.done();
 }
 
-function constExpr(w: ByteWriter, e: ConstExpr): void {
+export function constExpr(w: ByteWriter, e: ConstExpr): void {
   switch (e.kind) {
     case 'i32': w.u8(0x41).s32(e.value); break;
     case 'i64': w.u8(0x42).s64(e.value); break;

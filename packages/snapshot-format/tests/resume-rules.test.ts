@@ -5,7 +5,7 @@
  */
 import { createHash } from 'crypto';
 import { decodeModule, FD_BASE, opHandler } from '@wagc/frontend';
-import { linkProgram, type ImageInput } from '@wagc/linker';
+import { linkProgram, siteList, type ImageInput } from '@wagc/linker';
 import { wasiModule } from '@wagc/abi';
 import {
   checkResume, functionSites, readSnapshot, writeSnapshot, SiteKind, SnapshotError, type Frame, type SiteInfo, type Snapshot,
@@ -46,7 +46,7 @@ let snap: Snapshot;
 /** The compiler's sites in module terms (module 0 the library, 1 the program). */
 function siteMap(img: ImageInput): SiteInfo[] {
   const out: SiteInfo[] = [];
-  for (const s of img.sites) {
+  for (const s of siteList(img.sites)) {
     for (const [k, m] of img.modules!.entries()) {
       if (s.func < m.funcBase || s.func >= m.funcBase + m.definedFuncs) continue;
       out.push({ module: k === 0 ? 'runtime' : 'program', func: m.importedFuncs + s.func - m.funcBase, site: s.site, slotTypes: s.slotTypes, check: (s as { check?: boolean }).check });

@@ -12,7 +12,7 @@ import * as convert from './convert';
 import * as memory from './memory';
 import { tableCall } from './table';
 import * as simd from './simd';
-import { emitStubs, emitHostcallStub, patchCall } from './stubs';
+import { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall } from './stubs';
 import { ConstPool } from './constants';
 
 /**
@@ -143,4 +143,4 @@ export class X64Backend implements Backend {
   vecStoreLane(log2: number, lane: number, addr: Operand, offset: number, value: Operand): void { simd.vecStoreLane(this, log2, lane, addr, offset, value); }
 }
 
-export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, patchCall };
+export const x64Stubs: StubEmitter = { emitStubs, emitHostcallStub, emitImportTrapStub, patchCall };

@@ -1,6 +1,6 @@
 import { Form, IntBinOp, FloatBinOp, OperandKind, Trap, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, Cond, NO_INDEX, Alu, Shift } from './encode';
+import { Reg, Cond, Index, Alu, Shift } from './encode';
 import { FP, SCRATCH, SCRATCH2, XSCRATCH } from './regs';
 import { fitsImm32, loadOperand } from './move';
 import { trapIf } from './frame';
@@ -37,7 +37,7 @@ export function intBinary(be: X64Backend, kind: IntBinOp, w: number, dst: number
         if (b.kind === OperandKind.Reg) {
           if (kind === IntBinOp.Add) return x.lea(buf, w, dst, ra, b.reg, 1, 0);
         } else if (w === 4 || (fitsImm32(b.lo, b.hi) && (kind === IntBinOp.Add || b.lo !== -0x80000000))) {
-          return x.lea(buf, w, dst, ra, NO_INDEX, 1, kind === IntBinOp.Add ? b.lo : -b.lo | 0);
+          return x.lea(buf, w, dst, ra, Index.None, 1, kind === IntBinOp.Add ? b.lo : -b.lo | 0);
         }
       }
       if (dst !== ra) x.movRR(buf, w, dst, ra);
@@ -99,7 +99,7 @@ export function aluWithOperand(be: X64Backend, alu: number, w: number, ra: numbe
       x.aluRR(buf, alu, w, ra, b.reg);
       break;
     default:
-      x.aluRM(buf, alu, w, ra, FP, NO_INDEX, 1, b.offset);
+      x.aluRM(buf, alu, w, ra, FP, Index.None, 1, b.offset);
   }
 }
 

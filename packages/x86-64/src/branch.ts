@@ -1,6 +1,6 @@
 import { OperandKind, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Cond, NO_INDEX } from './encode';
+import { Cond, Index } from './encode';
 import { FP, SCRATCH, SCRATCH2, SCRATCH3 } from './regs';
 import { loadOperand } from './move';
 import type { X64Backend } from './backend';
@@ -25,7 +25,7 @@ export function branchIf(be: X64Backend, cc: number, target: number): number {
 
 export function branchIfZero(be: X64Backend, ifZero: boolean, a: Operand, target: number): number {
   if (a.kind === OperandKind.Reg) x.testRR(be.buf, 4, a.reg, a.reg);
-  else x.aluMI(be.buf, x.Alu.CMP, 4, FP, NO_INDEX, 1, a.offset, 0);
+  else x.aluMI(be.buf, x.Alu.CMP, 4, FP, Index.None, 1, a.offset, 0);
   return branchIf(be, ifZero ? Cond.E : Cond.NE, target);
 }
 
@@ -42,7 +42,7 @@ export function branchTable(be: X64Backend, index: Operand, count: number, out: 
   const tableAt = x.leaRip(b, SCRATCH);
   const leaEnd = b.pos;
   x.lea(b, 8, SCRATCH3, SCRATCH, SCRATCH2, 4, 0);
-  x.loadExt(b, x.ExtKind.S32_64, SCRATCH2, SCRATCH3, NO_INDEX, 1, 0);
+  x.loadExt(b, x.ExtKind.S32_64, SCRATCH2, SCRATCH3, Index.None, 1, 0);
   x.lea(b, 8, SCRATCH, SCRATCH3, SCRATCH2, 1, 4);
   x.jmpR(b, SCRATCH);
   b.patch32(tableAt, b.pos - leaEnd);

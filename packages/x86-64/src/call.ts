@@ -1,6 +1,6 @@
 import { DESC, Trap, VMCTX, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, Cond, NO_INDEX } from './encode';
+import { Reg, Cond, Index } from './encode';
 import { FP, SCRATCH, SCRATCH2, VMCTX_REG } from './regs';
 import { loadOperand } from './move';
 import { leaFrameBottom, trapIf } from './frame';
@@ -14,17 +14,17 @@ import type { X64Backend } from './backend';
 const DESC_BASE = DESC.base, DESC_SIZE = DESC.size, TEXT_BASE = VMCTX.textBase;
 
 export function enterCall(be: X64Backend, fpOffset: number): void {
-  x.lea(be.buf, 8, Reg.RSP, FP, NO_INDEX, 1, -fpOffset);
+  x.lea(be.buf, 8, Reg.RSP, FP, Index.None, 1, -fpOffset);
 }
 
 export function leaveCall(be: X64Backend, fpOffset: number): void {
-  x.lea(be.buf, 8, FP, Reg.RSP, NO_INDEX, 1, fpOffset);
+  x.lea(be.buf, 8, FP, Reg.RSP, Index.None, 1, fpOffset);
   leaFrameBottom(be, Reg.RSP, FP);
 }
 
 export function callDirect(be: X64Backend, func: number): void {
   const at = x.callRel32(be.buf);
-  be.out.callFixups.push(at, func);
+  be.out.callFixups.push2(at, func);
 }
 
 /**
@@ -35,9 +35,9 @@ export function callDirect(be: X64Backend, func: number): void {
 export function loadIndirectTarget(be: X64Backend, typeId: number, tableDesc: number, index: Operand): void {
   const b = be.buf;
   loadOperand(be, index, SCRATCH2);
-  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, NO_INDEX, 1, tableDesc + DESC_SIZE);
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH2, VMCTX_REG, Index.None, 1, tableDesc + DESC_SIZE);
   trapIf(be, Cond.AE, Trap.UndefinedElement);
-  x.load(b, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, tableDesc + DESC_BASE);
+  x.load(b, 8, SCRATCH, VMCTX_REG, Index.None, 1, tableDesc + DESC_BASE);
   x.load(b, 8, SCRATCH, SCRATCH, SCRATCH2, 8, 0);
   x.testRR(b, 4, SCRATCH, SCRATCH);
   trapIf(be, Cond.E, Trap.UninitializedElement);
@@ -49,12 +49,12 @@ export function loadIndirectTarget(be: X64Backend, typeId: number, tableDesc: nu
   x.shiftRI(b, x.Shift.SHR, 8, SCRATCH, 32);
   const at = x.leaRip(b, SCRATCH2);
   be.out.tableFixups.push(at);
-  x.aluRM(b, x.Alu.CMP, 4, SCRATCH, SCRATCH2, NO_INDEX, 1, 0);
+  x.aluRM(b, x.Alu.CMP, 4, SCRATCH, SCRATCH2, Index.None, 1, 0);
   trapIf(be, Cond.AE, Trap.UndefinedElement);
   x.aluMI(b, x.Alu.CMP, 4, SCRATCH2, SCRATCH, 8, 12, typeId + 1);
   trapIf(be, Cond.NE, Trap.IndirectCallTypeMismatch);
   x.load(b, 4, SCRATCH, SCRATCH2, SCRATCH, 8, 8);
-  x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, NO_INDEX, 1, TEXT_BASE);
+  x.aluRM(b, x.Alu.ADD, 8, SCRATCH, VMCTX_REG, Index.None, 1, TEXT_BASE);
 }
 
 export function callIndirect(be: X64Backend): void {
@@ -66,5 +66,5 @@ export function callStub(be: X64Backend, target: number): void {
   const b = be.buf;
   const at = x.callRel32(b);
   x.patchRel32(b, at, target);
-  be.out.stubRefs.push(at, target);
+  be.out.stubRefs.push2(at, target);
 }

@@ -1,6 +1,6 @@
 import { Form, FloatCmp, OperandKind, type IntCmp, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Cond, NO_INDEX, Alu } from './encode';
+import { Cond, Index, Alu } from './encode';
 import { FP, SCRATCH, SCRATCH2, XSCRATCH, INT_CC, invert } from './regs';
 import { inXmm, loadConst } from './move';
 import { aluWithOperand } from './binary';
@@ -68,7 +68,7 @@ function ucomis(be: X64Backend, sz: number, ra: number, rb: number, b: Operand):
 
 export function testZero(be: X64Backend, w: number, a: Operand): number {
   if (a.kind === OperandKind.Reg) x.testRR(be.buf, w, a.reg, a.reg);
-  else x.aluMI(be.buf, Alu.CMP, w, FP, NO_INDEX, 1, a.offset, 0);
+  else x.aluMI(be.buf, Alu.CMP, w, FP, Index.None, 1, a.offset, 0);
   return Cond.E;
 }
 

@@ -1,6 +1,6 @@
 import { DESC } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, Cond, NO_INDEX } from './encode';
+import { Reg, Cond, Index } from './encode';
 import { FP, MEM_BASE, SCRATCH, SCRATCH2, STACK_LIMIT, VMCTX_REG } from './regs';
 import type { X64Backend } from './backend';
 
@@ -19,7 +19,7 @@ const FRAME_PLACEHOLDER = -0x7fff0000;
 /** `lea dst, [base − frameSize]`, patched later. */
 function leaFrameBottom(be: X64Backend, dst: number, base: number): void {
   const b = be.buf;
-  x.lea(b, 8, dst, base, NO_INDEX, 1, FRAME_PLACEHOLDER);
+  x.lea(b, 8, dst, base, Index.None, 1, FRAME_PLACEHOLDER);
   if (be.framePatchCount >= be.framePatches.length) {
     const n = new Int32Array(be.framePatches.length * 2);
     n.set(be.framePatches);
@@ -49,11 +49,11 @@ export function zeroSlots(be: X64Backend, lowest: number, bytes: number): void {
   const b = be.buf;
   const n = bytes / 8;
   if (n <= 8) {
-    for (let j = n - 1; j >= 0; j--) x.storeImm(b, 8, FP, NO_INDEX, 1, lowest + 8 * j, 0);
+    for (let j = n - 1; j >= 0; j--) x.storeImm(b, 8, FP, Index.None, 1, lowest + 8 * j, 0);
     return;
   }
   x.aluRR(b, x.Alu.XOR, 4, Reg.RAX, Reg.RAX);
-  x.lea(b, 8, Reg.RDI, FP, NO_INDEX, 1, lowest);
+  x.lea(b, 8, Reg.RDI, FP, Index.None, 1, lowest);
   x.movRI32(b, 4, Reg.RCX, n);
   b.emit8(0xf3); // rep stosq
   b.emit8(0x48);
@@ -73,13 +73,13 @@ export function finishFrame(be: X64Backend, frameSize: number): void {
 
 /** With a result on the return address slot, the return address goes to rcx first. */
 export function beginReturn(be: X64Backend, over: boolean): void {
-  if (over) x.load(be.buf, 8, SCRATCH2, FP, NO_INDEX, 1, 0);
+  if (over) x.load(be.buf, 8, SCRATCH2, FP, Index.None, 1, 0);
 }
 
 export function endReturn(be: X64Backend, over: boolean): void {
   const b = be.buf;
   if (over) {
-    x.lea(b, 8, Reg.RSP, FP, NO_INDEX, 1, 8);
+    x.lea(b, 8, Reg.RSP, FP, Index.None, 1, 8);
     x.jmpR(b, SCRATCH2);
   } else {
     x.movRR(b, 8, Reg.RSP, FP);
@@ -93,7 +93,7 @@ export function resultReg(type: number): number {
 }
 
 export function loadMemoryBase(be: X64Backend, desc: number): void {
-  x.load(be.buf, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, desc + DESC_BASE);
+  x.load(be.buf, 8, MEM_BASE, VMCTX_REG, Index.None, 1, desc + DESC_BASE);
 }
 
 /** A conditional branch to an out-of-line call of trap stub `trap` (sites.ts emits it). */

@@ -1,6 +1,6 @@
 import { DESC, Form, OperandKind, Trap, VMCTX, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, NO_INDEX, ExtKind, Alu, Cond } from './encode';
+import { Reg, Index, ExtKind, Alu, Cond } from './encode';
 import { FP, MEM_BASE, SCRATCH, SCRATCH2, VMCTX_REG } from './regs';
 import { fitsImm32, isFloat } from './move';
 import { trapIf } from './frame';
@@ -25,7 +25,10 @@ export function storeForm(): number {
   return Form.AImm | Form.BImm | Form.NoResult;
 }
 
-/** The index register (or NO_INDEX) and displacement of the last `memAddress`: no tuple per access. */
+/**
+ * The index register (or Index.None) and displacement of the last `memAddress`: one record made
+ * once and reused, no object or tuple per access (simd.ts reads it too).
+ */
 export const ea = { index: 0, disp: 0 };
 
 /** The address r15 + zext(a) + offset as an index and a disp32 (in `ea`): through rax when they do not fit. */
@@ -34,7 +37,7 @@ export function memAddress(be: X64Backend, a: Operand, offset: number): void {
   if (a.kind === OperandKind.Imm) {
     const addr = (a.lo >>> 0) + offset;
     if (addr <= 0x7fffffff) {
-      ea.index = NO_INDEX;
+      ea.index = Index.None;
       ea.disp = addr;
       return;
     }
@@ -91,13 +94,13 @@ export function memStore(be: X64Backend, type: number, bytes: number, addr: Oper
 }
 
 export function memorySize(be: X64Backend, dst: number, desc: number): void {
-  x.load(be.buf, 4, dst, VMCTX_REG, NO_INDEX, 1, desc + DESC_SIZE); // pages
+  x.load(be.buf, 4, dst, VMCTX_REG, Index.None, 1, desc + DESC_SIZE); // pages
 }
 
 /** The loader routine may clobber any allocatable register: every value is in its slot. */
 export function memoryGrow(be: X64Backend, dst: number, delta: number, desc: number): void {
   const b = be.buf;
-  x.load(b, 4, Reg.RDI, FP, NO_INDEX, 1, delta);
+  x.load(b, 4, Reg.RDI, FP, Index.None, 1, delta);
   x.movRI32(b, 4, Reg.RDX, desc); // which memory grows
   callStub(be, be.out.stubs.grow);
   x.movRR(b, 4, dst, Reg.RAX);
@@ -109,9 +112,9 @@ export function memoryGrow(be: X64Backend, dst: number, delta: number, desc: num
  */
 function boundsCheck(be: X64Backend, at: number, reg: number, desc: number): void {
   const b = be.buf;
-  x.load(b, 4, reg, FP, NO_INDEX, 1, at);
+  x.load(b, 4, reg, FP, Index.None, 1, at);
   x.lea(b, 8, Reg.RAX, reg, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, desc + DESC_SIZE); // pages
+  x.load(b, 4, Reg.R8, VMCTX_REG, Index.None, 1, desc + DESC_SIZE); // pages
   x.shiftRI(b, x.Shift.SHL, 8, Reg.R8, 16);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
   trapIf(be, Cond.A, Trap.OutOfBoundsMemory);
@@ -120,7 +123,7 @@ function boundsCheck(be: X64Backend, at: number, reg: number, desc: number): voi
 /** memory.copy d s n (i32 slots at fp + d, s, n): rep movsb, backwards when the ranges overlap so. */
 export function memoryCopy(be: X64Backend, d: number, s: number, n: number, desc: number): void {
   const b = be.buf;
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
+  x.load(b, 4, Reg.RDX, FP, Index.None, 1, n);
   boundsCheck(be, d, Reg.RDI, desc);
   boundsCheck(be, s, Reg.RSI, desc);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
@@ -143,11 +146,11 @@ export function memoryCopy(be: X64Backend, d: number, s: number, n: number, desc
 /** memory.fill d val n (i32 slots): rep stosb. */
 export function memoryFill(be: X64Backend, d: number, val: number, n: number, desc: number): void {
   const b = be.buf;
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
+  x.load(b, 4, Reg.RDX, FP, Index.None, 1, n);
   boundsCheck(be, d, Reg.RDI, desc);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
-  x.load(b, 4, Reg.RAX, FP, NO_INDEX, 1, val);
+  x.load(b, 4, Reg.RAX, FP, Index.None, 1, val);
   x.repStosb(b);
 }
 
@@ -157,17 +160,17 @@ export function memoryFill(be: X64Backend, d: number, val: number, n: number, de
  */
 export function memoryInit(be: X64Backend, d: number, s: number, n: number, desc: number, state: number): void {
   const b = be.buf;
-  x.load(b, 4, Reg.RDX, FP, NO_INDEX, 1, n);
+  x.load(b, 4, Reg.RDX, FP, Index.None, 1, n);
   // s + n ≤ the segment's current length (64-bit sums: no wrap)
-  x.load(b, 4, Reg.RSI, FP, NO_INDEX, 1, s);
+  x.load(b, 4, Reg.RSI, FP, Index.None, 1, s);
   x.lea(b, 8, Reg.RAX, Reg.RSI, Reg.RDX, 1, 0);
-  x.load(b, 4, Reg.R8, VMCTX_REG, NO_INDEX, 1, state);
+  x.load(b, 4, Reg.R8, VMCTX_REG, Index.None, 1, state);
   x.aluRR(b, Alu.CMP, 8, Reg.RAX, Reg.R8);
   trapIf(be, Cond.A, Trap.OutOfBoundsMemory);
   boundsCheck(be, d, Reg.RDI, desc);
-  x.load(b, 4, Reg.RCX, VMCTX_REG, NO_INDEX, 1, state + 4);
+  x.load(b, 4, Reg.RCX, VMCTX_REG, Index.None, 1, state + 4);
   x.aluRR(b, Alu.ADD, 8, Reg.RSI, Reg.RCX);
-  x.aluRM(b, Alu.ADD, 8, Reg.RSI, VMCTX_REG, NO_INDEX, 1, TEXT_BASE);
+  x.aluRM(b, Alu.ADD, 8, Reg.RSI, VMCTX_REG, Index.None, 1, TEXT_BASE);
   x.movRR(b, 8, Reg.RCX, Reg.RDX);
   x.aluRR(b, Alu.ADD, 8, Reg.RDI, MEM_BASE);
   x.repMovsb(b);
@@ -175,6 +178,6 @@ export function memoryInit(be: X64Backend, d: number, s: number, n: number, desc
 
 /** data.drop: the segment's current length becomes 0 (its text offset stays, unused). */
 export function dataDrop(be: X64Backend, state: number): void {
-  x.storeImm(be.buf, 4, VMCTX_REG, NO_INDEX, 1, state, 0);
+  x.storeImm(be.buf, 4, VMCTX_REG, Index.None, 1, state, 0);
 }
 

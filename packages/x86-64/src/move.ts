@@ -1,6 +1,6 @@
 import { Base, OperandKind, type Operand } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { NO_INDEX } from './encode';
+import { Index } from './encode';
 import { FP, SCRATCH, VMCTX_REG } from './regs';
 import { V, vopM } from './encode/vec';
 import { loadConstV128 } from './simd';
@@ -48,32 +48,32 @@ export function loadConst(be: X64Backend, type: number, dst: number, lo: number,
 }
 
 export function loadSlot(be: X64Backend, type: number, dst: number, base: Base, offset: number): void {
-  if (type === V128) vopM(be.buf, V.MOVDQU_LOAD, dst, baseReg(base), NO_INDEX, 1, offset);
-  else if (isFloat(type)) x.fload(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
-  else x.load(be.buf, width(type), dst, baseReg(base), NO_INDEX, 1, offset);
+  if (type === V128) vopM(be.buf, V.MOVDQU_LOAD, dst, baseReg(base), Index.None, 1, offset);
+  else if (isFloat(type)) x.fload(be.buf, width(type), dst, baseReg(base), Index.None, 1, offset);
+  else x.load(be.buf, width(type), dst, baseReg(base), Index.None, 1, offset);
 }
 
 export function storeSlot(be: X64Backend, type: number, base: Base, offset: number, src: number): void {
-  if (type === V128) vopM(be.buf, V.MOVDQU_STORE, src, baseReg(base), NO_INDEX, 1, offset);
-  else if (isFloat(type)) x.fstore(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
-  else x.store(be.buf, width(type), baseReg(base), NO_INDEX, 1, offset, src);
+  if (type === V128) vopM(be.buf, V.MOVDQU_STORE, src, baseReg(base), Index.None, 1, offset);
+  else if (isFloat(type)) x.fstore(be.buf, width(type), baseReg(base), Index.None, 1, offset, src);
+  else x.store(be.buf, width(type), baseReg(base), Index.None, 1, offset, src);
 }
 
 /** A 4-byte value, or an 8-byte one that fits a sign-extended imm32, is one `mov [m], imm`. */
 export function storeSlotConst(be: X64Backend, type: number, base: Base, offset: number, lo: number, hi: number): void {
   const b = be.buf;
   const r = baseReg(base);
-  if (type === I32 || type === F32) x.storeImm(b, 4, r, NO_INDEX, 1, offset, lo);
-  else if (fitsImm32(lo, hi)) x.storeImm(b, 8, r, NO_INDEX, 1, offset, lo);
+  if (type === I32 || type === F32) x.storeImm(b, 4, r, Index.None, 1, offset, lo);
+  else if (fitsImm32(lo, hi)) x.storeImm(b, 8, r, Index.None, 1, offset, lo);
   else {
     x.movRI64(b, SCRATCH, lo, hi);
-    x.store(b, 8, r, NO_INDEX, 1, offset, SCRATCH);
+    x.store(b, 8, r, Index.None, 1, offset, SCRATCH);
   }
 }
 
 export function copySlot(be: X64Backend, base: Base, offset: number, from: number): void {
-  x.load(be.buf, 8, SCRATCH, FP, NO_INDEX, 1, from);
-  x.store(be.buf, 8, baseReg(base), NO_INDEX, 1, offset, SCRATCH);
+  x.load(be.buf, 8, SCRATCH, FP, Index.None, 1, from);
+  x.store(be.buf, 8, baseReg(base), Index.None, 1, offset, SCRATCH);
 }
 
 export function setFromCond(be: X64Backend, cc: number, dst: number): void {
@@ -83,7 +83,7 @@ export function setFromCond(be: X64Backend, cc: number, dst: number): void {
 
 export function storeSlotCond(be: X64Backend, cc: number, base: Base, offset: number): void {
   setFromCond(be, cc, SCRATCH);
-  x.store(be.buf, 4, baseReg(base), NO_INDEX, 1, offset, SCRATCH);
+  x.store(be.buf, 4, baseReg(base), Index.None, 1, offset, SCRATCH);
 }
 
 /** movaps copies all 128 bits: f32, f64 and v128 alike. */

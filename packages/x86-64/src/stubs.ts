@@ -1,6 +1,6 @@
 import { VMCTX, TRAP_COUNT, type CodeBuffer, type StubOffsets } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, NO_INDEX, Alu } from './encode';
+import { Reg, Index, Alu } from './encode';
 import { FP, MEM_BASE, STACK_LIMIT, VMCTX_REG } from './regs';
 import { V, vopM } from './encode/vec';
 
@@ -8,13 +8,13 @@ import { V, vopM } from './encode/vec';
 function callLoader(b: CodeBuffer, fn: number): void {
   x.push(b, FP);
   x.movRR(b, 8, FP, Reg.RSP);
-  x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.hostRsp);
+  x.load(b, 8, Reg.RSP, VMCTX_REG, Index.None, 1, VMCTX.hostRsp);
   x.aluRI(b, Alu.AND, 8, Reg.RSP, -16);
   x.callM(b, VMCTX_REG, fn);
   x.movRR(b, 8, Reg.RSP, FP);
   x.pop(b, FP);
   // a suspend request made while the loader ran shows up at the next check
-  x.load(b, 8, STACK_LIMIT, VMCTX_REG, NO_INDEX, 1, VMCTX.stackLimit);
+  x.load(b, 8, STACK_LIMIT, VMCTX_REG, Index.None, 1, VMCTX.stackLimit);
 }
 
 /** The stubs of docs/ARCHITECTURE.md, at the start of the text section. */
@@ -22,11 +22,11 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   const entry = b.pos;
   // entry(vmctx=rdi, args=rsi, nargs=rdx, code=rcx), C ABI
   for (const r of [Reg.RBX, Reg.RBP, Reg.R12, Reg.R13, Reg.R14, Reg.R15]) x.push(b, r);
-  x.store(b, 8, Reg.RDI, NO_INDEX, 1, VMCTX.hostRsp, Reg.RSP);
+  x.store(b, 8, Reg.RDI, Index.None, 1, VMCTX.hostRsp, Reg.RSP);
   x.movRR(b, 8, VMCTX_REG, Reg.RDI);
-  x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryBase);
-  x.load(b, 8, STACK_LIMIT, VMCTX_REG, NO_INDEX, 1, VMCTX.stackLimit);
-  x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.stackTop);
+  x.load(b, 8, MEM_BASE, VMCTX_REG, Index.None, 1, VMCTX.memoryBase);
+  x.load(b, 8, STACK_LIMIT, VMCTX_REG, Index.None, 1, VMCTX.stackLimit);
+  x.load(b, 8, Reg.RSP, VMCTX_REG, Index.None, 1, VMCTX.stackTop);
   const loop = b.pos;
   x.testRR(b, 8, Reg.RDX, Reg.RDX);
   const go = x.jccRel8(b, x.Cond.E);
@@ -37,10 +37,10 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   x.patchRel8(b, go, b.pos);
   x.callR(b, Reg.RCX);
   const entryReturn = b.pos;
-  x.store(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultInt, Reg.RAX);
-  x.fstore(b, 8, VMCTX_REG, NO_INDEX, 1, VMCTX.resultFloat, 0);
-  vopM(b, V.MOVDQU_STORE, 0, VMCTX_REG, NO_INDEX, 1, VMCTX.resultVector);
-  x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.hostRsp);
+  x.store(b, 8, VMCTX_REG, Index.None, 1, VMCTX.resultInt, Reg.RAX);
+  x.fstore(b, 8, VMCTX_REG, Index.None, 1, VMCTX.resultFloat, 0);
+  vopM(b, V.MOVDQU_STORE, 0, VMCTX_REG, Index.None, 1, VMCTX.resultVector);
+  x.load(b, 8, Reg.RSP, VMCTX_REG, Index.None, 1, VMCTX.hostRsp);
   for (const r of [Reg.R15, Reg.R14, Reg.R13, Reg.R12, Reg.RBP, Reg.RBX]) x.pop(b, r);
   x.ret(b);
 
@@ -49,10 +49,10 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   // into the innermost frame of a stack the loader rebuilt; its outermost returns to entryReturn
   const resume = b.pos;
   for (const r of [Reg.RBX, Reg.RBP, Reg.R12, Reg.R13, Reg.R14, Reg.R15]) x.push(b, r);
-  x.store(b, 8, Reg.RDI, NO_INDEX, 1, VMCTX.hostRsp, Reg.RSP);
+  x.store(b, 8, Reg.RDI, Index.None, 1, VMCTX.hostRsp, Reg.RSP);
   x.movRR(b, 8, VMCTX_REG, Reg.RDI);
-  x.load(b, 8, MEM_BASE, VMCTX_REG, NO_INDEX, 1, VMCTX.memoryBase);
-  x.load(b, 8, STACK_LIMIT, VMCTX_REG, NO_INDEX, 1, VMCTX.stackLimit);
+  x.load(b, 8, MEM_BASE, VMCTX_REG, Index.None, 1, VMCTX.memoryBase);
+  x.load(b, 8, STACK_LIMIT, VMCTX_REG, Index.None, 1, VMCTX.stackLimit);
   x.movRR(b, 8, FP, Reg.RSI);
   x.movRR(b, 8, Reg.RSP, Reg.RDX);
   x.jmpR(b, Reg.RCX);
@@ -86,7 +86,7 @@ export function emitStubs(b: CodeBuffer): StubOffsets {
   x.movRR(b, 8, Reg.RSI, Reg.RSP);
   x.movRR(b, 8, Reg.RDX, VMCTX_REG);
   x.movRR(b, 8, Reg.RCX, FP);
-  x.load(b, 8, Reg.RSP, VMCTX_REG, NO_INDEX, 1, VMCTX.hostRsp);
+  x.load(b, 8, Reg.RSP, VMCTX_REG, Index.None, 1, VMCTX.hostRsp);
   x.aluRI(b, Alu.AND, 8, Reg.RSP, -16);
   x.callM(b, VMCTX_REG, VMCTX.fnTrap);
   x.ud2(b);
@@ -108,10 +108,23 @@ export function emitHostcallStub(b: CodeBuffer, id: number, _nParams: number): n
   b.align(16, 0xcc);
   const at = b.pos;
   x.movRI32(b, 4, Reg.RDI, id);
-  x.lea(b, 8, Reg.RSI, Reg.RSP, NO_INDEX, 1, 8);
+  x.lea(b, 8, Reg.RSI, Reg.RSP, Index.None, 1, 8);
   x.movRR(b, 8, Reg.RDX, VMCTX_REG);
   callLoader(b, VMCTX.fnHostcall);
   x.ret(b);
+  return at;
+}
+
+/**
+ * The function an import nothing links becomes (`unresolved: 'trap'`): called like a wasm function,
+ * it calls trap stub `trapStub`, so the trap finds its own return address at sp and the caller's
+ * one word above (trap.c names the import from the first and places the trap at the second).
+ */
+export function emitImportTrapStub(b: CodeBuffer, trapStub: number): number {
+  b.align(16, 0xcc);
+  const at = b.pos;
+  x.patchRel32(b, x.callRel32(b), trapStub);
+  x.ud2(b);
   return at;
 }
 

@@ -1,6 +1,6 @@
 import { Trap } from '@wagc/frontend';
 import { x } from './encode/flat';
-import { Reg, NO_INDEX, Alu, Cond } from './encode';
+import { Reg, Index, Alu, Cond } from './encode';
 import { FP } from './regs';
 import { trapIf } from './frame';
 import { callStub } from './call';
@@ -14,7 +14,7 @@ import type { X64Backend } from './backend';
 export function tableCall(be: X64Backend, op: number, a: number, b: number, operands: number, dst: number): void {
   const buf = be.buf;
   x.movRI32(buf, 4, Reg.RDI, op);
-  x.lea(buf, 8, Reg.RSI, FP, NO_INDEX, 1, operands);
+  x.lea(buf, 8, Reg.RSI, FP, Index.None, 1, operands);
   x.movRI32(buf, 4, Reg.RDX, a);
   x.movRI32(buf, 4, Reg.RCX, b);
   callStub(be, be.out.stubs.table);

@@ -152,7 +152,7 @@ afterAll(() => {
 
 /** Exported functions of src/encode and the test that covers each. */
 const COVERED = [
-  'fitsI8', 'rex', 'modrmReg', 'modrmMem', 'opRR', 'opRM',
+  'fitsI8', 'rex', 'modrmReg', 'modrmMem', 'opRR', 'opRM', 'imm8', 'imm32',
   'movRR', 'movRI32', 'movRI64', 'load', 'store', 'storeImm', 'loadExt', 'extRR', 'movzxRR8', 'lea',
   'aluRR', 'aluRI', 'aluRM', 'aluMI', 'testRR', 'testRI', 'imulRR', 'imulRRI', 'mulDiv', 'cdq',
   'shiftCL', 'shiftRI', 'neg', 'not', 'bitCount', 'btRI', 'setcc', 'cmovcc', 'push', 'pop', 'pushM',
@@ -181,20 +181,28 @@ describe('core', () => {
     for (const w of WIDTHS) {
       for (const r of REGS) {
         for (const rm of REGS) {
-          cases.push({ emit: (b) => x.opRR(b, 0, w === 8, [0x8b], r, rm), text: `mov ${reg(w, r)}, ${reg(w, rm)}`, len: rexLen(w === 8, [r, rm]) + 2 });
+          cases.push({ emit: (b) => x.opRR(b, 0, w === 8, 0x8b, r, rm), text: `mov ${reg(w, r)}, ${reg(w, rm)}`, len: rexLen(w === 8, [r, rm]) + 2 });
         }
       }
     }
     for (const r of REGS) {
-      cases.push({ emit: (b) => x.opRR(b, 0, false, [0x88], r, 0, r >= 4), text: `mov al, ${R8[r]}`, len: rexLen(false, [r], [r]) + 2 });
-      cases.push({ emit: (b) => x.opRR(b, 0x66, false, [0x89], r, 1), text: `mov cx, ${R16[r]}`, len: 1 + rexLen(false, [r]) + 2 });
+      cases.push({ emit: (b) => x.opRR(b, 0, false, 0x88, r, 0, r >= 4), text: `mov al, ${R8[r]}`, len: rexLen(false, [r], [r]) + 2 });
+      cases.push({ emit: (b) => x.opRR(b, 0x66, false, 0x89, r, 1), text: `mov cx, ${R16[r]}`, len: 1 + rexLen(false, [r]) + 2 });
     }
     run('opRR', cases);
   });
 
+  test('imm8 / imm32 after opRR (its room covers them)', () => {
+    const cases: Case[] = REGS.flatMap((r) => [
+      { emit: (b: CodeBuffer) => { x.opRR(b, 0, true, 0x83, 0, r); x.imm8(b, -3); }, text: `add ${R64[r]}, -3`, len: 4 },
+      { emit: (b: CodeBuffer) => { x.opRR(b, 0, true, 0x81, 0, r); x.imm32(b, 0x12345678); }, text: `add ${R64[r]}, 0x12345678`, len: 7 },
+    ]);
+    run('imm', cases);
+  });
+
   test('opRM / modrmMem', () => {
     const cases: Case[] = regMemPairs().map(([r, m]) => ({
-      emit: (b: CodeBuffer) => x.opRM(b, 0, true, [0x8b], r, m.base, m.index, m.scale, m.disp),
+      emit: (b: CodeBuffer) => x.opRM(b, 0, true, 0x8b, r, m.base, m.index, m.scale, m.disp),
       text: `mov ${R64[r]}, qword ptr ${memText(m)}`,
       len: 1 + 1 + memLen(m),
     }));

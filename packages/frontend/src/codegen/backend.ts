@@ -340,6 +340,11 @@ export interface StubEmitter {
   emitStubs(buf: CodeBuffer): StubOffsets;
   /** A stub that forwards a wasm-convention call to host call `id`; returns its offset. */
   emitHostcallStub(buf: CodeBuffer, id: number, nParams: number): number;
+  /**
+   * The stand-in for an import nothing links: called like a wasm function, it calls trap stub
+   * `trapStub` with the caller's return address one word above its own (trap.c); returns its offset.
+   */
+  emitImportTrapStub(buf: CodeBuffer, trapStub: number): number;
   /** Writes the rel32/abs fixups of a finished text: calls to functions and the function table. */
   patchCall(buf: CodeBuffer, at: number, target: number): void;
 }

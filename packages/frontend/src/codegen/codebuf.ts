@@ -31,9 +31,12 @@ export class CodeBuffer {
   reserve(n: number): void {
     if (this.pos + n <= this.bytes.length) return;
     if (this.pos + n > this.limit) throw new CodeSizeError(this.limit);
-    let cap = this.bytes.length * 2;
-    while (cap < this.pos + n) cap *= 2;
-    cap = Math.min(cap, this.limit);
+    // doubling while small; a large room asked for at once is given as asked (the linker's
+    // estimate of the whole text), and past 16 MiB it grows by half: V8 counts every byte of an
+    // ArrayBuffer as external memory, and 64 MiB more of it since the last full collection
+    // starts another one
+    const len = this.bytes.length;
+    const cap = Math.min(Math.max(this.pos + n, len < 16 << 20 ? 2 * len : len + (len >> 1)), this.limit);
     const next = new Uint8Array(cap);
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;
@@ -45,13 +48,13 @@ export class CodeBuffer {
   }
 
   emit16(v: number): void {
-    this.reserve(2);
+    if (this.pos + 2 > this.bytes.length) this.reserve(2);
     this.bytes[this.pos++] = v & 0xff;
     this.bytes[this.pos++] = (v >>> 8) & 0xff;
   }
 
   emit32(v: number): void {
-    this.reserve(4);
+    if (this.pos + 4 > this.bytes.length) this.reserve(4);
     const b = this.bytes;
     let p = this.pos;
     b[p++] = v & 0xff;

@@ -6,6 +6,7 @@ import { I32 } from './operations';
 import { addCheck } from './sites';
 import { SLOT_SIZE, slotsOf } from './frame';
 import { isValueType, type FunctionCompiler } from './function';
+import { typeFeature } from '../features';
 
 /**
  * Control instructions and control frames: blocks, loops, ifs, branches, returns. At every block
@@ -206,6 +207,8 @@ function readBlockType(fc: FunctionCompiler): BlockType {
     rd.pos++;
     return BT_SINGLE[b];
   }
+  const f = typeFeature(b);
+  if (f) fc.unsupported(f[1], `block type: ${f[0]}`);
   const idx = rd.s33();
   if (idx < 0 || idx >= fc.env.module.types.length) fc.fail('unknown type');
   return fc.env.module.types[idx];
@@ -237,7 +240,10 @@ function sameTypes(a: Uint8Array, b: Uint8Array): boolean {
 // --- the instructions --------------------------------------------------------------------------
 
 export function unreachable(fc: FunctionCompiler): void {
-  if (!fc.dead) fc.be.callStub(fc.out.stubs.traps[Trap.Unreachable]);
+  if (!fc.dead) {
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset);
+    fc.be.callStub(fc.out.stubs.traps[Trap.Unreachable]);
+  }
   setUnreachable(fc);
 }
 

@@ -1,4 +1,4 @@
-import type { Module, FuncType, GlobalType } from '../module';
+import type { FuncType, FunctionBody, GlobalType } from '../module';
 import { CompileError } from '../errors';
 import { LIMITS } from '../limits';
 import { CodeSizeError } from './codebuf';
@@ -8,9 +8,10 @@ import type { CompileOutput } from './output';
 import { CodeGenContext } from './context';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32, I64, F32, F64, V128, FUNCREF, EXTERNREF } from './operations';
-import { H, FC_BASE, FD_BASE, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { H, FC_BASE, FD_BASE, UNSUPPORTED_PREFIX, opHandler, opTakesFlags, opName, opFeature, opSubBase, opSubCount } from './opcodes';
+import { notSupported } from '../features';
 import { slotsOf } from './frame';
-import { emitSlowPaths } from './sites';
+import { emitSlowPaths, emitTrapMap } from './sites';
 import { LocalScan, scanBody, assignLocalRegisters } from './localregs';
 import * as control from './control';
 import { Ctl, UNREACHABLE } from './control';
@@ -22,9 +23,26 @@ import * as memory from './memory';
 import * as numeric from './numeric';
 import * as simd from './simd';
 
+/**
+ * What the code generator reads of a module. A decoded Module has it all; the linker hands worker
+ * threads just this (linker/src/env.ts).
+ */
+export interface CodeModule {
+  bytes: Uint8Array;
+  types: readonly FuncType[];
+  /** Type index of each defined function. */
+  functions: ArrayLike<number>;
+  elements: readonly { elemType: number }[];
+  globals: { readonly length: number };
+  bodies: readonly FunctionBody[];
+  dataCount: number | null;
+  importedFuncs: number;
+  importedGlobals: number;
+}
+
 /** What a function body may refer to, resolved by the linker. */
 export interface FunctionEnv {
-  module: Module;
+  module: CodeModule;
   funcType(funcIndex: number): FuncType;
   linkedFunc(funcIndex: number): number;
   /** Canonical id of a type index: structurally equal types get the same id. */
@@ -33,6 +51,10 @@ export interface FunctionEnv {
   globalType(globalIndex: number): GlobalType;
   memoryCount: number;
   tableCount: number;
+  /** The element type of the module's table `tableIndex` (< tableCount). */
+  tableElemType(tableIndex: number): number;
+  /** Function `funcIndex` may be named by ref.func: an element segment, an export or a global names it. */
+  funcDeclared(funcIndex: number): boolean;
   stubs: StubOffsets;
   /**
    * vmctx offsets of the descriptors (u64 base, u32 current size, u32 maximum) of the module's
@@ -165,6 +187,7 @@ export class FunctionCompiler extends CodeGenContext {
       emitSlowPaths(this);
       this.frameSize = this.frame.frameSize();
       this.be.finishFrame(this.frameSize);
+      emitTrapMap(this, this.codeStart, body.start);
     } catch (e) {
       // the code buffer and the backends know no function: say where it happened
       if (e instanceof CodeSizeError || (e instanceof CompileError && e.offset === -1 && e.funcIndex === -1)) {
@@ -192,6 +215,7 @@ export class FunctionCompiler extends CodeGenContext {
         this.fail('unexpected end of section or function');
       }
       this.opOffset = rd.pos;
+      this.ool.opOffset = rd.pos;
       const op = rd.u8();
       // A comparison result lives in the flags only until the next instruction that is not a
       // branch/select consuming it.
@@ -274,8 +298,9 @@ export class FunctionCompiler extends CodeGenContext {
   // ---------------------------------------------------------------------------------------------
   // immediates
 
-  unsupported(feature: string, what: string): never {
-    this.fail(`unsupported ${feature} (${what})`);
+  /** Valid WebAssembly of `proposal`, which the compiler does not implement (features.ts). */
+  unsupported(proposal: string, what: string): never {
+    throw notSupported(what, proposal, this.opOffset, 'code', undefined, this.funcIndex);
   }
 
   override peekOpcode(): number {
@@ -322,9 +347,13 @@ function illegal(fc: FunctionCompiler, row: number): void {
   fc.fail(row >= FC_BASE ? `illegal opcode 0xfc ${row - FC_BASE}` : `illegal opcode 0x${row.toString(16)}`);
 }
 
-/** Valid WebAssembly of a feature the compiler does not implement: named in the error. */
+/**
+ * Valid WebAssembly of a proposal the compiler does not implement: named in the error, a prefixed
+ * instruction with its sub-opcode (opcodes.ts, OPCODE_FEATURES).
+ */
 function unsupportedOp(fc: FunctionCompiler, row: number): void {
-  fc.unsupported(opFeature[row], `${opName[row]}, opcode 0x${row.toString(16)}`);
+  const what = opSubCount[row] === UNSUPPORTED_PREFIX ? `${opName[row]} 0x${row.toString(16)} 0x${fc.rd.u32().toString(16).padStart(2, '0')}` : opName[row];
+  fc.unsupported(opFeature[row], what);
 }
 
 /** The dispatch: the handler of each `H` (opcodes.ts). */

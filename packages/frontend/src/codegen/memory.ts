@@ -2,6 +2,7 @@ import { opAlign, opBytes, opIn, opOut, opSigned } from './opcodes';
 import { I32 } from './operations';
 import { globalOffset } from './variables';
 import type { FunctionCompiler } from './function';
+import { PROPOSAL } from '../features';
 
 /**
  * Loads, stores and the memory instructions. Linear memory needs no bounds checks
@@ -13,6 +14,9 @@ import type { FunctionCompiler } from './function';
 export function memarg(fc: FunctionCompiler, row: number): number {
   const rd = fc.rd;
   const align = rd.u32();
+  // bit 6: a memory index follows (multi-memory); with one memory it could only be 0, but it
+  // is that proposal's encoding
+  if (align & 0x40) fc.unsupported(PROPOSAL.multiMemory, 'a memory index in a memory access');
   const offset = rd.u32();
   if (fc.env.memoryCount === 0) fc.fail('unknown memory 0');
   if (align > opAlign[row]) fc.fail('alignment must not be larger than natural');
@@ -30,6 +34,7 @@ export function load(fc: FunctionCompiler, row: number): void {
   const i = fc.stack.height;
   if (!fc.dead) {
     const dst = fc.operands(row, i, 1);
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset);
     fc.be.memLoad(opOut[row], opBytes[row], opSigned[row] !== 0, dst, fc.opA, offset);
     fc.result(row, i, 1, dst, 0);
   }
@@ -46,6 +51,7 @@ export function store(fc: FunctionCompiler, row: number): void {
   const f = fc.forms[row];
   fc.place(i + 1, (f >> 4) & 0xf, fc.opB);
   fc.place(i, f & 0xf, fc.opA);
+  fc.ool.mark(fc.out.buf.pos, fc.opOffset);
   fc.be.memStore(opIn[row], opBytes[row], fc.opA, offset, fc.opB);
   fc.release(i);
   fc.release(i + 1);

@@ -1,5 +1,6 @@
 import { OpClass } from './backend';
 import { I32, I64, F32, F64, V128, Conv, Shape, VecBinOp, VecUnOp, VecShiftOp, VecTestOp, VecLoad } from './operations';
+import { OPCODE_FEATURES } from '../features';
 
 /**
  * The opcode table (STYLE: tables over branches): one row per instruction, indexed by its opcode;
@@ -86,8 +87,10 @@ export const enum Imm {
 }
 export const opImm = new Uint8Array(ROWS);
 export const opName: string[] = new Array(ROWS).fill('');
-/** Feature that makes an unsupported instruction valid, for the error message. */
+/** The proposal that makes an unsupported instruction valid (features.ts), for the error message. */
 export const opFeature: string[] = new Array(ROWS).fill('');
+/** opSubCount of an unsupported prefix's row: its handler reads the sub-opcode to name it. */
+export const UNSUPPORTED_PREFIX = 0xffff;
 
 function row(op: number, name: string, handler: H, a = 0, r = 0): void {
   opHandler[op] = handler;
@@ -136,13 +139,14 @@ const immediates: [Imm, number[]][] = [
 ];
 for (const [imm, ops] of immediates) for (const op of ops) opImm[op] = imm;
 
-const unsupported: [number, string, string][] = [
-  [0x12, 'return_call', 'tail-call'], [0x13, 'return_call_indirect', 'tail-call'],
-  [0x06, 'try', 'exception-handling'], [0x08, 'throw', 'exception-handling'],
+// instructions of later proposals, refused by name (features.ts)
+const unsupported: [number, string, string, boolean][] = [
+  ...OPCODE_FEATURES,
 ];
-for (const [op, name, feature] of unsupported) {
+for (const [op, name, proposal, prefixed] of unsupported) {
   row(op, name, H.Unsupported);
-  opFeature[op] = feature;
+  opFeature[op] = proposal;
+  if (prefixed) opSubCount[op] = UNSUPPORTED_PREFIX;
 }
 
 // --- memory --------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { Base, Form } from './backend';
 import { Loc, UNKNOWN } from './valuestack';
 import { I32 } from './operations';
 import { isRef, isValueType, type FunctionCompiler } from './function';
+import { typeFeature } from '../features';
 
 /** drop and select. */
 
@@ -28,7 +29,11 @@ export function selectTyped(fc: FunctionCompiler): void {
   const n = fc.rd.u32();
   if (n !== 1) fc.fail('invalid result arity');
   const t = fc.rd.u8();
-  if (!isValueType(t)) fc.fail('malformed value type');
+  if (!isValueType(t)) {
+    const f = typeFeature(t);
+    if (f) fc.unsupported(f[1], `select of ${f[0]}`);
+    fc.fail('malformed value type');
+  }
   fc.pop(I32);
   fc.pop(t);
   fc.pop(t);

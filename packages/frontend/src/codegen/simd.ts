@@ -32,6 +32,7 @@ export function load(fc: FunctionCompiler, row: number): void {
   const i = fc.stack.height;
   if (!fc.dead) {
     const dst = fc.operands(row, i, 1);
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset); // a fault in the access is this instruction's trap
     fc.be.vecLoad(opKind[row], opShape[row], dst, fc.opA, offset);
     fc.result(row, i, 1, dst, 0);
   }
@@ -48,6 +49,7 @@ export function store(fc: FunctionCompiler, row: number): void {
   const f = fc.forms[row];
   fc.place(i + 1, (f >> 4) & 0xf, fc.opB);
   fc.place(i, f & 0xf, fc.opA);
+  fc.ool.mark(fc.out.buf.pos, fc.opOffset); // a fault in the access is this instruction's trap
   fc.be.vecStore(fc.opA, offset, fc.opB);
   fc.release(i);
   fc.release(i + 1);
@@ -63,6 +65,7 @@ export function loadLane(fc: FunctionCompiler, row: number): void {
   if (!fc.dead) {
     const v = fc.regOf(i + 1);
     fc.place(i, fc.forms[row] & 0xf, fc.opA);
+    fc.ool.mark(fc.out.buf.pos, fc.opOffset); // a fault in the access is this instruction's trap
     fc.be.vecLoadLane(laneLog2(opShape[row]), lane, v, fc.opA, offset);
     fc.release(i);
     fc.stack.setReg(i, v);
@@ -80,6 +83,7 @@ export function storeLane(fc: FunctionCompiler, row: number): void {
   const f = fc.forms[row];
   fc.place(i + 1, 0, fc.opB);
   fc.place(i, f & 0xf, fc.opA);
+  fc.ool.mark(fc.out.buf.pos, fc.opOffset); // a fault in the access is this instruction's trap
   fc.be.vecStoreLane(laneLog2(opShape[row]), lane, fc.opA, offset, fc.opB);
   fc.release(i);
   fc.release(i + 1);

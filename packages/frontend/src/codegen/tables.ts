@@ -1,7 +1,4 @@
-import type { Module } from '../module';
-import { importIndex } from '../imports';
 import { TableOp } from '../runtime/vmctx';
-import { declaredFuncs } from '../validate/module';
 import { UNKNOWN } from './valuestack';
 import { I32, I64, FUNCREF } from './operations';
 import { emitEqz } from './numeric';
@@ -15,9 +12,7 @@ import { isRef, type FunctionCompiler } from './function';
 
 /** The element type of table `index` of the module. */
 export function tableElemType(fc: FunctionCompiler, index: number): number {
-  const m = fc.env.module;
-  if (index >= m.importedTables) return m.tables[index - m.importedTables].elemType;
-  return importIndex(m).tables[index]?.elemType ?? 0;
+  return fc.env.tableElemType(index);
 }
 
 function tableIndex(fc: FunctionCompiler): number {
@@ -131,16 +126,11 @@ export function refIsNull(fc: FunctionCompiler): void {
   fc.pushed(i, I32);
 }
 
-/** Functions a module's ref.func may name (validation), computed once per module. */
-const declaredCache = new WeakMap<Module, Set<number>>();
-
 export function refFunc(fc: FunctionCompiler): void {
   const f = fc.rd.u32();
   const m = fc.env.module;
   if (f >= m.importedFuncs + m.functions.length) fc.fail(`unknown function ${f}`);
-  let declared = declaredCache.get(m);
-  if (!declared) declaredCache.set(m, (declared = declaredFuncs(m)));
-  if (!declared.has(f)) fc.fail('undeclared function reference');
+  if (!fc.env.funcDeclared(f)) fc.fail('undeclared function reference');
   // the table entry's word: type id + 1, linked function index (never 0, never ~0)
   fc.pushConst(FUNCREF, fc.env.funcTypeId(f) + 1, fc.env.linkedFunc(f));
 }

@@ -80,9 +80,13 @@ export class ValueStack {
     this.slot[i] = this.slotAt(i);
     this.type[i] = type;
     this.loc[i] = loc;
-    this.reg[i] = reg;
-    this.lo[i] = lo;
-    this.hi[i] = hi;
+    // reg, lo and hi mean something only in the locations that use them (a push in the slot
+    // writes two arrays, not five)
+    if (loc !== Loc.Mem) {
+      this.reg[i] = reg;
+      this.lo[i] = lo;
+      this.hi[i] = hi;
+    }
     return i;
   }
 

@@ -1,5 +1,6 @@
 import { CompileError } from '../errors';
 import { LIMITS, overLimit } from '../limits';
+import { notSupported, typeFeature, PROPOSAL, TYPE_FORM_FEATURES } from '../features';
 import type {
   Module, FuncType, Limits, TableType, GlobalType, ConstExpr, Import, Export, ElemSegment,
   DataSegment, CustomSection,
@@ -13,10 +14,36 @@ const ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
 const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
 
 /**
+ * Where the decoder is, for the message refusing a feature of a later proposal (features.ts):
+ * the section, the kind of its entries and the entry's index (in the index space where there is
+ * one: `memory 1` counts imported memories), or the function of a body. Set by decodeModule as it
+ * goes; the decoder runs to completion before anything else decodes.
+ */
+const where = { section: '', item: '', index: 0, func: -1 };
+
+/** Refuses valid WebAssembly of a proposal the compiler does not implement, where the decoder is. */
+function refuse(what: string, proposal: string, at: number): never {
+  throw notSupported(what, proposal, at, where.section || undefined, where.item ? `${where.item} ${where.index}` : undefined, where.func);
+}
+
+/** Item names of each section's entries (code: the function index says it). */
+const ITEM_NAMES = ['', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', '', 'element segment', '', 'data segment', ''];
+
+/**
  * Decodes a whole module. Function bodies stay byte ranges (the code generator reads them once);
  * everything else is decoded here, with the spec's reasons for malformed input.
  */
 export function decodeModule(bytes: Uint8Array): Module {
+  try {
+    return decode(bytes);
+  } finally {
+    where.section = '';
+    where.item = '';
+    where.func = -1;
+  }
+}
+
+function decode(bytes: Uint8Array): Module {
   const rd = new Reader(bytes);
   const m: Module = {
     bytes, types: [], imports: [], functions: [], tables: [], memories: [], globals: [], exports: [],
@@ -38,8 +65,12 @@ export function decodeModule(bytes: Uint8Array): Module {
   while (!rd.eof()) {
     const idAt = rd.pos;
     const id = rd.u8();
+    if (id === 13) throw notSupported('the tag section', PROPOSAL.exceptions, idAt);
     if (id > 12) throw new CompileError('malformed section id', idAt);
     const name = SECTION_NAMES[id];
+    where.section = id === 0 ? '' : name;
+    where.item = ITEM_NAMES[id];
+    where.func = -1;
     if (id !== 0) {
       if (ORDER[id] <= last) throw new CompileError('unexpected content after last section', idAt);
       last = ORDER[id];
@@ -59,7 +90,7 @@ export function decodeModule(bytes: Uint8Array): Module {
         case 2: vec(sec, () => m.imports.push(importEntry(sec, m)), 'too many imports', LIMITS.imports); break;
         case 3: vec(sec, () => m.functions.push(sec.u32()), 'too many functions (imported and defined)', LIMITS.functions, m.importedFuncs); break;
         case 4: vec(sec, () => m.tables.push(tableType(sec)), 'too many tables (imported and defined)', LIMITS.tables, m.importedTables); break;
-        case 5: vec(sec, () => m.memories.push(limits(sec)), 'too many memories (imported and defined)', LIMITS.memories, m.importedMemories); break;
+        case 5: vec(sec, () => m.memories.push(memoryType(sec, m)), 'too many memories (imported and defined)', LIMITS.memories, m.importedMemories); break;
         case 6: vec(sec, () => m.globals.push({ type: globalType(sec), init: constExpr(sec) }), 'too many globals (imported and defined)', LIMITS.globals, m.importedGlobals); break;
         case 7: vec(sec, () => m.exports.push(exportEntry(sec)), 'too many exports', LIMITS.exports); break;
         case 8: m.start = sec.u32(); break;
@@ -80,6 +111,8 @@ export function decodeModule(bytes: Uint8Array): Module {
             const bodyEnd = bodyStart + bodySize;
             if (bodyEnd > bytes.length) sec.fail(EOS, bytes.length);
             const funcIndex = m.importedFuncs + k;
+            where.item = '';
+            where.func = funcIndex;
             if (bodySize > LIMITS.bodySize) throw overLimit('function body too large (bytes)', bodySize, LIMITS.bodySize, sizeAt, funcIndex, 'code');
             checkLocals(new Reader(bytes, bodyStart, bodyEnd), funcIndex);
             // Every body ends with the `end` of its function block (the code generator reports
@@ -102,7 +135,9 @@ export function decodeModule(bytes: Uint8Array): Module {
       rd.pos = end;
     } catch (e) {
       if (e instanceof CompileError && id !== 0 && !/\(in [a-z ]+ section/.test(e.message)) {
-        throw new CompileError(e.reason, e.offset, -1, name);
+        const located = new CompileError(e.reason, e.offset, -1, name);
+        located.feature = e.feature;
+        throw located;
       }
       throw e;
     }
@@ -122,13 +157,20 @@ function vec(rd: Reader, each: () => void, what: string, limit: number, already 
   const at = rd.pos;
   const n = rd.len32();
   if (already + n > limit) throw overLimit(what, already + n, limit, at);
-  for (let k = 0; k < n; k++) each();
+  for (let k = 0; k < n; k++) {
+    where.index = already + k;
+    each();
+  }
 }
 
 function valType(rd: Reader): number {
   const at = rd.pos;
   const t = rd.u8();
-  if (!VALTYPES.has(t)) throw new CompileError('malformed value type', at);
+  if (!VALTYPES.has(t)) {
+    const f = typeFeature(t);
+    if (f) refuse(f[0], f[1], at);
+    throw new CompileError('malformed value type', at);
+  }
   return t;
 }
 
@@ -136,6 +178,7 @@ function funcType(rd: Reader): FuncType {
   const at = rd.pos;
   const form = rd.u8();
   if (form !== 0x60) {
+    if (TYPE_FORM_FEATURES[form]) refuse(TYPE_FORM_FEATURES[form], PROPOSAL.gc, at);
     // the form is a signed LEB128 of 7 bits: a continuation bit makes it too long
     throw new CompileError(form & 0x80 ? 'integer representation too long' : 'malformed function type', at);
   }
@@ -162,12 +205,19 @@ function valTypes(rd: Reader, n: number): Uint8Array {
   return rd.bytes.subarray(start, start + n);
 }
 
-function limits(rd: Reader): Limits {
+/**
+ * A memory's or table's limits. The flag is an unsigned LEB128 of 1 bit in 2.0; later proposals
+ * use more: bit 1 a shared memory (threads), bit 2 64-bit indices (memory64), which are refused
+ * by name. Other values are malformed, as in the spec's decoder.
+ */
+function limits(rd: Reader, table = false): Limits {
   const at = rd.pos;
-  // the flag is an unsigned LEB128 of 1 bit (2.0 has no shared memories: flags 2 and 3 are
-  // malformed, as in the spec's decoder)
   const flag = rd.u8();
-  if ((flag & 0x7f) > 1) throw new CompileError('integer too large', at);
+  if ((flag & 0x7f) > 1) {
+    if (flag & 0x04 && flag < 8) refuse(table ? '64-bit table' : '64-bit memory', PROPOSAL.memory64, at);
+    if (flag & 0x02 && flag < 4 && !table) refuse('shared memory', PROPOSAL.threads, at);
+    throw new CompileError('integer too large', at);
+  }
   if (flag & 0x80) throw new CompileError('integer representation too long', at);
   const min = rd.u32();
   const max = flag === 1 ? rd.u32() : null;
@@ -177,13 +227,23 @@ function limits(rd: Reader): Limits {
 function refType(rd: Reader): number {
   const at = rd.pos;
   const t = rd.u8();
-  if (t !== 0x70 && t !== 0x6f) throw new CompileError('malformed reference type', at);
+  if (t !== 0x70 && t !== 0x6f) {
+    const f = typeFeature(t);
+    if (f) refuse(f[0], f[1], at);
+    throw new CompileError('malformed reference type', at);
+  }
   return t;
 }
 
 function tableType(rd: Reader): TableType {
   const elemType = refType(rd);
-  return { elemType, limits: limits(rd) };
+  return { elemType, limits: limits(rd, true) };
+}
+
+/** A memory of the memory section; a second one (imports counted) is the multi-memory proposal's. */
+function memoryType(rd: Reader, m: Module): Limits {
+  if (m.importedMemories + m.memories.length >= 1) refuse('a second memory', PROPOSAL.multiMemory, rd.pos);
+  return limits(rd);
 }
 
 function globalType(rd: Reader): GlobalType {
@@ -202,8 +262,13 @@ function importEntry(rd: Reader, m: Module): Import {
   switch (kind) {
     case 0: m.importedFuncs++; return { module, name, desc: { kind: 'func', typeIndex: rd.u32() } };
     case 1: m.importedTables++; return { module, name, desc: { kind: 'table', type: tableType(rd) } };
-    case 2: m.importedMemories++; return { module, name, desc: { kind: 'memory', limits: limits(rd) } };
+    case 2: {
+      if (m.importedMemories >= 1) refuse('a second memory', PROPOSAL.multiMemory, at);
+      m.importedMemories++;
+      return { module, name, desc: { kind: 'memory', limits: limits(rd) } };
+    }
     case 3: m.importedGlobals++; return { module, name, desc: { kind: 'global', type: globalType(rd) } };
+    case 4: refuse('a tag import', PROPOSAL.exceptions, at);
   }
   throw new CompileError('malformed import kind', at);
 }
@@ -212,6 +277,7 @@ function exportEntry(rd: Reader): Export {
   const name = rd.name();
   const at = rd.pos;
   const kind = rd.u8();
+  if (kind === 4) refuse('a tag export', PROPOSAL.exceptions, at);
   if (kind > 3) throw new CompileError('malformed export kind', at);
   const index = rd.u32();
   const kinds = ['func', 'table', 'memory', 'global'] as const;
@@ -290,8 +356,8 @@ function elemSegment(rd: Reader, entries: { n: number }): ElemSegment {
     const tAt = rd.pos;
     const t = rd.u8();
     if (exprs) {
-      if (t !== 0x70 && t !== 0x6f) throw new CompileError('malformed reference type', tAt);
-      elemType = t;
+      rd.pos = tAt;
+      elemType = refType(rd);
     } else if (t !== 0x00) throw new CompileError('malformed element kind', tAt);
   }
   const countAt = rd.pos;
@@ -315,7 +381,7 @@ function dataSegment(rd: Reader): DataSegment {
   }
   const n = rd.len32();
   const start = rd.pos;
-  rd.bytesN(n);
+  rd.skip(n);
   return { mode: flags === 1 ? 'passive' : 'active', memory, offset, start, end: start + n };
 }
 

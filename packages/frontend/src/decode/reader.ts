@@ -38,6 +38,19 @@ export class Reader {
 
   /** Unsigned LEB128, at most 5 bytes, value < 2^32. */
   u32(): number {
+    // one byte, the usual case
+    const p = this.pos;
+    if (p < this.end) {
+      const b = this.bytes[p];
+      if (b < 0x80) {
+        this.pos = p + 1;
+        return b;
+      }
+    }
+    return this.u32Long();
+  }
+
+  private u32Long(): number {
     const start = this.pos;
     let result = 0;
     let shift = 0;
@@ -57,6 +70,19 @@ export class Reader {
 
   /** Signed LEB128 of at most 32 bits. */
   s32(): number {
+    // one byte, the usual case: bit 6 is the sign
+    const p = this.pos;
+    if (p < this.end) {
+      const b = this.bytes[p];
+      if (b < 0x80) {
+        this.pos = p + 1;
+        return (b << 25) >> 25;
+      }
+    }
+    return this.s32Long();
+  }
+
+  private s32Long(): number {
     const start = this.pos;
     let result = 0;
     let shift = 0;
@@ -146,10 +172,15 @@ export class Reader {
   }
 
   bytesN(n: number): Uint8Array {
+    const at = this.pos;
+    this.skip(n);
+    return this.bytes.subarray(at, at + n);
+  }
+
+  /** Steps over `n` bytes (a data segment's contents: no view made). */
+  skip(n: number): void {
     if (n > this.end - this.pos) this.fail(EOS, this.end);
-    const v = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
-    return v;
   }
 
   /**

@@ -47,9 +47,11 @@ export const enum Trap {
   OutOfBoundsTable = 10,
   Suspended = 11,
   Exit = 12,
+  /** A call of an import nothing links (`wagc --trap-unknown-imports`): its stub traps. */
+  UnknownImport = 13,
 }
 
-export const TRAP_COUNT = 13;
+export const TRAP_COUNT = 14;
 
 /**
  * Table operations done by the loader routine `vmctx.fnTable` (docs/ARCHITECTURE.md, "Tables"):
@@ -120,6 +122,7 @@ export const TRAP_MESSAGES: readonly string[] = [
   'out of bounds table access',
   'suspended',
   'exit',
+  'unknown import',
 ];
 
 /** Loader routines reachable from the runtime library as imports of module `gate`. */

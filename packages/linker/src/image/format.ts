@@ -19,6 +19,7 @@ export const enum Section {
   Resume = 11,
   Tables = 12,
   Rodata = 13,
+  Template = 14,
 }
 
 export const ARCH_TAG = { 'x86-64': 1, arm64: 2 } as const;

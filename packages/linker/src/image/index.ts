@@ -1,4 +1,4 @@
 export * from './types';
 export * from './format';
-export { writeImage, writeImageFile } from './write';
+export { writeImage, writeImageFile, imageParts, type ImageParts } from './write';
 export { readImage, imageArch, ImageError } from './read';

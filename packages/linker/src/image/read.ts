@@ -1,4 +1,5 @@
-import type { Arch, ImageInput, ImageFunction, ImageSite, ImageExport, ImageStore, ImageInstance, ImageModule, ImageResume, ImageTables } from './types';
+import { SiteTable } from '@wagc/frontend';
+import type { Arch, ImageInput, ImageFunction, ImageExport, ImageStore, ImageInstance, ImageModule, ImageResume, ImageTables } from './types';
 import { ALIGN, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, STORE_CHECK, STORE_DATA, STORE_ELEM, STORE_FIXED, STORE_INSTANCE, STORE_MEMORY, STORE_TABLE, TABLES_FIXED, TABLES_SEGMENT, TABLES_TABLE, Section, VERSION } from './format';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -74,13 +75,17 @@ export function readImage(bytes: Uint8Array): ImageInput {
     functions.push({ codeStart: u(0), codeEnd: u(1), frameSize: u(2), paramCount: u(3), wasmOffset: u(4), name: decodeName(sub(u(5), u(6))) });
   }
   const sm = need(Section.SiteMap, 4);
-  const sites: ImageSite[] = [];
+  const sites = new SiteTable();
   const ns = sm.getUint32(0, true);
   if (4 + ns * SITE_ENTRY > sm.byteLength) throw new ImageError('truncated site map');
   for (let k = 0; k < ns; k++) {
     const o = 4 + k * SITE_ENTRY;
     const u = (i: number): number => sm.getUint32(o + 4 * i, true);
-    sites.push({ codeOffset: u(0), func: u(1), site: u(2), fpOffset: u(3), wasmOffset: u(4), slotTypes: sub(u(6), u(5)) });
+    const types = sub(u(6), u(5));
+    const at = sites.addTypes(types.length);
+    sites.types.set(types, at);
+    // whether a site is a check is not in the image
+    sites.add(u(0), u(1), u(2), u(3), u(4), types.length, at, -1);
   }
   const md = need(Section.Meta, 0);
   if (md.byteLength < META_FIXED) throw new ImageError('truncated metadata');
@@ -222,6 +227,7 @@ export function readImage(bytes: Uint8Array): ImageInput {
   return {
     modules,
     resume,
+    ...(sections.has(Section.Template) ? { snapshotTemplate: sections.get(Section.Template)!.slice() } : {}),
     store,
     arch,
     text: text.slice(),

@@ -2,6 +2,8 @@
  * What the link step hands to the image writer. Everything an instance needs at run time is here;
  * the original .wasm is not needed again (ARCHITECTURE §5).
  */
+import { SiteTable, SiteWord } from '@wagc/frontend';
+
 export type Arch = 'x86-64' | 'arm64';
 
 export interface ImageFunction {
@@ -16,6 +18,7 @@ export interface ImageFunction {
   wasmOffset: number;
 }
 
+/** One site as an object (`siteList`); images and the linker keep them as a SiteTable's rows. */
 export interface ImageSite {
   codeOffset: number; // text offset of the return/resume address
   func: number; // linked function index
@@ -23,6 +26,8 @@ export interface ImageSite {
   fpOffset: number; // fp − rsp after the site's call returns
   slotTypes: Uint8Array; // ValType per slot, canonical order
   wasmOffset: number; // byte offset of the opcode in the wasm module
+  /** An entry or loop check rather than a call; known from the compiler, not from an image. */
+  check?: boolean;
 }
 
 export interface ImageExport {
@@ -46,7 +51,8 @@ export interface ImageInput {
   /** Text offsets of the stubs of docs/ARCHITECTURE.md. */
   stubs: { entry: number };
   functions: ImageFunction[];
-  sites: ImageSite[]; // sorted by codeOffset
+  /** Sorted by code offset (SiteWord fields; the check word is −1 in an image read back). */
+  sites: SiteTable;
   exports: ImageExport[];
   /** Linked function indices run at instantiation, in order (start functions). */
   starts: number[];
@@ -74,6 +80,11 @@ export interface ImageInput {
   modules?: ImageModule[];
   /** A stack to resume, or a halted instance (section 11): images built from snapshots. */
   resume?: ImageResume;
+  /**
+   * What the loader needs to write a snapshot itself (section 14, `snapshotTemplate` of
+   * @wagc/snapshot-format), with the program module of `modules`.
+   */
+  snapshotTemplate?: Uint8Array;
 }
 
 export interface ImageTables {
@@ -136,4 +147,29 @@ export interface ImageInstance {
   datas: { memoryDesc: number; offset: number; bytes: Uint8Array }[];
   /** Imported memories and tables must have at least `min` pages/entries when instantiated. */
   checks: { descOff: number; kind: 'memory' | 'table'; min: number }[];
+}
+
+/** The sites of a table as objects (tools and tests; the compile path keeps the rows). */
+export function siteList(t: SiteTable): ImageSite[] {
+  const list: ImageSite[] = [];
+  for (let k = 0; k < t.count; k++) {
+    const check = t.get(k, SiteWord.Check);
+    list.push({
+      codeOffset: t.get(k, SiteWord.CodeOffset), func: t.get(k, SiteWord.Func), site: t.get(k, SiteWord.Site),
+      fpOffset: t.get(k, SiteWord.FpOffset), slotTypes: t.slotTypes(k).slice(), wasmOffset: t.get(k, SiteWord.WasmOffset),
+      ...(check >= 0 ? { check: check === 1 } : {}),
+    });
+  }
+  return list;
+}
+
+/** A table of the sites of a list (tools and tests that build an image by hand). */
+export function siteTable(list: readonly ImageSite[]): SiteTable {
+  const t = new SiteTable();
+  for (const s of list) {
+    const at = t.addTypes(s.slotTypes.length);
+    t.types.set(s.slotTypes, at);
+    t.add(s.codeOffset, s.func, s.site, s.fpOffset, s.wasmOffset, s.slotTypes.length, at, s.check === undefined ? -1 : s.check ? 1 : 0);
+  }
+  return t;
 }

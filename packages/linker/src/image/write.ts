@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'fs';
 import { randomBytes } from 'crypto';
-import { LIMITS, overLimit } from '@wagc/frontend';
 import { basename, dirname, join } from 'path';
+import { LIMITS, overLimit, SITE_WORDS, SiteWord } from '@wagc/frontend';
 import type { ImageExport, ImageInput } from './types';
 import { ALIGN, ARCH_TAG, EXPORT_ENTRY, FUNC_ENTRY, HEADER_SIZE, MAGIC, META_FIXED, NONE, SECTION_ENTRY_SIZE, SITE_ENTRY, Section, VERSION } from './format';
 
@@ -29,6 +29,46 @@ class Bytes {
 
 const utf8 = new TextEncoder();
 
+/**
+ * The Strings section as it is built: small strings copied into a buffer, large blobs (a module's
+ * bytes, the sites' slot types) kept as views, so that nothing large is copied before the file.
+ */
+class Strings {
+  parts: Uint8Array[] = [];
+  size = 0;
+  private small = new Bytes();
+
+  add(b: Uint8Array): number {
+    const at = this.size;
+    if (b.length >= 4096) {
+      this.flush();
+      this.parts.push(b);
+    } else this.small.bytes(b);
+    this.size += b.length;
+    return at;
+  }
+
+  private flush(): void {
+    if (this.small.pos) this.parts.push(this.small.done());
+    this.small = new Bytes();
+  }
+
+  done(): Uint8Array[] {
+    this.flush();
+    return this.parts;
+  }
+}
+
+/**
+ * An image as the byte ranges that make it up: `parts` at their file offsets, zeros everywhere
+ * else, `size` bytes in all. The text, the modules' bytes and the memory pages are views of what
+ * the linker produced, not copies.
+ */
+export interface ImageParts {
+  size: number;
+  parts: { at: number; bytes: Uint8Array }[];
+}
+
 export interface WriteOptions {
   /** The most bytes the image may take, holes included (LIMITS.imageSize, or less). */
   maxSize?: number;
@@ -36,12 +76,18 @@ export interface WriteOptions {
 
 /** Serialises an image (docs/image-format.md). */
 export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array {
-  const strings = new Bytes();
+  const { size, parts } = imageParts(img, opts);
+  const out = new Uint8Array(size);
+  for (const p of parts) out.set(p.bytes, p.at);
+  return out;
+}
+
+/** The image (docs/image-format.md) as its parts, for writeImageFile. */
+export function imageParts(img: ImageInput, opts: WriteOptions = {}): ImageParts {
+  const strings = new Strings();
   const str = (s: string | Uint8Array): [number, number] => {
     const b = typeof s === 'string' ? utf8.encode(s) : s;
-    const at = strings.pos;
-    strings.bytes(b);
-    return [at, b.length];
+    return [strings.add(b), b.length];
   };
 
   const funcs = new Bytes();
@@ -52,13 +98,10 @@ export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array
     funcs.u32(f.wasmOffset); funcs.u32(no); funcs.u32(nl);
   }
 
-  const sites = new Bytes();
-  sites.u32(img.sites.length);
-  for (const s of img.sites) {
-    const [to] = str(s.slotTypes);
-    sites.u32(s.codeOffset); sites.u32(s.func); sites.u32(s.site); sites.u32(s.fpOffset);
-    sites.u32(s.wasmOffset); sites.u32(s.slotTypes.length); sites.u32(to);
-  }
+  // the site map: the table's rows less their check word, the slot types one blob in Strings
+  const st = img.sites;
+  const typesAt = str(st.types.subarray(0, st.typesUsed))[0];
+  const siteMap = siteMapOf(st.words, st.count, typesAt);
 
   const meta = new Bytes();
   const mem = img.memory;
@@ -163,11 +206,13 @@ export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array
     }
     extra.push([Section.Resume, r.done()]);
   }
-  const contents: [Section, Uint8Array][] = [
+  if (img.snapshotTemplate) extra.push([Section.Template, img.snapshotTemplate]);
+  // a section's contents: one array, or several one after the other (Strings)
+  const contents: [Section, Uint8Array | Uint8Array[]][] = [
     [Section.Text, img.text],
     ...(img.rodata ? [[Section.Rodata, img.rodata] as [Section, Uint8Array]] : []),
     [Section.FuncMap, funcs.done()],
-    [Section.SiteMap, sites.done()],
+    [Section.SiteMap, siteMap],
     [Section.Meta, meta.done()],
     [Section.Strings, strings.done()],
     [Section.Globals, img.globals],
@@ -178,14 +223,15 @@ export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array
   if (img.store) contents.push([Section.Store, store.done()]);
   if (img.tables) contents.push([Section.Tables, tables.done()]);
   contents.push(...extra);
-  const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => p.some((b) => b !== 0)).sort((a, b) => a[0] - b[0]) : [];
+  const pageList = mem ? [...mem.pages.entries()].filter(([, p]) => !allZero(p)).sort((a, b) => a[0] - b[0]) : [];
   const memIndex = new Bytes();
   const count = contents.length + 1;
   let offset = align(HEADER_SIZE + SECTION_ENTRY_SIZE * count, ALIGN);
-  const placed: [Section, number, Uint8Array][] = [];
+  const placed: [Section, number, Uint8Array[]][] = [];
   for (const [kind, data] of contents) {
-    placed.push([kind, offset, data]);
-    offset = align(offset + data.length, ALIGN);
+    const list = Array.isArray(data) ? data : [data];
+    placed.push([kind, offset, list]);
+    offset = align(offset + list.reduce((n, d) => n + d.length, 0), ALIGN);
   }
   // memory index: page count, then (page index, file offset) pairs; pages follow the index
   memIndex.u32(pageList.length);
@@ -197,37 +243,70 @@ export function writeImage(img: ImageInput, opts: WriteOptions = {}): Uint8Array
     memIndex.u32(page); memIndex.u32(0); memIndex.u64(BigInt(pageAt));
     pageAt += ALIGN;
   }
-  placed.push([Section.Memory, indexAt, memIndex.done()]);
+  placed.push([Section.Memory, indexAt, [memIndex.done()]]);
   const total = pageList.length ? pageAt : align(indexAt + indexSize, 8);
   const max = Math.min(opts.maxSize ?? LIMITS.imageSize, LIMITS.imageSize);
   if (total > max) throw overLimit('image too large (bytes)', total, max, -1);
 
-  // a fresh array is zero, and the memory pages' zero blocks are never written: they stay
-  // untouched here and holes in the file (writeImageFile)
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  out.set(utf8.encode(MAGIC), 0);
+  const header = new Uint8Array(HEADER_SIZE + SECTION_ENTRY_SIZE * placed.length);
+  const dv = new DataView(header.buffer);
+  header.set(utf8.encode(MAGIC), 0);
   dv.setUint32(8, VERSION, true);
   dv.setUint32(12, ARCH_TAG[img.arch], true);
   dv.setUint32(16, ALIGN, true);
   dv.setUint32(20, placed.length, true);
-  placed.forEach(([kind, at, data], k) => {
+  const parts: ImageParts['parts'] = [{ at: 0, bytes: header }];
+  placed.forEach(([kind, at, list], k) => {
     const e = HEADER_SIZE + SECTION_ENTRY_SIZE * k;
+    let size = 0;
+    for (const d of list) {
+      if (d.length) parts.push({ at: at + size, bytes: d });
+      size += d.length;
+    }
     dv.setUint32(e, kind, true);
     dv.setUint32(e + 4, 0, true);
     dv.setBigUint64(e + 8, BigInt(at), true);
-    dv.setBigUint64(e + 16, BigInt(data.length), true);
-    out.set(data, at);
+    dv.setBigUint64(e + 16, BigInt(size), true);
   });
   let p = align(indexAt + indexSize, ALIGN);
   for (const [, data] of pageList) {
+    // zero 4 KiB blocks of a page are not parts: holes in the file (writeImageFile)
     for (let b = 0; b < ALIGN; b += HOLE_BLOCK) {
       const block = data.subarray(b, b + HOLE_BLOCK);
-      if (!isZero(block)) out.set(block, p + b);
+      if (!isZero(block)) parts.push({ at: p + b, bytes: block });
     }
     p += ALIGN;
   }
-  return out;
+  return { size: total, parts };
+}
+
+const ROW = SITE_WORDS, TYPES_OFF = SiteWord.TypesOff, LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The SiteMap section: `count` rows of `words` (SiteTable), their types `typesAt` into Strings. */
+function siteMapOf(words: Int32Array, count: number, typesAt: number): Uint8Array {
+  const map = new Uint8Array(4 + SITE_ENTRY * count);
+  const dv = new DataView(map.buffer);
+  dv.setUint32(0, count, true);
+  if (LITTLE) {
+    const u = new Int32Array(map.buffer, 4);
+    for (let k = 0, w = 0, o = 0; k < count; k++, w += ROW, o += 7) {
+      for (let f = 0; f < 6; f++) u[o + f] = words[w + f];
+      u[o + 6] = typesAt + words[w + TYPES_OFF];
+    }
+  } else {
+    for (let k = 0, w = 0, o = 4; k < count; k++, w += ROW, o += SITE_ENTRY) {
+      for (let f = 0; f < 6; f++) dv.setUint32(o + 4 * f, words[w + f], true);
+      dv.setUint32(o + 24, typesAt + words[w + TYPES_OFF], true);
+    }
+  }
+  return map;
+}
+
+/** A memory page of zeros only (not stored). */
+function allZero(page: Uint8Array): boolean {
+  const words = page.byteOffset % 4 === 0 && page.length % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, page.length / 4) : page;
+  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
+  return true;
 }
 
 function align(v: number, a: number): number {
@@ -238,13 +317,9 @@ function align(v: number, a: number): number {
 const HOLE_BLOCK = 4096;
 
 function isZero(b: Uint8Array): boolean {
-  // 8 bytes at a time where aligned
-  if (b.byteOffset % 8 === 0 && b.length % 8 === 0) {
-    const w = new BigUint64Array(b.buffer, b.byteOffset, b.length / 8);
-    for (let k = 0; k < w.length; k++) if (w[k] !== 0n) return false;
-    return true;
-  }
-  for (let k = 0; k < b.length; k++) if (b[k] !== 0) return false;
+  // 4 bytes at a time where aligned
+  const words = b.byteOffset % 4 === 0 && b.length % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length / 4) : b;
+  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
   return true;
 }
 
@@ -252,30 +327,35 @@ function isZero(b: Uint8Array): boolean {
 const NAME_MAX = 255;
 
 /**
- * Writes a file atomically: a temporary file in the same directory, then a rename. 4 KiB blocks of
- * zeros are not written (the file is sized first), so they are holes: an image's scattered
- * memory pages take the blocks of their data, not 64 KiB each.
+ * Writes a file atomically: a temporary file in the same directory, then a rename. `image` is the
+ * file's bytes, or an image's parts (imageParts), written where they go without first assembling
+ * the whole image in memory. The file is sized first and 4 KiB blocks of zeros are not written,
+ * so they are holes: an image's scattered memory pages take the blocks of their data, not 64 KiB
+ * each.
  */
-export function writeImageFile(path: string, bytes: Uint8Array): void {
+export function writeImageFile(path: string, image: Uint8Array | ImageParts): void {
   // `.NAME.RANDOM.tmp`, NAME cut (by characters) so that the whole stays within NAME_MAX bytes
   const suffix = `.${randomBytes(6).toString('hex')}.tmp`;
   let name = basename(path);
   while (name && Buffer.byteLength(`.${name}${suffix}`) > NAME_MAX) name = name.slice(0, -1);
   const tmp = join(dirname(path), `.${name}${suffix}`);
+  const { size, parts } = image instanceof Uint8Array ? { size: image.length, parts: [{ at: 0, bytes: image }] } : image;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx', 0o644);
-    ftruncateSync(fd, bytes.length);
-    let off = 0;
-    while (off < bytes.length) {
-      const end = Math.min(bytes.length, off + HOLE_BLOCK);
-      if (isZero(bytes.subarray(off, end))) {
+    ftruncateSync(fd, size);
+    for (const { at, bytes } of parts) {
+      // runs of blocks with data, one write each
+      for (let off = 0; off < bytes.length;) {
+        let end = Math.min(bytes.length, off + HOLE_BLOCK);
+        if (isZero(bytes.subarray(off, end))) {
+          off = end;
+          continue;
+        }
+        while (end < bytes.length && !isZero(bytes.subarray(end, Math.min(bytes.length, end + HOLE_BLOCK)))) end = Math.min(bytes.length, end + HOLE_BLOCK);
+        for (let w = off; w < end;) w += writeSync(fd, bytes, w, end - w, at + w);
         off = end;
-        continue;
       }
-      let at = off;
-      while (at < end) at += writeSync(fd, bytes, at, end - at, at);
-      off = end;
     }
     fsyncSync(fd);
     closeSync(fd);

@@ -48,11 +48,11 @@ export function patchRel8(b: CodeBuffer, at: number, target: number): void {
   b.bytes[at] = rel & 0xff;
 }
 
-export function callR(b: CodeBuffer, r: number): void { opRR(b, 0, false, [0xff], 2, r); }
-export function callM(b: CodeBuffer, base: number, disp: number): void { opRM(b, 0, false, [0xff], 2, base, -1, 1, disp); }
-export function jmpR(b: CodeBuffer, r: number): void { opRR(b, 0, false, [0xff], 4, r); }
+export function callR(b: CodeBuffer, r: number): void { opRR(b, 0, false, 0xff, 2, r); }
+export function callM(b: CodeBuffer, base: number, disp: number): void { opRM(b, 0, false, 0xff, 2, base, -1, 1, disp); }
+export function jmpR(b: CodeBuffer, r: number): void { opRR(b, 0, false, 0xff, 4, r); }
 export function jmpM(b: CodeBuffer, base: number, index: number, scale: number, disp: number): void {
-  opRM(b, 0, false, [0xff], 4, base, index, scale, disp);
+  opRM(b, 0, false, 0xff, 4, base, index, scale, disp);
 }
 
 /** lea r64, [rip + rel32]; returns the rel32's offset. */
