@@ -571,7 +571,7 @@ describe('branch', () => {
         const rx = rexLen(w === 8, [r]);
         ALU.forEach((mn, op) => cases.push({ emit: (b) => { b.patch32(x.aluRip(b, op, w, r), d); }, text: `${mn} ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 6 }));
         cases.push({ emit: (b) => { b.patch32(x.imulRip(b, w, r), d); }, text: `imul ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 7 });
-        cases.push({ emit: (b) => { b.patch32(x.opRip(b, 0, w === 8, [0x8b], r), d); }, text: `mov ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 6 });
+        cases.push({ emit: (b) => { b.patch32(x.opRip(b, 0, w === 8, 0x8b, r), d); }, text: `mov ${reg(w, r)}, ${PTR[w]} ${rip(d)}`, len: rx + 6 });
       }
     }
     run('rip', cases);
