@@ -75,9 +75,9 @@ async function program(mib: number): Promise<Uint8Array> {
 }
 
 /** `wagc IN -o OUT --arch A` in this process; its time in ms. */
-function compileHere(input: string, output: string, arch: Arch): number {
+async function compileHere(input: string, output: string, arch: Arch): Promise<number> {
   const t0 = now();
-  const status = wagc([input, '-o', output, '--arch', arch]);
+  const status = await wagc([input, '-o', output, '--arch', arch]);
   const ms = now() - t0;
   if (status !== 0) throw new Error(`wagc ${input} failed (status ${status})`);
   return ms;
@@ -201,8 +201,8 @@ async function measure(arch: Arch, mib: number): Promise<Row> {
   const resumed = `${base}.resumed.img`;
   const state = `${base}.state`;
   writeFileSync(wasm, await program(mib));
-  compileHere(wasm, img, arch); // warm-up
-  const compileProgram = compileHere(wasm, img, arch);
+  await compileHere(wasm, img, arch); // warm-up
+  const compileProgram = await compileHere(wasm, img, arch);
   const notes: string[] = [];
 
   // 1. suspend latency: the loader itself, then the gate-run CLI writing the snapshot
@@ -229,11 +229,11 @@ async function measure(arch: Arch, mib: number): Promise<Row> {
   const data = sectionSizes(snapBytes).get(11) ?? 0;
 
   // 3. back to running
-  compileHere(snap, resumed, arch); // warm-up
+  await compileHere(snap, resumed, arch); // warm-up
   const here: number[] = [];
   const cli: number[] = [];
   for (let k = 0; k < runs; k++) {
-    here.push(compileHere(snap, resumed, arch));
+    here.push(await compileHere(snap, resumed, arch));
     cli.push(compileCli(snap, resumed, arch));
   }
   const resumes: number[] = [];

@@ -65,7 +65,7 @@ function median(xs: number[]): number {
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-function build(): { hello: Record<string, string>; idle: Record<string, string> } {
+async function build(): Promise<{ hello: Record<string, string>; idle: Record<string, string> }> {
   mkdirSync(outDir, { recursive: true });
   const out = { hello: {} as Record<string, string>, idle: {} as Record<string, string> };
   for (const prog of ['hello', 'idle'] as const) {
@@ -76,7 +76,7 @@ function build(): { hello: Record<string, string>; idle: Record<string, string> 
     out[prog].wasm = join(srcDir, `${prog}.wasm`);
     for (const arch of arm64 ? ['x86-64', 'arm64'] : ['x86-64']) {
       const img = join(outDir, `${prog}-${arch}.img`);
-      if (wagc([out[prog].wasm, '-o', img, '--arch', arch]) !== 0) throw new Error(`wagc ${prog}.wasm --arch ${arch} failed`);
+      if (await wagc([out[prog].wasm, '-o', img, '--arch', arch]) !== 0) throw new Error(`wagc ${prog}.wasm --arch ${arch} failed`);
       out[prog][arch] = img;
     }
   }
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   if (!existsSync(loaderPath('x86-64'))) throw new Error('no loader: npm run build first');
   const [l0] = loadavg();
   console.log(`bench:startup: ${cpus().length} CPUs, load average ${l0.toFixed(2)} at the start`);
-  const built = build();
+  const built = await build();
   if (!args.includes('--memory-only')) startup(built.hello);
   await footprint(built.idle);
   console.log(`\nload average ${loadavg()[0].toFixed(2)} at the end`);
