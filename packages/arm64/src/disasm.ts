@@ -74,17 +74,3 @@ export function constantRef(insn: DisasmInsn): number | null {
   const m = /^\w+, #(0x[0-9a-f]+|\d+)$/.exec(insn.opStr);
   return m ? Number(m[1]) : null;
 }
-
-/**
- * Where the constants of a function whose code ends at `end` start: the lowest address past the
- * reading instruction that `insns` (decoded from the function's start) read data at; `end` when none.
- */
-export function constantsStart(insns: DisasmInsn[], end: number): number {
-  let start = end;
-  for (const insn of insns) {
-    if (insn.address >= start) break;
-    const at = constantRef(insn);
-    if (at !== null && at > insn.address && at < start) start = at;
-  }
-  return start;
-}

@@ -6,4 +6,4 @@
 export * from './encode';
 export { a } from './encode/flat';
 export { A64Backend, a64Stubs } from './backend';
-export { disassemble, disassembleSync, decodeSync, formatInsn, initDisassembler, constantRef, constantsStart, type DisasmInsn, type DisasmOptions } from './disasm';
+export { disassemble, disassembleSync, decodeSync, formatInsn, initDisassembler, constantRef, type DisasmInsn, type DisasmOptions } from './disasm';

@@ -443,7 +443,7 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
   // instructions (docs/image-format.md, "Trap map")
   const end = f.wasmOffset ? trapMapStart(img.text, f.codeStart, f.codeEnd) : f.codeEnd;
   let insns = dis.decodeSync(img.text.subarray(f.codeStart, end), f.codeStart);
-  const pool = dis.constantsStart(insns, end);
+  const pool = constantsStart(insns, end, dis.constantRef);
   insns = insns.filter((i) => i.address < pool);
   const sites = new Map<number, { site: number; wasmOffset: number }>();
   for (const s of siteList(img.sites)) if (s.func === func) sites.set(s.codeOffset, { site: s.site, wasmOffset: s.wasmOffset });
@@ -460,4 +460,19 @@ async function disassembleFunction(img: ImageInput, which: string): Promise<{ fu
     lines.push({ address: at, text: `${at.toString(16).padStart(6, '0')}  ${' '.repeat(31)}${text}` });
   }
   return { func, name: f.name, lines };
+}
+
+/**
+ * Where the constants of a function whose code ends at `end` start: the lowest address past the
+ * reading instruction that `insns` (decoded from the function's start) read data at (`constantRef`,
+ * the ISA's PC-relative data reference); `end` when none.
+ */
+function constantsStart<I extends { address: number }>(insns: I[], end: number, constantRef: (insn: I) => number | null): number {
+  let start = end;
+  for (const insn of insns) {
+    if (insn.address >= start) break;
+    const at = constantRef(insn);
+    if (at !== null && at > insn.address && at < start) start = at;
+  }
+  return start;
 }

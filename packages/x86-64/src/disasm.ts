@@ -83,17 +83,3 @@ export function constantRef(insn: DisasmInsn): number | null {
   const d = m[2] ? Number(m[2]) : 0;
   return insn.address + insn.size + (m[1] === '-' ? -d : d);
 }
-
-/**
- * Where the constants of a function whose code ends at `end` start: the lowest address past the
- * reading instruction that `insns` (decoded from the function's start) read data at; `end` when none.
- */
-export function constantsStart(insns: DisasmInsn[], end: number): number {
-  let start = end;
-  for (const insn of insns) {
-    if (insn.address >= start) break;
-    const at = constantRef(insn);
-    if (at !== null && at > insn.address && at < start) start = at;
-  }
-  return start;
-}

@@ -1,3 +1,3 @@
 export * from './encode';
 export { X64Backend, x64Stubs } from './backend';
-export { disassemble, disassembleSync, decodeSync, formatInsn, initDisassembler, constantRef, constantsStart, type DisasmInsn, type DisasmOptions } from './disasm';
+export { disassemble, disassembleSync, decodeSync, formatInsn, initDisassembler, constantRef, type DisasmInsn, type DisasmOptions } from './disasm';
