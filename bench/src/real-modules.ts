@@ -20,8 +20,12 @@ export interface RealModule {
   source: string;
 }
 
-function extractBinaryen(root: string): string {
-  const out = join(root, 'out/real/binaryen.wasm');
+/**
+ * The wasm module an npm package's JS instantiates from bytes (`load`: an expression that makes it
+ * do so), caught at WebAssembly.instantiate in a child node and cached as out/real/NAME.wasm.
+ */
+function extractInstantiated(root: string, name: string, load: string, what: string): string {
+  const out = join(root, `out/real/${name}.wasm`);
   if (existsSync(out)) return out;
   mkdirSync(dirname(out), { recursive: true });
   const script = `
@@ -31,30 +35,15 @@ function extractBinaryen(root: string): string {
       if (!bytes && (b instanceof ArrayBuffer || ArrayBuffer.isView(b))) bytes = new Uint8Array(ArrayBuffer.isView(b) ? b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) : b);
       return instantiate.call(this, b, imports);
     };
-    await import('binaryen');
-    if (!bytes || bytes[0] !== 0 || bytes[1] !== 0x61) throw new Error('binaryen did not instantiate a wasm module from bytes');
+    ${load};
+    if (!bytes || bytes[0] !== 0 || bytes[1] !== 0x61) throw new Error('${what} did not instantiate a wasm module from bytes');
     (await import('fs')).writeFileSync(process.argv[1], bytes);`;
   execFileSync(process.execPath, ['--input-type=module', '-e', script, out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   return out;
 }
 
-function extractLibwabt(root: string): string {
-  const out = join(root, 'out/real/libwabt.wasm');
-  if (existsSync(out)) return out;
-  mkdirSync(dirname(out), { recursive: true });
-  const script = `
-    const instantiate = WebAssembly.instantiate;
-    let bytes;
-    WebAssembly.instantiate = function (b, imports) {
-      if (!bytes && (b instanceof ArrayBuffer || ArrayBuffer.isView(b))) bytes = new Uint8Array(ArrayBuffer.isView(b) ? b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) : b);
-      return instantiate.call(this, b, imports);
-    };
-    await (await import('wabt-wasm')).default();
-    if (!bytes || bytes[0] !== 0 || bytes[1] !== 0x61) throw new Error('wabt.js did not instantiate a wasm module from bytes');
-    (await import('fs')).writeFileSync(process.argv[1], bytes);`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script, out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  return out;
-}
+const extractBinaryen = (root: string): string => extractInstantiated(root, 'binaryen', "await import('binaryen')", 'binaryen');
+const extractLibwabt = (root: string): string => extractInstantiated(root, 'libwabt', "await (await import('wabt-wasm')).default()", 'wabt.js');
 
 /** The modules, in a fixed order; binaryen's and libwabt's are extracted on first use. */
 export function realModules(root: string): RealModule[] {
